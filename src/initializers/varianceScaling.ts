@@ -1,0 +1,124 @@
+import type { Shape } from '../tensor/tensor.js';
+import { computeFans, Initializer } from './initializer.js';
+
+/** Which fan the variance is scaled by. */
+export type FanMode = 'fan_in' | 'fan_out' | 'fan_avg';
+/** The distribution samples are drawn from. */
+export type VarianceScalingDistribution = 'truncated_normal' | 'untruncated_normal' | 'uniform';
+
+/** Options of {@link VarianceScaling}, named as Keras names them. */
+export interface VarianceScalingOptions {
+  scale?: number;
+  mode?: FanMode;
+  distribution?: VarianceScalingDistribution;
+  seed?: number | null;
+}
+
+/**
+ * Keras's `VarianceScaling`: with `n` the chosen fan,
+ * - truncated_normal: samples from N(0, σ²) cut at ±2σ, σ = √(scale / n) / 0.87962566103423978
+ *   (the constant makes the truncated distribution's deviation √(scale / n));
+ * - untruncated_normal: N(0, scale / n);
+ * - uniform: U(−ℓ, ℓ) with ℓ = √(3 · scale / n).
+ */
+export class VarianceScaling extends Initializer {
+  readonly className: string = 'VarianceScaling';
+  readonly scale: number;
+  readonly mode: FanMode;
+  readonly distribution: VarianceScalingDistribution;
+
+  constructor(options: VarianceScalingOptions = {}) {
+    super(options.seed ?? null);
+    this.scale = options.scale ?? 1;
+    this.mode = options.mode ?? 'fan_in';
+    this.distribution = options.distribution ?? 'truncated_normal';
+    if (!(this.scale > 0)) throw new RangeError(`VarianceScaling: scale must be positive, got ${this.scale}`);
+  }
+
+  fill(target: Float32Array, shape: Shape): void {
+    const { fanIn, fanOut } = computeFans(shape);
+    const fan = this.mode === 'fan_in' ? fanIn : this.mode === 'fan_out' ? fanOut : (fanIn + fanOut) / 2;
+    const variance = this.scale / Math.max(1, fan);
+    const random = this.random();
+    if (this.distribution === 'uniform') {
+      const limit = Math.sqrt(3 * variance);
+      for (let i = 0; i < target.length; i++) target[i] = (random.uniform() * 2 - 1) * limit;
+    } else if (this.distribution === 'truncated_normal') {
+      const stddev = Math.sqrt(variance) / 0.8796256610342398;
+      for (let i = 0; i < target.length; i++) target[i] = random.truncatedNormal() * stddev;
+    } else {
+      const stddev = Math.sqrt(variance);
+      for (let i = 0; i < target.length; i++) target[i] = random.normal() * stddev;
+    }
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { scale: this.scale, mode: this.mode, distribution: this.distribution, seed: this.seed };
+  }
+}
+
+/** Glorot (Xavier) uniform, Keras's default kernel initializer: U(−ℓ, ℓ), ℓ = √(6 / (fanIn + fanOut)). */
+export class GlorotUniform extends VarianceScaling {
+  override readonly className: string = 'GlorotUniform';
+  constructor(options: { seed?: number | null } = {}) {
+    super({ scale: 1, mode: 'fan_avg', distribution: 'uniform', seed: options.seed });
+  }
+  override getConfig(): Record<string, unknown> {
+    return { seed: this.seed };
+  }
+}
+
+/** Glorot (Xavier) normal: truncated N(0, 2 / (fanIn + fanOut)). */
+export class GlorotNormal extends VarianceScaling {
+  override readonly className: string = 'GlorotNormal';
+  constructor(options: { seed?: number | null } = {}) {
+    super({ scale: 1, mode: 'fan_avg', distribution: 'truncated_normal', seed: options.seed });
+  }
+  override getConfig(): Record<string, unknown> {
+    return { seed: this.seed };
+  }
+}
+
+/** LeCun normal, SELU's companion: truncated N(0, 1 / fanIn). */
+export class LecunNormal extends VarianceScaling {
+  override readonly className: string = 'LecunNormal';
+  constructor(options: { seed?: number | null } = {}) {
+    super({ scale: 1, mode: 'fan_in', distribution: 'truncated_normal', seed: options.seed });
+  }
+  override getConfig(): Record<string, unknown> {
+    return { seed: this.seed };
+  }
+}
+
+/** LeCun uniform: U(−ℓ, ℓ), ℓ = √(3 / fanIn). */
+export class LecunUniform extends VarianceScaling {
+  override readonly className: string = 'LecunUniform';
+  constructor(options: { seed?: number | null } = {}) {
+    super({ scale: 1, mode: 'fan_in', distribution: 'uniform', seed: options.seed });
+  }
+  override getConfig(): Record<string, unknown> {
+    return { seed: this.seed };
+  }
+}
+
+/** He normal, ReLU's companion: truncated N(0, 2 / fanIn). */
+export class HeNormal extends VarianceScaling {
+  override readonly className: string = 'HeNormal';
+  constructor(options: { seed?: number | null } = {}) {
+    super({ scale: 2, mode: 'fan_in', distribution: 'truncated_normal', seed: options.seed });
+  }
+  override getConfig(): Record<string, unknown> {
+    return { seed: this.seed };
+  }
+}
+
+/** He uniform: U(−ℓ, ℓ), ℓ = √(6 / fanIn). */
+export class HeUniform extends VarianceScaling {
+  override readonly className: string = 'HeUniform';
+  constructor(options: { seed?: number | null } = {}) {
+    super({ scale: 2, mode: 'fan_in', distribution: 'uniform', seed: options.seed });
+  }
+  override getConfig(): Record<string, unknown> {
+    return { seed: this.seed };
+  }
+}

@@ -1,0 +1,319 @@
+import {
+  type AccuracyName,
+  type ActivationName,
+  EPSILON,
+  type Kernels,
+  type LossName,
+  SELU_ALPHA,
+  SELU_SCALE,
+  type SgdStep,
+} from './kernels.js';
+
+/**
+ * Plain-TypeScript kernels: obviously correct loops, the oracle the fast backends are tested against.
+ * Every method accepts any `Float32Array`, so other backends extend this class and override what is hot.
+ */
+export class ReferenceKernels implements Kernels {
+  readonly name: string = 'reference';
+
+  alloc(length: number): Float32Array {
+    return new Float32Array(length);
+  }
+
+  free(_buffer: Float32Array): void {
+    // Garbage-collected storage: nothing to return.
+  }
+
+  denseForward(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    z: Float32Array,
+    y: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    activation: ActivationName,
+  ): void {
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      for (let j = 0; j < n; j++) z[row + j] = bias === null ? 0 : bias[j];
+      for (let p = 0; p < k; p++) {
+        const a = x[i * k + p];
+        if (a === 0) continue;
+        const wRow = p * n;
+        for (let j = 0; j < n; j++) z[row + j] += a * w[wRow + j];
+      }
+    }
+    this.activationForward(activation, z, y, m, n);
+  }
+
+  /** `y = f(z)` over an m×n block (softmax per row). `y` may alias `z`. */
+  activationForward(activation: ActivationName, z: Float32Array, y: Float32Array, m: number, n: number): void {
+    const length = m * n;
+    switch (activation) {
+      case 'linear':
+        if (y !== z) y.set(z.subarray(0, length));
+        return;
+      case 'relu':
+        for (let i = 0; i < length; i++) y[i] = z[i] > 0 ? z[i] : 0;
+        return;
+      case 'sigmoid':
+        for (let i = 0; i < length; i++) y[i] = sigmoid(z[i]);
+        return;
+      case 'tanh':
+        for (let i = 0; i < length; i++) y[i] = Math.tanh(z[i]);
+        return;
+      case 'selu':
+        for (let i = 0; i < length; i++) {
+          const v = z[i];
+          y[i] = v > 0 ? SELU_SCALE * v : SELU_SCALE * SELU_ALPHA * Math.expm1(v);
+        }
+        return;
+      case 'elu':
+        for (let i = 0; i < length; i++) {
+          const v = z[i];
+          y[i] = v > 0 ? v : Math.expm1(v);
+        }
+        return;
+      case 'softmax':
+        for (let i = 0; i < m; i++) {
+          const row = i * n;
+          let max = -Infinity;
+          for (let j = 0; j < n; j++) max = Math.max(max, z[row + j]);
+          let sum = 0;
+          for (let j = 0; j < n; j++) {
+            const e = Math.exp(z[row + j] - max);
+            y[row + j] = e;
+            sum += e;
+          }
+          for (let j = 0; j < n; j++) y[row + j] /= sum;
+        }
+        return;
+    }
+  }
+
+  activationBackward(
+    activation: ActivationName,
+    z: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dz: Float32Array,
+    m: number,
+    n: number,
+  ): void {
+    const length = m * n;
+    switch (activation) {
+      case 'linear':
+        if (dz !== dy) dz.set(dy.subarray(0, length));
+        return;
+      case 'relu':
+        for (let i = 0; i < length; i++) dz[i] = z[i] > 0 ? dy[i] : 0;
+        return;
+      case 'sigmoid':
+        for (let i = 0; i < length; i++) dz[i] = dy[i] * y[i] * (1 - y[i]);
+        return;
+      case 'tanh':
+        for (let i = 0; i < length; i++) dz[i] = dy[i] * (1 - y[i] * y[i]);
+        return;
+      case 'selu':
+        // f'(z) = scale for z > 0, else scale·α·eᶻ = y + scale·α.
+        for (let i = 0; i < length; i++) dz[i] = z[i] > 0 ? dy[i] * SELU_SCALE : dy[i] * (y[i] + SELU_SCALE * SELU_ALPHA);
+        return;
+      case 'elu':
+        // f'(z) = 1 for z > 0, else eᶻ = y + 1.
+        for (let i = 0; i < length; i++) dz[i] = z[i] > 0 ? dy[i] : dy[i] * (y[i] + 1);
+        return;
+      case 'softmax':
+        for (let i = 0; i < m; i++) {
+          const row = i * n;
+          let dot = 0;
+          for (let j = 0; j < n; j++) dot += dy[row + j] * y[row + j];
+          for (let j = 0; j < n; j++) dz[row + j] = y[row + j] * (dy[row + j] - dot);
+        }
+        return;
+    }
+  }
+
+  denseBackwardWeights(
+    x: Float32Array,
+    dz: Float32Array,
+    dw: Float32Array,
+    db: Float32Array | null,
+    m: number,
+    k: number,
+    n: number,
+  ): void {
+    dw.fill(0, 0, k * n);
+    for (let i = 0; i < m; i++) {
+      const dzRow = i * n;
+      for (let p = 0; p < k; p++) {
+        const a = x[i * k + p];
+        if (a === 0) continue;
+        const dwRow = p * n;
+        for (let j = 0; j < n; j++) dw[dwRow + j] += a * dz[dzRow + j];
+      }
+    }
+    if (db !== null) {
+      db.fill(0, 0, n);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) db[j] += dz[i * n + j];
+    }
+  }
+
+  denseBackwardInput(dz: Float32Array, w: Float32Array, dx: Float32Array, m: number, k: number, n: number): void {
+    for (let i = 0; i < m; i++) {
+      for (let p = 0; p < k; p++) {
+        let sum = 0;
+        for (let j = 0; j < n; j++) sum += dz[i * n + j] * w[p * n + j];
+        dx[i * k + p] = sum;
+      }
+    }
+  }
+
+  loss(
+    loss: LossName,
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    dPred: Float32Array | null,
+    m: number,
+    n: number,
+    fusedLogits: boolean,
+  ): number {
+    let total = 0;
+    switch (loss) {
+      case 'sparse_categorical_crossentropy':
+      case 'categorical_crossentropy':
+        // Keras first renormalises each row (q = p / Σp), clips q to [ε, 1 − ε], then takes −Σ t·log q.
+        for (let i = 0; i < m; i++) {
+          const row = i * n;
+          const sparse = loss === 'sparse_categorical_crossentropy';
+          const target = (j: number): number => (sparse ? (j === yTrue[i] ? 1 : 0) : yTrue[row + j]);
+          let sum = 0;
+          for (let j = 0; j < n; j++) sum += yPred[row + j];
+          let weighted = 0;
+          for (let j = 0; j < n; j++) {
+            const q = yPred[row + j] / sum;
+            if (target(j) !== 0) total -= target(j) * Math.log(clipProbability(q));
+            if (!isClipped(q)) weighted -= target(j);
+          }
+          if (dPred === null) continue;
+          for (let j = 0; j < n; j++) {
+            const q = yPred[row + j] / sum;
+            if (fusedLogits) {
+              dPred[row + j] = (yPred[row + j] - target(j)) / m;
+            } else {
+              // ∂/∂p_j of −Σ_i t_i log q_i, through the clip and the renormalisation.
+              const direct = isClipped(q) ? 0 : -target(j) / q;
+              dPred[row + j] = (direct - weighted) / sum / m;
+            }
+          }
+        }
+        return total;
+      case 'binary_crossentropy':
+        // Keras averages over the last axis, then over the batch.
+        for (let i = 0; i < m; i++) {
+          const row = i * n;
+          let sample = 0;
+          for (let j = 0; j < n; j++) {
+            const p = clipProbability(yPred[row + j]);
+            const target = yTrue[row + j];
+            sample -= target * Math.log(p) + (1 - target) * Math.log(1 - p);
+            if (dPred !== null) {
+              dPred[row + j] = fusedLogits
+                ? (yPred[row + j] - target) / (m * n)
+                : ((p - target) / (p * (1 - p)) / (m * n)) * (isClipped(yPred[row + j]) ? 0 : 1);
+            }
+          }
+          total += sample / n;
+        }
+        return total;
+      case 'mean_squared_error':
+        for (let i = 0; i < m; i++) {
+          const row = i * n;
+          let sample = 0;
+          for (let j = 0; j < n; j++) {
+            const difference = yPred[row + j] - yTrue[row + j];
+            sample += difference * difference;
+            if (dPred !== null) dPred[row + j] = (2 * difference) / (m * n);
+          }
+          total += sample / n;
+        }
+        return total;
+    }
+  }
+
+  countCorrect(accuracy: AccuracyName, yPred: Float32Array, yTrue: Float32Array, m: number, n: number): number {
+    let correct = 0;
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      if (accuracy === 'binary_accuracy') {
+        for (let j = 0; j < n; j++) if ((yPred[row + j] > 0.5 ? 1 : 0) === yTrue[row + j]) correct += 1 / n;
+        continue;
+      }
+      const predicted = argmax(yPred, row, n);
+      const actual = accuracy === 'sparse_categorical_accuracy' ? yTrue[i] : argmax(yTrue, row, n);
+      if (predicted === actual) correct++;
+    }
+    return correct;
+  }
+
+  gatherRows(
+    source: Float32Array,
+    indices: Int32Array,
+    start: number,
+    count: number,
+    rowLength: number,
+    target: Float32Array,
+  ): void {
+    for (let r = 0; r < count; r++) {
+      const from = indices[start + r] * rowLength;
+      target.set(source.subarray(from, from + rowLength), r * rowLength);
+    }
+  }
+
+  firstNonFinite(x: Float32Array): number {
+    for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return i;
+    return -1;
+  }
+
+  sumOfSquares(x: Float32Array): number {
+    let sum = 0;
+    for (let i = 0; i < x.length; i++) sum += x[i] * x[i];
+    return sum;
+  }
+
+  scale(x: Float32Array, factor: number): void {
+    for (let i = 0; i < x.length; i++) x[i] *= factor;
+  }
+
+  sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, step: SgdStep): void {
+    const { learningRate, momentum, nesterov } = step;
+    if (velocity === null || momentum === 0) {
+      for (let i = 0; i < param.length; i++) param[i] -= learningRate * grad[i];
+      return;
+    }
+    for (let i = 0; i < param.length; i++) {
+      const v = Math.fround(momentum * velocity[i] - learningRate * grad[i]);
+      velocity[i] = v;
+      param[i] += nesterov ? momentum * v - learningRate * grad[i] : v;
+    }
+  }
+}
+
+function sigmoid(v: number): number {
+  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+}
+
+function clipProbability(p: number): number {
+  return p < EPSILON ? EPSILON : p > 1 - EPSILON ? 1 - EPSILON : p;
+}
+
+function isClipped(p: number): boolean {
+  return p < EPSILON || p > 1 - EPSILON;
+}
+
+function argmax(values: Float32Array, offset: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (values[offset + j] > values[offset + best]) best = j;
+  return best;
+}

@@ -1,0 +1,207 @@
+import type { Kernels } from '../kernels/kernels.js';
+import { getKernels } from '../kernels/index.js';
+import { ShapeError, type Shape, type Tensor, sizeOf } from '../tensor/tensor.js';
+import { Variable } from '../tensor/variable.js';
+
+/** Options every layer takes, as Keras names them. */
+export interface LayerOptions {
+  /** Unique name; Keras-style `dense`, `dense_1`, … when omitted. */
+  name?: string;
+  /** Whether `fit` updates this layer's weights (takes effect at the next `compile`). */
+  trainable?: boolean;
+  /** Per-sample input shape, batch excluded: lets a model build as soon as it is created. */
+  inputShape?: Shape;
+}
+
+const nameCounts = new Map<string, number>();
+
+/** Keras's automatic names: the first `dense`, then `dense_1`, `dense_2`, … */
+export function uniqueLayerName(prefix: string): string {
+  const count = nameCounts.get(prefix) ?? 0;
+  nameCounts.set(prefix, count + 1);
+  return count === 0 ? prefix : `${prefix}_${count}`;
+}
+
+/** Forgets automatic names, as `keras.backend.clear_session()` does. */
+export function clearSession(): void {
+  nameCounts.clear();
+}
+
+/** `Dense` → `dense`, `InputLayer` → `input_layer`. */
+export function toSnakeCase(className: string): string {
+  return className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+/**
+ * A layer: forward and backward side by side, as explicit kernel calls (no autograd). A layer caches in
+ * `forward` what its `backward` needs; the buffers it returns stay valid until its next call.
+ *
+ * Layers are shared objects, as in Keras: two models built from the same layer objects share weights.
+ */
+export abstract class Layer {
+  /** Keras's class name, used in saved configs. */
+  abstract readonly className: string;
+  /** The layer's unique name. */
+  name: string;
+  /**
+   * Whether training updates this layer's weights. As in Keras, a change takes effect at the model's next
+   * `compile`; a frozen layer's weights are never written by `fit`.
+   */
+  trainable: boolean;
+  /** Per-sample input shape (batch excluded), known once built or when given at construction. */
+  inputShape: Shape | null;
+  /** The layer's weights, in creation order (Keras's order: kernel, then bias). */
+  readonly weights: Variable[] = [];
+  private builtWith: Kernels | null = null;
+
+  protected constructor(options: LayerOptions, defaultPrefix: string) {
+    this.name = options.name ?? uniqueLayerName(defaultPrefix);
+    this.trainable = options.trainable ?? true;
+    this.inputShape = options.inputShape ? Object.freeze([...options.inputShape]) : null;
+  }
+
+  /** Whether the weights exist. */
+  get built(): boolean {
+    return this.builtWith !== null;
+  }
+
+  /** The backend that holds this layer's weights (throws before the layer is built). */
+  get kernels(): Kernels {
+    if (this.builtWith === null) throw new Error(`layer '${this.name}' is not built yet`);
+    return this.builtWith;
+  }
+
+  /** Per-sample output shape for a per-sample input shape. */
+  abstract computeOutputShape(inputShape: Shape): Shape;
+
+  /**
+   * Creates the weights for `inputShape` (per sample) in `kernels`' memory. Building twice with the same shape
+   * does nothing; with another shape it is an error, as a Keras layer can only be built once.
+   */
+  build(inputShape: Shape, kernels: Kernels = getKernels()): void {
+    if (this.builtWith !== null) {
+      if (this.inputShape !== null && this.inputShape.join(',') !== inputShape.join(',')) {
+        throw new ShapeError(
+          `layer '${this.name}' was built for input shape [${this.inputShape.join(', ')}], cannot take [${inputShape.join(', ')}]`,
+        );
+      }
+      return;
+    }
+    this.inputShape = Object.freeze([...inputShape]);
+    this.builtWith = kernels;
+    this.createWeights(inputShape, kernels);
+  }
+
+  /** Creates the layer's weights; layers without weights keep the default. */
+  protected createWeights(_inputShape: Shape, _kernels: Kernels): void {}
+
+  /** Adds a weight owned by this layer. */
+  protected addWeight(name: string, shape: Shape, kernels: Kernels): Variable {
+    const variable = new Variable(name, shape, kernels, `${this.name}/${name}`);
+    this.weights.push(variable);
+    return variable;
+  }
+
+  /** Weights `fit` updates: all of them when the layer is trainable, none when frozen. */
+  get trainableWeights(): Variable[] {
+    return this.trainable ? [...this.weights] : [];
+  }
+
+  /** Weights `fit` leaves alone. */
+  get nonTrainableWeights(): Variable[] {
+    return this.trainable ? [] : [...this.weights];
+  }
+
+  /** Total number of scalars in the weights. */
+  countParams(): number {
+    return this.weights.reduce((total, weight) => total + sizeOf(weight.shape), 0);
+  }
+
+  /** Copies of the weights' values, in Keras's order. */
+  getWeights(): Tensor[] {
+    return this.weights.map((weight) => weight.read());
+  }
+
+  /** Overwrites the weights; the list must match {@link getWeights} in count and shapes. */
+  setWeights(values: readonly Tensor[]): void {
+    if (values.length !== this.weights.length) {
+      throw new ShapeError(`layer '${this.name}' has ${this.weights.length} weights, got ${values.length} values`);
+    }
+    values.forEach((value, index) => this.weights[index].assign(value));
+  }
+
+  /**
+   * Forward pass over `batch` samples stored row-major in `input`. Returns the output buffer (owned by the
+   * layer, valid until its next forward).
+   */
+  abstract forward(input: Float32Array, batch: number, training: boolean): Float32Array;
+
+  /**
+   * Backward pass for the last forward. `outputGradient` is ∂loss/∂output, or ∂loss/∂pre-activation when
+   * `preActivation` is true (the loss fused the output activation). Writes weight gradients when
+   * `computeWeightGradients`; returns ∂loss/∂input when `computeInputGradient`, else null.
+   */
+  abstract backward(
+    outputGradient: Float32Array,
+    batch: number,
+    computeWeightGradients: boolean,
+    computeInputGradient: boolean,
+    preActivation: boolean,
+  ): Float32Array | null;
+
+  /** The activation applied last in this layer, if any (lets a loss fuse with it). */
+  get outputActivation(): string | null {
+    return null;
+  }
+
+  /** Constructor arguments as Keras's layer config (snake_case keys). */
+  getConfig(): Record<string, unknown> {
+    return { name: this.name, trainable: this.trainable, dtype: 'float32' };
+  }
+
+  /** Returns the weights' storage to the backend. */
+  dispose(): void {
+    for (const weight of this.weights) weight.dispose();
+    this.weights.length = 0;
+    this.builtWith = null;
+  }
+}
+
+/**
+ * A buffer in a backend's memory that grows to the largest batch seen: after the first step of a given batch
+ * size, reusing it allocates nothing.
+ */
+export class BatchBuffer {
+  private buffer: Float32Array | null = null;
+  private capacity = 0;
+  private readonly views = new Map<number, Float32Array>();
+
+  constructor(
+    private readonly kernels: () => Kernels,
+    private readonly rowLength: () => number,
+  ) {}
+
+  /** A view of `batch` rows (the same view object for the same batch size). */
+  rows(batch: number): Float32Array {
+    if (batch > this.capacity || this.buffer === null) {
+      if (this.buffer !== null) this.kernels().free(this.buffer);
+      this.capacity = Math.max(batch, 1);
+      this.buffer = this.kernels().alloc(this.capacity * this.rowLength());
+      this.views.clear();
+    }
+    let view = this.views.get(batch);
+    if (view === undefined) {
+      view = this.buffer.subarray(0, batch * this.rowLength());
+      this.views.set(batch, view);
+    }
+    return view;
+  }
+
+  /** Returns the storage to the backend. */
+  release(): void {
+    if (this.buffer !== null) this.kernels().free(this.buffer);
+    this.buffer = null;
+    this.capacity = 0;
+    this.views.clear();
+  }
+}

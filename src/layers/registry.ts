@@ -1,0 +1,98 @@
+import type { SerializedObject } from '../initializers/initializer.js';
+import type { Shape } from '../tensor/tensor.js';
+import { Dense } from './dense.js';
+import { Flatten } from './flatten.js';
+import { InputLayer } from './inputLayer.js';
+import type { Layer } from './layer.js';
+
+/** Makes a layer from its Keras config (snake_case keys, as `get_config()` writes them). */
+export type LayerFactory = (config: Record<string, unknown>) => Layer;
+
+/** Thrown when a saved model names a layer class that is neither built in nor registered. */
+export class UnknownLayerError extends Error {
+  override readonly name = 'UnknownLayerError';
+  /** The class name as the config spells it. */
+  readonly className: string;
+  constructor(className: string) {
+    super(
+      `unknown layer class '${className}': register it with registerLayer('${className}', (config) => new YourLayer(...)) before loading`,
+    );
+    this.className = className;
+  }
+}
+
+/** The per-sample input shape a Keras layer config declares (`batch_input_shape`, `batch_shape`, `input_shape`). */
+export function inputShapeFromConfig(config: Record<string, unknown>): Shape | undefined {
+  const batchShape = (config.batch_input_shape ?? config.batch_shape) as (number | null)[] | undefined;
+  if (Array.isArray(batchShape)) return batchShape.slice(1).map((d) => Number(d));
+  const inputShape = config.input_shape as number[] | undefined;
+  return Array.isArray(inputShape) ? inputShape.map((d) => Number(d)) : undefined;
+}
+
+function common(config: Record<string, unknown>): { name?: string; trainable?: boolean; inputShape?: Shape } {
+  return {
+    name: typeof config.name === 'string' ? config.name : undefined,
+    trainable: typeof config.trainable === 'boolean' ? config.trainable : undefined,
+    inputShape: inputShapeFromConfig(config),
+  };
+}
+
+const registry = new Map<string, LayerFactory>([
+  [
+    'Dense',
+    (config) =>
+      new Dense({
+        ...common(config),
+        units: Number(config.units),
+        activation: (config.activation as string | null | undefined) ?? null,
+        useBias: (config.use_bias as boolean | undefined) ?? true,
+        kernelInitializer: (config.kernel_initializer as SerializedObject | string | undefined) ?? 'glorot_uniform',
+        biasInitializer: (config.bias_initializer as SerializedObject | string | undefined) ?? 'zeros',
+      }),
+  ],
+  ['Flatten', (config) => new Flatten(common(config))],
+  [
+    'InputLayer',
+    (config) =>
+      new InputLayer({
+        name: typeof config.name === 'string' ? config.name : undefined,
+        shape: inputShapeFromConfig(config) ?? [],
+      }),
+  ],
+]);
+
+/** Strips Keras's `keras.layers.` / `Custom>` style prefixes from a class name. */
+export function bareClassName(className: string): string {
+  return className.replace(/^Custom>/, '').replace(/^.*\./, '');
+}
+
+/**
+ * Registers a layer class so that saved models and `cloneModel` can create it by its Keras class name
+ * (`Custom>` and module prefixes are ignored when looking it up).
+ */
+export function registerLayer(className: string, factory: LayerFactory): void {
+  registry.set(bareClassName(className), factory);
+}
+
+/** Whether a class name is known. */
+export function isLayerRegistered(className: string): boolean {
+  return registry.has(bareClassName(className));
+}
+
+/** Creates a layer from Keras's `{ class_name, config }`; unknown classes throw {@link UnknownLayerError}. */
+export function deserializeLayer(serialized: { class_name: string; config?: Record<string, unknown> }): Layer {
+  const factory = registry.get(bareClassName(serialized.class_name));
+  if (factory === undefined) throw new UnknownLayerError(serialized.class_name);
+  return factory(serialized.config ?? {});
+}
+
+/** Keras 3's serialized form of a layer. */
+export function serializeLayer(layer: Layer): SerializedObject {
+  return {
+    module: 'keras.layers',
+    class_name: layer.className,
+    config: layer.getConfig(),
+    registered_name: null,
+    ...(layer.inputShape ? { build_config: { input_shape: [null, ...layer.inputShape] } } : {}),
+  };
+}

@@ -1,0 +1,5 @@
+export * from './baseModel.js';
+export * from './callbacks.js';
+export * from './cloneModel.js';
+export * from './errors.js';
+export * from './sequential.js';
