@@ -1,0 +1,39 @@
+export { DatasetError, type DatasetErrorCode } from './errors.js';
+export { decompressIfGzip, encodeIdx, isGzip, parseIdx, readIdx, readIdxFile, type IdxArray } from './idx.js';
+export { hexDigest, HashedFile, verifyDigests, type FileDigests } from './checksums.js';
+export {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  downloadToFile,
+  terminalProgressBar,
+  writeFileAtomically,
+  type DownloadProgress,
+  type DownloadToFileOptions,
+} from './download.js';
+export {
+  DATA_DIR_ENV,
+  defaultCacheDir,
+  IDX_DATASET_FILES,
+  identifyRelease,
+  loadIdxDataset,
+  locateIdxDataset,
+  MNIST_IMAGE_SHAPE,
+  type DatasetRelease,
+  type IdxDatasetFile,
+  type IdxDatasetSpec,
+  type ImageDataset,
+  type ImageSplit,
+  type LoadDatasetOptions,
+  type LocatedDataset,
+  type ReleaseDigests,
+} from './idxDataset.js';
+export { FASHION_MNIST, FASHION_MNIST_CLASS_NAMES, loadFashionMnist } from './fashionMnist.js';
+export { loadMnist, MNIST, MNIST_CLASS_NAMES } from './mnist.js';
+export {
+  splitTaskAB,
+  TASK_A_CLASS_NAMES,
+  TASK_B_CLASS_NAMES,
+  toFloat32Images,
+  type TaskABSplit,
+  type TaskABSplitOptions,
+  type TaskSplits,
+} from './split.js';
