@@ -17,7 +17,8 @@ const PAIRS: Array<[LossName, ActivationName[]]> = [
 ];
 
 function targetsFor(loss: LossName, m: number, n: number, random: RandomGenerator): Float32Array {
-  if (loss === 'sparse_categorical_crossentropy') return float64(Array.from({ length: m }, () => random.integer(n)));
+  if (loss === 'sparse_categorical_crossentropy')
+    return float64(Array.from({ length: m }, () => random.integer(n)));
   if (loss === 'categorical_crossentropy') {
     const t = new Float64Array(m * n);
     for (let i = 0; i < m; i++) t[i * n + random.integer(n)] = 1;
@@ -36,7 +37,12 @@ function checkDense(activation: ActivationName, loss: LossName, fused: boolean, 
   const m = 4;
   const k = 5;
   const n = 3;
-  const layer = new Dense({ units: n, activation, kernelInitializer: 'glorot_normal', biasInitializer: 'zeros' });
+  const layer = new Dense({
+    units: n,
+    activation,
+    kernelInitializer: 'glorot_normal',
+    biasInitializer: 'zeros',
+  });
   layer.build([k], kernels);
   for (let i = 0; i < layer.bias!.value.length; i++) layer.bias!.value[i] = random.normal() * 0.3;
   // Keep pre-activations away from ReLU's and ELU's kinks so central differences are well defined.

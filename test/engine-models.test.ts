@@ -35,14 +35,23 @@ function modelA(): Sequential {
 }
 
 function sameWeights(a: Tensor[], b: Tensor[]): boolean {
-  return a.length === b.length && a.every((w, i) => w.data.length === b[i].data.length && w.data.every((v, j) => Object.is(v, b[i].data[j])));
+  return (
+    a.length === b.length &&
+    a.every(
+      (w, i) => w.data.length === b[i].data.length && w.data.every((v, j) => Object.is(v, b[i].data[j])),
+    )
+  );
 }
 
 test('fit learns, history has Keras keys, and the same seed gives the same history bit for bit', async () => {
   const run = async (): Promise<Record<string, number[]>> => {
     const { x, y } = problem(600, 3);
     const model = modelA();
-    model.compile({ optimizer: new SGD({ learningRate: 0.05 }), loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+    model.compile({
+      optimizer: new SGD({ learningRate: 0.05 }),
+      loss: 'sparse_categorical_crossentropy',
+      metrics: ['accuracy'],
+    });
     const history = await model.fit(x.slice(0, 500), y.slice(0, 500), {
       epochs: 4,
       verbose: 0,
@@ -66,7 +75,11 @@ test('layers are shared between models built from the same layer objects', async
   b.add(new Dense({ units: 1, activation: 'sigmoid' }));
   assert.equal(b.layers[1], a.layers[1]);
   const before = a.layers[1].getWeights();
-  b.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'binary_crossentropy', metrics: ['accuracy'] });
+  b.compile({
+    optimizer: new SGD({ learningRate: 0.1 }),
+    loss: 'binary_crossentropy',
+    metrics: ['accuracy'],
+  });
   await b.fit(x, yBinary, { epochs: 1, verbose: 0 });
   assert.ok(!sameWeights(a.layers[1].getWeights(), before), 'training B must change the shared layer of A');
 });
@@ -76,7 +89,10 @@ test('cloneModel + setWeights gives an independent copy with identical predictio
   const a = modelA();
   const clone = cloneModel(a);
   assert.notEqual(clone.layers[1], a.layers[1]);
-  assert.deepEqual(clone.layers.map((l) => l.name), a.layers.map((l) => l.name));
+  assert.deepEqual(
+    clone.layers.map((l) => l.name),
+    a.layers.map((l) => l.name),
+  );
   clone.setWeights(a.getWeights());
   assert.deepEqual(clone.predict(x).data, a.predict(x).data);
   const aWeights = a.getWeights();
@@ -103,7 +119,9 @@ test('frozen layers stay bit-identical; trainable takes effect at the next compi
   const frozen = b.layers.slice(0, -1).map((layer) => layer.getWeights());
   const head = b.layers[b.layers.length - 1].getWeights();
   await b.fit(x, yBinary, { epochs: 3, verbose: 0 });
-  b.layers.slice(0, -1).forEach((layer, i) => assert.ok(sameWeights(layer.getWeights(), frozen[i]), `${layer.name} changed`));
+  b.layers
+    .slice(0, -1)
+    .forEach((layer, i) => assert.ok(sameWeights(layer.getWeights(), frozen[i]), `${layer.name} changed`));
   assert.ok(!sameWeights(b.layers[b.layers.length - 1].getWeights(), head), 'the head trains');
   for (const layer of b.layers) layer.trainable = true;
   b.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'binary_crossentropy' });
@@ -125,7 +143,11 @@ test('summary counts trainable and non-trainable parameters', () => {
 
 test('an InputLayer declares the shape; evaluate and predict agree', () => {
   const { x, y } = problem(64, 8);
-  const model = new Sequential([new InputLayer({ shape: [2, 3] }), new Flatten(), new Dense({ units: 3, activation: 'softmax' })]);
+  const model = new Sequential([
+    new InputLayer({ shape: [2, 3] }),
+    new Flatten(),
+    new Dense({ units: 3, activation: 'softmax' }),
+  ]);
   assert.equal(model.layers.length, 2);
   model.compile({ optimizer: 'sgd', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
   const [loss, accuracy] = model.evaluate(x, y);
@@ -149,13 +171,20 @@ test('bad input gets a typed error that names the problem', async () => {
   model.compile({ optimizer: 'sgd', loss: 'sparse_categorical_crossentropy' });
   const labels = y.clone();
   labels.data[4] = 3;
-  await assert.rejects(model.fit(x, labels, { verbose: 0 }), (error: Error) => error instanceof InputDataError && /label 3 of sample 4 is out of range/.test(error.message));
+  await assert.rejects(
+    model.fit(x, labels, { verbose: 0 }),
+    (error: Error) =>
+      error instanceof InputDataError && /label 3 of sample 4 is out of range/.test(error.message),
+  );
   labels.data[4] = 0.5;
   await assert.rejects(model.fit(x, labels, { verbose: 0 }), /label 0.5 of sample 4/);
   const nan = x.clone();
   nan.data[13] = NaN;
   await assert.rejects(model.fit(nan, y, { verbose: 0 }), /non-finite value \(NaN\) in sample 2/);
-  assert.throws(() => model.predict(tensor(new Float32Array(20 * 5), [20, 5])), /expects samples of shape \[2, 3\], got \[5\]/);
+  assert.throws(
+    () => model.predict(tensor(new Float32Array(20 * 5), [20, 5])),
+    /expects samples of shape \[2, 3\], got \[5\]/,
+  );
   await assert.rejects(model.fit(x, y.slice(0, 10), { verbose: 0 }), /20 input samples but 10 targets/);
   await assert.rejects(model.fit(x, y, { verbose: 0, batchSize: 0 }), /batchSize must be a positive integer/);
 });
@@ -165,9 +194,17 @@ test('progress output follows Keras: Epoch i/N then a bar line with loss and acc
   const model = modelA();
   model.compile({ optimizer: 'sgd', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
   let output = '';
-  await model.fit(x, y, { epochs: 2, batchSize: 32, validationData: [x, y], progressWriter: { write: (text: string) => (output += text) } });
+  await model.fit(x, y, {
+    epochs: 2,
+    batchSize: 32,
+    validationData: [x, y],
+    progressWriter: { write: (text: string) => (output += text) },
+  });
   const lines = output.trim().split('\n');
   assert.equal(lines.length, 4);
   assert.equal(lines[0], 'Epoch 1/2');
-  assert.match(lines[1], /^4\/4 ━{20} \d+s \d+(ms|us)\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$/);
+  assert.match(
+    lines[1],
+    /^4\/4 ━{20} \d+s \d+(ms|us)\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$/,
+  );
 });

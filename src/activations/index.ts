@@ -15,7 +15,15 @@ import type { ActivationName } from '../kernels/kernels.js';
 
 export type { ActivationName } from '../kernels/kernels.js';
 
-const ACTIVATIONS: readonly ActivationName[] = ['linear', 'relu', 'sigmoid', 'tanh', 'selu', 'elu', 'softmax'];
+const ACTIVATIONS: readonly ActivationName[] = [
+  'linear',
+  'relu',
+  'sigmoid',
+  'tanh',
+  'selu',
+  'elu',
+  'softmax',
+];
 
 /** Thrown for an activation name warmstart does not know. */
 export class UnknownActivationError extends Error {
@@ -30,7 +38,9 @@ export function getActivation(name: string | null | undefined): ActivationName {
   if (name === null || name === undefined) return 'linear';
   const normalized = name.toLowerCase();
   if ((ACTIVATIONS as readonly string[]).includes(normalized)) return normalized as ActivationName;
-  throw new UnknownActivationError(`unknown activation '${name}': known activations are ${ACTIVATIONS.join(', ')}`);
+  throw new UnknownActivationError(
+    `unknown activation '${name}': known activations are ${ACTIVATIONS.join(', ')}`,
+  );
 }
 
 /** Every activation name warmstart knows. */

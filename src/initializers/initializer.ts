@@ -46,5 +46,8 @@ export function computeFans(shape: Shape): { fanIn: number; fanOut: number } {
   if (shape.length === 2) return { fanIn: shape[0], fanOut: shape[1] };
   let receptiveField = 1;
   for (const dimension of shape.slice(0, -2)) receptiveField *= dimension;
-  return { fanIn: shape[shape.length - 2] * receptiveField, fanOut: shape[shape.length - 1] * receptiveField };
+  return {
+    fanIn: shape[shape.length - 2] * receptiveField,
+    fanOut: shape[shape.length - 1] * receptiveField,
+  };
 }

@@ -1,6 +1,11 @@
 import { type ActivationName, getActivation } from '../activations/index.js';
 import type { Kernels } from '../kernels/kernels.js';
-import { getInitializer, type Initializer, type InitializerLike, serializeInitializer } from '../initializers/index.js';
+import {
+  getInitializer,
+  type Initializer,
+  type InitializerLike,
+  serializeInitializer,
+} from '../initializers/index.js';
 import { ShapeError, type Shape } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
 import { BatchBuffer, Layer, type LayerOptions } from './layer.js';

@@ -17,7 +17,9 @@ export class InputLayer extends Layer {
     super({ name: options.name, inputShape: options.shape }, 'input_layer');
     for (const dimension of options.shape) {
       if (!Number.isInteger(dimension) || dimension <= 0) {
-        throw new ShapeError(`InputLayer: shape must hold positive integers, got [${options.shape.join(', ')}]`);
+        throw new ShapeError(
+          `InputLayer: shape must hold positive integers, got [${options.shape.join(', ')}]`,
+        );
       }
     }
   }
@@ -40,6 +42,11 @@ export class InputLayer extends Layer {
   }
 
   override getConfig(): Record<string, unknown> {
-    return { batch_shape: [null, ...(this.inputShape ?? [])], dtype: 'float32', sparse: false, name: this.name };
+    return {
+      batch_shape: [null, ...(this.inputShape ?? [])],
+      dtype: 'float32',
+      sparse: false,
+      name: this.name,
+    };
   }
 }

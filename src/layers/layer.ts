@@ -125,7 +125,9 @@ export abstract class Layer {
   /** Overwrites the weights; the list must match {@link getWeights} in count and shapes. */
   setWeights(values: readonly Tensor[]): void {
     if (values.length !== this.weights.length) {
-      throw new ShapeError(`layer '${this.name}' has ${this.weights.length} weights, got ${values.length} values`);
+      throw new ShapeError(
+        `layer '${this.name}' has ${this.weights.length} weights, got ${values.length} values`,
+      );
     }
     values.forEach((value, index) => this.weights[index].assign(value));
   }

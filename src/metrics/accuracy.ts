@@ -32,7 +32,9 @@ export function resolveMetric(name: string, loss: Loss, outputWidth: number, tar
   const explicit = EXPLICIT[name];
   if (explicit !== undefined) return { name, kind: explicit };
   if (name !== 'accuracy' && name !== 'acc') {
-    throw new UnknownMetricError(`unknown metric '${name}': known metrics are accuracy, ${Object.keys(EXPLICIT).join(', ')}`);
+    throw new UnknownMetricError(
+      `unknown metric '${name}': known metrics are accuracy, ${Object.keys(EXPLICIT).join(', ')}`,
+    );
   }
   let kind: AccuracyName;
   if (loss.name === 'binary_crossentropy') kind = 'binary_accuracy';

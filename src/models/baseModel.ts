@@ -193,8 +193,11 @@ export abstract class BaseModel {
   /** A layer by name or by index. */
   getLayer(nameOrIndex: string | number): Layer {
     const layer =
-      typeof nameOrIndex === 'number' ? this.layers[nameOrIndex] : this.layers.find((l) => l.name === nameOrIndex);
-    if (layer === undefined) throw new RangeError(`model '${this.name}' has no layer ${JSON.stringify(nameOrIndex)}`);
+      typeof nameOrIndex === 'number'
+        ? this.layers[nameOrIndex]
+        : this.layers.find((l) => l.name === nameOrIndex);
+    if (layer === undefined)
+      throw new RangeError(`model '${this.name}' has no layer ${JSON.stringify(nameOrIndex)}`);
     return layer;
   }
 
@@ -223,7 +226,9 @@ export abstract class BaseModel {
 
   private requireCompiled(method: string): CompiledState {
     if (this.compiled === null) {
-      throw new NotCompiledError(`model '${this.name}' must be compiled before ${method}(): call model.compile({ optimizer, loss })`);
+      throw new NotCompiledError(
+        `model '${this.name}' must be compiled before ${method}(): call model.compile({ optimizer, loss })`,
+      );
     }
     return this.compiled;
   }
@@ -258,16 +263,25 @@ export abstract class BaseModel {
   }
 
   /** Checks targets against the loss and the output width; returns them flat with their row width. */
-  private prepareTargets(y: TensorLike, rows: number, loss: Loss, what: string): { data: Float32Array; width: number } {
+  private prepareTargets(
+    y: TensorLike,
+    rows: number,
+    loss: Loss,
+    what: string,
+  ): { data: Float32Array; width: number } {
     const targets = toTensor(y);
     if (targets.rows !== rows || targets.shape.length === 0) {
-      throw new InputDataError(`${what}: ${rows} input samples but ${targets.shape.length === 0 ? 0 : targets.rows} targets`);
+      throw new InputDataError(
+        `${what}: ${rows} input samples but ${targets.shape.length === 0 ? 0 : targets.rows} targets`,
+      );
     }
     const width = targets.size / Math.max(rows, 1);
     const outputs = this.outputWidth;
     if (loss.sparseTargets) {
       if (width !== 1) {
-        throw new InputDataError(`${what}: ${loss.name} takes one class index per sample, got targets of shape [${targets.shape.join(', ')}]`);
+        throw new InputDataError(
+          `${what}: ${loss.name} takes one class index per sample, got targets of shape [${targets.shape.join(', ')}]`,
+        );
       }
       const data = targets.data;
       for (let i = 0; i < data.length; i++) {
@@ -284,13 +298,18 @@ export abstract class BaseModel {
       );
     } else {
       const bad = this.kernels.firstNonFinite(targets.data);
-      if (bad >= 0) throw new InputDataError(`${what}: targets hold a non-finite value in sample ${Math.floor(bad / width)}`);
+      if (bad >= 0)
+        throw new InputDataError(
+          `${what}: targets hold a non-finite value in sample ${Math.floor(bad / width)}`,
+        );
     }
     return { data: targets.data, width };
   }
 
   private resolveMetrics(compiled: CompiledState, targetWidth: number): void {
-    compiled.metrics = this.metricNames.map((name) => resolveMetric(name, compiled.loss, this.outputWidth, targetWidth));
+    compiled.metrics = this.metricNames.map((name) =>
+      resolveMetric(name, compiled.loss, this.outputWidth, targetWidth),
+    );
   }
 
   private fusedWithLoss(loss: Loss): boolean {
@@ -307,7 +326,8 @@ export abstract class BaseModel {
     const batchSize = options.batchSize ?? 32;
     const verbose = options.verbose ?? 1;
     const initialEpoch = options.initialEpoch ?? 0;
-    if (!Number.isInteger(epochs) || epochs < 0) throw new InputDataError(`fit: epochs must be an integer ≥ 0, got ${epochs}`);
+    if (!Number.isInteger(epochs) || epochs < 0)
+      throw new InputDataError(`fit: epochs must be an integer ≥ 0, got ${epochs}`);
     if (!Number.isInteger(batchSize) || batchSize <= 0) {
       throw new InputDataError(`fit: batchSize must be a positive integer, got ${batchSize}`);
     }
@@ -316,7 +336,8 @@ export abstract class BaseModel {
     let validation: readonly [TensorLike, TensorLike] | undefined = options.validationData;
     if (validation === undefined && options.validationSplit !== undefined) {
       const split = options.validationSplit;
-      if (!(split > 0 && split < 1)) throw new InputDataError(`fit: validationSplit must be in (0, 1), got ${split}`);
+      if (!(split > 0 && split < 1))
+        throw new InputDataError(`fit: validationSplit must be in (0, 1), got ${split}`);
       const cut = Math.floor(inputs.rows * (1 - split));
       const targetTensor = new Tensor(targets.data, [inputs.rows, targets.width]);
       validation = [inputs.slice(cut), targetTensor.slice(cut)];
@@ -328,7 +349,12 @@ export abstract class BaseModel {
         ? null
         : (() => {
             const validationInputs = this.prepareInputs(validation[0], 'fit (validation data)');
-            const validationTargets = this.prepareTargets(validation[1], validationInputs.rows, compiled.loss, 'fit (validation data)');
+            const validationTargets = this.prepareTargets(
+              validation[1],
+              validationInputs.rows,
+              compiled.loss,
+              'fit (validation data)',
+            );
             return { inputs: validationInputs, targets: validationTargets };
           })();
     this.resolveMetrics(compiled, targets.width);
@@ -395,7 +421,8 @@ export abstract class BaseModel {
       const output = this.forwardPass(input, count, true);
       const gradient = this.outputGradient.rows(count);
       lossSum += compiled.loss.compute(kernels, output, target, gradient, count, outputs, fused);
-      for (let i = 0; i < metrics.length; i++) correct[i] += kernels.countCorrect(metrics[i].kind, output, target, count, outputs);
+      for (let i = 0; i < metrics.length; i++)
+        correct[i] += kernels.countCorrect(metrics[i].kind, output, target, count, outputs);
       this.backwardPass(gradient, count, fused, compiled.trainable);
       compiled.optimizer.applyVariableGradients(compiled.trainableVariables);
       seen += count;
@@ -429,7 +456,8 @@ export abstract class BaseModel {
       target.set(targets.data.subarray(start * targets.width, (start + count) * targets.width));
       const output = this.forwardPass(input, count, false);
       lossSum += compiled.loss.compute(kernels, output, target, null, count, outputs, false);
-      for (let i = 0; i < metrics.length; i++) correct[i] += kernels.countCorrect(metrics[i].kind, output, target, count, outputs);
+      for (let i = 0; i < metrics.length; i++)
+        correct[i] += kernels.countCorrect(metrics[i].kind, output, target, count, outputs);
     }
     const logs: Logs = { loss: samples === 0 ? NaN : lossSum / samples };
     metrics.forEach((metric, i) => (logs[metric.name] = samples === 0 ? NaN : correct[i] / samples));
@@ -441,8 +469,16 @@ export abstract class BaseModel {
    * `returnDict: true`, an object keyed by name.
    */
   evaluate(x: TensorLike, y: TensorLike, options?: EvaluateOptions & { returnDict?: false }): number[];
-  evaluate(x: TensorLike, y: TensorLike, options: EvaluateOptions & { returnDict: true }): Record<string, number>;
-  evaluate(x: TensorLike, y: TensorLike, options: EvaluateOptions & { returnDict?: boolean } = {}): number[] | Record<string, number> {
+  evaluate(
+    x: TensorLike,
+    y: TensorLike,
+    options: EvaluateOptions & { returnDict: true },
+  ): Record<string, number>;
+  evaluate(
+    x: TensorLike,
+    y: TensorLike,
+    options: EvaluateOptions & { returnDict?: boolean } = {},
+  ): number[] | Record<string, number> {
     const compiled = this.requireCompiled('evaluate');
     const batchSize = options.batchSize ?? 32;
     if (!Number.isInteger(batchSize) || batchSize <= 0) {
@@ -488,7 +524,8 @@ export abstract class BaseModel {
 
   /** Saves the model (`.h5` or `.keras`), atomically: a failed save leaves the previous file intact. */
   async save(path: string, options?: Record<string, unknown>): Promise<void> {
-    if (modelSaver === null) throw new Error('no model writer is registered: import warmstart (its index registers one)');
+    if (modelSaver === null)
+      throw new Error('no model writer is registered: import warmstart (its index registers one)');
     await modelSaver(this, path, options);
   }
 }

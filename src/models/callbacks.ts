@@ -86,7 +86,8 @@ export function formatLogValue(value: number): string {
 
 /** Orders log keys as `loss`, metrics, `val_loss`, validation metrics. */
 export function orderLogKeys(keys: string[]): string[] {
-  const rank = (key: string): number => (key.startsWith('val_') ? 2 : 0) + (key.replace(/^val_/, '') === 'loss' ? 0 : 1);
+  const rank = (key: string): number =>
+    (key.startsWith('val_') ? 2 : 0) + (key.replace(/^val_/, '') === 'loss' ? 0 : 1);
   return [...keys].sort((a, b) => rank(a) - rank(b));
 }
 
@@ -129,7 +130,9 @@ export class ProgbarLogger extends Callback {
 
   override onEpochEnd(_epoch: number, logs: Logs): void {
     const redraw = this.verbose === 1 && this.writer.isTTY === true;
-    this.writer.write(`${redraw ? '\r' : ''}${this.line(logs, performance.now(), true)}${redraw ? '\x1b[K' : ''}\n`);
+    this.writer.write(
+      `${redraw ? '\r' : ''}${this.line(logs, performance.now(), true)}${redraw ? '\x1b[K' : ''}\n`,
+    );
   }
 
   private line(logs: Logs, now: number, final: boolean): string {

@@ -19,7 +19,8 @@ export function registerModelCloner(accepts: (model: BaseModel) => boolean, clon
 export function cloneModel<M extends BaseModel>(model: M): M {
   const custom = cloners.find((cloner) => cloner.accepts(model));
   if (custom !== undefined) return custom.clone(model) as M;
-  if (!(model instanceof Sequential)) throw new TypeError(`cloneModel: cannot clone a ${model.constructor.name}`);
+  if (!(model instanceof Sequential))
+    throw new TypeError(`cloneModel: cannot clone a ${model.constructor.name}`);
   const layers = model.layers.map((layer) => deserializeLayer(serializeLayer(layer)));
   const clone = new Sequential([], { name: model.name });
   for (const layer of layers) clone.add(layer);

@@ -31,13 +31,17 @@ export class Sequential extends BaseModel {
   /** Appends a layer (an `InputLayer` only declares the input shape and is not listed in `layers`). */
   add(layer: Layer): void {
     if (layer instanceof InputLayer) {
-      if (this.stack.length > 0) throw new ShapeError('an InputLayer can only come first in a Sequential model');
+      if (this.stack.length > 0)
+        throw new ShapeError('an InputLayer can only come first in a Sequential model');
       this.declaredInputShape = layer.inputShape;
       return;
     }
-    if (this.stack.includes(layer)) throw new ShapeError(`layer '${layer.name}' is already in model '${this.name}'`);
+    if (this.stack.includes(layer))
+      throw new ShapeError(`layer '${layer.name}' is already in model '${this.name}'`);
     if (this.stack.some((other) => other.name === layer.name)) {
-      throw new ShapeError(`model '${this.name}' already has a layer named '${layer.name}': layer names must be unique`);
+      throw new ShapeError(
+        `model '${this.name}' already has a layer named '${layer.name}': layer names must be unique`,
+      );
     }
     this.stack.push(layer);
     if (this.stack.length === 1 && this.declaredInputShape === null && layer.inputShape !== null) {
@@ -85,7 +89,9 @@ export class Sequential extends BaseModel {
     let shape: Shape = inputShape;
     for (const layer of this.stack) {
       if (layer.built && layer.kernels !== kernels) {
-        throw new ShapeError(`layer '${layer.name}' lives on backend '${layer.kernels.name}', the model on '${kernels.name}'`);
+        throw new ShapeError(
+          `layer '${layer.name}' lives on backend '${layer.kernels.name}', the model on '${kernels.name}'`,
+        );
       }
       layer.build(shape, kernels);
       shape = layer.computeOutputShape(shape);
@@ -108,7 +114,8 @@ export class Sequential extends BaseModel {
     preActivation: boolean,
     trainable: ReadonlySet<Layer>,
   ): void {
-    if (this.needsInputGradient.length !== this.stack.length || this.planFor !== trainable) this.plan(trainable);
+    if (this.needsInputGradient.length !== this.stack.length || this.planFor !== trainable)
+      this.plan(trainable);
     let gradient: Float32Array | null = outputGradient;
     for (let index = this.stack.length - 1; index >= 0 && gradient !== null; index--) {
       const layer = this.stack[index];
@@ -141,7 +148,12 @@ export class Sequential extends BaseModel {
       layers.unshift({
         module: 'keras.layers',
         class_name: 'InputLayer',
-        config: { batch_shape: [null, ...this.declaredInputShape], dtype: 'float32', sparse: false, name: 'input_layer' },
+        config: {
+          batch_shape: [null, ...this.declaredInputShape],
+          dtype: 'float32',
+          sparse: false,
+          name: 'input_layer',
+        },
         registered_name: null,
       });
     }

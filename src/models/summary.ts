@@ -26,7 +26,9 @@ export function formatSummary(model: BaseModel): string {
     ];
   });
   const headers = ['Layer (type)', 'Output Shape', 'Param #'];
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column].length)) + 2);
+  const widths = headers.map(
+    (header, column) => Math.max(header.length, ...rows.map((row) => row[column].length)) + 2,
+  );
   widths[0] = Math.max(widths[0], 33);
   widths[1] = Math.max(widths[1], 24);
   widths[2] = Math.max(widths[2], 15);
@@ -41,11 +43,14 @@ export function formatSummary(model: BaseModel): string {
     lines.push('│' + row.map(cell).join('│') + '│');
     lines.push(index === rows.length - 1 ? rule('└', '─', '┴', '┘') : rule('├', '─', '┼', '┤'));
   });
-  const count = (weights: { size: number }[]): number => weights.reduce((total, weight) => total + weight.size, 0);
+  const count = (weights: { size: number }[]): number =>
+    weights.reduce((total, weight) => total + weight.size, 0);
   const total = count(model.weights);
   const trainable = count(model.trainableWeights);
   lines.push(` Total params: ${formatCount(total)} (${formatBytes(total * 4)})`);
   lines.push(` Trainable params: ${formatCount(trainable)} (${formatBytes(trainable * 4)})`);
-  lines.push(` Non-trainable params: ${formatCount(total - trainable)} (${formatBytes((total - trainable) * 4)})`);
+  lines.push(
+    ` Non-trainable params: ${formatCount(total - trainable)} (${formatBytes((total - trainable) * 4)})`,
+  );
   return lines.join('\n');
 }

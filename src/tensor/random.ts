@@ -111,7 +111,8 @@ const globalGenerator = new RandomGenerator();
  * afterwards and the order `fit` shuffles in follow from the seed.
  */
 export function setRandomSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
   globalGenerator.reseed(seed);
 }
 

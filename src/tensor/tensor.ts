@@ -31,7 +31,9 @@ export class Tensor {
       }
     }
     if (sizeOf(shape) !== data.length) {
-      throw new ShapeError(`shape [${shape.join(', ')}] needs ${sizeOf(shape)} elements, data has ${data.length}`);
+      throw new ShapeError(
+        `shape [${shape.join(', ')}] needs ${sizeOf(shape)} elements, data has ${data.length}`,
+      );
     }
     this.data = data;
     this.shape = Object.freeze([...shape]);
@@ -57,7 +59,10 @@ export class Tensor {
     const rowLength = this.rows === 0 ? 0 : this.size / this.rows;
     const from = Math.max(0, Math.min(start, this.rows));
     const to = Math.max(from, Math.min(end, this.rows));
-    return new Tensor(this.data.subarray(from * rowLength, to * rowLength), [to - from, ...this.shape.slice(1)]);
+    return new Tensor(this.data.subarray(from * rowLength, to * rowLength), [
+      to - from,
+      ...this.shape.slice(1),
+    ]);
   }
 
   /** A deep copy. */

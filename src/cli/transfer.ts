@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { formatTransferTable, runTransfer } from '../experiments/transfer.js';
+import { integerOption, positiveNumberOption } from './options.js';
+
+/** Adds `warmstart transfer`: the notebook's transfer-learning study on Fashion-MNIST. */
+export function registerTransferCommand(program: Command): void {
+  program
+    .command('transfer')
+    .description(
+      'train model A on task A, then B from scratch and B on A (reused, frozen, unfrozen) on task B; compare',
+    )
+    .option(
+      '--data-dir <dir>',
+      'folder with the Fashion-MNIST IDX files (default: $WARMSTART_DATA_DIR, the cache, or download)',
+    )
+    .option('--out <dir>', 'where results.json and my_model_A.h5 are written', 'runs/transfer')
+    .option('--seed <n>', 'seed of the first run', integerOption, 42)
+    .option('--seeds <n>', 'repeat the study with this many seeds and report mean ± sd', integerOption, 1)
+    .option('--epochs-a <n>', 'epochs of model A', integerOption, 20)
+    .option('--epochs-b <n>', 'epochs of model B from scratch', integerOption, 20)
+    .option('--epochs-frozen <n>', 'epochs of B on A with reused layers frozen', integerOption, 4)
+    .option('--epochs-unfrozen <n>', 'epochs of B on A after unfreezing', integerOption, 16)
+    .option('--learning-rate <x>', 'SGD learning rate of every phase', positiveNumberOption, 1e-3)
+    .option('--batch-size <n>', 'batch size', integerOption, 32)
+    .option(
+      '--model-a <file>',
+      'start from a saved model A (.h5 or .keras, e.g. from Python Keras) instead of training it',
+    )
+    .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', integerOption, 1)
+    .action(async (options) => {
+      const started = performance.now();
+      const result = await runTransfer({
+        dataDir: options.dataDir,
+        outDir: options.out,
+        seed: options.seed,
+        seeds: options.seeds,
+        epochsA: options.epochsA,
+        epochsB: options.epochsB,
+        epochsFrozen: options.epochsFrozen,
+        epochsUnfrozen: options.epochsUnfrozen,
+        learningRate: options.learningRate,
+        batchSize: options.batchSize,
+        modelA: options.modelA,
+        verbose: options.verbose,
+      });
+      process.stdout.write('\n' + formatTransferTable(result) + '\n');
+      process.stdout.write(
+        `\nwrote ${options.out}/results.json and ${options.out}/my_model_A.h5 in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+    });
+}

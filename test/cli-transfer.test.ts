@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, truncateSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateDataset, makeTempDir, writeDataset } from './fixtures-gen/datasetFixtures.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs the CLI from source, as a user would run the built one. */
+function warmstart(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, WARMSTART_DATA_DIR: '' },
+    timeout: 240_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+// 5,600 training images: the first 5,000 are the validation split, as in the notebook.
+const dataset = generateDataset(5600, 600, 3);
+
+test('warmstart transfer runs every phase on a tiny generated dataset and writes results.json and the model', () => {
+  const folder = makeTempDir('cli-transfer');
+  try {
+    writeDataset(join(folder.path, 'data'), dataset);
+    const out = join(folder.path, 'out');
+    const run = warmstart([
+      'transfer',
+      '--backend',
+      'reference',
+      '--data-dir',
+      join(folder.path, 'data'),
+      '--out',
+      out,
+      '--epochs-a',
+      '2',
+      '--epochs-b',
+      '1',
+      '--epochs-frozen',
+      '1',
+      '--epochs-unfrozen',
+      '1',
+      '--verbose',
+      '2',
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /Model A: task A/);
+    assert.match(
+      run.stdout,
+      /Epoch 2\/2\n\d+\/\d+ \d+s \S+\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}/,
+    );
+    assert.match(run.stdout, /B on A \(reused\)/);
+    assert.match(run.stdout, /error-rate ratio/);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    assert.equal(results.seed, 42);
+    for (const model of ['modelA', 'modelB', 'modelBOnA']) {
+      assert.deepEqual(Object.keys(results[model].history).sort(), [
+        'accuracy',
+        'loss',
+        'val_accuracy',
+        'val_loss',
+      ]);
+      assert.ok(results[model].test.accuracy >= 0 && results[model].test.accuracy <= 1);
+      assert.ok(results.seconds[model] > 0);
+    }
+    assert.equal(results.modelA.history.loss.length, 2);
+    assert.equal(results.modelBOnA.history.loss.length, 2);
+    assert.equal(results.modelAIntact, true);
+    assert.ok(statSync(join(out, 'my_model_A.h5')).size > 1000);
+    assert.deepEqual(
+      readdirSync(out).filter((name) => name.endsWith('.tmp')),
+      [],
+    );
+  } finally {
+    folder.remove();
+  }
+});
+
+test('warmstart transfer --seeds 2 reports mean ± sd', () => {
+  const folder = makeTempDir('cli-seeds');
+  try {
+    writeDataset(join(folder.path, 'data'), dataset);
+    const out = join(folder.path, 'out');
+    const run = warmstart([
+      'transfer',
+      '--backend',
+      'reference',
+      '--data-dir',
+      join(folder.path, 'data'),
+      '--out',
+      out,
+      '--seeds',
+      '2',
+      '--epochs-a',
+      '1',
+      '--epochs-b',
+      '1',
+      '--epochs-frozen',
+      '1',
+      '--epochs-unfrozen',
+      '1',
+      '--verbose',
+      '0',
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /± /);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    assert.deepEqual(
+      results.runs.map((r: { seed: number }) => r.seed),
+      [42, 43],
+    );
+    const accuracies = results.runs.map(
+      (r: { modelB: { test: { accuracy: number } } }) => r.modelB.test.accuracy,
+    );
+    const mean = (accuracies[0] + accuracies[1]) / 2;
+    assert.ok(Math.abs(results.summary.modelB.accuracy.mean - mean) < 1e-12);
+  } finally {
+    folder.remove();
+  }
+});
+
+test('a truncated dataset file ends in one line naming the file and the problem, and exit code 1', () => {
+  const folder = makeTempDir('cli-truncated');
+  try {
+    writeDataset(folder.path, dataset, { gzip: false });
+    const file = join(folder.path, 'train-images-idx3-ubyte');
+    truncateSync(file, 100_000);
+    const run = warmstart([
+      'transfer',
+      '--backend',
+      'reference',
+      '--data-dir',
+      folder.path,
+      '--out',
+      join(folder.path, 'out'),
+    ]);
+    assert.equal(run.status, 1);
+    const lines = run.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0], /train-images-idx3-ubyte/);
+    assert.match(lines[0], /truncated/);
+    assert.equal(existsSync(join(folder.path, 'out', 'results.json')), false);
+  } finally {
+    folder.remove();
+  }
+});
