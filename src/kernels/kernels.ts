@@ -39,6 +39,98 @@ export interface SgdStep {
 }
 
 /**
+ * Scalars of one RMSprop step (`src/optimizers/rmsprop.ts`). Every field is a float32 value (already rounded
+ * with `Math.fround`), so a backend may splat them into f32 lanes as they are.
+ */
+export interface RmspropStep {
+  learningRate: number;
+  rho: number;
+  /** `1 − ρ`, rounded to float32 from the float64 difference (as PyTorch rounds a Python scalar). */
+  oneMinusRho: number;
+  /** μ of the momentum buffer; ignored when the call passes no momentum buffer. */
+  momentum: number;
+  epsilon: number;
+}
+
+/** Scalars of one Adam / AdamW step (`src/optimizers/adam.ts`); float32 values. */
+export interface AdamStep {
+  /** The bias-corrected step size `α = η·√(1 − β₂ᵗ) / (1 − β₁ᵗ)`, computed in float32. */
+  alpha: number;
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  epsilon: number;
+}
+
+/** Scalars of one Adadelta step (`src/optimizers/adadelta.ts`); float32 values. */
+export interface AdadeltaStep {
+  learningRate: number;
+  rho: number;
+  oneMinusRho: number;
+  epsilon: number;
+}
+
+/** Scalars of one Adagrad step (`src/optimizers/adagrad.ts`); float32 values. */
+export interface AdagradStep {
+  learningRate: number;
+  epsilon: number;
+}
+
+/** Scalars of one Adamax step (`src/optimizers/adamax.ts`); float32 values. */
+export interface AdamaxStep {
+  learningRate: number;
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  epsilon: number;
+  /** `1 − β₁ᵗ`. */
+  biasCorrection: number;
+}
+
+/** Scalars of one Nadam step (`src/optimizers/nadam.ts`); float32 values. */
+export interface NadamStep {
+  learningRate: number;
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  epsilon: number;
+  /** `u_{t+1}`, the momentum coefficient of the next step. */
+  nextMomentum: number;
+  /** `1 − Π_{i≤t+1} u_i`. */
+  nextProductComplement: number;
+  /** `1 − u_t`. */
+  oneMinusMomentum: number;
+  /** `1 − Π_{i≤t} u_i`. */
+  productComplement: number;
+  /** `1 − β₂ᵗ`. */
+  beta2Correction: number;
+}
+
+/** Scalars of one Lion step (`src/optimizers/lion.ts`); float32 values. */
+export interface LionStep {
+  learningRate: number;
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+}
+
+/** Scalars of one FTRL-proximal step (`src/optimizers/ftrl.ts`); float32 values. */
+export interface FtrlStep {
+  learningRate: number;
+  /** `−learning_rate_power` (0.5 by default): the accumulator's exponent. */
+  power: number;
+  /** L1 strength λ₁ (the clip bound of the linear term). */
+  l1: number;
+  /** `2·(λ₂ + β / (2η))`, the quadratic term's constant. */
+  twiceL2: number;
+  /** `2·λ₂,shrinkage`. */
+  twiceL2Shrinkage: number;
+}
+
+/**
  * The arithmetic of warmstart. Implementations: `ReferenceKernels` (plain TypeScript, the oracle) and
  * `WasmKernels` (SIMD, two threads, the default).
  */
@@ -146,4 +238,183 @@ export interface Kernels {
    * `v ← μ·v − η·g`; `p ← p + μ·v − η·g` (Nesterov) or `p ← p + v`; without momentum `p ← p − η·g`.
    */
   sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, step: SgdStep): void;
+
+  // ---- Optimizer kernels. Each update is one fused pass over a parameter tensor, and reproduces the float32
+  // arithmetic of Keras 3 (PyTorch backend) operation by operation; see each optimizer's file for the formula.
+
+  /** `x[i] = value` for every element. */
+  fill(x: Float32Array, value: number): void;
+
+  /** `x ← min(max(x, min), max)` in place (Keras's `clipvalue`). */
+  clipByValue(x: Float32Array, min: number, max: number): void;
+
+  /**
+   * Gradient accumulation: `accumulator ← (accumulator + gradient) / divisor` (divisor 1 while accumulating,
+   * the number of accumulation steps on the step that applies the mean).
+   */
+  accumulateGradient(accumulator: Float32Array, gradient: Float32Array, divisor: number): void;
+
+  /** Exponential moving average of weights: `average ← μ·average + (1 − μ)·value` (μ a float32 value). */
+  emaUpdate(average: Float32Array, value: Float32Array, momentum: number): void;
+
+  /**
+   * One RMSprop step: `v ← ρ·v + (1 − ρ)·g²`; centered: `ḡ ← ρ·ḡ + (1 − ρ)·g`, `d = √(v + ε − ḡ²)`, else
+   * `d = √(v + ε)`; `Δ = η·g / d`; with a momentum buffer `b ← μ·b + Δ`, `p ← p − b`, else `p ← p − Δ`.
+   */
+  rmspropUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    velocity: Float32Array,
+    averageGradient: Float32Array | null,
+    momentum: Float32Array | null,
+    step: RmspropStep,
+  ): void;
+
+  /**
+   * One Adam step: `m ← β₁·m + (1 − β₁)·g`, `v ← β₂·v + (1 − β₂)·g²`; AMSGrad (`vhat` given):
+   * `v̂ ← max(v̂, v)` and v̂ replaces v below; `p ← p − α·m / (√v + ε)`.
+   */
+  adamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vhat: Float32Array | null,
+    step: AdamStep,
+  ): void;
+
+  /**
+   * One Adadelta step: `a ← ρ·a + (1 − ρ)·g²`, `Δ = −√(d + ε)·g / √(a + ε)`, `d ← ρ·d + (1 − ρ)·Δ²`,
+   * `p ← p + η·Δ`.
+   */
+  adadeltaUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulatedGrad: Float32Array,
+    accumulatedDelta: Float32Array,
+    step: AdadeltaStep,
+  ): void;
+
+  /** One Adagrad step: `a ← a + g²`, `p ← p − η·g / √(a + ε)`. */
+  adagradUpdate(param: Float32Array, grad: Float32Array, accumulator: Float32Array, step: AdagradStep): void;
+
+  /** One Adamax step: `m ← β₁·m + (1 − β₁)·g`, `u ← max(β₂·u, |g|)`, `p ← p − η·m / ((u + ε)·(1 − β₁ᵗ))`. */
+  adamaxUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    u: Float32Array,
+    step: AdamaxStep,
+  ): void;
+
+  /**
+   * One Nadam step: `m ← β₁·m + (1 − β₁)·g`, `v ← β₂·v + (1 − β₂)·g²`,
+   * `m̂ = u_{t+1}·m / (1 − Π_{t+1}) + (1 − u_t)·g / (1 − Π_t)`, `v̂ = v / (1 − β₂ᵗ)`, `p ← p − η·m̂ / (√v̂ + ε)`.
+   */
+  nadamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    step: NadamStep,
+  ): void;
+
+  /** One Lion step: `p ← p − η·sign(β₁·m + (1 − β₁)·g)`, then `m ← β₂·m + (1 − β₂)·g`. */
+  lionUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, step: LionStep): void;
+
+  /**
+   * One FTRL-proximal step (`n` accumulator, `z` linear term, `c = power`):
+   * `g' = g + 2λ₂ₛ·p`, `n' = n + g²`, `z ← z + g' − (n'^c − n^c)/η · p`,
+   * `p ← (clip(z, −λ₁, λ₁) − z) / (n'^c/η + 2λ₂)`, `n ← n'`.
+   */
+  ftrlUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulator: Float32Array,
+    linear: Float32Array,
+    step: FtrlStep,
+  ): void;
+
+  // ---- layers: dropout, batch normalization. Elementwise and per-column helpers of Dropout, AlphaDropout,
+  // BatchNormalization and the merge layers (Add, Concatenate).
+
+  /**
+   * Draws a dropout mask: `mask[i] = uniform() ≥ rate ? keptValue : 0` for i < n. The uniforms come from the
+   * caller's seeded generator so that dropout follows warmstart's one seed.
+   */
+  dropoutMask(mask: Float32Array, n: number, rate: number, keptValue: number, uniform: () => number): void;
+
+  /** `out[i] = a[i]·b[i]` for i < n (`out` may alias `a` or `b`). */
+  multiplyElementwise(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void;
+
+  /** `out[i] = a[i] + b[i]` for i < n (`out` may alias `a` or `b`). */
+  addElementwise(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void;
+
+  /**
+   * Alpha dropout forward over n elements: `y[i] = mask[i]·x[i] + shift` where the mask is non-zero (it holds
+   * the affine scale a), `y[i] = dropped` where it is zero (a·α′ + shift).
+   */
+  alphaDropoutForward(
+    x: Float32Array,
+    mask: Float32Array,
+    y: Float32Array,
+    n: number,
+    shift: number,
+    dropped: number,
+  ): void;
+
+  /**
+   * Copies a `rows × width` block between row-major matrices:
+   * `target[r·targetWidth + targetOffset + j] = source[r·sourceWidth + sourceOffset + j]`
+   * (Concatenate's forward writes each input into its columns; its backward reads them back).
+   */
+  copyColumns(
+    source: Float32Array,
+    sourceWidth: number,
+    sourceOffset: number,
+    target: Float32Array,
+    targetWidth: number,
+    targetOffset: number,
+    rows: number,
+    width: number,
+  ): void;
+
+  /** Per-column mean `μ_j = Σ_i x_ij / m` and biased variance `σ²_j = Σ_i (x_ij − μ_j)² / m` of an m×c matrix. */
+  columnMoments(x: Float32Array, m: number, c: number, mean: Float32Array, variance: Float32Array): void;
+
+  /**
+   * Batch normalization over an m×c matrix: `x̂ = (x − μ)/√(σ² + ε)` (written to `xHat` when given), then
+   * `y = γ·x̂ + β` (γ = 1 and β = 0 when null). `y` may alias `x`.
+   */
+  batchNormForward(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    xHat: Float32Array | null,
+    y: Float32Array,
+  ): void;
+
+  /**
+   * Batch normalization backward, from `dy` and the forward's `x̂` and σ²: `dβ = Σ_i dy`, `dγ = Σ_i dy·x̂`; when
+   * the forward used the batch's own statistics, `dx = γ/(m·√(σ² + ε)) · (m·dy − dβ − x̂·dγ)`, else (moving
+   * statistics, constants) `dx = γ·dy/√(σ² + ε)`. Each output is skipped when null.
+   */
+  batchNormBackward(
+    dy: Float32Array,
+    xHat: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    batchStatistics: boolean,
+    dx: Float32Array | null,
+    dGamma: Float32Array | null,
+    dBeta: Float32Array | null,
+  ): void;
 }

@@ -7,6 +7,14 @@ import {
   SELU_ALPHA,
   SELU_SCALE,
   type SgdStep,
+  type AdadeltaStep,
+  type AdagradStep,
+  type AdamaxStep,
+  type AdamStep,
+  type FtrlStep,
+  type LionStep,
+  type NadamStep,
+  type RmspropStep,
 } from './kernels.js';
 
 /**
@@ -298,7 +306,312 @@ export class ReferenceKernels implements Kernels {
       param[i] += nesterov ? momentum * v - learningRate * grad[i] : v;
     }
   }
+
+  // ---- Optimizer kernels. `f` (Math.fround) rounds after every operation PyTorch performs in float32, in
+  // PyTorch's order, so these loops reproduce Keras's float32 trajectories to the last bit or two.
+
+  fill(x: Float32Array, value: number): void {
+    x.fill(value);
+  }
+
+  clipByValue(x: Float32Array, min: number, max: number): void {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      x[i] = v < min ? min : v > max ? max : v;
+    }
+  }
+
+  accumulateGradient(accumulator: Float32Array, gradient: Float32Array, divisor: number): void {
+    if (divisor === 1) {
+      for (let i = 0; i < accumulator.length; i++) accumulator[i] += gradient[i];
+      return;
+    }
+    for (let i = 0; i < accumulator.length; i++) accumulator[i] = f(accumulator[i] + gradient[i]) / divisor;
+  }
+
+  emaUpdate(average: Float32Array, value: Float32Array, momentum: number): void {
+    const mu = f(momentum);
+    const rest = f(1 - mu);
+    for (let i = 0; i < average.length; i++) average[i] = f(mu * average[i]) + f(rest * value[i]);
+  }
+
+  rmspropUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    velocity: Float32Array,
+    averageGradient: Float32Array | null,
+    momentum: Float32Array | null,
+    step: RmspropStep,
+  ): void {
+    const { learningRate, rho, oneMinusRho, epsilon } = step;
+    const mu = step.momentum;
+    for (let i = 0; i < param.length; i++) {
+      const g = grad[i];
+      const v = f(f(velocity[i] * rho) + f(oneMinusRho * f(g * g)));
+      velocity[i] = v;
+      let denominator = f(v + epsilon);
+      if (averageGradient !== null) {
+        const a = f(f(averageGradient[i] * rho) + f(oneMinusRho * g));
+        averageGradient[i] = a;
+        denominator = f(denominator - f(a * a));
+      }
+      const increment = f(f(g * learningRate) / f(Math.sqrt(denominator)));
+      if (momentum !== null) {
+        const b = f(f(momentum[i] * mu) + increment);
+        momentum[i] = b;
+        param[i] -= b;
+      } else {
+        param[i] -= increment;
+      }
+    }
+  }
+
+  adamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vhat: Float32Array | null,
+    step: AdamStep,
+  ): void {
+    const { alpha, beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon } = step;
+    for (let i = 0; i < param.length; i++) {
+      const g = grad[i];
+      const mi = f(f(m[i] * beta1) + f(oneMinusBeta1 * g));
+      m[i] = mi;
+      let vi = f(f(v[i] * beta2) + f(oneMinusBeta2 * f(g * g)));
+      v[i] = vi;
+      if (vhat !== null) {
+        vi = Math.max(vhat[i], vi);
+        vhat[i] = vi;
+      }
+      param[i] -= f(f(mi * alpha) / f(f(Math.sqrt(vi)) + epsilon));
+    }
+  }
+
+  adadeltaUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulatedGrad: Float32Array,
+    accumulatedDelta: Float32Array,
+    step: AdadeltaStep,
+  ): void {
+    const { learningRate, rho, oneMinusRho, epsilon } = step;
+    for (let i = 0; i < param.length; i++) {
+      const g = grad[i];
+      const a = f(f(accumulatedGrad[i] * rho) + f(oneMinusRho * f(g * g)));
+      accumulatedGrad[i] = a;
+      const rmsDelta = f(Math.sqrt(f(accumulatedDelta[i] + epsilon)));
+      const delta = -f(f(rmsDelta * g) / f(Math.sqrt(f(a + epsilon))));
+      accumulatedDelta[i] = f(f(accumulatedDelta[i] * rho) + f(oneMinusRho * f(delta * delta)));
+      param[i] += f(learningRate * delta);
+    }
+  }
+
+  adagradUpdate(param: Float32Array, grad: Float32Array, accumulator: Float32Array, step: AdagradStep): void {
+    const { learningRate, epsilon } = step;
+    for (let i = 0; i < param.length; i++) {
+      const g = grad[i];
+      const a = f(accumulator[i] + f(g * g));
+      accumulator[i] = a;
+      param[i] -= f(f(g * learningRate) / f(Math.sqrt(f(a + epsilon))));
+    }
+  }
+
+  adamaxUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    u: Float32Array,
+    step: AdamaxStep,
+  ): void {
+    const { learningRate, beta1, oneMinusBeta1, beta2, epsilon, biasCorrection } = step;
+    for (let i = 0; i < param.length; i++) {
+      const g = grad[i];
+      const mi = f(f(m[i] * beta1) + f(oneMinusBeta1 * g));
+      m[i] = mi;
+      const ui = Math.max(f(u[i] * beta2), Math.abs(g));
+      u[i] = ui;
+      param[i] -= f(f(mi * learningRate) / f(f(ui + epsilon) * biasCorrection));
+    }
+  }
+
+  nadamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    step: NadamStep,
+  ): void {
+    const { learningRate, beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon } = step;
+    const { nextMomentum, nextProductComplement, oneMinusMomentum, productComplement, beta2Correction } =
+      step;
+    for (let i = 0; i < param.length; i++) {
+      const g = grad[i];
+      const mi = f(f(m[i] * beta1) + f(oneMinusBeta1 * g));
+      m[i] = mi;
+      const vi = f(f(v[i] * beta2) + f(oneMinusBeta2 * f(g * g)));
+      v[i] = vi;
+      const mHat = f(
+        f(f(mi * nextMomentum) / nextProductComplement) + f(f(g * oneMinusMomentum) / productComplement),
+      );
+      const vHat = f(vi / beta2Correction);
+      param[i] -= f(f(mHat * learningRate) / f(f(Math.sqrt(vHat)) + epsilon));
+    }
+  }
+
+  lionUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, step: LionStep): void {
+    const { learningRate, beta1, oneMinusBeta1, beta2, oneMinusBeta2 } = step;
+    for (let i = 0; i < param.length; i++) {
+      const g = grad[i];
+      const c = f(f(m[i] * beta1) + f(oneMinusBeta1 * g));
+      param[i] -= f(Math.sign(c) * learningRate);
+      m[i] = f(f(m[i] * beta2) + f(oneMinusBeta2 * g));
+    }
+  }
+
+  ftrlUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulator: Float32Array,
+    linear: Float32Array,
+    step: FtrlStep,
+  ): void {
+    const { learningRate, power, l1, twiceL2, twiceL2Shrinkage } = step;
+    for (let i = 0; i < param.length; i++) {
+      const g = grad[i];
+      const p = param[i];
+      const n = accumulator[i];
+      const gradToUse = f(g + f(twiceL2Shrinkage * p));
+      const nNew = f(n + f(g * g));
+      const nNewPow = f(Math.pow(nNew, power));
+      const sigma = f(f(nNewPow - f(Math.pow(n, power))) / learningRate);
+      const z = f(linear[i] + f(gradToUse - f(sigma * p)));
+      linear[i] = z;
+      const quadratic = f(f(nNewPow / learningRate) + twiceL2);
+      const zClipped = z < -l1 ? -l1 : z > l1 ? l1 : z;
+      param[i] = f(zClipped - z) / quadratic;
+      accumulator[i] = nNew;
+    }
+  }
+
+  // ---- layers: dropout, batch normalization
+
+  dropoutMask(mask: Float32Array, n: number, rate: number, keptValue: number, uniform: () => number): void {
+    for (let i = 0; i < n; i++) mask[i] = uniform() >= rate ? keptValue : 0;
+  }
+
+  multiplyElementwise(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+    for (let i = 0; i < n; i++) out[i] = a[i] * b[i];
+  }
+
+  addElementwise(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+    for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+  }
+
+  alphaDropoutForward(
+    x: Float32Array,
+    mask: Float32Array,
+    y: Float32Array,
+    n: number,
+    shift: number,
+    dropped: number,
+  ): void {
+    for (let i = 0; i < n; i++) y[i] = mask[i] !== 0 ? mask[i] * x[i] + shift : dropped;
+  }
+
+  copyColumns(
+    source: Float32Array,
+    sourceWidth: number,
+    sourceOffset: number,
+    target: Float32Array,
+    targetWidth: number,
+    targetOffset: number,
+    rows: number,
+    width: number,
+  ): void {
+    for (let r = 0; r < rows; r++) {
+      const from = r * sourceWidth + sourceOffset;
+      target.set(source.subarray(from, from + width), r * targetWidth + targetOffset);
+    }
+  }
+
+  columnMoments(x: Float32Array, m: number, c: number, mean: Float32Array, variance: Float32Array): void {
+    // Two passes in float64: the mean first, then squared deviations (no cancellation as in E[x²] − E[x]²).
+    for (let j = 0; j < c; j++) {
+      let sum = 0;
+      for (let i = 0; i < m; i++) sum += x[i * c + j];
+      const mu = sum / m;
+      let squares = 0;
+      for (let i = 0; i < m; i++) {
+        const d = x[i * c + j] - mu;
+        squares += d * d;
+      }
+      mean[j] = mu;
+      variance[j] = squares / m;
+    }
+  }
+
+  batchNormForward(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    xHat: Float32Array | null,
+    y: Float32Array,
+  ): void {
+    for (let j = 0; j < c; j++) {
+      const inverse = 1 / Math.sqrt(variance[j] + epsilon);
+      const g = gamma === null ? 1 : gamma[j];
+      const b = beta === null ? 0 : beta[j];
+      for (let i = 0; i < m; i++) {
+        const k = i * c + j;
+        const normalized = (x[k] - mean[j]) * inverse;
+        if (xHat !== null) xHat[k] = normalized;
+        y[k] = g * normalized + b;
+      }
+    }
+  }
+
+  batchNormBackward(
+    dy: Float32Array,
+    xHat: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    batchStatistics: boolean,
+    dx: Float32Array | null,
+    dGamma: Float32Array | null,
+    dBeta: Float32Array | null,
+  ): void {
+    for (let j = 0; j < c; j++) {
+      let sumDy = 0;
+      let sumDyXHat = 0;
+      for (let i = 0; i < m; i++) {
+        const k = i * c + j;
+        sumDy += dy[k];
+        sumDyXHat += dy[k] * xHat[k];
+      }
+      if (dBeta !== null) dBeta[j] = sumDy;
+      if (dGamma !== null) dGamma[j] = sumDyXHat;
+      if (dx === null) continue;
+      const scale = (gamma === null ? 1 : gamma[j]) / Math.sqrt(variance[j] + epsilon);
+      for (let i = 0; i < m; i++) {
+        const k = i * c + j;
+        dx[k] = batchStatistics ? (scale / m) * (m * dy[k] - sumDy - xHat[k] * sumDyXHat) : scale * dy[k];
+      }
+    }
+  }
 }
+
+/** Rounds to the nearest float32: the rounding PyTorch applies after each float32 operation. */
+const f = Math.fround;
 
 function sigmoid(v: number): number {
   return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));

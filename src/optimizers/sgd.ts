@@ -1,6 +1,7 @@
 import type { SgdStep } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
-import { Optimizer, OptimizerConfigError, type OptimizerOptions } from './optimizer.js';
+import { checkBoolean, checkNumber, type KerasConfig } from './config.js';
+import { Optimizer, type OptimizerOptions } from './optimizer.js';
 
 /** Options of {@link SGD}. */
 export interface SGDOptions extends OptimizerOptions {
@@ -15,7 +16,9 @@ export interface SGDOptions extends OptimizerOptions {
  *
  * - μ = 0: `θ ← θ − η·g`
  * - momentum: `v ← μ·v − η·g`, `θ ← θ + v`
- * - Nesterov: `v ← μ·v − η·g`, `θ ← θ + μ·v − η·g`
+ * - Nesterov (Keras's form, not PyTorch's): `v ← μ·v − η·g`, `θ ← θ + μ·v − η·g`
+ *
+ * Slots: `momentum` (v, zeros) when μ ≠ 0. Kernel: `sgdUpdate`.
  */
 export class SGD extends Optimizer {
   readonly className = 'SGD';
@@ -27,24 +30,24 @@ export class SGD extends Optimizer {
 
   constructor(options: SGDOptions = {}) {
     super(options, { learningRate: 0.01, name: 'SGD' });
-    this.momentum = options.momentum ?? 0;
-    this.nesterov = options.nesterov ?? false;
-    if (!(this.momentum >= 0 && this.momentum <= 1)) {
-      throw new OptimizerConfigError(`SGD: momentum must be in [0, 1], got ${this.momentum}`);
-    }
-    this.step = { learningRate: this.learningRate, momentum: this.momentum, nesterov: this.nesterov };
+    this.momentum = checkNumber('SGD', 'momentum', options.momentum ?? 0.0, { min: 0, max: 1 });
+    this.nesterov = checkBoolean('SGD', 'nesterov', options.nesterov ?? false);
+    this.step = { learningRate: 0, momentum: Math.fround(this.momentum), nesterov: this.nesterov };
   }
 
-  protected slotCount(): number {
-    return this.momentum > 0 ? 1 : 0;
+  protected slotInitialValues(): readonly number[] {
+    return this.momentum !== 0 ? [0] : [];
   }
 
-  protected updateStep(variable: Variable, gradient: Float32Array, slots: Float32Array[]): void {
-    this.step.learningRate = this.learningRate;
+  protected override prepareStep(learningRate: number): void {
+    this.step.learningRate = learningRate;
+  }
+
+  protected updateStep(variable: Variable, gradient: Float32Array, slots: readonly Float32Array[]): void {
     variable.kernels.sgdUpdate(variable.value, gradient, slots[0] ?? null, this.step);
   }
 
-  override getConfig(): Record<string, unknown> {
+  override getConfig(): KerasConfig {
     return { ...super.getConfig(), momentum: this.momentum, nesterov: this.nesterov };
   }
 }

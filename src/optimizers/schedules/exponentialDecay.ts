@@ -1,0 +1,56 @@
+import { checkBoolean, checkNumber, checkString, type KerasConfig } from '../config.js';
+import { f32, LearningRateSchedule } from './learningRateSchedule.js';
+
+/** Options of {@link ExponentialDecay} (Keras's arguments in camelCase). */
+export interface ExponentialDecayOptions {
+  /** η₀. */
+  initialLearningRate: number;
+  /** s > 0: the number of steps over which the rate is multiplied by `decayRate` once. */
+  decaySteps: number;
+  /** r ≥ 0. */
+  decayRate: number;
+  /** Decay in whole intervals (default false). */
+  staircase?: boolean;
+  /** Default `'ExponentialDecay'`. */
+  name?: string;
+}
+
+/**
+ * Exponential decay: `η(t) = η₀ · r^(t / s)`, or `η₀ · r^⌊t / s⌋` with `staircase`.
+ */
+export class ExponentialDecay extends LearningRateSchedule {
+  readonly className = 'ExponentialDecay';
+  readonly name: string;
+  readonly initialLearningRate: number;
+  readonly decaySteps: number;
+  readonly decayRate: number;
+  readonly staircase: boolean;
+
+  constructor(options: ExponentialDecayOptions) {
+    super();
+    const owner = 'ExponentialDecay';
+    this.initialLearningRate = checkNumber(owner, 'initialLearningRate', options.initialLearningRate, {
+      min: 0,
+    });
+    this.decaySteps = checkNumber(owner, 'decaySteps', options.decaySteps, { min: 0, minExclusive: true });
+    this.decayRate = checkNumber(owner, 'decayRate', options.decayRate, { min: 0 });
+    this.staircase = checkBoolean(owner, 'staircase', options.staircase ?? false);
+    this.name = checkString(owner, 'name', options.name ?? 'ExponentialDecay');
+  }
+
+  valueAt(step: number): number {
+    let p = f32(f32(step) / f32(this.decaySteps));
+    if (this.staircase) p = Math.floor(p);
+    return f32(f32(this.initialLearningRate) * f32(Math.pow(f32(this.decayRate), p)));
+  }
+
+  getConfig(): KerasConfig {
+    return {
+      initial_learning_rate: this.initialLearningRate,
+      decay_steps: this.decaySteps,
+      decay_rate: this.decayRate,
+      staircase: this.staircase,
+      name: this.name,
+    };
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Every optimizer and option against trajectories recorded with Python Keras 3.11 (PyTorch backend, float32):
+ * `/work/shared/reference/optimizers/*.json` (see its README.md), or `$WARMSTART_REFERENCE_DIR`.
+ *
+ * Each case is rebuilt FROM THE FILE'S SERIALIZED CONFIG through `deserializeOptimizer` (so config parsing, schedules
+ * included, is tested too), then fed the file's 25 gradients through `applyGradients`.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { ReferenceKernels } from '../src/kernels/reference.js';
+import {
+  deserializeOptimizer,
+  serializeOptimizer,
+  type SerializedOptimizer,
+} from '../src/optimizers/index.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { Variable } from '../src/tensor/variable.js';
+
+type Nested = number | Nested[];
+
+interface ReferenceCase {
+  name?: string;
+  class_name: string;
+  config: SerializedOptimizer & { config: Record<string, unknown> };
+  shapes: number[][];
+  initial: Nested[];
+  gradients: Nested[][];
+  trajectory: Nested[][];
+  ema_after_last_step: Nested[] | null;
+  iterations_after: number;
+}
+
+const referenceDir =
+  process.env['WARMSTART_REFERENCE_DIR'] ||
+  fileURLToPath(new URL('../../shared/reference/optimizers/', import.meta.url));
+const files = existsSync(referenceDir)
+  ? readdirSync(referenceDir)
+      .filter((file) => file.endsWith('.json'))
+      .sort()
+  : [];
+const skip =
+  files.length === 0
+    ? `no Keras reference trajectories in ${referenceDir} (set WARMSTART_REFERENCE_DIR to the folder of *.json files)`
+    : false;
+
+function flatten(value: Nested): Float32Array {
+  const out: number[] = [];
+  const walk = (v: Nested): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else out.push(v);
+  };
+  walk(value);
+  return Float32Array.from(out);
+}
+
+/**
+ * Tolerance: |actual − expected| ≤ 1e-5 · max(|expected|, |previous|, 1e-3), elementwise, where `previous` is the
+ * element's value before this step.
+ *
+ * Why: 1e-5 relative is ~170 float32 ulps, room for the harmless differences between our float32 emulation and
+ * PyTorch (FMA contraction in its vectorized `add(alpha=…)`, 1-ulp differences of powf/cos, summation order of
+ * norms) accumulated over 25 steps, while a wrong formula (epsilon placement, bias correction, Nesterov form,
+ * schedule off by one step, decay order) shows up at 1e-3 or more. A pure relative test is unsound where a step
+ * lands near zero: θₜ = θₜ₋₁ − Δ then cancels, and its absolute rounding error is set by the operands' magnitude
+ * (~ulp(θₜ₋₁)), not by |θₜ|. Hence the scale also includes |θₜ₋₁|, with 1e-3 as a floor for elements that are tiny
+ * throughout (e.g. an initial value near 0).
+ */
+function assertClose(
+  actual: Float32Array,
+  expected: Float32Array,
+  previous: Float32Array,
+  where: string,
+  stats: { worst: number },
+): void {
+  assert.equal(actual.length, expected.length, `${where}: length`);
+  for (let k = 0; k < expected.length; k++) {
+    const scale = Math.max(Math.abs(expected[k]), Math.abs(previous[k]), 1e-3);
+    const error = Math.abs(actual[k] - expected[k]) / scale;
+    stats.worst = Math.max(stats.worst, error);
+    if (!(error <= 1e-5)) {
+      assert.fail(
+        `${where}, element ${k}: got ${actual[k]}, Keras ${expected[k]} (scaled error ${error.toExponential(2)} > 1e-5)`,
+      );
+    }
+  }
+}
+
+describe('optimizers against Keras 3 reference trajectories', { skip }, () => {
+  for (const file of files) {
+    test(file, () => {
+      const data = JSON.parse(readFileSync(join(referenceDir, file), 'utf8')) as ReferenceCase;
+      const kernels = new ReferenceKernels();
+      const optimizer = deserializeOptimizer(data.config);
+
+      // The config parsed back out exactly as Keras wrote it.
+      assert.equal(optimizer.className, data.class_name);
+      assert.deepEqual(optimizer.getConfig(), data.config.config);
+      assert.deepEqual(serializeOptimizer(optimizer).config, data.config.config);
+
+      const variables = data.shapes.map((shape, i) => new Variable(`v${i}`, shape, kernels));
+      variables.forEach((variable, i) =>
+        variable.assign(new Tensor(flatten(data.initial[i]), variable.shape)),
+      );
+
+      const stats = { worst: 0 };
+      let previous = variables.map((variable) => variable.value.slice());
+      data.gradients.forEach((gradients, t) => {
+        optimizer.applyGradients(
+          gradients.map((g, i) => [new Tensor(flatten(g), variables[i].shape), variables[i]] as const),
+        );
+        variables.forEach((variable, i) => {
+          assertClose(
+            variable.value,
+            flatten(data.trajectory[t][i]),
+            previous[i],
+            `${file}: step ${t}, variable ${i}`,
+            stats,
+          );
+        });
+        previous = variables.map((variable) => variable.value.slice());
+      });
+
+      assert.equal(optimizer.iterations, data.iterations_after, 'iterations after the last step');
+      if (data.ema_after_last_step !== null) {
+        variables.forEach((variable, i) => {
+          const average = optimizer.getMovingAverage(variable);
+          assert.ok(average !== null, 'a moving average is kept');
+          const expected = flatten(data.ema_after_last_step![i]);
+          assertClose(average, expected, expected, `${file}: EMA of variable ${i}`, stats);
+        });
+        // finalizeVariableValues puts the averages into the variables, as Keras's finalize_variable_values.
+        optimizer.finalizeVariableValues(variables);
+        variables.forEach((variable, i) =>
+          assert.deepEqual(variable.value, optimizer.getMovingAverage(variable)!, `${i}`),
+        );
+      } else {
+        variables.forEach((variable) => assert.equal(optimizer.getMovingAverage(variable), null));
+      }
+      if (process.env['WARMSTART_VERBOSE'])
+        console.log(`${file}: worst scaled error ${stats.worst.toExponential(2)}`);
+    });
+  }
+});
