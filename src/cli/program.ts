@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { setBackend } from '../index.js';
 import { registerInspectCommand } from './inspect.js';
+import { registerOptimizersCommand } from './optimizers.js';
 import { registerTransferCommand } from './transfer.js';
 
 /** Builds the `warmstart` command line. */
@@ -19,6 +20,7 @@ export function createProgram(): Command {
     await setBackend(command.opts().backend);
   });
   registerTransferCommand(program);
+  registerOptimizersCommand(program);
   registerInspectCommand(program);
   return program;
 }

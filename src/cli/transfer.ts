@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatTransferTable, runTransfer } from '../experiments/transfer.js';
+import { writeTransferReport } from '../report/index.js';
 import { integerOption, positiveNumberOption } from './options.js';
 
 /** Adds `warmstart transfer`: the notebook's transfer-learning study on Fashion-MNIST. */
@@ -43,9 +44,11 @@ export function registerTransferCommand(program: Command): void {
         modelA: options.modelA,
         verbose: options.verbose,
       });
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      await writeTransferReport(result, options.out);
       process.stdout.write('\n' + formatTransferTable(result) + '\n');
       process.stdout.write(
-        `\nwrote ${options.out}/results.json and ${options.out}/my_model_A.h5 in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+        `\nwrote ${options.out}/results.json, my_model_A.h5 and report.html; the study took ${seconds} s\n`,
       );
     });
 }

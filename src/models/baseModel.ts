@@ -216,11 +216,23 @@ export abstract class BaseModel {
 
   private metricNames: string[] = [];
 
+  /** The metric names given to the last `compile` (what saving writes, as Keras's compile config keeps them). */
+  get compileMetricNames(): readonly string[] {
+    return this.metricNames;
+  }
+
   private ensureBuilt(inputShape: Shape): void {
     if (!this.built) this.build(inputShape);
     const compiled = this.compiled;
     if (compiled === null) return;
-    compiled.trainableVariables = [...new Set([...compiled.trainable].flatMap((layer) => layer.weights))];
+    // Weights a layer never trains (BatchNormalization's moving statistics) stay out of the optimizer.
+    compiled.trainableVariables = [
+      ...new Set(
+        [...compiled.trainable].flatMap((layer) =>
+          layer.trainable ? layer.trainableWeights : layer.weights,
+        ),
+      ),
+    ];
     compiled.optimizer.build(compiled.trainableVariables);
   }
 
@@ -429,6 +441,7 @@ export abstract class BaseModel {
       logs.loss = lossSum / seen;
       for (let i = 0; i < metrics.length; i++) logs[metrics[i].name] = correct[i] / seen;
       for (const callback of callbacks) callback.onBatchEnd(step, logs);
+      if (this.stopTraining) break;
     }
     return { ...logs };
   }

@@ -3,3 +3,4 @@ export * from './callbacks.js';
 export * from './cloneModel.js';
 export * from './errors.js';
 export * from './sequential.js';
+export * from './callbacks/index.js';

@@ -1,0 +1,115 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  describeContender,
+  formatOptimizerTable,
+  listContenders,
+  type OptimizerRaceTask,
+  runOptimizerRace,
+  selectContenders,
+} from '../experiments/optimizers.js';
+import { writeOptimizerReport } from '../report/index.js';
+import type { ProgressWriter } from '../models/callbacks.js';
+import { integerOption } from './options.js';
+
+function positiveIntegerOption(value: string): number {
+  const parsed = integerOption(value);
+  if (parsed < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return parsed;
+}
+
+function taskOption(value: string): OptimizerRaceTask {
+  const task = value.toLowerCase() === 'a' ? 'A' : value.toLowerCase();
+  if (task !== 'A' && task !== 'full')
+    throw new InvalidArgumentError(`expected 'A' or 'full', got '${value}'`);
+  return task;
+}
+
+function namesOption(value: string): string[] {
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  try {
+    selectContenders(names);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+  return names;
+}
+
+/**
+ * Adds `warmstart optimizers`: the seed notebook's optimizer race on Fashion-MNIST (task A or all ten
+ * classes): the same network and the same initial weights for every optimizer; a table on stdout, and
+ * `results.json`, learning-curve SVGs and `report.html` in `--out`. Output goes to `output.stdout` (default
+ * `process.stdout`).
+ */
+export function registerOptimizersCommand(program: Command, output: { stdout?: ProgressWriter } = {}): void {
+  const stdout = (): ProgressWriter => output.stdout ?? process.stdout;
+  program
+    .command('optimizers')
+    .description(
+      "race the notebook's optimizers (and each at a tuned learning rate) from the same initial weights; " +
+        'write results.json, learning curves (SVG) and report.html',
+    )
+    .option(
+      '--task <task>',
+      "'A' (the transfer study's 8 classes) or 'full' (all 10 classes)",
+      taskOption,
+      'A',
+    )
+    .option('--epochs <n>', 'epochs per optimizer', positiveIntegerOption, 10)
+    .option('--batch-size <n>', 'batch size', positiveIntegerOption, 32)
+    .option('--seed <n>', 'seed of the first run (initial weights and batch order)', integerOption, 42)
+    .option(
+      '--seeds <n>',
+      'repeat the race with this many seeds and report mean ± sd',
+      positiveIntegerOption,
+      1,
+    )
+    .option('--only <names>', 'comma-separated contenders (see --list), or seed / tuned', namesOption)
+    .option('--list', 'list the contenders and exit')
+    .option(
+      '--data-dir <dir>',
+      'folder with the Fashion-MNIST IDX files (default: $WARMSTART_DATA_DIR, the cache, or download)',
+    )
+    .option(
+      '--out <dir>',
+      'where results.json, the SVG charts and report.html are written',
+      'runs/optimizers',
+    )
+    .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', integerOption, 1)
+    .action(async (options) => {
+      if (options.list) {
+        for (const contender of listContenders()) {
+          stdout().write(
+            `${contender.name.padEnd(15)} ${describeContender(contender)}\n${' '.repeat(16)}${contender.note}\n`,
+          );
+        }
+        return;
+      }
+      if (![0, 1, 2].includes(options.verbose))
+        throw new InvalidArgumentError(`--verbose must be 0, 1 or 2, got ${options.verbose}`);
+      const started = performance.now();
+      const result = await runOptimizerRace(
+        {
+          outDir: options.out,
+          only: options.only,
+          epochs: options.epochs,
+          batchSize: options.batchSize,
+          seed: options.seed,
+          seeds: options.seeds,
+          verbose: options.verbose,
+          writer: stdout(),
+        },
+        undefined,
+        { dataDir: options.dataDir, task: options.task },
+      );
+      const report = await writeOptimizerReport(result, options.out);
+      stdout().write('\n' + formatOptimizerTable(result) + '\n');
+      const charts = Object.keys(report.files).filter((name) => name.endsWith('.svg'));
+      stdout().write(
+        `\nwrote ${options.out}/results.json, ${charts.join(', ')} and ${report.html} ` +
+          `in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+    });
+}

@@ -1,0 +1,169 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logs } from '../callbacks.js';
+import {
+  CallbackArgumentError,
+  checkVerbose,
+  type MessageOptions,
+  type MonitorMode,
+  requireModel,
+  writeLine,
+} from './common.js';
+import { MonitorCallback } from './monitorCallback.js';
+import { formatPython, formatPythonValue, type PythonValue } from './pythonFormat.js';
+
+/** Options of {@link ModelCheckpoint}: Keras's arguments in camelCase, with Keras's defaults. */
+export interface ModelCheckpointOptions extends MessageOptions {
+  /**
+   * Where to save, a Python format string filled with `epoch` (1-based) and the epoch's logs:
+   * `'ckpt/model-{epoch:02d}-{val_loss:.4f}.keras'`. Must end in `.keras` or `.h5` (`.weights.h5` with
+   * `saveWeightsOnly`).
+   */
+  filepath: string;
+  /** Quantity that decides what is best (default `'val_loss'`). */
+  monitor?: string;
+  /** Save only when the monitored quantity improves (default false: every epoch). */
+  saveBestOnly?: boolean;
+  /** Save only the weights, through `model.saveWeights` (default false: the whole model via `model.save`). */
+  saveWeightsOnly?: boolean;
+  /** `'auto'` (default), `'min'` or `'max'`. */
+  mode?: MonitorMode;
+  /** With `saveBestOnly`, a value to beat before the first save (Keras's `initial_value_threshold`). */
+  initialValueThreshold?: number | null;
+}
+
+const OWNER = 'ModelCheckpoint';
+
+/** What a model may offer for weights-only checkpoints. */
+interface WeightsSaver {
+  saveWeights?: (path: string) => Promise<void>;
+}
+
+/**
+ * Saves the model at the end of every epoch, or only when it is the best so far, as Keras's
+ * `ModelCheckpoint`. Saving goes through `model.save(path)`, which writes atomically: an interrupted save
+ * leaves the previous checkpoint intact. Missing folders are created.
+ *
+ * ```ts
+ * new ModelCheckpoint({ filepath: 'runs/ckpt-{epoch:02d}-{val_loss:.4f}.keras', saveBestOnly: true })
+ * ```
+ *
+ * Keras's batch-frequency saving (`save_freq=N`) is not offered: saving is asynchronous and batch hooks are
+ * not.
+ */
+export class ModelCheckpoint extends MonitorCallback {
+  /** The path template. */
+  readonly filepath: string;
+  /** Whether only improvements are saved. */
+  readonly saveBestOnly: boolean;
+  /** Whether only weights are saved. */
+  readonly saveWeightsOnly: boolean;
+  /** Paths written so far, in order (a path saved twice appears twice). */
+  readonly saved: string[] = [];
+  private readonly verbose: 0 | 1;
+  private readonly writer: MessageOptions['writer'];
+
+  constructor(options: ModelCheckpointOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new CallbackArgumentError(
+        `${OWNER}: pass options: new ModelCheckpoint({ filepath: 'model.keras' })`,
+      );
+    }
+    super(
+      OWNER,
+      options.monitor ?? 'val_loss',
+      options.mode ?? 'auto',
+      options.initialValueThreshold ?? null,
+      0,
+    );
+    const filepath = options.filepath;
+    if (typeof filepath !== 'string' || filepath.length === 0) {
+      throw new CallbackArgumentError(
+        `${OWNER}: filepath must be a non-empty string, got ${String(filepath)}`,
+      );
+    }
+    this.saveWeightsOnly = options.saveWeightsOnly ?? false;
+    if (this.saveWeightsOnly && !filepath.endsWith('.weights.h5')) {
+      throw new CallbackArgumentError(
+        `${OWNER}: with saveWeightsOnly the filepath must end in '.weights.h5' (Keras weights format), got '${filepath}'`,
+      );
+    }
+    if (!this.saveWeightsOnly && !filepath.endsWith('.keras') && !filepath.endsWith('.h5')) {
+      throw new CallbackArgumentError(
+        `${OWNER}: the filepath must end in '.keras' or '.h5', got '${filepath}'`,
+      );
+    }
+    this.filepath = filepath;
+    this.saveBestOnly = options.saveBestOnly ?? false;
+    this.verbose = checkVerbose(OWNER, options.verbose ?? 0);
+    this.writer = options.writer;
+  }
+
+  override onTrainBegin(): void {
+    this.resetWarnings();
+    if (
+      this.saveWeightsOnly &&
+      typeof (requireModel(this, OWNER) as WeightsSaver).saveWeights !== 'function'
+    ) {
+      throw new CallbackArgumentError(
+        `${OWNER}: saveWeightsOnly needs model.saveWeights(path), which this model lacks`,
+      );
+    }
+  }
+
+  /** The path for an epoch (0-based) and its logs: `{epoch}` is 1-based, as in Keras. */
+  filePathFor(epoch: number, logs: Logs): string {
+    const values: Record<string, PythonValue> = {};
+    for (const [key, value] of Object.entries(logs)) values[key] = { float: value };
+    values.epoch = { int: epoch + 1 };
+    try {
+      return formatPython(this.filepath, values);
+    } catch (error) {
+      throw new CallbackArgumentError(
+        `${OWNER}: cannot fill the filepath: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    this.resolveDirection(OWNER);
+    if (this.best === null) this.best = this.greaterIsBetter ? -Infinity : Infinity;
+    const path = this.filePathFor(epoch, logs);
+    if (!this.shouldSave(epoch, logs, path)) return;
+    const directory = dirname(path);
+    if (directory !== '' && directory !== '.') await mkdir(directory, { recursive: true });
+    const model = requireModel(this, OWNER);
+    if (this.saveWeightsOnly) await (model as WeightsSaver).saveWeights!(path);
+    else await model.save(path);
+    this.saved.push(path);
+    if (this.verbose > 0) writeLine(this.writer, `\nEpoch ${epoch + 1}: finished saving model to ${path}`);
+  }
+
+  private shouldSave(epoch: number, logs: Logs, path: string): boolean {
+    if (!this.saveBestOnly) {
+      if (this.verbose > 0) writeLine(this.writer, `\nEpoch ${epoch + 1}: saving model to ${path}`);
+      return true;
+    }
+    const current = logs[this.monitor];
+    if (current === undefined) {
+      // Keras saves anyway, with a warning.
+      this.monitorValue(logs, OWNER);
+      return true;
+    }
+    const best = this.best === null ? 'None' : formatPythonValue({ float: this.best }, '.5f');
+    if (this.isImprovement(current, this.best)) {
+      if (this.verbose > 0) {
+        const now = formatPythonValue({ float: current }, '.5f');
+        writeLine(
+          this.writer,
+          `\nEpoch ${epoch + 1}: ${this.monitor} improved from ${best} to ${now}, saving model to ${path}`,
+        );
+      }
+      this.best = current;
+      return true;
+    }
+    if (this.verbose > 0)
+      writeLine(this.writer, `\nEpoch ${epoch + 1}: ${this.monitor} did not improve from ${best}`);
+    return false;
+  }
+}

@@ -1,0 +1,45 @@
+import { Callback, type Logs, type ProgressWriter } from '../callbacks.js';
+import { requireModel, writeLine } from './common.js';
+
+/** Options of {@link TerminateOnNaN}. */
+export interface TerminateOnNaNOptions {
+  /** Throw at once instead of stopping gracefully (default false), as Keras's `raise_error`. */
+  raiseError?: boolean;
+  /** Where the message goes (default `process.stdout`). */
+  writer?: ProgressWriter;
+}
+
+/** Thrown by {@link TerminateOnNaN} with `raiseError: true`. */
+export class NonFiniteLossError extends Error {
+  override readonly name = 'NonFiniteLossError';
+}
+
+/**
+ * Stops training when a batch's loss is NaN or infinite, as Keras's `TerminateOnNaN`: it prints
+ * `Batch 12: Invalid loss, terminating training` and sets `model.stopTraining`, so `fit` ends and every
+ * callback's `onTrainEnd` runs; with `raiseError`, it throws instead and `fit` rejects.
+ */
+export class TerminateOnNaN extends Callback {
+  /** Whether a non-finite loss throws. */
+  readonly raiseError: boolean;
+  private readonly writer: ProgressWriter | undefined;
+
+  constructor(options: TerminateOnNaNOptions = {}) {
+    super();
+    this.raiseError = options.raiseError ?? false;
+    this.writer = options.writer;
+  }
+
+  override onBatchEnd(batch: number, logs: Logs): void {
+    const loss = logs.loss;
+    if (loss === undefined || Number.isFinite(loss)) return;
+    if (this.raiseError) {
+      throw new NonFiniteLossError(
+        `NaN or Inf loss encountered at batch ${batch}. Loss value: ${loss}. Terminating training immediately.`,
+      );
+    }
+    const model = requireModel(this, 'TerminateOnNaN');
+    if (!model.stopTraining) writeLine(this.writer, `Batch ${batch}: Invalid loss, terminating training`);
+    model.stopTraining = true;
+  }
+}
