@@ -1,6 +1,12 @@
 import type { SerializedObject } from '../initializers/initializer.js';
 import type { Shape } from '../tensor/tensor.js';
+import { Activation } from './activation.js';
+import { Add } from './add.js';
+import { AlphaDropout } from './alphaDropout.js';
+import { BatchNormalization } from './batchNormalization.js';
+import { Concatenate } from './concatenate.js';
 import { Dense } from './dense.js';
+import { Dropout } from './dropout.js';
 import { Flatten } from './flatten.js';
 import { InputLayer } from './inputLayer.js';
 import type { Layer } from './layer.js';
@@ -46,7 +52,8 @@ const registry = new Map<string, LayerFactory>([
         units: Number(config.units),
         activation: (config.activation as string | null | undefined) ?? null,
         useBias: (config.use_bias as boolean | undefined) ?? true,
-        kernelInitializer: (config.kernel_initializer as SerializedObject | string | undefined) ?? 'glorot_uniform',
+        kernelInitializer:
+          (config.kernel_initializer as SerializedObject | string | undefined) ?? 'glorot_uniform',
         biasInitializer: (config.bias_initializer as SerializedObject | string | undefined) ?? 'zeros',
       }),
   ],
@@ -57,6 +64,59 @@ const registry = new Map<string, LayerFactory>([
       new InputLayer({
         name: typeof config.name === 'string' ? config.name : undefined,
         shape: inputShapeFromConfig(config) ?? [],
+      }),
+  ],
+  [
+    'Dropout',
+    (config) =>
+      new Dropout({
+        ...common(config),
+        rate: config.rate as number,
+        noiseShape: config.noise_shape as null | undefined,
+        seed: (config.seed as number | null | undefined) ?? null,
+      }),
+  ],
+  [
+    'AlphaDropout',
+    (config) =>
+      new AlphaDropout({
+        ...common(config),
+        rate: config.rate as number,
+        noiseShape: config.noise_shape as null | undefined,
+        seed: (config.seed as number | null | undefined) ?? null,
+      }),
+  ],
+  ['Activation', (config) => new Activation({ ...common(config), activation: config.activation as string })],
+  [
+    'BatchNormalization',
+    (config) => {
+      // tf.keras wrote features axes as a list (`[1]`); Keras reads a one-element list as that axis.
+      const axis = Array.isArray(config.axis) && config.axis.length === 1 ? config.axis[0] : config.axis;
+      if (config.renorm === true || (config.virtual_batch_size ?? null) !== null) {
+        throw new RangeError('BatchNormalization: renorm and virtual_batch_size are not supported');
+      }
+      return new BatchNormalization({
+        ...common(config),
+        axis: axis === undefined ? undefined : (axis as number),
+        momentum: config.momentum as number | undefined,
+        epsilon: config.epsilon as number | undefined,
+        center: config.center as boolean | undefined,
+        scale: config.scale as boolean | undefined,
+        betaInitializer: config.beta_initializer as SerializedObject | string | undefined,
+        gammaInitializer: config.gamma_initializer as SerializedObject | string | undefined,
+        movingMeanInitializer: config.moving_mean_initializer as SerializedObject | string | undefined,
+        movingVarianceInitializer: config.moving_variance_initializer as
+          SerializedObject | string | undefined,
+      });
+    },
+  ],
+  ['Add', (config) => new Add(common(config))],
+  [
+    'Concatenate',
+    (config) =>
+      new Concatenate({
+        ...common(config),
+        axis: config.axis === undefined ? undefined : (config.axis as number),
       }),
   ],
 ]);
@@ -80,7 +140,10 @@ export function isLayerRegistered(className: string): boolean {
 }
 
 /** Creates a layer from Keras's `{ class_name, config }`; unknown classes throw {@link UnknownLayerError}. */
-export function deserializeLayer(serialized: { class_name: string; config?: Record<string, unknown> }): Layer {
+export function deserializeLayer(serialized: {
+  class_name: string;
+  config?: Record<string, unknown>;
+}): Layer {
   const factory = registry.get(bareClassName(serialized.class_name));
   if (factory === undefined) throw new UnknownLayerError(serialized.class_name);
   return factory(serialized.config ?? {});

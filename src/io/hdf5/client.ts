@@ -1,0 +1,244 @@
+/**
+ * The main thread's side of the HDF5 worker (see `worker.ts`): one worker, started on first use, sent one
+ * request at a time, each with a deadline. A request that hangs, or that leaves HDF5 broken (an abort), costs
+ * that worker: it is terminated and the next request starts a fresh one, so a damaged file can neither hang
+ * nor crash the process.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type {
+  GroupSnapshot,
+  ReadLimits,
+  RequestBody,
+  WorkerFailure,
+  WorkerRequest,
+  WorkerResponse,
+  WriteGroup,
+} from './snapshot.js';
+import { hdf5WorkerMain } from './worker.js';
+
+/** A failure reported by the HDF5 worker, or its deadline passing. */
+export class Hdf5Failure extends Error {
+  override readonly name = 'Hdf5Failure';
+  /** `hdf5`: the library refused the file; `limit`: a read limit was hit; `internal`: the library broke; `timeout`. */
+  readonly kind: WorkerFailure['kind'] | 'timeout';
+  constructor(kind: Hdf5Failure['kind'], message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+/** Limits of a read by default: generous for real models, small enough to refuse a crafted header at once. */
+export const DEFAULT_READ_LIMITS: ReadLimits = {
+  maxObjectBytes: 2 ** 31 - 1,
+  maxTotalBytes: 2 ** 32,
+  maxObjects: 200_000,
+  maxDepth: 64,
+};
+
+/** Default deadline of one request: a fixed allowance plus time proportional to the file's size. */
+export function defaultTimeoutMs(fileBytes: number): number {
+  return 20_000 + fileBytes / 10_000;
+}
+
+/** How long starting the worker may take. */
+const STARTUP_TIMEOUT_MS = 60_000;
+
+/** Replace the worker after this many failed requests, to bound whatever HDF5 leaks on error paths. */
+const RECYCLE_AFTER_FAILURES = 200;
+
+interface Running {
+  worker: Worker;
+  ready: Promise<void>;
+  failures: number;
+}
+
+/** Sends requests to the HDF5 worker, one at a time. */
+class Hdf5Client {
+  private running: Running | null = null;
+  private nextId = 1;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Reads a whole HDF5 file into a snapshot. */
+  read(path: string, options: { limits?: ReadLimits; timeoutMs: number }): Promise<GroupSnapshot> {
+    const request = { op: 'read' as const, path, limits: options.limits ?? DEFAULT_READ_LIMITS };
+    return this.enqueue(request, options.timeoutMs).then((tree) => {
+      if (tree === null) throw new Hdf5Failure('internal', 'the HDF5 worker returned no data');
+      return tree;
+    });
+  }
+
+  /** Writes an HDF5 file (replacing any file at `path`). */
+  async write(path: string, root: WriteGroup, options: { timeoutMs: number }): Promise<void> {
+    await this.enqueue({ op: 'write' as const, path, root }, options.timeoutMs);
+  }
+
+  /** Stops the worker (it is started again on the next request). */
+  async close(): Promise<void> {
+    const running = this.running;
+    this.running = null;
+    if (running !== null) await running.worker.terminate();
+  }
+
+  private enqueue(request: RequestBody, timeoutMs: number): Promise<GroupSnapshot | null> {
+    const result = this.queue.then(() => this.send(request, timeoutMs));
+    // The next request waits for this one to settle, whatever its outcome.
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private start(): Running {
+    const url = import.meta.resolve('h5wasm/node');
+    // `__name` is a helper some TypeScript loaders (esbuild's keepNames) insert into function bodies.
+    const source =
+      'const __name = (target) => target;\n' +
+      `(${hdf5WorkerMain.toString()})(${JSON.stringify(url)}).catch((error) => {\n` +
+      "  import('node:worker_threads').then(({ parentPort }) => parentPort.postMessage({ startupError: String(error && error.stack || error) }));\n" +
+      '});\n';
+    // No execArgv: the worker runs plain JavaScript and must not inherit a TypeScript loader (which would
+    // re-transpile h5wasm's 4 MB module on every start).
+    const worker = new Worker(source, { eval: true, execArgv: [] });
+    worker.unref();
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { ready?: boolean; startupError?: string }): void => {
+        if (message.ready) {
+          worker.off('message', onMessage);
+          resolve();
+        } else if (message.startupError !== undefined) {
+          worker.off('message', onMessage);
+          reject(new Hdf5Failure('internal', `the HDF5 worker failed to start: ${message.startupError}`));
+        }
+      };
+      worker.on('message', onMessage);
+      worker.once('error', (error) =>
+        reject(new Hdf5Failure('internal', `the HDF5 worker failed: ${error.message}`)),
+      );
+      worker.once('exit', (code) =>
+        reject(new Hdf5Failure('internal', `the HDF5 worker exited (code ${code})`)),
+      );
+    });
+    // Avoid an unhandled rejection when the worker dies while idle; requests see the failure themselves.
+    ready.catch(() => undefined);
+    return { worker, ready, failures: 0 };
+  }
+
+  private async discard(running: Running): Promise<void> {
+    if (this.running === running) this.running = null;
+    await running.worker.terminate().catch(() => undefined);
+  }
+
+  private async send(request: RequestBody, timeoutMs: number): Promise<GroupSnapshot | null> {
+    if (this.running === null) this.running = this.start();
+    const running = this.running;
+    const id = this.nextId++;
+    running.worker.ref();
+    try {
+      // Starting the worker (loading HDF5's WebAssembly) is not the file's fault: it has its own, longer deadline.
+      await withDeadline(running.ready, Math.max(timeoutMs, STARTUP_TIMEOUT_MS), 'starting the HDF5 worker');
+      const response = await withDeadline(
+        new Promise<WorkerResponse>((resolve, reject) => {
+          const onMessage = (message: WorkerResponse): void => {
+            if (message.id !== id) return;
+            cleanup();
+            resolve(message);
+          };
+          const onError = (error: Error): void => {
+            cleanup();
+            reject(new Hdf5Failure('internal', `the HDF5 worker failed: ${error.message}`));
+          };
+          const onExit = (code: number): void => {
+            cleanup();
+            reject(new Hdf5Failure('internal', `the HDF5 worker exited (code ${code})`));
+          };
+          const cleanup = (): void => {
+            running.worker.off('message', onMessage);
+            running.worker.off('error', onError);
+            running.worker.off('exit', onExit);
+          };
+          running.worker.on('message', onMessage);
+          running.worker.on('error', onError);
+          running.worker.on('exit', onExit);
+          running.worker.postMessage({ ...request, id } as WorkerRequest);
+        }),
+        timeoutMs,
+        request.op === 'read' ? `reading '${request.path}'` : `writing '${request.path}'`,
+      );
+      if (response.ok) return response.tree;
+      running.failures++;
+      if (response.failure.fatal || running.failures >= RECYCLE_AFTER_FAILURES) await this.discard(running);
+      throw new Hdf5Failure(response.failure.kind, response.failure.message);
+    } catch (error) {
+      if (!(error instanceof Hdf5Failure) || error.kind === 'timeout' || error.kind === 'internal') {
+        await this.discard(running);
+      }
+      throw error;
+    } finally {
+      if (this.running === running) running.worker.unref();
+    }
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Hdf5Failure('timeout', `${what} took longer than ${Math.round(timeoutMs)} ms`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+const client = new Hdf5Client();
+
+/** Reads a whole HDF5 file into a snapshot, in the HDF5 worker. */
+export function readHdf5(
+  path: string,
+  options: { limits?: ReadLimits; timeoutMs: number },
+): Promise<GroupSnapshot> {
+  return client.read(path, options);
+}
+
+/** Writes an HDF5 file from a description, in the HDF5 worker. */
+export function writeHdf5(path: string, root: WriteGroup, options: { timeoutMs: number }): Promise<void> {
+  return client.write(path, root, options);
+}
+
+/** Stops the HDF5 worker (it restarts on the next read or write). Lets tests and tools release it early. */
+export function closeHdf5Worker(): Promise<void> {
+  return client.close();
+}
+
+/** A fresh path in the system's temporary folder; the caller removes the file. */
+export function temporaryPath(suffix: string): string {
+  return join(tmpdir(), `warmstart-${process.pid}-${randomBytes(6).toString('hex')}${suffix}`);
+}
+
+/** Reads HDF5 content held in memory (a `.keras` archive's weights) through a temporary file that is always removed. */
+export async function readHdf5Bytes(
+  bytes: Uint8Array,
+  options: { limits?: ReadLimits; timeoutMs: number },
+): Promise<GroupSnapshot> {
+  const path = temporaryPath('.h5');
+  try {
+    await fs.writeFile(path, bytes);
+    return await readHdf5(path, options);
+  } finally {
+    await fs.rm(path, { force: true });
+  }
+}
+
+/** Writes an HDF5 file from a description and returns its bytes; the temporary file is always removed. */
+export async function writeHdf5Bytes(root: WriteGroup, options: { timeoutMs: number }): Promise<Uint8Array> {
+  const path = temporaryPath('.h5');
+  try {
+    await writeHdf5(path, root, options);
+    return new Uint8Array(await fs.readFile(path));
+  } finally {
+    await fs.rm(path, { force: true });
+  }
+}

@@ -1,0 +1,704 @@
+/**
+ * The functional API, as Keras's `keras.Input` / `layer(x)` / `keras.Model(inputs, outputs)`:
+ *
+ * ```ts
+ * const input = Input({ shape: [8] });
+ * const hidden1 = new Dense({ units: 30, activation: 'relu' }).apply(input);
+ * const hidden2 = new Dense({ units: 30, activation: 'relu' }).apply(hidden1);
+ * const concat = new Concatenate().apply([input, hidden2]);
+ * const output = new Dense({ units: 1 }).apply(concat);
+ * const model = new Model({ inputs: input, outputs: output });
+ * ```
+ *
+ * Applying a layer to a {@link SymbolicTensor} builds it (as calling a Keras layer does) and records a node of
+ * the graph; `new Model` collects the nodes between its inputs and outputs, in Keras's order. Training runs
+ * the nodes forward in that order and backward in reverse, summing the gradients of a tensor that feeds
+ * several layers.
+ *
+ * Limits: one input and one output per model (what `compile`/`fit` take), and each layer at most once per
+ * model (no shared layers; a layer may still be used in several models, as when model B reuses model A's
+ * layers).
+ * @module
+ */
+import { InputLayer } from '../layers/inputLayer.js';
+import { Layer, uniqueLayerName } from '../layers/layer.js';
+import { BatchBuffer } from '../layers/layer.js';
+import { Merge } from '../layers/merge.js';
+import { deserializeLayer, serializeLayer } from '../layers/registry.js';
+import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
+import { BaseModel } from './baseModel.js';
+import { registerModelCloner } from './cloneModel.js';
+
+/** Thrown for a graph a functional model cannot be made of (disconnected, cyclic, badly described). */
+export class GraphError extends Error {
+  override readonly name: string = 'GraphError';
+}
+
+/** Thrown for a valid Keras graph that warmstart does not run: several inputs or outputs, shared layers. */
+export class UnsupportedGraphError extends GraphError {
+  override readonly name = 'UnsupportedGraphError';
+}
+
+/** One application of a layer: the tensors it took and the tensor it made. */
+export interface GraphNode {
+  /** The layer applied (an `InputLayer` for the graph's inputs). */
+  readonly layer: Layer;
+  /** What it was applied to (empty for an input). */
+  readonly inputs: readonly SymbolicTensor[];
+  /** Whether it was applied to a list of tensors (a merge layer). */
+  readonly merged: boolean;
+  /** What it produced. */
+  readonly output: SymbolicTensor;
+}
+
+/**
+ * A placeholder for values flowing through a functional model: what {@link Input} returns and `layer.apply`
+ * takes and returns (Keras's `KerasTensor`). It has a per-sample shape and knows the node that produces it.
+ */
+export class SymbolicTensor {
+  /** Per-sample shape (batch axis excluded). */
+  readonly shape: Shape;
+  /** The node producing this tensor. */
+  readonly node: GraphNode;
+
+  /** @internal Created by {@link Input} and {@link applyLayer}. */
+  constructor(shape: Shape, layer: Layer, inputs: readonly SymbolicTensor[], merged: boolean) {
+    this.shape = Object.freeze([...shape]);
+    this.node = { layer, inputs: Object.freeze([...inputs]), merged, output: this };
+  }
+
+  /** The name of the layer producing this tensor. */
+  get name(): string {
+    return this.node.layer.name;
+  }
+}
+
+/** Options of {@link Input}. */
+export interface InputOptions {
+  /** Per-sample shape, batch excluded (`[28, 28]` for Fashion-MNIST images). */
+  shape: Shape;
+  /** The input layer's name (default `input_layer`, `input_layer_1`, …). */
+  name?: string;
+}
+
+/** A model input, as `keras.Input(shape)`: an `InputLayer` and the symbolic tensor it produces. */
+export function Input(options: InputOptions): SymbolicTensor {
+  const layer = new InputLayer({ shape: options.shape, name: options.name });
+  layer.build(layer.inputShape ?? options.shape);
+  return new SymbolicTensor(layer.inputShape ?? options.shape, layer, [], false);
+}
+
+/**
+ * Applies a layer to symbolic tensors (Keras's `layer(x)`): builds the layer for their shapes and returns the
+ * tensor it produces. A merge layer (`Add`, `Concatenate`) takes a list, every other layer one tensor.
+ */
+export function applyLayer(layer: Layer, inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor {
+  if (layer instanceof InputLayer) {
+    throw new GraphError(
+      `InputLayer '${layer.name}' cannot be applied to tensors: use Input({ shape }) instead`,
+    );
+  }
+  const list = Array.isArray(inputs) ? (inputs as readonly SymbolicTensor[]) : null;
+  const sources: readonly SymbolicTensor[] = list ?? [inputs as SymbolicTensor];
+  for (const source of sources) {
+    if (!(source instanceof SymbolicTensor)) {
+      throw new GraphError(
+        `layer '${layer.name}' can only be applied to symbolic tensors (from Input or layer.apply)`,
+      );
+    }
+  }
+  const kernels = sources[0].node.layer.kernels;
+  if (layer instanceof Merge) {
+    if (list === null) {
+      throw new GraphError(
+        `${layer.className} '${layer.name}' merges several tensors: apply it to a list, as apply([a, b])`,
+      );
+    }
+    const shapes = list.map((tensor) => tensor.shape);
+    layer.buildMerged(shapes, kernels);
+    return new SymbolicTensor(layer.computeMergedShape(shapes), layer, list, true);
+  }
+  if (list !== null) {
+    if (list.length !== 1) {
+      throw new GraphError(
+        `layer '${layer.name}' (${layer.className}) takes one tensor, got a list of ${list.length}`,
+      );
+    }
+  }
+  const input = sources[0];
+  layer.build(input.shape, kernels);
+  return new SymbolicTensor(layer.computeOutputShape(input.shape), layer, [input], false);
+}
+
+declare module '../layers/layer.js' {
+  interface Layer {
+    /**
+     * Applies the layer to symbolic tensors, as calling a Keras layer on `KerasTensor`s: builds it and returns
+     * the tensor it produces (see {@link applyLayer}). Available once `warmstart`'s models are imported.
+     */
+    apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor;
+  }
+}
+
+Layer.prototype.apply = function apply(this: Layer, inputs: SymbolicTensor | readonly SymbolicTensor[]) {
+  return applyLayer(this, inputs);
+};
+
+/** Options of {@link Model}. */
+export interface ModelOptions {
+  /** The model's input: the tensor from {@link Input} (or a one-element list). */
+  inputs: SymbolicTensor | readonly SymbolicTensor[];
+  /** The model's output (or a one-element list). */
+  outputs: SymbolicTensor | readonly SymbolicTensor[];
+  /** The model's name (default `functional`, `functional_1`, …). */
+  name?: string;
+}
+
+/**
+ * The graph between `inputs` and `outputs`, ordered as Keras's `map_graph` orders a functional model's
+ * operations: by decreasing depth (distance to the outputs), ties broken by the order a depth-first walk from
+ * the outputs first meets them. Matching Keras's order matters: saved files list layers and weights in it.
+ */
+function mapGraph(inputs: readonly SymbolicTensor[], outputs: readonly SymbolicTensor[]): GraphNode[] {
+  const traversalIndex = new Map<GraphNode, number>();
+  const finished = new Set<GraphNode>();
+  const inProgress = new Set<GraphNode>();
+  const ordered: GraphNode[] = [];
+  const visit = (tensor: SymbolicTensor): void => {
+    const node = tensor.node;
+    if (finished.has(node)) return;
+    if (inProgress.has(node)) throw new GraphError(`layer '${node.layer.name}' is part of a cycle`);
+    if (!traversalIndex.has(node)) traversalIndex.set(node, traversalIndex.size);
+    inProgress.add(node);
+    for (const input of node.inputs) visit(input);
+    inProgress.delete(node);
+    finished.add(node);
+    ordered.push(node);
+  };
+  for (const output of outputs) visit(output);
+
+  const depth = new Map<GraphNode, number>();
+  for (let i = ordered.length - 1; i >= 0; i--) {
+    const node = ordered[i];
+    const own = depth.get(node) ?? 0;
+    depth.set(node, own);
+    for (const input of node.inputs) depth.set(input.node, Math.max(depth.get(input.node) ?? 0, own + 1));
+  }
+  for (const input of inputs) {
+    if (!depth.has(input.node)) {
+      depth.set(input.node, 0);
+      traversalIndex.set(input.node, -1);
+    }
+  }
+  const nodes = [...depth.keys()].sort(
+    (a, b) => depth.get(b)! - depth.get(a)! || traversalIndex.get(a)! - traversalIndex.get(b)!,
+  );
+
+  const declared = new Set(inputs.map((input) => input.node));
+  const seenLayers = new Map<Layer, GraphNode>();
+  const seenNames = new Set<string>();
+  for (const node of nodes) {
+    if (node.inputs.length === 0 && !declared.has(node)) {
+      throw new GraphError(
+        `graph disconnected: the outputs depend on input '${node.layer.name}', which is not among the model's inputs`,
+      );
+    }
+    if (seenLayers.has(node.layer)) {
+      throw new UnsupportedGraphError(
+        `layer '${node.layer.name}' is used twice in one model: shared layers are not supported`,
+      );
+    }
+    seenLayers.set(node.layer, node);
+    if (seenNames.has(node.layer.name)) {
+      throw new GraphError(
+        `two layers of the model are named '${node.layer.name}': layer names must be unique`,
+      );
+    }
+    seenNames.add(node.layer.name);
+  }
+  return nodes;
+}
+
+/** The Keras 3 config of a tensor in a node's arguments (`__keras_tensor__`). */
+function kerasTensorConfig(tensor: SymbolicTensor): Record<string, unknown> {
+  return {
+    class_name: '__keras_tensor__',
+    config: {
+      shape: [null, ...tensor.shape],
+      dtype: 'float32',
+      keras_history: [tensor.node.layer.name, 0, 0],
+    },
+  };
+}
+
+/**
+ * A model made of a graph of layers, as Keras's functional `keras.Model(inputs, outputs)`. It trains,
+ * evaluates, predicts, saves and clones like a {@link Sequential}.
+ */
+export class Model extends BaseModel {
+  /** The model's input tensors (one). */
+  readonly inputs: readonly SymbolicTensor[];
+  /** The model's output tensors (one). */
+  readonly outputs: readonly SymbolicTensor[];
+  private readonly nodes: readonly GraphNode[];
+  private readonly nodeOf = new Map<Layer, GraphNode>();
+  /** Whether inputs and outputs were given as lists (Keras keeps the structure in the config). */
+  private readonly nestedInputs: boolean;
+  private readonly nestedOutputs: boolean;
+  /** Each tensor's position in the per-step arrays. */
+  private readonly tensorIndex = new Map<SymbolicTensor, number>();
+  /** For each node, the indices of its input tensors and of its output. */
+  private readonly inputIndices: number[][];
+  private readonly outputIndex: number[];
+  /** How many of the model's nodes take each tensor. */
+  private readonly consumers: number[];
+  private readonly values: Array<Float32Array | null>;
+  private readonly gradients: Array<Float32Array | null>;
+  private readonly contributions: number[];
+  /** Where gradients of tensors with several consumers are summed. */
+  private readonly gradientSums: Array<BatchBuffer | null>;
+  /** For each tensor, whether backward must produce its gradient (something upstream of it trains). */
+  private needsGradient: boolean[] = [];
+  private planFor: ReadonlySet<Layer> | null = null;
+
+  constructor(options: ModelOptions) {
+    super(options.name ?? uniqueLayerName('functional'));
+    const inputs = Array.isArray(options.inputs) ? [...options.inputs] : [options.inputs as SymbolicTensor];
+    const outputs = Array.isArray(options.outputs)
+      ? [...options.outputs]
+      : [options.outputs as SymbolicTensor];
+    this.nestedInputs = Array.isArray(options.inputs);
+    this.nestedOutputs = Array.isArray(options.outputs);
+    for (const tensor of [...inputs, ...outputs]) {
+      if (!(tensor instanceof SymbolicTensor)) {
+        throw new GraphError(
+          'Model: inputs and outputs must be symbolic tensors (from Input or layer.apply)',
+        );
+      }
+    }
+    if (inputs.length !== 1 || outputs.length !== 1) {
+      throw new UnsupportedGraphError(
+        `Model: exactly one input and one output are supported, got ${inputs.length} input(s) and ${outputs.length} output(s)`,
+      );
+    }
+    for (const input of inputs) {
+      if (!(input.node.layer instanceof InputLayer)) {
+        throw new GraphError(
+          `Model: input '${input.name}' must come from Input(), not from a layer's output`,
+        );
+      }
+    }
+    this.inputs = Object.freeze(inputs);
+    this.outputs = Object.freeze(outputs);
+    this.nodes = Object.freeze(mapGraph(inputs, outputs));
+    const kernels = this.nodes[0].layer.kernels;
+    for (const node of this.nodes) {
+      if (node.layer.kernels !== kernels) {
+        throw new GraphError(
+          `layer '${node.layer.name}' lives on backend '${node.layer.kernels.name}', the model on '${kernels.name}'`,
+        );
+      }
+      this.nodeOf.set(node.layer, node);
+      this.tensorIndex.set(node.output, this.tensorIndex.size);
+    }
+    this.inputIndices = this.nodes.map((node) => node.inputs.map((tensor) => this.tensorIndex.get(tensor)!));
+    this.outputIndex = this.nodes.map((node) => this.tensorIndex.get(node.output)!);
+    const count = this.tensorIndex.size;
+    this.consumers = new Array<number>(count).fill(0);
+    for (const indices of this.inputIndices) for (const index of indices) this.consumers[index]++;
+    this.values = new Array<Float32Array | null>(count).fill(null);
+    this.gradients = new Array<Float32Array | null>(count).fill(null);
+    this.contributions = new Array<number>(count).fill(0);
+    this.gradientSums = this.nodes.map((node, i) =>
+      this.consumers[this.outputIndex[i]] > 1
+        ? new BatchBuffer(
+            () => this.kernels,
+            () => sizeOf(node.output.shape),
+          )
+        : null,
+    );
+  }
+
+  /** The layers in Keras's order, input layers included (as Keras lists a functional model's layers). */
+  get layers(): Layer[] {
+    return this.nodes.map((node) => node.layer);
+  }
+
+  /** The graph's nodes in Keras's order. */
+  get graphNodes(): readonly GraphNode[] {
+    return this.nodes;
+  }
+
+  get inputShape(): Shape {
+    return this.inputs[0].shape;
+  }
+
+  get outputShape(): Shape {
+    return this.outputs[0].shape;
+  }
+
+  outputShapeOf(layer: Layer): Shape | null {
+    return this.nodeOf.get(layer)?.output.shape ?? null;
+  }
+
+  /** Builds every layer along the graph; the input shape must be the model's own. */
+  build(inputShape: Shape): void {
+    if (inputShape.join(',') !== this.inputShape.join(',')) {
+      throw new ShapeError(
+        `model '${this.name}' takes inputs of shape [${this.inputShape.join(', ')}], cannot build for [${inputShape.join(', ')}]`,
+      );
+    }
+    const kernels = this.nodes[0].layer.kernels;
+    for (const node of this.nodes) {
+      const layer = node.layer;
+      if (layer instanceof Merge)
+        layer.buildMerged(
+          node.inputs.map((tensor) => tensor.shape),
+          kernels,
+        );
+      else layer.build(node.inputs.length === 0 ? node.output.shape : node.inputs[0].shape, kernels);
+    }
+  }
+
+  protected get outputLayer(): Layer {
+    return this.outputs[0].node.layer;
+  }
+
+  protected forwardPass(input: Float32Array, batch: number, training: boolean): Float32Array {
+    const values = this.values;
+    for (let i = 0; i < this.nodes.length; i++) {
+      const node = this.nodes[i];
+      const indices = this.inputIndices[i];
+      let output: Float32Array;
+      if (indices.length === 0) output = input;
+      else if (node.merged)
+        output = (node.layer as Merge).forwardMerged(
+          indices.map((index) => values[index]!),
+          batch,
+          training,
+        );
+      else output = node.layer.forward(values[indices[0]]!, batch, training);
+      values[this.outputIndex[i]] = output;
+    }
+    return values[this.tensorIndex.get(this.outputs[0])!]!;
+  }
+
+  protected backwardPass(
+    outputGradient: Float32Array,
+    batch: number,
+    preActivation: boolean,
+    trainable: ReadonlySet<Layer>,
+  ): void {
+    if (this.planFor !== trainable) this.plan(trainable);
+    const gradients = this.gradients;
+    gradients.fill(null);
+    this.contributions.fill(0);
+    const outputNode = this.outputs[0].node;
+    gradients[this.tensorIndex.get(this.outputs[0])!] = outputGradient;
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i];
+      const indices = this.inputIndices[i];
+      const gradient = gradients[this.outputIndex[i]];
+      if (indices.length === 0 || gradient === null) continue;
+      if (node.merged) {
+        const needed = indices.map((index) => this.needsGradient[index]);
+        const inputGradients = (node.layer as Merge).backwardMerged(gradient, batch, needed);
+        indices.forEach((index, k) => this.accumulate(index, inputGradients[k], batch));
+      } else {
+        const inputGradient = node.layer.backward(
+          gradient,
+          batch,
+          trainable.has(node.layer),
+          this.needsGradient[indices[0]],
+          preActivation && node === outputNode,
+        );
+        this.accumulate(indices[0], inputGradient, batch);
+      }
+    }
+  }
+
+  /** Adds one consumer's contribution to a tensor's gradient (summing where the tensor fans out). */
+  private accumulate(index: number, gradient: Float32Array | null, batch: number): void {
+    if (gradient === null) return;
+    const sum = this.gradientSums[index];
+    if (sum === null) {
+      this.gradients[index] = gradient;
+      return;
+    }
+    const buffer = sum.rows(batch);
+    if (this.contributions[index] === 0) buffer.set(gradient.subarray(0, buffer.length));
+    else this.kernels.addElementwise(buffer, gradient, buffer, buffer.length);
+    this.contributions[index]++;
+    this.gradients[index] = buffer;
+  }
+
+  /** A tensor needs a gradient when the node making it, or any node before it, has weights that train. */
+  private plan(trainable: ReadonlySet<Layer>): void {
+    const needs = new Array<boolean>(this.tensorIndex.size).fill(false);
+    this.nodes.forEach((node, i) => {
+      const trains = trainable.has(node.layer) && node.layer.weights.length > 0;
+      needs[this.outputIndex[i]] = trains || this.inputIndices[i].some((index) => needs[index]);
+    });
+    this.needsGradient = needs;
+    this.planFor = trainable;
+  }
+
+  /**
+   * Keras 3's functional config: each layer with its `inbound_nodes` (`__keras_tensor__` arguments), and the
+   * model's `input_layers` and `output_layers`.
+   */
+  getConfig(): Record<string, unknown> {
+    const layers = this.nodes.map((node) => {
+      const serialized: Record<string, unknown> = { ...serializeLayer(node.layer) };
+      if (node.merged) {
+        serialized.build_config = { input_shape: node.inputs.map((tensor) => [null, ...tensor.shape]) };
+      } else if (node.inputs.length > 0) {
+        serialized.build_config = { input_shape: [null, ...node.inputs[0].shape] };
+      } else {
+        delete serialized.build_config;
+      }
+      serialized.name = node.layer.name;
+      const args = node.merged ? [node.inputs.map(kerasTensorConfig)] : node.inputs.map(kerasTensorConfig);
+      serialized.inbound_nodes = node.inputs.length === 0 ? [] : [{ args, kwargs: {} }];
+      return serialized;
+    });
+    const reference = (tensor: SymbolicTensor): [string, number, number] => [tensor.node.layer.name, 0, 0];
+    return {
+      name: this.name,
+      trainable: true,
+      layers,
+      input_layers: this.nestedInputs ? this.inputs.map(reference) : reference(this.inputs[0]),
+      output_layers: this.nestedOutputs ? this.outputs.map(reference) : reference(this.outputs[0]),
+    };
+  }
+
+  /**
+   * Rebuilds this model's graph from new layer objects: `replacement(layer)` gives each layer's stand-in.
+   * Used by `cloneModel`, which passes fresh copies made from the layers' configs.
+   */
+  rebuild(replacement: (layer: Layer) => Layer): Model {
+    const tensors = new Map<SymbolicTensor, SymbolicTensor>();
+    for (const node of this.nodes) {
+      let output: SymbolicTensor;
+      if (node.inputs.length === 0) {
+        output = Input({ shape: node.output.shape, name: node.layer.name });
+      } else {
+        const layer = replacement(node.layer);
+        const inputs = node.inputs.map((tensor) => tensors.get(tensor)!);
+        output = applyLayer(layer, node.merged ? inputs : inputs[0]);
+      }
+      tensors.set(node.output, output);
+    }
+    const inputs = this.inputs.map((tensor) => tensors.get(tensor)!);
+    const outputs = this.outputs.map((tensor) => tensors.get(tensor)!);
+    return new Model({
+      inputs: this.nestedInputs ? inputs : inputs[0],
+      outputs: this.nestedOutputs ? outputs : outputs[0],
+      name: this.name,
+    });
+  }
+}
+
+registerModelCloner(
+  (model) => model instanceof Model,
+  (model) => (model as Model).rebuild((layer) => deserializeLayer(serializeLayer(layer))),
+);
+
+/** One layer's entry in a functional config, as `Model.getConfig` writes it or Keras (2 or 3) saved it. */
+export interface FunctionalLayerConfig {
+  class_name: string;
+  config?: Record<string, unknown>;
+  name?: string;
+  inbound_nodes?: unknown;
+  [key: string]: unknown;
+}
+
+/** A reference to a layer's output in a config: `[layerName, nodeIndex, tensorIndex]`. */
+function parseReference(value: unknown, what: string): string {
+  if (Array.isArray(value) && typeof value[0] === 'string' && value.length >= 3) {
+    if (value[1] !== 0 || value[2] !== 0) {
+      throw new UnsupportedGraphError(
+        `${what} refers to node ${String(value[1])}, tensor ${String(value[2])} of layer '${value[0]}': shared layers and layers with several outputs are not supported`,
+      );
+    }
+    return value[0];
+  }
+  throw new GraphError(`${what} is not a [layer, node, tensor] reference: ${JSON.stringify(value)}`);
+}
+
+/** The layer references of a node's inputs, in Keras 2's list form or Keras 3's `{args, kwargs}` form. */
+function nodeInputs(node: unknown, layerName: string): { names: string[]; merged: boolean } {
+  if (Array.isArray(node)) {
+    // Keras 2: [[name, nodeIndex, tensorIndex, kwargs], …]; several entries for a merge layer.
+    const names = node.map((entry, i) => parseReference(entry, `input ${i} of layer '${layerName}'`));
+    return { names, merged: names.length > 1 };
+  }
+  if (typeof node === 'object' && node !== null && Array.isArray((node as { args?: unknown }).args)) {
+    const args = (node as { args: unknown[] }).args;
+    const history = (tensor: unknown, i: number): string => {
+      const config = (tensor as { config?: { keras_history?: unknown } } | null)?.config;
+      if (
+        (tensor as { class_name?: unknown } | null)?.class_name !== '__keras_tensor__' ||
+        config === undefined
+      ) {
+        throw new GraphError(
+          `argument ${i} of layer '${layerName}' is not a tensor: ${JSON.stringify(tensor)}`,
+        );
+      }
+      return parseReference(config.keras_history, `argument ${i} of layer '${layerName}'`);
+    };
+    if (args.length !== 1) {
+      throw new UnsupportedGraphError(
+        `layer '${layerName}' is called with ${args.length} arguments: only one is supported`,
+      );
+    }
+    if (Array.isArray(args[0])) return { names: args[0].map(history), merged: true };
+    return { names: [history(args[0], 0)], merged: false };
+  }
+  throw new GraphError(
+    `layer '${layerName}' has an inbound node warmstart cannot read: ${JSON.stringify(node)}`,
+  );
+}
+
+/** The tensor references of `input_layers` / `output_layers`: one reference, or a list of them. */
+function references(value: unknown, what: string): string[] {
+  if (Array.isArray(value) && typeof value[0] === 'string') return [parseReference(value, what)];
+  if (Array.isArray(value)) return value.map((entry, i) => parseReference(entry, `${what} ${i}`));
+  if (typeof value === 'object' && value !== null) {
+    return Object.values(value).map((entry, i) => parseReference(entry, `${what} ${i}`));
+  }
+  throw new GraphError(
+    `${what} must be a list of [layer, node, tensor] references, got ${JSON.stringify(value)}`,
+  );
+}
+
+/** A functional config read into its graph: each layer's entry and the names of the layers it takes. */
+export interface FunctionalGraphSpec {
+  /** The model's name, if the config gives one. */
+  name: string | undefined;
+  /** Every layer, in topological order (a layer after all of its inputs). */
+  layers: Array<{ name: string; entry: FunctionalLayerConfig; inputs: string[]; merged: boolean }>;
+  /** The input layer's name. */
+  input: string;
+  /** The name of the layer making the output. */
+  output: string;
+  /** Whether `input_layers` / `output_layers` were lists of references. */
+  nestedInputs: boolean;
+  nestedOutputs: boolean;
+}
+
+/**
+ * Reads a functional config (Keras 2's or Keras 3's form, as `Model.getConfig` writes or Keras saved it) into
+ * its graph, checking that it is one warmstart can build: one input, one output, no shared layers, no cycle.
+ */
+export function parseFunctionalConfig(config: Record<string, unknown>): FunctionalGraphSpec {
+  const entries = config.layers;
+  if (!Array.isArray(entries) || entries.length === 0) {
+    throw new GraphError('a functional config needs a non-empty "layers" list');
+  }
+  const inputNames = references(config.input_layers, 'input_layers');
+  const outputNames = references(config.output_layers, 'output_layers');
+  if (inputNames.length !== 1 || outputNames.length !== 1) {
+    throw new UnsupportedGraphError(
+      `exactly one input and one output are supported, the config has ${inputNames.length} input(s) and ${outputNames.length} output(s)`,
+    );
+  }
+  const pending: FunctionalGraphSpec['layers'] = [];
+  const names = new Set<string>();
+  for (const [i, raw] of entries.entries()) {
+    if (
+      typeof raw !== 'object' ||
+      raw === null ||
+      typeof (raw as FunctionalLayerConfig).class_name !== 'string'
+    ) {
+      throw new GraphError(`layer entry ${i} is not a {class_name, config} object`);
+    }
+    const entry = raw as FunctionalLayerConfig;
+    const config = entry.config;
+    const name = typeof entry.name === 'string' ? entry.name : (config?.name as string | undefined);
+    if (typeof name !== 'string') throw new GraphError(`layer entry ${i} has no name`);
+    if (names.has(name)) throw new GraphError(`two layers are named '${name}': layer names must be unique`);
+    names.add(name);
+    const inbound = entry.inbound_nodes ?? [];
+    if (!Array.isArray(inbound)) throw new GraphError(`layer '${name}': inbound_nodes must be a list`);
+    if (inbound.length > 1) {
+      throw new UnsupportedGraphError(
+        `layer '${name}' is called ${inbound.length} times: shared layers are not supported`,
+      );
+    }
+    const { names: inputs, merged } =
+      inbound.length === 0 ? { names: [], merged: false } : nodeInputs(inbound[0], name);
+    pending.push({ name, entry, inputs, merged });
+  }
+  // Order the layers so that each comes after its inputs (a config's own order need not be topological).
+  const ordered: FunctionalGraphSpec['layers'] = [];
+  const placed = new Set<string>();
+  while (pending.length > 0) {
+    const index = pending.findIndex((item) => item.inputs.every((input) => placed.has(input)));
+    if (index < 0) {
+      const missing = pending[0].inputs.find((input) => !placed.has(input));
+      throw new GraphError(
+        `layer '${pending[0].name}' takes the output of '${missing}', which no layer of the config produces (or they form a cycle)`,
+      );
+    }
+    const [item] = pending.splice(index, 1);
+    placed.add(item.name);
+    ordered.push(item);
+  }
+  if (!names.has(inputNames[0]))
+    throw new GraphError(`input_layers names '${inputNames[0]}', which is not a layer of the config`);
+  if (!names.has(outputNames[0]))
+    throw new GraphError(`output_layers names '${outputNames[0]}', which is not a layer of the config`);
+  // Keras keeps whether the model was given lists (`[["input_1", 0, 0]]`) or single tensors (`["input_1", 0, 0]`).
+  const nested = (value: unknown): boolean => Array.isArray(value) && Array.isArray(value[0]);
+  return {
+    name: typeof config.name === 'string' ? config.name : undefined,
+    layers: ordered,
+    input: inputNames[0],
+    output: outputNames[0],
+    nestedInputs: nested(config.input_layers),
+    nestedOutputs: nested(config.output_layers),
+  };
+}
+
+/** Builds the model a parsed functional config describes, from its layer objects (keyed by layer name). */
+export function functionalFromSpec(spec: FunctionalGraphSpec, layers: ReadonlyMap<string, Layer>): Model {
+  const tensors = new Map<string, SymbolicTensor>();
+  for (const item of spec.layers) {
+    const layer = layers.get(item.name);
+    if (layer === undefined) throw new GraphError(`no layer object was given for '${item.name}'`);
+    if (item.inputs.length === 0) {
+      if (!(layer instanceof InputLayer) || layer.inputShape === null) {
+        throw new GraphError(
+          `layer '${item.name}' (${item.entry.class_name}) has no inputs and is not an input layer`,
+        );
+      }
+      layer.build(layer.inputShape);
+      tensors.set(item.name, new SymbolicTensor(layer.inputShape, layer, [], false));
+    } else {
+      const inputs = item.inputs.map((input) => tensors.get(input)!);
+      tensors.set(item.name, applyLayer(layer, item.merged ? inputs : inputs[0]));
+    }
+  }
+  const input = tensors.get(spec.input)!;
+  const output = tensors.get(spec.output)!;
+  return new Model({
+    inputs: spec.nestedInputs ? [input] : input,
+    outputs: spec.nestedOutputs ? [output] : output,
+    name: spec.name,
+  });
+}
+
+/**
+ * Rebuilds a functional model from its config (Keras 2's or Keras 3's form, as `Model.getConfig` writes or
+ * Keras saved it). `createLayer` makes each layer from its entry (so that the caller decides about custom
+ * and unknown classes).
+ */
+export function functionalFromConfig(
+  config: Record<string, unknown>,
+  createLayer: (entry: FunctionalLayerConfig) => Layer,
+): Model {
+  const spec = parseFunctionalConfig(config);
+  const layers = new Map(spec.layers.map((item) => [item.name, createLayer(item.entry)] as const));
+  return functionalFromSpec(spec, layers);
+}
