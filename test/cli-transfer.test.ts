@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readdirSync, truncateSync, statSync } from 'n
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateDataset, makeTempDir, writeDataset } from './fixtures-gen/datasetFixtures.js';
+import { FIXTURE_DIR } from './helpers/kerasFixtures.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -147,3 +148,43 @@ test('a truncated dataset file ends in one line naming the file and the problem,
     folder.remove();
   }
 });
+
+test(
+  'warmstart transfer --model-a starts from a model A saved by Python Keras and skips training it',
+  { skip: FIXTURE_DIR === null && 'the shared Keras fixtures are absent' },
+  () => {
+    const folder = makeTempDir('cli-model-a');
+    try {
+      writeDataset(join(folder.path, 'data'), dataset);
+      const out = join(folder.path, 'out');
+      const run = warmstart([
+        'transfer',
+        '--backend',
+        'reference',
+        '--data-dir',
+        join(folder.path, 'data'),
+        '--out',
+        out,
+        '--model-a',
+        join(FIXTURE_DIR!, 'hopezh__my_model_A.h5'),
+        '--epochs-b',
+        '1',
+        '--epochs-frozen',
+        '1',
+        '--epochs-unfrozen',
+        '1',
+        '--verbose',
+        '2',
+      ]);
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /Model A: loading .*hopezh__my_model_A\.h5/);
+      assert.doesNotMatch(run.stdout, /Model A: task A/);
+      const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+      assert.deepEqual(results.modelA.history, {});
+      assert.equal(results.modelAIntact, true);
+      assert.equal(results.modelBOnA.history.loss.length, 2);
+    } finally {
+      folder.remove();
+    }
+  },
+);
