@@ -17,3 +17,22 @@ export * from './metrics/index.js';
 export * from './models/index.js';
 export * from './optimizers/index.js';
 export * from './tensor/index.js';
+export { createWasmKernels, registerWasmBackend, WasmKernels, type WasmKernelOptions } from './kernels/wasm/index.js';
+
+import { setBackend } from './kernels/index.js';
+import { registerWasmBackend } from './kernels/wasm/index.js';
+
+registerWasmBackend();
+
+/**
+ * Why the default WebAssembly backend could not start (models then use the reference kernels), or null when
+ * it runs. Set once, when warmstart is first imported.
+ */
+export const wasmBackendError: Error | null = await setBackend('wasm').then(
+  () => null,
+  (error: unknown) => {
+    const reason = error instanceof Error ? error : new Error(String(error));
+    console.warn(`warmstart: the wasm backend did not start (${reason.message}); using the reference kernels`);
+    return reason;
+  },
+);

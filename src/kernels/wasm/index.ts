@@ -1,0 +1,564 @@
+/**
+ * The WebAssembly backend: SIMD kernels compiled from AssemblyScript (`assembly/`), over one shared
+ * memory, on up to two threads. `alloc` hands out views into that memory, so a kernel call passes byte
+ * offsets and copies nothing. Any call whose views are not all in the memory (user data, or buffers of
+ * another backend) falls back to the reference loops it inherits, so every `Float32Array` still works.
+ * @module
+ */
+
+import { registerBackend } from '../index.js';
+import type { AccuracyName, ActivationName, LossName, SgdStep } from '../kernels.js';
+import { ReferenceKernels } from '../reference.js';
+import {
+  ACCURACY_CODES,
+  ACTIVATION_CODES,
+  CONTROL_OFFSET,
+  forwardScratchBytes,
+  type KernelExports,
+  LOSS_CODES,
+  MAX_SCRATCH_BYTES,
+  SOFTMAX,
+  TASK,
+  weightsScratchBytes,
+} from './abi.js';
+import { WasmHeap } from './heap.js';
+import { loadKernelModule } from './loader.js';
+import { WorkerPool } from './pool.js';
+
+/** Options of {@link createWasmKernels}. */
+export interface WasmKernelOptions {
+  /** Threads that share the products: 2 (default where worker threads exist and 2+ cores) or 1. */
+  threads?: 1 | 2;
+  /** Use the relaxed-SIMD (fused multiply-add) build: default when the engine supports it. */
+  relaxedSimd?: boolean;
+  /** How long the helper thread spins for the next task before sleeping (µs, default 1000). */
+  spinMicros?: number;
+  /** Initial size of the shared memory in MiB (it grows on demand; default 16). */
+  initialMiB?: number;
+  /** Folder holding `kernels-simd.wasm`/`kernels-relaxed.wasm`; default the package's `build/wasm/`. */
+  wasmDir?: string | URL;
+  /**
+   * For tests: with two threads, the calling thread runs at most this many chunks of each split product
+   * and the helper thread must run the rest (and splitting is never paused). Not for production use.
+   */
+  mainChunkLimit?: number;
+}
+
+/** What a {@link WasmKernels} instance runs on. */
+export interface WasmKernelInfo {
+  /** True when the fused-multiply-add build is in use. */
+  relaxedSimd: boolean;
+  /** 2 when the helper thread is running, else 1. */
+  threads: number;
+}
+
+/**
+ * Multiply-adds below which a product stays on one thread. Handing a chunk to the other thread costs a
+ * few microseconds (the claim, the worker's cache misses on its inputs, the wait for its last chunk), so
+ * only products of ~10 µs and more are split: model A's 784→300 and 300→100 layers, not the 50-wide ones.
+ */
+const SPLIT_FORWARD = 1 << 18;
+/** Elements below which the SGD step stays on one thread. */
+const SPLIT_SGD = 1 << 15;
+
+/**
+ * Kernels backed by WebAssembly SIMD. Create with {@link createWasmKernels} (compilation is async); call
+ * {@link WasmKernels.dispose} to stop the helper thread (it never keeps the process alive meanwhile).
+ */
+export class WasmKernels extends ReferenceKernels {
+  override readonly name: string = 'wasm';
+  /** The build and thread count in use. */
+  readonly info: WasmKernelInfo;
+  /** The allocator and memory every kernel of this backend uses. */
+  readonly heap: WasmHeap;
+  private readonly wasm: KernelExports;
+  private pool: WorkerPool | null;
+  /** Scratch for `gatherRows`' indices (they usually live in ordinary JS memory). */
+  private indexScratch: Float32Array | null = null;
+  /**
+   * Row length of each weight gradient seen by `denseBackwardWeights`, by byte offset: the SGD step on it
+   * then splits at the same row as that product did, keeping each block of rows on one core.
+   */
+  private readonly rowLengths = new Map<number, number>();
+  /** Scratch for the products' zero-skipping lists: one region per chunk (two), so threads never share. */
+  private listScratch: Float32Array | null = null;
+  private listStride = 0;
+
+  /**
+   * Calls that ran the inherited reference loops because a view was outside this backend's memory (or a
+   * size did not fit): a cheap way for tests and benchmarks to check the fast path really ran.
+   */
+  readonly stats = { fallbacks: 0 };
+
+  /** @internal Use {@link createWasmKernels}. */
+  constructor(heap: WasmHeap, wasm: KernelExports, pool: WorkerPool | null, relaxedSimd: boolean) {
+    super();
+    this.heap = heap;
+    this.wasm = wasm;
+    this.pool = pool;
+    this.info = { relaxedSimd, threads: pool === null ? 1 : 2 };
+  }
+
+  /**
+   * Tasks split between the threads, those the worker took part in, those where it was too slow, and
+   * pauses of splitting (see `pool.ts`); null with one thread.
+   */
+  get threadStats(): { tasks: number; shared: number; slow: number; pauses: number } | null {
+    return this.pool === null ? null : this.pool.stats;
+  }
+
+  /** The pool when a product of `work` multiply-adds should be split now, else null. */
+  private splitter(work: number, threshold: number): WorkerPool | null {
+    const pool = this.pool;
+    if (pool === null || work < threshold || !pool.available) return null;
+    if (pool.failed) {
+      void this.dispose();
+      return null;
+    }
+    return pool;
+  }
+
+  /** Stops the helper thread; the kernels keep working on one thread. */
+  async dispose(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    this.info.threads = 1;
+    if (pool !== null) await pool.dispose();
+  }
+
+  /**
+   * Base offset of two scratch regions of at least `bytes` each (grown on demand), and the region stride;
+   * [0, 0] when that would be unreasonably large (the products then run without zero-skipping).
+   */
+  private scratch(bytes: number): [number, number] {
+    if (bytes > MAX_SCRATCH_BYTES) return [0, 0];
+    if (this.listScratch === null || bytes > this.listStride) {
+      if (this.listScratch !== null) this.heap.free(this.listScratch);
+      // Room to spare, so that growing shapes do not reallocate at every call; 64-byte aligned regions.
+      this.listStride = Math.ceil((bytes * 1.5) / 64) * 64;
+      this.listScratch = this.heap.alloc((2 * this.listStride) / 4);
+    }
+    return [this.listScratch.byteOffset, this.listStride];
+  }
+
+  override alloc(length: number): Float32Array {
+    return this.heap.alloc(length);
+  }
+
+  override free(buffer: Float32Array): void {
+    // Storage of another backend (or user arrays) is garbage-collected: nothing to return.
+    if (this.heap.owns(buffer)) {
+      this.heap.free(buffer);
+      this.rowLengths.delete(buffer.byteOffset);
+    }
+  }
+
+  override denseForward(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    z: Float32Array,
+    y: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    activation: ActivationName,
+  ): void {
+    const heap = this.heap;
+    const act = ACTIVATION_CODES[activation];
+    if (
+      !heap.owns(x) ||
+      !heap.owns(w) ||
+      !heap.owns(z) ||
+      !heap.owns(y) ||
+      (bias !== null && (!heap.owns(bias) || bias.length < n)) ||
+      x.length < m * k ||
+      w.length < k * n ||
+      z.length < m * n ||
+      y.length < m * n ||
+      act === undefined ||
+      m <= 0 ||
+      n <= 0
+    ) {
+      this.stats.fallbacks++;
+      super.denseForward(x, w, bias, z, y, m, k, n, activation);
+      return;
+    }
+    const b = bias === null ? 0 : bias.byteOffset;
+    const [scratch, stride] = this.scratch(forwardScratchBytes(k));
+    const pool = n > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
+    if (pool !== null) {
+      // Chunks apply element-wise activations to their own columns; softmax needs whole rows, after.
+      const args = [
+        x.byteOffset,
+        w.byteOffset,
+        b,
+        z.byteOffset,
+        y.byteOffset,
+        m,
+        k,
+        n,
+        act,
+        0,
+        0,
+        0,
+        scratch,
+        stride,
+      ];
+      pool.run(TASK.forward, 2, args);
+      if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
+      return;
+    }
+    this.wasm.gemm_forward(x.byteOffset, w.byteOffset, b, z.byteOffset, m, k, n, 0, n, scratch);
+    if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
+    else this.wasm.activation_block(act, z.byteOffset, y.byteOffset, m, n, 0, n);
+  }
+
+  override activationForward(
+    activation: ActivationName,
+    z: Float32Array,
+    y: Float32Array,
+    m: number,
+    n: number,
+  ): void {
+    const act = ACTIVATION_CODES[activation];
+    const length = m * n;
+    if (
+      act === undefined ||
+      !this.heap.owns(z) ||
+      !this.heap.owns(y) ||
+      z.length < length ||
+      y.length < length ||
+      length <= 0
+    ) {
+      this.stats.fallbacks++;
+      super.activationForward(activation, z, y, m, n);
+      return;
+    }
+    if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
+    else this.wasm.activation_block(act, z.byteOffset, y.byteOffset, 1, length, 0, length);
+  }
+
+  override activationBackward(
+    activation: ActivationName,
+    z: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dz: Float32Array,
+    m: number,
+    n: number,
+  ): void {
+    const act = ACTIVATION_CODES[activation];
+    const length = m * n;
+    const heap = this.heap;
+    if (
+      act === undefined ||
+      !heap.owns(z) ||
+      !heap.owns(y) ||
+      !heap.owns(dy) ||
+      !heap.owns(dz) ||
+      z.length < length ||
+      y.length < length ||
+      dy.length < length ||
+      dz.length < length ||
+      length <= 0
+    ) {
+      this.stats.fallbacks++;
+      super.activationBackward(activation, z, y, dy, dz, m, n);
+      return;
+    }
+    if (act === SOFTMAX) this.wasm.softmax_backward(y.byteOffset, dy.byteOffset, dz.byteOffset, m, n);
+    else this.wasm.activation_backward(act, z.byteOffset, y.byteOffset, dy.byteOffset, dz.byteOffset, length);
+  }
+
+  override denseBackwardWeights(
+    x: Float32Array,
+    dz: Float32Array,
+    dw: Float32Array,
+    db: Float32Array | null,
+    m: number,
+    k: number,
+    n: number,
+  ): void {
+    const heap = this.heap;
+    if (
+      !heap.owns(x) ||
+      !heap.owns(dz) ||
+      !heap.owns(dw) ||
+      (db !== null && (!heap.owns(db) || db.length < n)) ||
+      x.length < m * k ||
+      dz.length < m * n ||
+      dw.length < k * n ||
+      k <= 0 ||
+      n <= 0 ||
+      m < 0
+    ) {
+      this.stats.fallbacks++;
+      super.denseBackwardWeights(x, dz, dw, db, m, k, n);
+      return;
+    }
+    // The SGD step on this gradient splits at the same row (see sgdUpdate).
+    this.rowLengths.set(dw.byteOffset, n);
+    const [scratch, stride] = this.scratch(weightsScratchBytes(m, k));
+    const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
+    if (pool !== null) {
+      const args = [x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, 0, 0, 0, 0, 0, 0, scratch, stride];
+      pool.run(TASK.weights, 2, args);
+    } else {
+      this.wasm.gemm_weights(x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, 0, k, scratch);
+    }
+    if (db !== null) this.wasm.column_sums(dz.byteOffset, db.byteOffset, m, n);
+  }
+
+  override denseBackwardInput(
+    dz: Float32Array,
+    w: Float32Array,
+    dx: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+  ): void {
+    const heap = this.heap;
+    if (
+      !heap.owns(dz) ||
+      !heap.owns(w) ||
+      !heap.owns(dx) ||
+      dz.length < m * n ||
+      w.length < k * n ||
+      dx.length < m * k ||
+      m <= 0 ||
+      k <= 0 ||
+      n < 0
+    ) {
+      this.stats.fallbacks++;
+      super.denseBackwardInput(dz, w, dx, m, k, n);
+      return;
+    }
+    const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
+    if (pool !== null) {
+      pool.run(TASK.input, 2, [dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n]);
+    } else {
+      this.wasm.gemm_input(dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, k);
+    }
+  }
+
+  override loss(
+    loss: LossName,
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    dPred: Float32Array | null,
+    m: number,
+    n: number,
+    fusedLogits: boolean,
+  ): number {
+    const kind = LOSS_CODES[loss];
+    const heap = this.heap;
+    const trueLength = loss === 'sparse_categorical_crossentropy' ? m : m * n;
+    if (
+      kind === undefined ||
+      !heap.owns(yPred) ||
+      !heap.owns(yTrue) ||
+      (dPred !== null && (!heap.owns(dPred) || dPred.length < m * n)) ||
+      yPred.length < m * n ||
+      yTrue.length < trueLength ||
+      m <= 0 ||
+      n <= 0
+    ) {
+      this.stats.fallbacks++;
+      return super.loss(loss, yPred, yTrue, dPred, m, n, fusedLogits);
+    }
+    return this.wasm.loss(
+      kind,
+      yPred.byteOffset,
+      yTrue.byteOffset,
+      dPred === null ? 0 : dPred.byteOffset,
+      m,
+      n,
+      fusedLogits ? 1 : 0,
+    );
+  }
+
+  override countCorrect(
+    accuracy: AccuracyName,
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    m: number,
+    n: number,
+  ): number {
+    const kind = ACCURACY_CODES[accuracy];
+    const trueLength = accuracy === 'sparse_categorical_accuracy' ? m : m * n;
+    if (
+      kind === undefined ||
+      !this.heap.owns(yPred) ||
+      !this.heap.owns(yTrue) ||
+      yPred.length < m * n ||
+      yTrue.length < trueLength ||
+      m <= 0 ||
+      n <= 0
+    ) {
+      this.stats.fallbacks++;
+      return super.countCorrect(accuracy, yPred, yTrue, m, n);
+    }
+    return this.wasm.count_correct(kind, yPred.byteOffset, yTrue.byteOffset, m, n);
+  }
+
+  override gatherRows(
+    source: Float32Array,
+    indices: Int32Array,
+    start: number,
+    count: number,
+    rowLength: number,
+    target: Float32Array,
+  ): void {
+    if (
+      !this.heap.owns(source) ||
+      !this.heap.owns(target) ||
+      target.length < count * rowLength ||
+      start < 0 ||
+      start + count > indices.length ||
+      count <= 0
+    ) {
+      // User data outside the memory is this method's normal case (not counted as a fallback).
+      if (rowLength < 16 && this.heap.owns(target) && start >= 0 && start + count <= indices.length) {
+        // Short rows (labels): element copies beat a subarray object and a memcpy call per row.
+        const rows = Math.floor(source.length / rowLength);
+        for (let r = 0; r < count; r++) {
+          const index = indices[start + r];
+          if (!(index >= 0 && index < rows)) {
+            super.gatherRows(source, indices, start, count, rowLength, target);
+            return;
+          }
+          const from = index * rowLength;
+          const to = r * rowLength;
+          for (let e = 0; e < rowLength; e++) target[to + e] = source[from + e];
+        }
+        return;
+      }
+      // Long rows: the reference's per-row TypedArray.set is a memcpy already.
+      super.gatherRows(source, indices, start, count, rowLength, target);
+      return;
+    }
+    let scratch = this.indexScratch;
+    if (scratch === null || scratch.length < count) {
+      if (scratch !== null) this.heap.free(scratch);
+      scratch = this.heap.alloc(Math.max(count, 256));
+      this.indexScratch = scratch;
+    }
+    const slots = new Int32Array(scratch.buffer, scratch.byteOffset, count);
+    const rows = Math.floor(source.length / rowLength);
+    for (let r = 0; r < count; r++) {
+      const index = indices[start + r];
+      if (!(index >= 0 && index < rows)) {
+        // Out of range: the reference's clamping copy defines what happens.
+        this.stats.fallbacks++;
+        super.gatherRows(source, indices, start, count, rowLength, target);
+        return;
+      }
+      slots[r] = index;
+    }
+    this.wasm.gather_rows(source.byteOffset, scratch.byteOffset, count, rowLength, target.byteOffset);
+  }
+
+  override firstNonFinite(x: Float32Array): number {
+    if (!this.heap.owns(x)) {
+      this.stats.fallbacks++;
+      return super.firstNonFinite(x);
+    }
+    return this.wasm.first_non_finite(x.byteOffset, x.length);
+  }
+
+  override sumOfSquares(x: Float32Array): number {
+    if (!this.heap.owns(x)) {
+      this.stats.fallbacks++;
+      return super.sumOfSquares(x);
+    }
+    return this.wasm.sum_of_squares(x.byteOffset, x.length);
+  }
+
+  override scale(x: Float32Array, factor: number): void {
+    if (!this.heap.owns(x)) {
+      this.stats.fallbacks++;
+      super.scale(x, factor);
+      return;
+    }
+    this.wasm.scale(x.byteOffset, x.length, factor);
+  }
+
+  override sgdUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    velocity: Float32Array | null,
+    step: SgdStep,
+  ): void {
+    const length = param.length;
+    const heap = this.heap;
+    const useVelocity = velocity !== null && step.momentum !== 0;
+    if (
+      !heap.owns(param) ||
+      !heap.owns(grad) ||
+      grad.length < length ||
+      (useVelocity && (!heap.owns(velocity) || velocity.length < length))
+    ) {
+      this.stats.fallbacks++;
+      super.sgdUpdate(param, grad, velocity, step);
+      return;
+    }
+    const v = useVelocity ? velocity.byteOffset : 0;
+    const nesterov = step.nesterov ? 1 : 0;
+    const pool = this.splitter(length, SPLIT_SGD);
+    if (pool !== null) {
+      // A stale or unknown row length only changes how the elements are shared out, never the result.
+      const n = this.rowLengths.get(grad.byteOffset) ?? 0;
+      const rowLength = n > 0 && length % n === 0 && length / n > 8 ? n : 0;
+      const args = [param.byteOffset, grad.byteOffset, v, length, nesterov, rowLength];
+      pool.run(TASK.sgd, 2, args, step.learningRate, step.momentum);
+    } else {
+      this.wasm.sgd_update(
+        param.byteOffset,
+        grad.byteOffset,
+        v,
+        step.learningRate,
+        step.momentum,
+        nesterov,
+        0,
+        length,
+      );
+    }
+  }
+}
+
+/**
+ * Compiles the kernels (the relaxed-SIMD build when supported), creates the shared memory and, unless
+ * `threads: 1`, starts the helper thread.
+ */
+export async function createWasmKernels(options: WasmKernelOptions = {}): Promise<WasmKernels> {
+  const { module, relaxedSimd } = await loadKernelModule(options);
+  const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024);
+  const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
+  const wasm = instance.exports as unknown as KernelExports;
+  if (wasm.heap_base() > CONTROL_OFFSET) {
+    throw new Error(
+      `warmstart: kernel module's static data (${wasm.heap_base()} bytes) overlaps the control block`,
+    );
+  }
+  let pool: WorkerPool | null = null;
+  if ((options.threads ?? (await defaultThreads())) >= 2) {
+    pool = await WorkerPool.start(module, heap.memory, wasm.run_chunk, {
+      spinMicros: options.spinMicros ?? 1000,
+      mainChunkLimit: options.mainChunkLimit,
+    });
+  }
+  return new WasmKernels(heap, wasm, pool, relaxedSimd);
+}
+
+async function defaultThreads(): Promise<1 | 2> {
+  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return 1;
+  const os = await import('node:os');
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return cores >= 2 ? 2 : 1;
+}
+
+/** Makes `setBackend('wasm')` create {@link WasmKernels} with default options. */
+export function registerWasmBackend(): void {
+  registerBackend('wasm', () => createWasmKernels());
+}
