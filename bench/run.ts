@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { Kernels } from '../src/kernels/kernels.js';
 import { ReferenceKernels } from '../src/kernels/reference.js';
 import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
+import { fitEpochs } from './fit.js';
 import { type EpochResult, ModelA, randomDataset, runEpoch } from './model-a.js';
 
 const args = process.argv.slice(2);
@@ -120,6 +121,9 @@ async function kernelRates(label: string, kernels: WasmKernels): Promise<void> {
   predict[`wasm, ${label}, batch 256`] = predictRate(kernels, 256);
 }
 
+/** Heap and RSS after each epoch of the `fit` contender. */
+let fitMemory: { epochs: number; heapMiB: number[]; rssMiB: number[] } | null = null;
+
 const contenders: Contender[] = [
   {
     name: 'warmstart wasm, 2 threads',
@@ -136,6 +140,26 @@ const contenders: Contender[] = [
         row.note += `; split tasks ${stats.tasks}, worker joined ${stats.shared}, late ${stats.slow}, pauses ${stats.pauses}`;
       }
       return row;
+    },
+  },
+  {
+    name: 'warmstart Sequential.fit, wasm 2 threads',
+    async run() {
+      const epochs = quick ? 3 : 20;
+      const kernels = wasm2 ?? (await createWasmKernels({ threads: 2 }));
+      const r = await fitEpochs(kernels, train, validation, epochs);
+      fitMemory = { epochs, heapMiB: r.heapMiB, rssMiB: r.rssMiB };
+      const sorted = [...r.epochSeconds].sort((a, b) => a - b);
+      const last = epochs - 1;
+      return {
+        name: this.name,
+        epochSeconds: sorted[Math.floor(sorted.length / 2)],
+        bestEpochSeconds: sorted[0],
+        runs: r.epochSeconds,
+        note:
+          `the public API, ${epochs} epochs, median; heap ${r.heapMiB[0].toFixed(1)} → ${r.heapMiB[last].toFixed(1)} MiB, ` +
+          `RSS ${r.rssMiB[0].toFixed(0)} → ${r.rssMiB[last].toFixed(0)} MiB (epoch 1 → ${epochs})`,
+      };
     },
   },
   {
@@ -400,6 +424,7 @@ const results = {
   gemmGflops: gemm,
   numpy: numpy === null ? null : { ...numpy, note: numpyNote },
   predictImagesPerSecond: predict,
+  fitMemory,
 };
 writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${outFile}`);
