@@ -17,7 +17,12 @@ export * from './metrics/index.js';
 export * from './models/index.js';
 export * from './optimizers/index.js';
 export * from './tensor/index.js';
-export { createWasmKernels, registerWasmBackend, WasmKernels, type WasmKernelOptions } from './kernels/wasm/index.js';
+export {
+  createWasmKernels,
+  registerWasmBackend,
+  WasmKernels,
+  type WasmKernelOptions,
+} from './kernels/wasm/index.js';
 
 import { setBackend } from './kernels/index.js';
 import { registerWasmBackend } from './kernels/wasm/index.js';
@@ -32,7 +37,9 @@ export const wasmBackendError: Error | null = await setBackend('wasm').then(
   () => null,
   (error: unknown) => {
     const reason = error instanceof Error ? error : new Error(String(error));
-    console.warn(`warmstart: the wasm backend did not start (${reason.message}); using the reference kernels`);
+    console.warn(
+      `warmstart: the wasm backend did not start (${reason.message}); using the reference kernels`,
+    );
     return reason;
   },
 );

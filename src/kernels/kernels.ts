@@ -188,7 +188,14 @@ export interface Kernels {
   ): void;
 
   /** Input gradient of a dense layer: `dx = dz·wᵀ` (m×k). */
-  denseBackwardInput(dz: Float32Array, w: Float32Array, dx: Float32Array, m: number, k: number, n: number): void;
+  denseBackwardInput(
+    dz: Float32Array,
+    w: Float32Array,
+    dx: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+  ): void;
 
   /**
    * A loss over a batch, and optionally its gradient. Returns the SUM over the m samples of each sample's
@@ -209,7 +216,13 @@ export interface Kernels {
   ): number;
 
   /** How many of the m predictions are right, by the given accuracy's rule (binary: threshold 0.5). */
-  countCorrect(accuracy: AccuracyName, yPred: Float32Array, yTrue: Float32Array, m: number, n: number): number;
+  countCorrect(
+    accuracy: AccuracyName,
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    m: number,
+    n: number,
+  ): number;
 
   /**
    * Copies rows `indices[start .. start+count)` of `source` (rows of `rowLength`) into `target`, in order.

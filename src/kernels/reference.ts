@@ -57,7 +57,13 @@ export class ReferenceKernels implements Kernels {
   }
 
   /** `y = f(z)` over an m×n block (softmax per row). `y` may alias `z`. */
-  activationForward(activation: ActivationName, z: Float32Array, y: Float32Array, m: number, n: number): void {
+  activationForward(
+    activation: ActivationName,
+    z: Float32Array,
+    y: Float32Array,
+    m: number,
+    n: number,
+  ): void {
     const length = m * n;
     switch (activation) {
       case 'linear':
@@ -126,7 +132,8 @@ export class ReferenceKernels implements Kernels {
         return;
       case 'selu':
         // f'(z) = scale for z > 0, else scale·α·eᶻ = y + scale·α.
-        for (let i = 0; i < length; i++) dz[i] = z[i] > 0 ? dy[i] * SELU_SCALE : dy[i] * (y[i] + SELU_SCALE * SELU_ALPHA);
+        for (let i = 0; i < length; i++)
+          dz[i] = z[i] > 0 ? dy[i] * SELU_SCALE : dy[i] * (y[i] + SELU_SCALE * SELU_ALPHA);
         return;
       case 'elu':
         // f'(z) = 1 for z > 0, else eᶻ = y + 1.
@@ -168,7 +175,14 @@ export class ReferenceKernels implements Kernels {
     }
   }
 
-  denseBackwardInput(dz: Float32Array, w: Float32Array, dx: Float32Array, m: number, k: number, n: number): void {
+  denseBackwardInput(
+    dz: Float32Array,
+    w: Float32Array,
+    dx: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+  ): void {
     for (let i = 0; i < m; i++) {
       for (let p = 0; p < k; p++) {
         let sum = 0;
@@ -250,7 +264,13 @@ export class ReferenceKernels implements Kernels {
     }
   }
 
-  countCorrect(accuracy: AccuracyName, yPred: Float32Array, yTrue: Float32Array, m: number, n: number): number {
+  countCorrect(
+    accuracy: AccuracyName,
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    m: number,
+    n: number,
+  ): number {
     let correct = 0;
     for (let i = 0; i < m; i++) {
       const row = i * n;
