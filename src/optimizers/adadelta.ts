@@ -21,6 +21,10 @@ export interface AdadeltaOptions extends OptimizerOptions {
  * - `θ ← θ + η·Δ`
  *
  * Slots: `accumulated_grad` (a), `accumulated_delta_var` (d); zeros. Kernel: `adadeltaUpdate`.
+ *
+ * The seed notebook writes `keras.optimizers.AdaDelta(...)` (a typo: Keras's class is `Adadelta`) and files it
+ * under "RMSprop"; the right call is `new Adadelta({ learningRate: 0.001, rho: 0.9 })`, Keras's
+ * `keras.optimizers.Adadelta(learning_rate=0.001, rho=0.9)`.
  */
 export class Adadelta extends Optimizer {
   readonly className = 'Adadelta';

@@ -25,6 +25,9 @@ export interface AdamOptions extends OptimizerOptions {
  *   is "epsilon hat" (ε·√(1 − β₂ᵗ) in the paper's terms), not the paper's ε
  *
  * Slots: `momentum` (m), `velocity` (v), and `velocity_hat` (v̂) with AMSGrad; all zeros. Kernel: `adamUpdate`.
+ *
+ * The seed notebook passes `rho` to Adam, which Adam has no such argument for (Keras rejects it); the right
+ * call is `new Adam({ learningRate: 0.001, beta1: 0.9, beta2: 0.999 })`.
  */
 export class Adam extends Optimizer {
   readonly className: string = 'Adam';
