@@ -23,19 +23,30 @@ function warmstart(args: string[]): { status: number | null; stdout: string; std
 // 5,600 training images: the first 5,000 are the validation split, as in the notebook.
 const dataset = generateDataset(5600, 600, 3);
 
-test('warmstart transfer runs every phase on a tiny generated dataset and writes results.json and the model', () => {
-  const folder = makeTempDir('cli-transfer');
+/** Runs `warmstart transfer` on the reference backend over a fresh copy of the tiny dataset, then cleans up. */
+function transferOnTinyData(
+  label: string,
+  extraArgs: string[],
+  check: (run: ReturnType<typeof warmstart>, out: string) => void,
+): void {
+  const folder = makeTempDir(label);
   try {
-    writeDataset(join(folder.path, 'data'), dataset);
+    const data = join(folder.path, 'data');
+    writeDataset(data, dataset);
     const out = join(folder.path, 'out');
-    const run = warmstart([
-      'transfer',
-      '--backend',
-      'reference',
-      '--data-dir',
-      join(folder.path, 'data'),
-      '--out',
+    check(
+      warmstart(['transfer', '--backend', 'reference', '--data-dir', data, '--out', out, ...extraArgs]),
       out,
+    );
+  } finally {
+    folder.remove();
+  }
+}
+
+test('warmstart transfer runs every phase on a tiny generated dataset and writes results.json and the model', () => {
+  transferOnTinyData(
+    'cli-transfer',
+    [
       '--epochs-a',
       '2',
       '--epochs-b',
@@ -46,53 +57,44 @@ test('warmstart transfer runs every phase on a tiny generated dataset and writes
       '1',
       '--verbose',
       '2',
-    ]);
-    assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stdout, /Model A: task A/);
-    assert.match(
-      run.stdout,
-      /Epoch 2\/2\n\d+\/\d+ \d+s \S+\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}/,
-    );
-    assert.match(run.stdout, /B on A \(reused\)/);
-    assert.match(run.stdout, /error-rate ratio/);
-    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
-    assert.equal(results.seed, 42);
-    for (const model of ['modelA', 'modelB', 'modelBOnA']) {
-      assert.deepEqual(Object.keys(results[model].history).sort(), [
-        'accuracy',
-        'loss',
-        'val_accuracy',
-        'val_loss',
-      ]);
-      assert.ok(results[model].test.accuracy >= 0 && results[model].test.accuracy <= 1);
-      assert.ok(results.seconds[model] > 0);
-    }
-    assert.equal(results.modelA.history.loss.length, 2);
-    assert.equal(results.modelBOnA.history.loss.length, 2);
-    assert.equal(results.modelAIntact, true);
-    assert.ok(statSync(join(out, 'my_model_A.h5')).size > 1000);
-    assert.deepEqual(
-      readdirSync(out).filter((name) => name.endsWith('.tmp')),
-      [],
-    );
-  } finally {
-    folder.remove();
-  }
+    ],
+    (run, out) => {
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /Model A: task A/);
+      assert.match(
+        run.stdout,
+        /Epoch 2\/2\n\d+\/\d+ \d+s \S+\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}/,
+      );
+      assert.match(run.stdout, /B on A \(reused\)/);
+      assert.match(run.stdout, /error-rate ratio/);
+      const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+      assert.equal(results.seed, 42);
+      for (const model of ['modelA', 'modelB', 'modelBOnA']) {
+        assert.deepEqual(Object.keys(results[model].history).sort(), [
+          'accuracy',
+          'loss',
+          'val_accuracy',
+          'val_loss',
+        ]);
+        assert.ok(results[model].test.accuracy >= 0 && results[model].test.accuracy <= 1);
+        assert.ok(results.seconds[model] > 0);
+      }
+      assert.equal(results.modelA.history.loss.length, 2);
+      assert.equal(results.modelBOnA.history.loss.length, 2);
+      assert.equal(results.modelAIntact, true);
+      assert.ok(statSync(join(out, 'my_model_A.h5')).size > 1000);
+      assert.deepEqual(
+        readdirSync(out).filter((name) => name.endsWith('.tmp')),
+        [],
+      );
+    },
+  );
 });
 
 test('warmstart transfer --seeds 2 reports mean ± sd', () => {
-  const folder = makeTempDir('cli-seeds');
-  try {
-    writeDataset(join(folder.path, 'data'), dataset);
-    const out = join(folder.path, 'out');
-    const run = warmstart([
-      'transfer',
-      '--backend',
-      'reference',
-      '--data-dir',
-      join(folder.path, 'data'),
-      '--out',
-      out,
+  transferOnTinyData(
+    'cli-seeds',
+    [
       '--seeds',
       '2',
       '--epochs-a',
@@ -105,22 +107,22 @@ test('warmstart transfer --seeds 2 reports mean ± sd', () => {
       '1',
       '--verbose',
       '0',
-    ]);
-    assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stdout, /± /);
-    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
-    assert.deepEqual(
-      results.runs.map((r: { seed: number }) => r.seed),
-      [42, 43],
-    );
-    const accuracies = results.runs.map(
-      (r: { modelB: { test: { accuracy: number } } }) => r.modelB.test.accuracy,
-    );
-    const mean = (accuracies[0] + accuracies[1]) / 2;
-    assert.ok(Math.abs(results.summary.modelB.accuracy.mean - mean) < 1e-12);
-  } finally {
-    folder.remove();
-  }
+    ],
+    (run, out) => {
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /± /);
+      const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+      assert.deepEqual(
+        results.runs.map((r: { seed: number }) => r.seed),
+        [42, 43],
+      );
+      const accuracies = results.runs.map(
+        (r: { modelB: { test: { accuracy: number } } }) => r.modelB.test.accuracy,
+      );
+      const mean = (accuracies[0] + accuracies[1]) / 2;
+      assert.ok(Math.abs(results.summary.modelB.accuracy.mean - mean) < 1e-12);
+    },
+  );
 });
 
 test('a truncated dataset file ends in one line naming the file and the problem, and exit code 1', () => {
@@ -153,29 +155,9 @@ test(
   'warmstart transfer --model-a starts from a model A saved by Python Keras and skips training it',
   { skip: FIXTURE_DIR === null && 'the shared Keras fixtures are absent' },
   () => {
-    const folder = makeTempDir('cli-model-a');
-    try {
-      writeDataset(join(folder.path, 'data'), dataset);
-      const out = join(folder.path, 'out');
-      const run = warmstart([
-        'transfer',
-        '--backend',
-        'reference',
-        '--data-dir',
-        join(folder.path, 'data'),
-        '--out',
-        out,
-        '--model-a',
-        join(FIXTURE_DIR!, 'hopezh__my_model_A.h5'),
-        '--epochs-b',
-        '1',
-        '--epochs-frozen',
-        '1',
-        '--epochs-unfrozen',
-        '1',
-        '--verbose',
-        '2',
-      ]);
+    const modelA = join(FIXTURE_DIR!, 'hopezh__my_model_A.h5');
+    const phases = ['--epochs-b', '1', '--epochs-frozen', '1', '--epochs-unfrozen', '1', '--verbose', '2'];
+    transferOnTinyData('cli-model-a', ['--model-a', modelA, ...phases], (run, out) => {
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stdout, /Model A: loading .*hopezh__my_model_A\.h5/);
       assert.doesNotMatch(run.stdout, /Model A: task A/);
@@ -183,8 +165,6 @@ test(
       assert.deepEqual(results.modelA.history, {});
       assert.equal(results.modelAIntact, true);
       assert.equal(results.modelBOnA.history.loss.length, 2);
-    } finally {
-      folder.remove();
-    }
+    });
   },
 );
