@@ -329,6 +329,68 @@ export function column_sums(dz: usize, db: usize, m: i32, n: i32): void {
 }
 
 /**
+ * z = x[:, p0..p1)·w[p0..p1, :] (+ bias) for x m×k, w k×n: the product over a range of the depth, all
+ * columns. A wide-input layer's forward product is computed as two such parts (split at a fixed depth,
+ * `split_depth`), added after: with one thread or two, so the bits are the same either way. Each thread
+ * then reads only the rows of w that its dW and SGD chunks write (split at the same row), and the weight
+ * matrix never moves between the cores' caches. Scratch as for gemm_forward.
+ */
+export function gemm_forward_part(
+  x: usize,
+  w: usize,
+  bias: usize,
+  z: usize,
+  m: i32,
+  k: i32,
+  n: i32,
+  p0: i32,
+  p1: i32,
+  scratch: usize,
+): void {
+  const k4 = (<usize>k) << 2;
+  const n4 = (<usize>n) << 2;
+  const depth = p1 - p0;
+  const listStride = (<usize>(k + 1)) << 2;
+  const xp = x + ((<usize>p0) << 2);
+  const wp = w + <usize>p0 * n4;
+  for (let i0 = 0; i0 < m; i0 += BLOCK_ROWS) {
+    const rows = min(BLOCK_ROWS, m - i0);
+    const xb = xp + <usize>i0 * k4;
+    const zb = z + <usize>i0 * n4;
+    if (scratch != 0) {
+      let entry = scratch;
+      for (let i = 0; i < rows; i += 3) {
+        listForwardTile(xb + <usize>i * k4, k4, min(3, rows - i), depth, entry);
+        entry += listStride;
+      }
+    }
+    for (let j = 0; j < n; j += STRIP) {
+      const cols = min(STRIP, n - j);
+      const jb = (<usize>j) << 2;
+      const bj: usize = bias == 0 ? 0 : bias + jb;
+      const wj = wp + jb;
+      const zj = zb + jb;
+      if (cols > 8) strip<N3>(false, xb, k4, 4, rows, wj, n4, depth, scratch, listStride, bj, zj, n4, cols);
+      else if (cols > 4) strip<N2>(false, xb, k4, 4, rows, wj, n4, depth, scratch, listStride, bj, zj, n4, cols);
+      else strip<N1>(false, xb, k4, 4, rows, wj, n4, depth, scratch, listStride, bj, zj, n4, cols);
+    }
+  }
+}
+
+/** z[0..length) += partial[0..length) (the second part of a depth-split forward product). */
+export function add_partial(z: usize, partial: usize, length: i32): void {
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(z + o, f32x4.add(v128.load(z + o), v128.load(partial + o)));
+  }
+  for (; i < length; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(z + o, load<f32>(z + o) + load<f32>(partial + o));
+  }
+}
+
+/**
  * One RI×RP block of dot products for dx = dz·wᵀ: dx[i+r][p+s] = Σ_j dz[i+r][j]·w[p+s][j]. Lanes accumulate
  * j mod 4, the last partial vector masked to zero on both operands (so garbage past the row cannot turn
  * into NaN), then a fixed-order horizontal sum.

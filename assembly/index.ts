@@ -3,11 +3,11 @@
 // control block, which is how both threads split a large product. The module imports a shared memory and
 // owns none of it beyond its (tiny) static data: the JS side allocates every buffer.
 
-import { gemm_forward, gemm_weights } from './gemm';
+import { gemm_forward, gemm_forward_part, gemm_weights } from './gemm';
 import { activation_block, sgd_update, SOFTMAX } from './elementwise';
 import { gemm_input } from './gemm';
 
-export { gemm_forward, gemm_weights, gemm_input, column_sums } from './gemm';
+export { gemm_forward, gemm_forward_part, add_partial, gemm_weights, gemm_input, column_sums } from './gemm';
 export {
   activation_block,
   softmax_rows,
@@ -26,6 +26,7 @@ const TASK_FORWARD: i32 = 1;
 const TASK_WEIGHTS: i32 = 2;
 const TASK_INPUT: i32 = 3;
 const TASK_SGD: i32 = 4;
+const TASK_FORWARD_PART: i32 = 5;
 
 /** End of this module's static data: the JS allocator must start above it. */
 export function heap_base(): usize {
@@ -59,8 +60,10 @@ function scratchOf(ctrl: usize, c: i32): usize {
 /**
  * Runs chunk `c` of the task in the control block at `ctrl`: word 0 the task, word 1 the number of chunks,
  * words 2.. the integer arguments, float64 arguments at byte 64. A split never changes any element's
- * arithmetic; boundaries fall on whole vectors (forward, dX), whole 3-row tiles (dW, and the SGD step of a
- * matrix, split at the same row as its gradient), or whole cache lines (other SGD steps).
+ * arithmetic; boundaries fall on whole vectors (forward, dX), at a depth fixed by the shape (a wide
+ * forward product's two parts, added after the task on one thread or two alike), whole 3-row tiles (dW,
+ * and the SGD step of a matrix, split at the same row as its gradient), or whole cache lines (other SGD
+ * steps).
  */
 export function run_chunk(ctrl: usize, c: i32): void {
   const task = load<i32>(ctrl);
@@ -77,6 +80,16 @@ export function run_chunk(ctrl: usize, c: i32): void {
     const scratch = scratchOf(ctrl, c);
     gemm_forward(<usize>arg(ctrl, 0), <usize>arg(ctrl, 1), <usize>arg(ctrl, 2), z, m, k, n, j0, j1, scratch);
     if (act != SOFTMAX) activation_block(act, z, <usize>arg(ctrl, 4), m, n, j0, j1);
+  } else if (task == TASK_FORWARD_PART) {
+    // Chunk 0: depth [0, split) with the bias into z; chunk 1: [split, k) into the partial buffer (word 9).
+    const k = arg(ctrl, 6);
+    const split = arg(ctrl, 10);
+    const x = <usize>arg(ctrl, 0);
+    const w = <usize>arg(ctrl, 1);
+    const m = arg(ctrl, 5);
+    const n = arg(ctrl, 7);
+    if (c == 0) gemm_forward_part(x, w, <usize>arg(ctrl, 2), <usize>arg(ctrl, 3), m, k, n, 0, split, scratchOf(ctrl, 0));
+    else gemm_forward_part(x, w, 0, <usize>arg(ctrl, 9), m, k, n, split, k, scratchOf(ctrl, 1));
   } else if (task == TASK_WEIGHTS) {
     const k = arg(ctrl, 4);
     const p0 = chunkStart(c, chunks, k, 3);

@@ -37,7 +37,7 @@ export const ACCURACY_CODES: Readonly<Record<AccuracyName, number>> = {
 };
 
 /** Task codes of `run_chunk`. */
-export const TASK = { forward: 1, weights: 2, input: 3, sgd: 4 } as const;
+export const TASK = { forward: 1, weights: 2, input: 3, sgd: 4, forwardPart: 5 } as const;
 
 /**
  * Byte offset of the control block. The module's static data (the float64 log table) ends at
@@ -107,6 +107,19 @@ export interface KernelExports {
     j1: number,
     scratch: number,
   ): void;
+  gemm_forward_part(
+    x: number,
+    w: number,
+    bias: number,
+    z: number,
+    m: number,
+    k: number,
+    n: number,
+    p0: number,
+    p1: number,
+    scratch: number,
+  ): void;
+  add_partial(z: number, partial: number, length: number): void;
   gemm_weights(
     x: number,
     dz: number,

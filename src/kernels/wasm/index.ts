@@ -58,8 +58,16 @@ export interface WasmKernelInfo {
  * only products of ~10 µs and more are split: model A's 784→300 and 300→100 layers, not the 50-wide ones.
  */
 const SPLIT_FORWARD = 1 << 18;
-/** Elements below which the SGD step stays on one thread. */
-const SPLIT_SGD = 1 << 15;
+/**
+ * Depth from which a forward product is computed in two parts over the depth (see forwardByDepth): model
+ * A's 784→300 and 300→100 layers.
+ */
+const SPLIT_DEPTH = 256;
+/**
+ * Elements below which the SGD step stays on one thread: the 300×100 matrix splits too, so its rows stay
+ * on the core whose dW and forward chunks use them.
+ */
+const SPLIT_SGD = 1 << 14;
 
 /**
  * Kernels backed by WebAssembly SIMD. Create with {@link createWasmKernels} (compilation is async); call
@@ -83,6 +91,12 @@ export class WasmKernels extends ReferenceKernels {
   /** Scratch for the products' zero-skipping lists: one region per chunk (two), so threads never share. */
   private listScratch: Float32Array | null = null;
   private listStride = 0;
+  /** The second part of a depth-split forward product (see forwardByDepth). */
+  private partial: Float32Array | null = null;
+  /** @internal Depth from which forward products split by depth (benchmarks may change it). */
+  splitDepth = SPLIT_DEPTH;
+  /** @internal Elements from which the SGD step splits (benchmarks may change it). */
+  splitSgd = SPLIT_SGD;
 
   /**
    * Calls that ran the inherited reference loops because a view was outside this backend's memory (or a
@@ -100,10 +114,11 @@ export class WasmKernels extends ReferenceKernels {
   }
 
   /**
-   * Tasks split between the threads, those the worker took part in, those where it was too slow, and
-   * pauses of splitting (see `pool.ts`); null with one thread.
+   * Tasks split between the threads, those the worker took part in, those where it was too slow, pauses
+   * of splitting, calls left unsplit by a pause, and tasks the worker missed (see `pool.ts`); null with one
+   * thread.
    */
-  get threadStats(): { tasks: number; shared: number; slow: number; pauses: number } | null {
+  get threadStats(): WorkerPool['stats'] | null {
     return this.pool === null ? null : this.pool.stats;
   }
 
@@ -186,6 +201,10 @@ export class WasmKernels extends ReferenceKernels {
     }
     const b = bias === null ? 0 : bias.byteOffset;
     const [scratch, stride] = this.scratch(forwardScratchBytes(k));
+    if (k >= this.splitDepth && n > 8 && m * k * n >= SPLIT_FORWARD) {
+      this.forwardByDepth(x, w, b, z, y, m, k, n, act, scratch, stride);
+      return;
+    }
     const pool = n > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
     if (pool !== null) {
       // Chunks apply element-wise activations to their own columns; softmax needs whole rows, after.
@@ -210,6 +229,72 @@ export class WasmKernels extends ReferenceKernels {
       return;
     }
     this.wasm.gemm_forward(x.byteOffset, w.byteOffset, b, z.byteOffset, m, k, n, 0, n, scratch);
+    if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
+    else this.wasm.activation_block(act, z.byteOffset, y.byteOffset, m, n, 0, n);
+  }
+
+  /**
+   * A wide-input forward product (model A's 784→300 and 300→100) in two parts over the depth, split at the same row of
+   * w as the dW product and the SGD step split it, then added; with one thread or two (same bits). Split
+   * by columns instead, each core would read half of the rows the other core's SGD chunk just wrote, and
+   * the matrix would cross between the caches twice per step.
+   */
+  private forwardByDepth(
+    x: Float32Array,
+    w: Float32Array,
+    b: number,
+    z: Float32Array,
+    y: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    act: number,
+    scratch: number,
+    stride: number,
+  ): void {
+    // chunkStart(1, 2, k, 3) in assembly/index.ts: the boundary of dW's (and SGD's) row chunks.
+    const split = Math.floor(Math.ceil(k / 3) / 2) * 3;
+    let partial = this.partial;
+    if (partial === null || partial.length < m * n) {
+      if (partial !== null) this.heap.free(partial);
+      partial = this.heap.alloc(m * n);
+      this.partial = partial;
+    }
+    const pool = this.splitter(m * k * n, SPLIT_FORWARD);
+    if (pool !== null) {
+      const args = [
+        x.byteOffset,
+        w.byteOffset,
+        b,
+        z.byteOffset,
+        y.byteOffset,
+        m,
+        k,
+        n,
+        act,
+        partial.byteOffset,
+        split,
+        0,
+        scratch,
+        stride,
+      ];
+      pool.run(TASK.forwardPart, 2, args);
+    } else {
+      this.wasm.gemm_forward_part(x.byteOffset, w.byteOffset, b, z.byteOffset, m, k, n, 0, split, scratch);
+      this.wasm.gemm_forward_part(
+        x.byteOffset,
+        w.byteOffset,
+        0,
+        partial.byteOffset,
+        m,
+        k,
+        n,
+        split,
+        k,
+        scratch,
+      );
+    }
+    this.wasm.add_partial(z.byteOffset, partial.byteOffset, m * n);
     if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
     else this.wasm.activation_block(act, z.byteOffset, y.byteOffset, m, n, 0, n);
   }
@@ -505,7 +590,7 @@ export class WasmKernels extends ReferenceKernels {
     }
     const v = useVelocity ? velocity.byteOffset : 0;
     const nesterov = step.nesterov ? 1 : 0;
-    const pool = this.splitter(length, SPLIT_SGD);
+    const pool = this.splitter(length, this.splitSgd);
     if (pool !== null) {
       // A stale or unknown row length only changes how the elements are shared out, never the result.
       const n = this.rowLengths.get(grad.byteOffset) ?? 0;

@@ -113,10 +113,10 @@ export class WorkerPool {
   private pauseMs = FIRST_PAUSE_MS;
   private grace = 0;
   /**
-   * Tasks posted; those the worker took part in; those where it made the main thread wait too long; and
-   * pauses of splitting (for benchmarks and tests).
+   * Tasks posted; those the worker took part in; those where it made the main thread wait too long;
+   * pauses of splitting; calls not split because of a pause; tasks the worker missed (benchmarks, tests).
    */
-  readonly stats = { tasks: 0, shared: 0, slow: 0, pauses: 0 };
+  readonly stats = { tasks: 0, shared: 0, slow: 0, pauses: 0, skipped: 0, missed: 0 };
 
   private constructor(
     private readonly worker: NodeWorker,
@@ -190,7 +190,9 @@ export class WorkerPool {
    * caller then runs the task on its own thread.
    */
   get available(): boolean {
-    return this.pausedUntil === 0 || this.resume();
+    if (this.pausedUntil === 0 || this.resume()) return true;
+    this.stats.skipped++;
+    return false;
   }
 
   private resume(): boolean {
@@ -247,6 +249,7 @@ export class WorkerPool {
     }
     if (theirs === 0) {
       // The worker took no chunk: asleep, or not running at all (the other core is busy).
+      this.stats.missed++;
       this.bad();
       return;
     }
