@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadFashionMnist, splitTaskAB, toFloat32Images, writeFileAtomically } from '../datasets/index.js';
+import { loadFashionMnist, splitTaskAB, toFloat32Images } from '../datasets/index.js';
 import type { ImageSplit } from '../datasets/index.js';
 import { getKernels } from '../kernels/index.js';
 import { Dense } from '../layers/dense.js';
@@ -12,6 +12,7 @@ import { cloneModel } from '../models/cloneModel.js';
 import { deserializeOptimizer, type KerasConfig, type Optimizer } from '../optimizers/index.js';
 import { setRandomSeed } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
+import { type MeanSd, meanSd, writeJsonAtomically } from './results.js';
 import { buildDenseNetwork } from './transfer.js';
 
 /** Which hyperparameters a contender uses: the seed notebook's, or a learning rate that suits this network. */
@@ -283,13 +284,7 @@ export interface OptimizerRaceOptions {
   writer?: ProgressWriter;
 }
 
-/** Mean and sample standard deviation. */
-export interface MeanSd {
-  /** Mean. */
-  mean: number;
-  /** Sample standard deviation (0 for one value). */
-  sd: number;
-}
+export type { MeanSd } from './results.js';
 
 /** One contender's run with one seed. */
 export interface ContenderRun {
@@ -379,13 +374,6 @@ export function weightsDigest(weights: readonly Tensor[]): string {
   for (const weight of weights)
     hash.update(new Uint8Array(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength));
   return hash.digest('hex');
-}
-
-function meanSd(values: number[]): MeanSd {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance =
-    values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean, sd: Math.sqrt(variance) };
 }
 
 /** Best value, its 1-based epoch, and the first epoch at or above the 90 % mark. */
@@ -552,14 +540,10 @@ export async function runOptimizerRace(
       result.contenders = contenders
         .filter((entry) => runs.get(entry)!.length > 0)
         .map((entry) => summarizeContender(entry, runs.get(entry)!));
-      await writeJson(resultsPath, result);
+      await writeJsonAtomically(resultsPath, result);
     }
   }
   return result;
-}
-
-async function writeJson(path: string, value: unknown): Promise<void> {
-  await writeFileAtomically(path, new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n'));
 }
 
 function formatMeanSd(value: MeanSd, runs: number): string {

@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   loadFashionMnist,
@@ -16,6 +16,9 @@ import { Sequential } from '../models/sequential.js';
 import { SGD } from '../optimizers/sgd.js';
 import { setRandomSeed } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
+import { type MeanSd, meanSd, writeJsonAtomically } from './results.js';
+
+export type { MeanSd } from './results.js';
 
 /** The notebook's hyperparameters, each overridable. */
 export interface TransferOptions {
@@ -70,12 +73,6 @@ export interface TransferRun {
   seconds: { modelA: number; modelB: number; modelBOnA: number };
 }
 
-/** Mean and sample standard deviation. */
-export interface MeanSd {
-  mean: number;
-  sd: number;
-}
-
 /** Several runs and their summary. */
 export interface TransferSummary {
   runs: TransferRun[];
@@ -92,19 +89,6 @@ export function buildDenseNetwork(head: Dense, name?: string): Sequential {
   }
   model.add(head);
   return model;
-}
-
-function meanSd(values: number[]): MeanSd {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance =
-    values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean, sd: Math.sqrt(variance) };
-}
-
-async function writeJsonAtomically(path: string, value: unknown): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify(value, null, 2) + '\n');
-  await rename(temporary, path);
 }
 
 function asTensor(images: Uint8Array, count: number): Tensor {
