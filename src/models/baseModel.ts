@@ -63,9 +63,12 @@ export function registerModelSaver(saver: ModelSaver): void {
 interface CompiledState {
   optimizer: Optimizer;
   loss: Loss;
+  /** The metric names as `compile` was given them (saving writes these). */
+  metricNames: string[];
   metrics: Metric[];
   trainable: ReadonlySet<Layer>;
-  trainableVariables: Variable[];
+  /** The variables the optimizer updates; resolved once, when the layers' weights first exist. */
+  trainableVariables: Variable[] | null;
 }
 
 /**
@@ -209,22 +212,20 @@ export abstract class BaseModel {
     const optimizer = getOptimizer(options.optimizer);
     const loss = getLoss(options.loss);
     const trainable = new Set(this.layers.filter((layer) => layer.trainable));
-    this.compiled = { optimizer, loss, metrics: [], trainable, trainableVariables: [] };
-    this.metricNames = options.metrics ?? [];
+    const metricNames = options.metrics ?? [];
+    this.compiled = { optimizer, loss, metricNames, metrics: [], trainable, trainableVariables: null };
     if (this.inputShape !== null) this.ensureBuilt(this.inputShape);
   }
 
-  private metricNames: string[] = [];
-
   /** The metric names given to the last `compile` (what saving writes, as Keras's compile config keeps them). */
   get compileMetricNames(): readonly string[] {
-    return this.metricNames;
+    return this.compiled?.metricNames ?? [];
   }
 
   private ensureBuilt(inputShape: Shape): void {
     if (!this.built) this.build(inputShape);
     const compiled = this.compiled;
-    if (compiled === null) return;
+    if (compiled === null || compiled.trainableVariables !== null) return;
     // Weights a layer never trains (BatchNormalization's moving statistics) stay out of the optimizer.
     compiled.trainableVariables = [
       ...new Set(
@@ -319,7 +320,7 @@ export abstract class BaseModel {
   }
 
   private resolveMetrics(compiled: CompiledState, targetWidth: number): void {
-    compiled.metrics = this.metricNames.map((name) =>
+    compiled.metrics = compiled.metricNames.map((name) =>
       resolveMetric(name, compiled.loss, this.outputWidth, targetWidth),
     );
   }
@@ -370,6 +371,8 @@ export abstract class BaseModel {
             return { inputs: validationInputs, targets: validationTargets };
           })();
     this.resolveMetrics(compiled, targets.width);
+    // prepareInputs built the model, which resolved the variables compile fixed.
+    const trainableVariables = compiled.trainableVariables!;
 
     const samples = inputs.rows;
     const steps = Math.ceil(samples / batchSize);
@@ -388,16 +391,22 @@ export abstract class BaseModel {
     for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
       for (const callback of callbacks) await callback.onEpochBegin(epoch);
       if (options.shuffle ?? true) globalRandom().shuffle(order);
-      const logs = this.trainEpoch(inputs, targets, order, batchSize, compiled, callbacks);
+      const logs = this.trainEpoch(
+        inputs,
+        targets,
+        order,
+        batchSize,
+        compiled,
+        trainableVariables,
+        callbacks,
+      );
       if (validationSet !== null) {
         const result = this.runEvaluation(validationSet.inputs, validationSet.targets, batchSize, compiled);
         for (const [key, value] of Object.entries(result)) logs[`val_${key}`] = value;
       }
       for (const callback of callbacks) await callback.onEpochEnd(epoch, logs);
     }
-    const finalize = (compiled.optimizer as { finalizeVariableValues?: (variables: Variable[]) => void })
-      .finalizeVariableValues;
-    if (typeof finalize === 'function') finalize.call(compiled.optimizer, compiled.trainableVariables);
+    compiled.optimizer.finalizeVariableValues(trainableVariables);
     for (const callback of callbacks) await callback.onTrainEnd();
     return history;
   }
@@ -409,6 +418,7 @@ export abstract class BaseModel {
     order: Int32Array,
     batchSize: number,
     compiled: CompiledState,
+    trainableVariables: readonly Variable[],
     callbacks: Callback[],
   ): Logs {
     const kernels = this.kernels;
@@ -436,7 +446,7 @@ export abstract class BaseModel {
       for (let i = 0; i < metrics.length; i++)
         correct[i] += kernels.countCorrect(metrics[i].kind, output, target, count, outputs);
       this.backwardPass(gradient, count, fused, compiled.trainable);
-      compiled.optimizer.applyVariableGradients(compiled.trainableVariables);
+      compiled.optimizer.applyVariableGradients(trainableVariables);
       seen += count;
       logs.loss = lossSum / seen;
       for (let i = 0; i < metrics.length; i++) logs[metrics[i].name] = correct[i] / seen;
