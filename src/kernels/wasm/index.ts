@@ -229,8 +229,7 @@ export class WasmKernels extends ReferenceKernels {
       return;
     }
     this.wasm.gemm_forward(x.byteOffset, w.byteOffset, b, z.byteOffset, m, k, n, 0, n, scratch);
-    if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
-    else this.wasm.activation_block(act, z.byteOffset, y.byteOffset, m, n, 0, n);
+    this.finishActivation(act, z, y, m, n);
   }
 
   /**
@@ -295,6 +294,11 @@ export class WasmKernels extends ReferenceKernels {
       );
     }
     this.wasm.add_partial(z.byteOffset, partial.byteOffset, m * n);
+    this.finishActivation(act, z, y, m, n);
+  }
+
+  /** `y = f(z)` over an m×n block after a single-threaded or depth-split product. */
+  private finishActivation(act: number, z: Float32Array, y: Float32Array, m: number, n: number): void {
     if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
     else this.wasm.activation_block(act, z.byteOffset, y.byteOffset, m, n, 0, n);
   }
