@@ -137,7 +137,7 @@ const contenders: Contender[] = [
       await kernelRates('2 threads', wasm2);
       const stats = wasm2.threadStats;
       if (stats !== null) {
-        row.note += `; split tasks ${stats.tasks}, worker joined ${stats.shared}, late ${stats.slow}, pauses ${stats.pauses}`;
+        row.note += `; shared runs ${stats.runs}, helpers joined ${stats.shared}, late ${stats.slow}, pauses ${stats.pauses}`;
       }
       return row;
     },

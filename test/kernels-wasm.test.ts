@@ -123,7 +123,7 @@ after(async () => {
   assert.equal(wasm2.stats.fallbacks, 0, 'unexpected fallbacks to the reference (two threads)');
   const threads = wasm2.threadStats!;
   assert.ok(
-    threads.tasks > 20 && threads.shared === threads.tasks,
+    threads.runs > 20 && threads.shared === threads.runs,
     `worker took part: ${JSON.stringify(threads)}`,
   );
   await wasm.dispose();

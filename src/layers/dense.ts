@@ -8,6 +8,7 @@ import {
 } from '../initializers/index.js';
 import { ShapeError, type Shape } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
+import type { FusableLayer, FusableLayerDescription } from './fusable.js';
 import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
 
 /** Options of {@link Dense}, Keras's names in camelCase. */
@@ -30,7 +31,7 @@ export interface DenseOptions extends LayerOptions {
  * Backward, with `z = x·W + b` cached from the forward pass and δ = ∂L/∂z = ∂L/∂y ⊙ f'(z):
  * `∂L/∂W = xᵀ·δ`, `∂L/∂b = Σ_batch δ`, `∂L/∂x = δ·Wᵀ`.
  */
-export class Dense extends Layer {
+export class Dense extends Layer implements FusableLayer {
   readonly className = 'Dense';
   /** Width of the output. */
   readonly units: number;
@@ -167,6 +168,12 @@ export class Dense extends Layer {
     const inputGradient = this.inputGradient.rows(batch);
     this.kernels.denseBackwardInput(delta, this.kernel.value, inputGradient, batch, k, this.units);
     return inputGradient;
+  }
+
+  /** Its weights and activation (null for a subclass, which may compute something else). */
+  describeForFusedStep(): FusableLayerDescription | null {
+    if (Object.getPrototypeOf(this) !== Dense.prototype || this.kernelWeight === null) return null;
+    return { kind: 'dense', kernel: this.kernelWeight, bias: this.biasWeight, activation: this.activation };
   }
 
   override getConfig(): Record<string, unknown> {

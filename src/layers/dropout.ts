@@ -1,5 +1,6 @@
 import { globalRandom, RandomGenerator } from '../tensor/random.js';
 import { type Shape, sizeOf } from '../tensor/tensor.js';
+import type { FusableLayer, FusableLayerDescription } from './fusable.js';
 import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
 
 /** Options of {@link Dropout}, Keras's names in camelCase. */
@@ -34,7 +35,7 @@ export function checkNoiseShape(owner: string, noiseShape: unknown): void {
  * With the mask `m_i ∈ {0, 1/(1 − rate)}` drawn in the forward pass: `y = x ⊙ m`, `∂L/∂x = ∂L/∂y ⊙ m`.
  * The masks come from warmstart's seeded generator (or the layer's own `seed`), so runs repeat.
  */
-export class Dropout extends Layer {
+export class Dropout extends Layer implements FusableLayer {
   readonly className: string = 'Dropout';
   /** Fraction dropped during training. */
   readonly rate: number;
@@ -104,6 +105,23 @@ export class Dropout extends Layer {
       batch * this.width,
     );
     return inputGradient;
+  }
+
+  /**
+   * Its mask, drawn from the same generator in the same order as {@link Dropout.forward} draws it (null for a
+   * subclass such as AlphaDropout, which computes something else).
+   */
+  describeForFusedStep(): FusableLayerDescription | null {
+    if (Object.getPrototypeOf(this) !== Dropout.prototype || this.inputShape === null) return null;
+    if (this.rate === 0) return { kind: 'identity' };
+    const width = this.width;
+    const rate = this.rate;
+    const kept = Math.fround(1 / (1 - rate));
+    return {
+      kind: 'dropout',
+      width,
+      drawMask: (mask, rows) => this.kernels.dropoutMask(mask, rows * width, rate, kept, this.uniform),
+    };
   }
 
   override getConfig(): Record<string, unknown> {

@@ -1,11 +1,12 @@
 import { type Shape, sizeOf } from '../tensor/tensor.js';
+import type { FusableLayer, FusableLayerDescription } from './fusable.js';
 import { Layer, type LayerOptions } from './layer.js';
 
 /**
  * Flattens each sample to one axis: (batch, 28, 28) → (batch, 784). Row-major storage makes this free:
  * forward and backward return their argument unchanged.
  */
-export class Flatten extends Layer {
+export class Flatten extends Layer implements FusableLayer {
   readonly className = 'Flatten';
 
   constructor(options: LayerOptions = {}) {
@@ -27,6 +28,11 @@ export class Flatten extends Layer {
     computeInputGradient: boolean,
   ): Float32Array | null {
     return computeInputGradient ? outputGradient : null;
+  }
+
+  /** Nothing to compute (null for a subclass, which may compute something). */
+  describeForFusedStep(): FusableLayerDescription | null {
+    return Object.getPrototypeOf(this) === Flatten.prototype ? { kind: 'identity' } : null;
   }
 
   override getConfig(): Record<string, unknown> {

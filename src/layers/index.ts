@@ -10,3 +10,4 @@ export * from './batchNormalization.js';
 export * from './concatenate.js';
 export * from './dropout.js';
 export * from './merge.js';
+export * from './fusable.js';

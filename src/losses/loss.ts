@@ -33,6 +33,14 @@ export abstract class Loss {
     return kernels.loss(this.name, yPred, yTrue, gradient, m, n, fused);
   }
 
+  /**
+   * The kernel loss a fused training step computes for this loss (`src/kernels/step.ts`): its name, or null
+   * when a subclass computes the loss its own way.
+   */
+  get fusedStepLoss(): LossName | null {
+    return this.compute === Loss.prototype.compute ? this.name : null;
+  }
+
   /** Keras's config. */
   getConfig(): Record<string, unknown> {
     return { name: this.name, reduction: 'sum_over_batch_size' };

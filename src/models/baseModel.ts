@@ -10,6 +10,7 @@ import { type Shape, ShapeError, sizeOf, Tensor, type TensorLike, toTensor } fro
 import type { Variable } from '../tensor/variable.js';
 import { Callback, History, type Logs, ProgbarLogger, type ProgressWriter } from './callbacks.js';
 import { InputDataError, NotCompiledError } from './errors.js';
+import { FusedStepState } from './fusedStep.js';
 import { formatSummary } from './summary.js';
 
 /** Options of {@link BaseModel.compile}. */
@@ -96,6 +97,14 @@ export abstract class BaseModel {
   );
   private targetWidth = 1;
   private readonly batchLogs: Logs = {};
+  /** The fused training step in use (see fusedStep.ts), rebuilt when the model or the batch size changes. */
+  private fusedStep: FusedStepState | null = null;
+  /**
+   * @internal Whether training, evaluation and prediction may run as fused steps (one call into the kernels
+   * per batch) when the model allows it; false forces the layer-by-layer path (tests and benchmarks compare
+   * the two, which give the same bits).
+   */
+  fusedSteps = true;
 
   protected constructor(name: string) {
     this.name = name;
@@ -123,6 +132,10 @@ export abstract class BaseModel {
   ): void;
   /** The layer whose activation produces the output (a loss may fuse with it). */
   protected abstract get outputLayer(): Layer;
+  /** The layers as one chain, input to output, when the model is one (it may then run fused steps); else null. */
+  protected get chainLayers(): readonly Layer[] | null {
+    return null;
+  }
   /** Per-sample output shape of one of this model's layers (null before the input shape is known). */
   abstract outputShapeOf(layer: Layer): Shape | null;
   /** Keras's config of the model (`layers`, …) for saving and cloning. */
@@ -421,11 +434,24 @@ export abstract class BaseModel {
     trainableVariables: readonly Variable[],
     callbacks: Callback[],
   ): Logs {
+    this.targetWidth = targets.width;
+    const fusedStep = this.fusedStepFor(compiled, batchSize);
+    if (fusedStep !== null) {
+      return this.trainEpochFused(
+        fusedStep,
+        inputs,
+        targets,
+        order,
+        batchSize,
+        compiled,
+        trainableVariables,
+        callbacks,
+      );
+    }
     const kernels = this.kernels;
     const rowLength = sizeOf(this.requireInputShape());
     const outputs = this.outputWidth;
     const fused = this.fusedWithLoss(compiled.loss);
-    this.targetWidth = targets.width;
     const samples = order.length;
     const metrics = compiled.metrics;
     const correct = new Float64Array(metrics.length);
@@ -456,6 +482,84 @@ export abstract class BaseModel {
     return { ...logs };
   }
 
+  /**
+   * The fused step for this compile and a batch of `batchSize` rows, or null when the model must run layer by
+   * layer (see fusedStep.ts). Built on first use, kept while it fits.
+   */
+  private fusedStepFor(compiled: CompiledState, batchSize: number): FusedStepState | null {
+    const layers = this.chainLayers;
+    if (!this.fusedSteps || layers === null || !this.built) return null;
+    const request = {
+      kernels: this.kernels,
+      layers,
+      trainable: compiled.trainable,
+      loss: compiled.loss,
+      fusedLogits: this.fusedWithLoss(compiled.loss),
+      metrics: compiled.metrics.map((metric) => metric.kind),
+      optimizer: compiled.optimizer,
+      inputWidth: sizeOf(this.requireInputShape()),
+      outputWidth: this.outputWidth,
+      targetWidth: this.targetWidth,
+      capacity: batchSize,
+    };
+    if (this.fusedStep !== null && this.fusedStep.fits(request)) return this.fusedStep;
+    this.releaseFusedStep();
+    this.fusedStep = FusedStepState.build(request);
+    return this.fusedStep;
+  }
+
+  /** Frees the fused step's buffers (it is rebuilt when next needed). */
+  protected releaseFusedStep(): void {
+    this.fusedStep?.plan.dispose();
+    this.fusedStep = null;
+  }
+
+  /** {@link trainEpoch} as one kernel call per batch: the same steps, the same bits. */
+  private trainEpochFused(
+    fusedStep: FusedStepState,
+    inputs: Tensor,
+    targets: { data: Float32Array; width: number },
+    order: Int32Array,
+    batchSize: number,
+    compiled: CompiledState,
+    trainableVariables: readonly Variable[],
+    callbacks: Callback[],
+  ): Logs {
+    const kernels = this.kernels;
+    const plan = fusedStep.plan;
+    const optimizer = compiled.optimizer;
+    const rowLength = sizeOf(this.requireInputShape());
+    const samples = order.length;
+    const metrics = compiled.metrics;
+    const correct = new Float64Array(metrics.length);
+    const logs = this.batchLogs;
+    for (const key of Object.keys(logs)) delete logs[key];
+    let lossSum = 0;
+    let seen = 0;
+    for (let start = 0, step = 0; start < samples; start += batchSize, step++) {
+      const count = Math.min(batchSize, samples - start);
+      for (const callback of callbacks) callback.onBatchBegin(step);
+      kernels.gatherRows(inputs.data, order, start, count, rowLength, plan.input);
+      kernels.gatherRows(targets.data, order, start, count, targets.width, plan.target);
+      if (fusedStep.updatesInside) {
+        // The step applies the optimizer's update itself; the optimizer only counts it.
+        plan.train(count, optimizer.currentLearningRate());
+        optimizer.rawIterations = optimizer.rawIterations + 1;
+      } else {
+        plan.train(count, 0);
+        optimizer.applyVariableGradients(trainableVariables);
+      }
+      lossSum += plan.lossSum;
+      for (let i = 0; i < metrics.length; i++) correct[i] += plan.correct(i);
+      seen += count;
+      logs.loss = lossSum / seen;
+      for (let i = 0; i < metrics.length; i++) logs[metrics[i].name] = correct[i] / seen;
+      for (const callback of callbacks) callback.onBatchEnd(step, logs);
+      if (this.stopTraining) break;
+    }
+    return { ...logs };
+  }
+
   /** Mean loss and metrics over a dataset, without touching the weights. */
   private runEvaluation(
     inputs: Tensor,
@@ -471,7 +575,16 @@ export abstract class BaseModel {
     const correct = new Float64Array(metrics.length);
     let lossSum = 0;
     const samples = inputs.rows;
-    for (let start = 0; start < samples; start += batchSize) {
+    const plan = this.fusedStepFor(compiled, batchSize)?.plan ?? null;
+    for (let start = 0; start < samples && plan !== null; start += batchSize) {
+      const count = Math.min(batchSize, samples - start);
+      plan.input.set(inputs.data.subarray(start * rowLength, (start + count) * rowLength));
+      plan.target.set(targets.data.subarray(start * targets.width, (start + count) * targets.width));
+      plan.evaluate(count);
+      lossSum += plan.lossSum;
+      for (let i = 0; i < metrics.length; i++) correct[i] += plan.correct(i);
+    }
+    for (let start = 0; start < samples && plan === null; start += batchSize) {
       const count = Math.min(batchSize, samples - start);
       const input = this.inputBuffer.rows(count);
       const target = this.targetBuffer.rows(count);
@@ -525,7 +638,13 @@ export abstract class BaseModel {
     const rowLength = sizeOf(this.requireInputShape());
     const outputs = this.outputWidth;
     const result = new Float32Array(inputs.rows * outputs);
-    for (let start = 0; start < inputs.rows; start += batchSize) {
+    const plan = this.compiled === null ? null : (this.fusedStepFor(this.compiled, batchSize)?.plan ?? null);
+    for (let start = 0; start < inputs.rows && plan !== null; start += batchSize) {
+      const count = Math.min(batchSize, inputs.rows - start);
+      plan.input.set(inputs.data.subarray(start * rowLength, (start + count) * rowLength));
+      result.set(plan.predict(count), start * outputs);
+    }
+    for (let start = 0; start < inputs.rows && plan === null; start += batchSize) {
       const count = Math.min(batchSize, inputs.rows - start);
       const input = this.inputBuffer.rows(count);
       input.set(inputs.data.subarray(start * rowLength, (start + count) * rowLength));

@@ -102,6 +102,10 @@ export class Sequential extends BaseModel {
     return this.stack[this.stack.length - 1];
   }
 
+  protected override get chainLayers(): readonly Layer[] {
+    return this.stack;
+  }
+
   protected forwardPass(input: Float32Array, batch: number, training: boolean): Float32Array {
     let activations = input;
     for (const layer of this.stack) activations = layer.forward(activations, batch, training);

@@ -20,6 +20,8 @@ export const ACTIVATION_CODES: Readonly<Record<ActivationName, number>> = {
 
 /** The softmax code: the one activation that works per row and so is never split by columns. */
 export const SOFTMAX = 6;
+/** The linear (identity) activation's code. */
+export const LINEAR = 0;
 
 /** Loss codes understood by the module. */
 export const LOSS_CODES: Readonly<Record<LossName, number>> = {
@@ -36,44 +38,76 @@ export const ACCURACY_CODES: Readonly<Record<AccuracyName, number>> = {
   binary_accuracy: 2,
 };
 
-/** Task codes of `run_chunk`. */
-export const TASK = { forward: 1, weights: 2, input: 3, sgd: 4, forwardPart: 5 } as const;
-
 /**
  * Byte offset of the control block. The module's static data (the float64 log table) ends at
  * `heap_base()` (about 5 KiB); the loader checks it stays below this.
  */
 export const CONTROL_OFFSET = 8192;
 /** Bytes reserved for the control block. */
-export const CONTROL_BYTES = 1024;
+export const CONTROL_BYTES = 8192;
 /** First byte the allocator hands out: everything below belongs to the module and the control block. */
 export const HEAP_START = 65536;
 
+/** Most threads a pool runs (the calling thread and its helpers); the control block has room for this many. */
+export const MAX_THREADS = 64;
+
 /**
- * Int32 word indices inside the control block. The task words (0..15) and float64 arguments (bytes 64..79)
- * sit on their own cache lines; each synchronisation word has a 64-byte line to itself so the two
- * threads' spinning does not bounce the task's line.
+ * Int32 word indices inside the control block through which the calling thread hands runs to the helper
+ * threads (see pool.ts and helper.js). Every word has a 64-byte line to itself, so spinning threads do not
+ * bounce each other's lines.
  */
-export const WORD = {
-  task: 0,
-  chunks: 1,
-  /** First integer argument; arguments are words 2..15. */
-  args: 2,
-  /** Float64 index (in a Float64Array over the block) of the first float argument. */
-  f64Args: 8,
-  /** Claim word: `serial << 8 | chunks << 4 | claimedMask`; a compare-exchange on it claims a chunk. */
-  next: 32,
-  /** Chunks finished by the worker for the current task. */
-  done: 48,
-  /** 1 while the worker sleeps in `Atomics.wait` on the claim word (the poster must notify). */
-  sleeping: 64,
-  /** Set to 1 to make the worker leave its loop. */
-  stop: 80,
-  /** 1 while the main thread sleeps in `Atomics.wait` on `done` (the worker must notify). */
-  mainSleeping: 96,
-  /** Set to 1 by the worker when a chunk threw (a bug): the main thread then gives up the pool. */
-  failed: 112,
+export const CONTROL = {
+  /** Serial of the latest published run; helpers wait on this word. */
+  serial: 0,
+  /** Byte offset of the plan of that run (0: none, the pool is only draining its helpers). */
+  plan: 16,
+  /** Set to 1 to make the helpers leave their loop. */
+  stop: 32,
+  /** Helpers asleep in `Atomics.wait` on the serial word (the caller must notify). */
+  sleepers: 48,
+  /** Chunks run by helpers, ever (statistics: did the helpers take part?). */
+  helperChunks: 64,
+  /** Set to 1 by a helper whose chunk threw (a bug): the run is abandoned and the pool given up. */
+  failed: 80,
+  /** Word of helper t is `busy + 16·t`: the serial it is working on, 0 while idle. */
+  busy: 128,
 } as const;
+
+/**
+ * Layout of a plan (assembly/step.ts): int32 header words, float64 scalars, then one record of
+ * {@link PLAN.phaseBytes} bytes per phase. Keep in step with assembly/step.ts.
+ */
+export const PLAN = {
+  serial: 0,
+  phases: 1,
+  m: 2,
+  allowed: 3,
+  scratch: 4,
+  scratchStride: 5,
+  sync: 6,
+  first: 7,
+  last: 8,
+  train: 9,
+  mainLimit: 10,
+  longWaits: 11,
+  sleepers: 12,
+  control: 13,
+  /** Float64 index (over the plan) of the learning rate. */
+  learningRate: 8,
+  /** Byte offset of the first phase record, and bytes per record. */
+  phaseTable: 128,
+  phaseBytes: 128,
+  /** Bytes of sync words per phase (claim word and done word, each on its own cache line). */
+  syncBytes: 128,
+  /** Most chunks in a phase (bits of the claim word). */
+  maxChunks: 32,
+} as const;
+
+/** Operations of a plan's phases (word 0 of a phase record). */
+export const OP = { denseForward: 1, dropout: 2, loss: 3, denseBackward: 4, sgd: 5, softmax: 6 } as const;
+
+/** Kinds of update records (how a parameter is updated inside a step). */
+export const UPDATE = { none: 0, sgd: 1 } as const;
 
 /**
  * Bytes of zero-skipping scratch one thread needs for a forward product of depth k: 16 row tiles (a block
@@ -94,7 +128,8 @@ export const MAX_SCRATCH_BYTES = 16 << 20;
 /** The exports of the kernels module (all pointers are byte offsets into the shared memory). */
 export interface KernelExports {
   heap_base(): number;
-  run_chunk(ctrl: number, chunk: number): void;
+  /** Runs a plan as thread `thread` of run `serial` (see assembly/step.ts): 1, 0 (no part in it), −1 (failed). */
+  plan_run(plan: number, thread: number, canBlock: number, serial: number): number;
   gemm_forward(
     x: number,
     w: number,

@@ -1,34 +1,51 @@
 /**
  * The WebAssembly backend: SIMD kernels compiled from AssemblyScript (`assembly/`), over one shared
- * memory, on up to two threads. `alloc` hands out views into that memory, so a kernel call passes byte
- * offsets and copies nothing. Any call whose views are not all in the memory (user data, or buffers of
- * another backend) falls back to the reference loops it inherits, so every `Float32Array` still works.
+ * memory, on as many threads as the machine has cores (up to 8 by default). `alloc` hands out views into
+ * that memory, so a kernel call passes byte offsets and copies nothing. Any call whose views are not all in
+ * the memory (user data, or buffers of another backend) falls back to the reference loops it inherits, so
+ * every `Float32Array` still works. A chain of Dense layers trains through fused steps (one call per step,
+ * see step.ts); other models call the kernels layer by layer, sharing large products between the threads.
  * @module
  */
 
 import { registerBackend } from '../index.js';
 import type { AccuracyName, ActivationName, LossName, SgdStep } from '../kernels.js';
 import { ReferenceKernels } from '../reference.js';
+import type { FusedStepKernels, FusedStepPlan, FusedStepSpec } from '../step.js';
 import {
   ACCURACY_CODES,
   ACTIVATION_CODES,
   CONTROL_OFFSET,
   forwardScratchBytes,
   type KernelExports,
+  LINEAR,
   LOSS_CODES,
   MAX_SCRATCH_BYTES,
+  MAX_THREADS,
+  OP,
   SOFTMAX,
-  TASK,
   weightsScratchBytes,
 } from './abi.js';
 import { WasmHeap } from './heap.js';
 import { loadKernelModule } from './loader.js';
-import { WorkerPool } from './pool.js';
+import { type HelperHost, ThreadPool } from './pool.js';
+import { createWasmFusedStepPlan, TaskPlan } from './step.js';
+
+export type { HelperHandle, HelperHost, HelperInit } from './pool.js';
 
 /** Options of {@link createWasmKernels}. */
 export interface WasmKernelOptions {
-  /** Threads that share the products: 2 (default where worker threads exist and 2+ cores) or 1. */
-  threads?: 1 | 2;
+  /**
+   * Threads that share the work, the calling thread included (1 … 64). Default: `WARMSTART_THREADS`, else
+   * the cores this process may use, at most 8 (Node); 1 where the platform starts no helper threads. More
+   * threads than cores still compute the same results, only slower.
+   */
+  threads?: number;
+  /**
+   * Starts the helper threads (see `HelperHost` in pool.ts). Default: Node's `worker_threads` in Node, none
+   * elsewhere; null: no helpers.
+   */
+  host?: HelperHost | null;
   /** Use the relaxed-SIMD (fused multiply-add) build: default when the engine supports it. */
   relaxedSimd?: boolean;
   /** How long the helper thread spins for the next task before sleeping (µs, default 1000). */
@@ -38,8 +55,8 @@ export interface WasmKernelOptions {
   /** Folder holding `kernels-simd.wasm`/`kernels-relaxed.wasm`; default the package's `build/wasm/`. */
   wasmDir?: string | URL;
   /**
-   * For tests: with two threads, the calling thread runs at most this many chunks of each split product
-   * and the helper thread must run the rest (and splitting is never paused). Not for production use.
+   * For tests: with several threads, the calling thread runs at most this many chunks of each phase and
+   * the helper threads must run the rest (and sharing is never paused). Not for production use.
    */
   mainChunkLimit?: number;
 }
@@ -48,39 +65,38 @@ export interface WasmKernelOptions {
 export interface WasmKernelInfo {
   /** True when the fused-multiply-add build is in use. */
   relaxedSimd: boolean;
-  /** 2 when the helper thread is running, else 1. */
+  /** Threads in use: the calling thread and its running helpers. */
   threads: number;
 }
 
 /**
- * Multiply-adds below which a product stays on one thread. Handing a chunk to the other thread costs a
- * few microseconds (the claim, the worker's cache misses on its inputs, the wait for its last chunk), so
- * only products of ~10 µs and more are split: model A's 784→300 and 300→100 layers, not the 50-wide ones.
+ * Multiply-adds below which a product stays on one thread. Sharing a product costs a few microseconds (the
+ * claim, the helpers' cache misses on its inputs, the wait for the last chunk), so only products of ~10 µs
+ * and more are split: model A's 784→300 and 300→100 layers, not the 50-wide ones.
  */
 const SPLIT_FORWARD = 1 << 18;
 /**
- * Depth from which a forward product is computed in two parts over the depth (see forwardByDepth): model
- * A's 784→300 and 300→100 layers.
- */
-const SPLIT_DEPTH = 256;
-/**
  * Elements below which the SGD step stays on one thread: the 300×100 matrix splits too, so its rows stay
- * on the core whose dW and forward chunks use them.
+ * on the core whose dW chunk computed them.
  */
 const SPLIT_SGD = 1 << 14;
 
 /**
  * Kernels backed by WebAssembly SIMD. Create with {@link createWasmKernels} (compilation is async); call
- * {@link WasmKernels.dispose} to stop the helper thread (it never keeps the process alive meanwhile).
+ * {@link WasmKernels.dispose} to stop the helper threads (they never keep the process alive meanwhile).
  */
-export class WasmKernels extends ReferenceKernels {
+export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
   override readonly name: string = 'wasm';
   /** The build and thread count in use. */
   readonly info: WasmKernelInfo;
   /** The allocator and memory every kernel of this backend uses. */
   readonly heap: WasmHeap;
-  private readonly wasm: KernelExports;
-  private pool: WorkerPool | null;
+  /** @internal The module's exports (fused step plans call them). */
+  readonly wasm: KernelExports;
+  /** @internal The threads; with one thread, runs stay on the caller. */
+  readonly pool: ThreadPool;
+  /** The one-phase plan through which a single product is shared between the threads. */
+  private readonly task: TaskPlan;
   /** Scratch for `gatherRows`' indices (they usually live in ordinary JS memory). */
   private indexScratch: Float32Array | null = null;
   /**
@@ -88,13 +104,8 @@ export class WasmKernels extends ReferenceKernels {
    * then splits at the same row as that product did, keeping each block of rows on one core.
    */
   private readonly rowLengths = new Map<number, number>();
-  /** Scratch for the products' zero-skipping lists: one region per chunk (two), so threads never share. */
+  /** Scratch for single-threaded products' zero-skipping lists. */
   private listScratch: Float32Array | null = null;
-  private listStride = 0;
-  /** The second part of a depth-split forward product (see forwardByDepth). */
-  private partial: Float32Array | null = null;
-  /** @internal Depth from which forward products split by depth (benchmarks may change it). */
-  splitDepth = SPLIT_DEPTH;
   /** @internal Elements from which the SGD step splits (benchmarks may change it). */
   splitSgd = SPLIT_SGD;
 
@@ -105,55 +116,57 @@ export class WasmKernels extends ReferenceKernels {
   readonly stats = { fallbacks: 0 };
 
   /** @internal Use {@link createWasmKernels}. */
-  constructor(heap: WasmHeap, wasm: KernelExports, pool: WorkerPool | null, relaxedSimd: boolean) {
+  constructor(heap: WasmHeap, wasm: KernelExports, pool: ThreadPool, relaxedSimd: boolean) {
     super();
     this.heap = heap;
     this.wasm = wasm;
     this.pool = pool;
-    this.info = { relaxedSimd, threads: pool === null ? 1 : 2 };
+    this.task = new TaskPlan(heap, pool);
+    this.info = { relaxedSimd, threads: pool.threads };
   }
 
   /**
-   * Tasks split between the threads, those the worker took part in, those where it was too slow, pauses
-   * of splitting, calls left unsplit by a pause, and tasks the worker missed (see `pool.ts`); null with one
-   * thread.
+   * Runs, runs a helper took part in, runs where the caller waited long for a helper, pauses of sharing,
+   * runs left unshared by a pause, and runs the helpers missed (see `pool.ts`); null with one thread.
    */
-  get threadStats(): WorkerPool['stats'] | null {
-    return this.pool === null ? null : this.pool.stats;
+  get threadStats(): ThreadPool['stats'] | null {
+    return this.pool.threads === 1 ? null : this.pool.stats;
   }
 
-  /** The pool when a product of `work` multiply-adds should be split now, else null. */
-  private splitter(work: number, threshold: number): WorkerPool | null {
+  /** Chunks to split a product of `work` multiply-adds over `units` units into now (1: do not split). */
+  private chunks(work: number, threshold: number, units: number): number {
     const pool = this.pool;
-    if (pool === null || work < threshold || !pool.available) return null;
+    if (pool.threads === 1 || work < threshold) return 1;
     if (pool.failed) {
       void this.dispose();
-      return null;
+      return 1;
     }
-    return pool;
+    return Math.max(1, Math.min(pool.threads, units, 32));
   }
 
-  /** Stops the helper thread; the kernels keep working on one thread. */
+  /** Stops the helper threads; the kernels keep working on one thread. */
   async dispose(): Promise<void> {
-    const pool = this.pool;
-    this.pool = null;
+    await this.pool.stop();
     this.info.threads = 1;
-    if (pool !== null) await pool.dispose();
   }
 
   /**
-   * Base offset of two scratch regions of at least `bytes` each (grown on demand), and the region stride;
-   * [0, 0] when that would be unreasonably large (the products then run without zero-skipping).
+   * A plan that runs a whole training step of `spec` as one call (see step.ts), or null when this backend
+   * cannot (a buffer outside its memory, a softmax before the last layer, …).
    */
-  private scratch(bytes: number): [number, number] {
-    if (bytes > MAX_SCRATCH_BYTES) return [0, 0];
-    if (this.listScratch === null || bytes > this.listStride) {
+  createFusedStepPlan(spec: FusedStepSpec): FusedStepPlan | null {
+    return createWasmFusedStepPlan(this, spec);
+  }
+
+  /** Offset of one thread's zero-skipping scratch of `bytes` (0: none; products then run without lists). */
+  private scratch(bytes: number): number {
+    if (bytes > MAX_SCRATCH_BYTES) return 0;
+    if (this.listScratch === null || bytes > this.listScratch.length * 4) {
       if (this.listScratch !== null) this.heap.free(this.listScratch);
-      // Room to spare, so that growing shapes do not reallocate at every call; 64-byte aligned regions.
-      this.listStride = Math.ceil((bytes * 1.5) / 64) * 64;
-      this.listScratch = this.heap.alloc((2 * this.listStride) / 4);
+      // Room to spare, so that growing shapes do not reallocate at every call.
+      this.listScratch = this.heap.alloc(Math.ceil((bytes * 1.5) / 64) * 16);
     }
-    return [this.listScratch.byteOffset, this.listStride];
+    return this.listScratch.byteOffset;
   }
 
   override alloc(length: number): Float32Array {
@@ -200,104 +213,30 @@ export class WasmKernels extends ReferenceKernels {
       return;
     }
     const b = bias === null ? 0 : bias.byteOffset;
-    const [scratch, stride] = this.scratch(forwardScratchBytes(k));
-    if (k >= this.splitDepth && n > 8 && m * k * n >= SPLIT_FORWARD) {
-      this.forwardByDepth(x, w, b, z, y, m, k, n, act, scratch, stride);
-      return;
-    }
-    const pool = n > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
-    if (pool !== null) {
+    const chunks = n > 8 ? this.chunks(m * k * n, SPLIT_FORWARD, Math.ceil(n / 4)) : 1;
+    if (chunks > 1) {
       // Chunks apply element-wise activations to their own columns; softmax needs whole rows, after.
-      const args = [
-        x.byteOffset,
-        w.byteOffset,
-        b,
-        z.byteOffset,
-        y.byteOffset,
-        m,
-        k,
-        n,
-        act,
-        0,
-        0,
-        0,
-        scratch,
-        stride,
-      ];
-      pool.run(TASK.forward, 2, args);
+      const args = [x.byteOffset, w.byteOffset, b, z.byteOffset, y.byteOffset, k, n, act, 0, 0];
+      this.task.run(OP.denseForward, chunks, m, args, forwardScratchBytes(k));
       if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
       return;
     }
-    this.wasm.gemm_forward(x.byteOffset, w.byteOffset, b, z.byteOffset, m, k, n, 0, n, scratch);
+    this.wasm.gemm_forward(
+      x.byteOffset,
+      w.byteOffset,
+      b,
+      z.byteOffset,
+      m,
+      k,
+      n,
+      0,
+      n,
+      this.scratch(forwardScratchBytes(k)),
+    );
     this.finishActivation(act, z, y, m, n);
   }
 
-  /**
-   * A wide-input forward product (model A's 784→300 and 300→100) in two parts over the depth, split at the same row of
-   * w as the dW product and the SGD step split it, then added; with one thread or two (same bits). Split
-   * by columns instead, each core would read half of the rows the other core's SGD chunk just wrote, and
-   * the matrix would cross between the caches twice per step.
-   */
-  private forwardByDepth(
-    x: Float32Array,
-    w: Float32Array,
-    b: number,
-    z: Float32Array,
-    y: Float32Array,
-    m: number,
-    k: number,
-    n: number,
-    act: number,
-    scratch: number,
-    stride: number,
-  ): void {
-    // chunkStart(1, 2, k, 3) in assembly/index.ts: the boundary of dW's (and SGD's) row chunks.
-    const split = Math.floor(Math.ceil(k / 3) / 2) * 3;
-    let partial = this.partial;
-    if (partial === null || partial.length < m * n) {
-      if (partial !== null) this.heap.free(partial);
-      partial = this.heap.alloc(m * n);
-      this.partial = partial;
-    }
-    const pool = this.splitter(m * k * n, SPLIT_FORWARD);
-    if (pool !== null) {
-      const args = [
-        x.byteOffset,
-        w.byteOffset,
-        b,
-        z.byteOffset,
-        y.byteOffset,
-        m,
-        k,
-        n,
-        act,
-        partial.byteOffset,
-        split,
-        0,
-        scratch,
-        stride,
-      ];
-      pool.run(TASK.forwardPart, 2, args);
-    } else {
-      this.wasm.gemm_forward_part(x.byteOffset, w.byteOffset, b, z.byteOffset, m, k, n, 0, split, scratch);
-      this.wasm.gemm_forward_part(
-        x.byteOffset,
-        w.byteOffset,
-        0,
-        partial.byteOffset,
-        m,
-        k,
-        n,
-        split,
-        k,
-        scratch,
-      );
-    }
-    this.wasm.add_partial(z.byteOffset, partial.byteOffset, m * n);
-    this.finishActivation(act, z, y, m, n);
-  }
-
-  /** `y = f(z)` over an m×n block after a single-threaded or depth-split product. */
+  /** `y = f(z)` over an m×n block after a single-threaded product. */
   private finishActivation(act: number, z: Float32Array, y: Float32Array, m: number, n: number): void {
     if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
     else this.wasm.activation_block(act, z.byteOffset, y.byteOffset, m, n, 0, n);
@@ -388,14 +327,25 @@ export class WasmKernels extends ReferenceKernels {
     }
     // The SGD step on this gradient splits at the same row (see sgdUpdate).
     this.rowLengths.set(dw.byteOffset, n);
-    const [scratch, stride] = this.scratch(weightsScratchBytes(m, k));
-    const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
-    if (pool !== null) {
-      const args = [x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, 0, 0, 0, 0, 0, 0, scratch, stride];
-      pool.run(TASK.weights, 2, args);
-    } else {
-      this.wasm.gemm_weights(x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, 0, k, scratch);
+    const chunks = k > 8 ? this.chunks(m * k * n, SPLIT_FORWARD, Math.ceil(k / 3)) : 1;
+    if (chunks > 1) {
+      // Rows of dW by chunk, the bias gradient by columns; no update (the optimizer runs after).
+      const args = [x.byteOffset, dz.byteOffset, 0, dw.byteOffset, 0, db === null ? 0 : db.byteOffset];
+      const rest = [k, n, 0, 0, 0, 0, 0, 0, 0, LINEAR, 0, 0, 1, 0, 0, k, db === null ? 0 : 1];
+      this.task.run(OP.denseBackward, chunks, m, [...args, ...rest], weightsScratchBytes(m, k));
+      return;
     }
+    this.wasm.gemm_weights(
+      x.byteOffset,
+      dz.byteOffset,
+      dw.byteOffset,
+      m,
+      k,
+      n,
+      0,
+      k,
+      this.scratch(weightsScratchBytes(m, k)),
+    );
     if (db !== null) this.wasm.column_sums(dz.byteOffset, db.byteOffset, m, n);
   }
 
@@ -423,9 +373,11 @@ export class WasmKernels extends ReferenceKernels {
       super.denseBackwardInput(dz, w, dx, m, k, n);
       return;
     }
-    const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
-    if (pool !== null) {
-      pool.run(TASK.input, 2, [dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n]);
+    const chunks = k > 8 ? this.chunks(m * k * n, SPLIT_FORWARD, Math.ceil(k / 3)) : 1;
+    if (chunks > 1) {
+      // dX only: columns of dx by chunk, nothing below to take the gradient through.
+      const args = [0, dz.byteOffset, w.byteOffset, 0, 0, 0, k, n, 1, dx.byteOffset, 0, 0, 0, 0, 0, LINEAR];
+      this.task.run(OP.denseBackward, chunks, m, [...args, 0, 0, 0, 0, 0, k, 0]);
     } else {
       this.wasm.gemm_input(dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, k);
     }
@@ -594,13 +546,13 @@ export class WasmKernels extends ReferenceKernels {
     }
     const v = useVelocity ? velocity.byteOffset : 0;
     const nesterov = step.nesterov ? 1 : 0;
-    const pool = this.splitter(length, this.splitSgd);
-    if (pool !== null) {
+    const chunks = this.chunks(length, this.splitSgd, Math.ceil(length / 16));
+    if (chunks > 1) {
       // A stale or unknown row length only changes how the elements are shared out, never the result.
       const n = this.rowLengths.get(grad.byteOffset) ?? 0;
       const rowLength = n > 0 && length % n === 0 && length / n > 8 ? n : 0;
       const args = [param.byteOffset, grad.byteOffset, v, length, nesterov, rowLength];
-      pool.run(TASK.sgd, 2, args, step.learningRate, step.momentum);
+      this.task.run(OP.sgd, chunks, 1, args, 0, step.learningRate, step.momentum);
     } else {
       this.wasm.sgd_update(
         param.byteOffset,
@@ -616,11 +568,22 @@ export class WasmKernels extends ReferenceKernels {
   }
 }
 
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
 /**
- * Compiles the kernels (the relaxed-SIMD build when supported), creates the shared memory and, unless
- * `threads: 1`, starts the helper thread.
+ * Compiles the kernels (the relaxed-SIMD build when supported), creates the shared memory and starts the
+ * helper threads (see {@link WasmKernelOptions.threads}).
  */
 export async function createWasmKernels(options: WasmKernelOptions = {}): Promise<WasmKernels> {
+  const requested = options.threads;
+  if (
+    requested !== undefined &&
+    !(Number.isInteger(requested) && requested >= 1 && requested <= MAX_THREADS)
+  ) {
+    throw new RangeError(
+      `createWasmKernels: threads must be an integer in [1, ${MAX_THREADS}], got ${requested}`,
+    );
+  }
   const { module, relaxedSimd } = await loadKernelModule(options);
   const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024);
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
@@ -630,24 +593,26 @@ export async function createWasmKernels(options: WasmKernelOptions = {}): Promis
       `warmstart: kernel module's static data (${wasm.heap_base()} bytes) overlaps the control block`,
     );
   }
-  let pool: WorkerPool | null = null;
-  if ((options.threads ?? (await defaultThreads())) >= 2) {
-    pool = await WorkerPool.start(module, heap.memory, wasm.run_chunk, {
-      spinMicros: options.spinMicros ?? 1000,
-      mainChunkLimit: options.mainChunkLimit,
-    });
+  let host: HelperHost | null = options.host ?? null;
+  let threads = requested ?? 1;
+  if (options.host === undefined && isNode) {
+    const node = await import('./nodeHost.js');
+    host = node.nodeHost;
+    threads = requested ?? (await node.nodeDefaultThreads());
   }
+  const pool = await ThreadPool.start(module, heap.memory, wasm, {
+    threads: host === null ? 1 : threads,
+    spinMicros: options.spinMicros ?? 1000,
+    host,
+    mainChunkLimit: options.mainChunkLimit,
+  });
   return new WasmKernels(heap, wasm, pool, relaxedSimd);
 }
 
-async function defaultThreads(): Promise<1 | 2> {
-  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return 1;
-  const os = await import('node:os');
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return cores >= 2 ? 2 : 1;
-}
-
-/** Makes `setBackend('wasm')` create {@link WasmKernels} with default options. */
-export function registerWasmBackend(): void {
-  registerBackend('wasm', () => createWasmKernels());
+/**
+ * Makes `setBackend('wasm')` create {@link WasmKernels} with `options` (default options when omitted; the
+ * CLI passes `--threads` this way).
+ */
+export function registerWasmBackend(options: WasmKernelOptions = {}): void {
+  registerBackend('wasm', () => createWasmKernels(options));
 }

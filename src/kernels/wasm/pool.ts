@@ -1,289 +1,322 @@
 /**
- * The second thread. A worker instantiates the same module on the same shared memory and waits for tasks
- * in the control block; the main thread posts a task, works on chunks itself, and both claim chunks with
- * a compare-exchange, so whichever thread is free does the next chunk. A worker that is asleep or busy
- * elsewhere simply claims nothing and the main thread does all the work: the result is the same, because
- * no element's arithmetic depends on which thread (or tile shape) computes it. The main thread prefers
- * the lowest free chunk and the worker the highest, so a given block of a matrix is normally handled by
- * the same core from one call to the next and stays in that core's cache.
+ * The threads of the wasm kernels: the calling thread (thread 0) and `threads − 1` helper threads that
+ * instantiate the same module on the same shared memory. Work is handed out as **plans** (assembly/step.ts):
+ * a list of phases, each cut into chunks; a run publishes a plan's offset and a new serial in the control
+ * block, every thread calls `plan_run`, claims chunks (its own share first, then whatever is left) and meets
+ * the others at the barrier between phases, inside wasm. A helper that is asleep, late or descheduled claims
+ * nothing and the others do its share, so a run never waits for a thread that has not started a chunk; and
+ * since no chunk's arithmetic depends on who runs it, results are the same for any number of threads.
  *
- * A sleeping worker takes 40–100 µs to wake and a product takes 100–300 µs, so after each task the worker
- * spins (bounded, default 1 ms) before it sleeps in `Atomics.wait`.
+ * ## Hosts: how helper threads are started
  *
- * When the other core is busy (another process), the worker either misses tasks (it is not running when
- * they are posted, yet its spinning still competes for a core) or is preempted in the middle of a chunk
- * and the main thread waits for it longer than the split saves. The pool counts both; after a few such
- * tasks in a row it stops splitting for a while (the worker then goes to sleep), and each failed trial
- * doubles the pause. The kernels meanwhile run on one thread, with the same results.
+ * Everything specific to a platform sits behind {@link HelperHost}; this file uses no platform API. Node's
+ * implementation is `nodeHost` in `nodeHost.ts` (`worker_threads`); a browser's implementation starts module
+ * Web Workers. Both run the same program, `helper.js` (a plain ES module next to this file):
+ *
+ * ```ts
+ * // Browser sketch (needs crossOriginIsolated, for the shared memory):
+ * const webHost: HelperHost = {
+ *   callerMayBlock: false, // a page's main thread may not Atomics.wait; inside a Worker it may (true)
+ *   spawnHelper(index, init) {
+ *     const worker = new Worker(new URL('./helper.js', import.meta.url), { type: 'module' });
+ *     return new Promise((resolve, reject) => {
+ *       worker.onmessage = (event) => {
+ *         if (event.data.type === 'ready') resolve({ terminate: async () => worker.terminate() });
+ *         else reject(new Error(event.data.message)); // { type: 'error', message } (also sent later, on a failure)
+ *       };
+ *       worker.onerror = (event) => reject(new Error(event.message));
+ *       worker.postMessage(init); // the first (and only) message: HelperInit
+ *     });
+ *   },
+ * };
+ * ```
+ *
+ * The protocol, for whoever writes a host: post {@link HelperInit} as the worker's first message (the module and
+ * the shared memory are structured-cloned); the helper answers `{ type: 'ready' }` once it has instantiated the
+ * module, or `{ type: 'error', message }`; later it only ever sends `{ type: 'error', message }` when a chunk
+ * threw (it has then also set the control block's `failed` word, so the calling thread stops waiting and
+ * throws). The helper blocks in `Atomics.wait` between runs (fine in any Worker). The calling thread never
+ * blocks when {@link HelperHost.callerMayBlock} is false: it spins at barriers instead of sleeping, so the
+ * kernels may run on a browser's main thread (at the cost of a busy core while a helper finishes a chunk).
+ *
+ * ## When the other cores are busy
+ *
+ * On a shared machine a helper may be descheduled in the middle of a chunk, and the calling thread then
+ * waits for it longer than the split saves; or the helpers may miss runs altogether while their spinning
+ * still competes for a core. The pool counts both; after a few such runs in a row it stops sharing runs for a
+ * while (the helpers go to sleep), doubling the pause after each failed trial. Results do not change.
  * @module
  */
 
-import { CONTROL_OFFSET, WORD } from './abi.js';
+import { CONTROL, CONTROL_OFFSET, type KernelExports, MAX_THREADS, PLAN } from './abi.js';
 
-/**
- * The worker's whole program, evaluated from a string (`eval: true`): a plain `.js` file next to this one
- * would not be copied by `tsc`, and a string works the same from `src/` under tsx and from `dist/`. It must
- * mirror {@link WorkerPool.run}'s protocol.
- */
-const WORKER_SOURCE = `
-'use strict';
-// A dynamic import works whether this is evaluated as a script or as a module.
-import('node:worker_threads').then(({ workerData, parentPort }) => {
-  const { module, memory, ctrl, spinMicros, NEXT, DONE, SLEEPING, STOP, MAIN_SLEEPING, FAILED } = workerData;
-  const { exports } = new WebAssembly.Instance(module, { env: { memory } });
-  const run = exports.run_chunk;
-  const words = new Int32Array(memory.buffer, ctrl, 256);
-  parentPort.postMessage('ready');
-  let deadline = performance.now() + spinMicros / 1000;
-  let spins = 0;
-  for (;;) {
-    const claim = Atomics.load(words, NEXT);
-    const mask = claim & 15;
-    const chunks = (claim >> 4) & 15;
-    if (mask !== (1 << chunks) - 1) {
-      // The worker takes the highest free chunk (the main thread the lowest): the same block of a matrix
-      // stays on the same core from one call to the next, and so do its cache lines.
-      let c = chunks - 1;
-      while ((mask & (1 << c)) !== 0) c--;
-      if (Atomics.compareExchange(words, NEXT, claim, claim | (1 << c)) === claim) {
-        try {
-          run(ctrl, c);
-        } catch (error) {
-          // Report instead of dying silently: the main thread is waiting for this chunk.
-          Atomics.store(words, FAILED, 1);
-          parentPort.postMessage(String((error && error.stack) || error));
-        }
-        Atomics.add(words, DONE, 1);
-        if (Atomics.load(words, MAIN_SLEEPING) !== 0) Atomics.notify(words, DONE);
-        deadline = performance.now() + spinMicros / 1000;
-      }
-      continue;
-    }
-    if (Atomics.load(words, STOP) !== 0) break;
-    if ((++spins & 255) === 0 && performance.now() > deadline) {
-      // Publish the flag before the final check inside Atomics.wait: a poster either sees the flag and
-      // notifies, or changed the claim word first and the wait returns at once.
-      Atomics.store(words, SLEEPING, 1);
-      Atomics.wait(words, NEXT, claim);
-      Atomics.store(words, SLEEPING, 0);
-      deadline = performance.now() + spinMicros / 1000;
-    }
-  }
-});
-`;
-
-/** Options of {@link WorkerPool.start}. */
-export interface PoolOptions {
-  /** How long the worker spins for the next task before it sleeps, in microseconds. */
+/** The start data a helper receives as its first message. */
+export interface HelperInit {
+  /** The compiled kernels module (the same one the calling thread instantiated). */
+  module: WebAssembly.Module;
+  /** The shared memory every instance imports. */
+  memory: WebAssembly.Memory;
+  /** Byte offset of the control block in `memory`. */
+  control: number;
+  /** This helper's thread index, 1 … threads − 1 (the calling thread is 0). */
+  index: number;
+  /** How long the helper spins for the next run before it sleeps, in microseconds. */
   spinMicros: number;
+}
+
+/** A started helper thread. */
+export interface HelperHandle {
+  /** Ends the thread (the pool has already asked it to leave its loop). */
+  terminate(): Promise<void>;
+}
+
+/** What a platform provides so that the pool can run helper threads. */
+export interface HelperHost {
   /**
-   * For tests: the main thread runs at most this many chunks of a task and leaves the rest to the worker,
-   * and splitting is never paused, so the worker's path is exercised whatever the machine's load.
+   * Whether the thread that calls the kernels may block in `Atomics.wait` (Node's main thread and any Worker:
+   * yes; a browser page's main thread: no, it then spins at barriers).
+   */
+  readonly callerMayBlock: boolean;
+  /**
+   * Starts helper `index` running `helper.js`, posts `init` as its first message, and resolves once it answered
+   * `{ type: 'ready' }` (rejects on `{ type: 'error' }` or if the thread dies). The thread must not keep the
+   * process alive (Node: `unref()`).
+   */
+  spawnHelper(index: number, init: HelperInit): Promise<HelperHandle>;
+}
+
+/** Options of {@link ThreadPool.start}. */
+export interface PoolOptions {
+  /** Threads in all, the calling thread included (1 … {@link MAX_THREADS}). */
+  threads: number;
+  /** How long helpers spin for the next run before they sleep, in microseconds. */
+  spinMicros: number;
+  /** Starts helper threads; null: none can be started here (one thread). */
+  host: HelperHost | null;
+  /**
+   * For tests: the calling thread runs at most this many chunks of each phase and the helpers must run the
+   * rest, and sharing is never paused, so the helpers' path is exercised whatever the machine's load.
    */
   mainChunkLimit?: number;
 }
 
-/** Minimal view of `node:worker_threads`' Worker that the pool uses. */
-interface NodeWorker {
-  on(event: 'message' | 'error' | 'exit', listener: (value: unknown) => void): void;
-  unref(): void;
-  terminate(): Promise<number>;
+/** A plan in the shared memory, as the pool runs it. */
+export interface PlanHandle {
+  /** Byte offset of the plan. */
+  readonly offset: number;
+  /** Int32 view of the plan's header. */
+  readonly header: Int32Array;
+  /** Byte offset of its sync words and its number of phases (to re-stamp them, see {@link ThreadPool.run}). */
+  readonly sync: number;
+  readonly phases: number;
+  /** Serial of the last run of this plan (maintained by the pool). */
+  lastSerial: number;
 }
 
-/** Margin (ms) by which waiting for the worker may exceed the main thread's own share of a task. */
-const SLOW_MARGIN_MS = 0.05;
-/** Consecutive bad tasks (worker absent, or too slow) that make the pool stop splitting. */
+/** Consecutive bad runs (helpers absent, or too slow) that make the pool stop sharing runs. */
 const STRIKES = 4;
-/** First pause of splitting (ms); doubled after every failed trial, up to {@link MAX_PAUSE_MS}. */
+/** First pause of sharing (ms); doubled after every failed trial, up to {@link MAX_PAUSE_MS}. */
 const FIRST_PAUSE_MS = 5;
 const MAX_PAUSE_MS = 100;
-/** Tasks at the start of a trial that do not count: the worker is still waking up from its sleep. */
+/** Runs at the start of a trial that do not count: the helpers are still waking up. */
 const GRACE = 3;
-/** How long the main thread spins on the worker's last chunk before it sleeps (ms). */
-const MAIN_SPIN_MS = 0.2;
+/** A plan whose words were last stamped this many runs ago is re-stamped before it runs again. */
+const RESTAMP_AFTER = 1 << 30;
 
-/** One helper thread sharing the kernels' memory (Node `worker_threads`). */
-export class WorkerPool {
+/** The calling thread and its helpers, over one shared memory. */
+export class ThreadPool {
+  /** Threads taking part in runs: 1 + running helpers. */
+  get threads(): number {
+    return 1 + this.helpers.length;
+  }
+  /** True once a helper failed a chunk; the pool then runs everything on the calling thread. */
+  failed = false;
+  /**
+   * Runs; runs a helper took part in; runs where the caller waited long for a helper; pauses of sharing;
+   * runs not shared because of a pause; runs the helpers missed (benchmarks, tests).
+   */
+  readonly stats = { runs: 0, shared: 0, slow: 0, pauses: 0, skipped: 0, missed: 0 };
+
   private readonly words: Int32Array;
-  private readonly floats: Float64Array;
   private serial = 0;
-  private disposed = false;
   private strikes = 0;
   private pausedUntil = 0;
   private pauseMs = FIRST_PAUSE_MS;
   private grace = 0;
-  /**
-   * Tasks posted; those the worker took part in; those where it made the main thread wait too long;
-   * pauses of splitting; calls not split because of a pause; tasks the worker missed (benchmarks, tests).
-   */
-  readonly stats = { tasks: 0, shared: 0, slow: 0, pauses: 0, skipped: 0, missed: 0 };
 
   private constructor(
-    private readonly worker: NodeWorker,
     memory: WebAssembly.Memory,
-    private readonly runChunk: (ctrl: number, chunk: number) => void,
+    private readonly exports: KernelExports,
+    private helpers: HelperHandle[],
+    private readonly callerMayBlock: boolean,
     private readonly mainChunkLimit: number,
   ) {
-    this.words = new Int32Array(memory.buffer, CONTROL_OFFSET, 256);
-    this.floats = new Float64Array(memory.buffer, CONTROL_OFFSET, 128);
+    this.words = new Int32Array(memory.buffer, CONTROL_OFFSET, 2048);
   }
 
   /**
-   * Starts the worker and waits until it has instantiated the module. Returns null where threads are not
-   * available (no `worker_threads`, e.g. a browser) or the worker fails to start.
+   * Starts `threads − 1` helpers through `host` and waits until each has instantiated the module. With no
+   * host, or if a helper fails to start, the pool runs on the calling thread alone.
    */
   static async start(
     module: WebAssembly.Module,
     memory: WebAssembly.Memory,
-    runChunk: (ctrl: number, chunk: number) => void,
+    exports: KernelExports,
     options: PoolOptions,
-  ): Promise<WorkerPool | null> {
-    if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return null;
-    let threads: typeof import('node:worker_threads');
-    try {
-      threads = await import('node:worker_threads');
-    } catch {
-      return null;
+  ): Promise<ThreadPool> {
+    const threads = Math.max(1, Math.min(MAX_THREADS, Math.floor(options.threads)));
+    const words = new Int32Array(memory.buffer, CONTROL_OFFSET, 2048);
+    for (const index of Object.values(CONTROL)) Atomics.store(words, index, 0);
+    let helpers: HelperHandle[] = [];
+    const host = options.host;
+    if (host !== null && threads > 1) {
+      const started = await Promise.allSettled(
+        Array.from({ length: threads - 1 }, (_, i) =>
+          host.spawnHelper(i + 1, {
+            module,
+            memory,
+            control: CONTROL_OFFSET,
+            index: i + 1,
+            spinMicros: options.spinMicros,
+          }),
+        ),
+      );
+      helpers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      if (helpers.length !== threads - 1) {
+        // Thread indices must run 1 … threads − 1 without gaps: with one missing, use none.
+        Atomics.store(words, CONTROL.stop, 1);
+        Atomics.notify(words, CONTROL.serial);
+        await Promise.all(helpers.map((helper) => helper.terminate()));
+        Atomics.store(words, CONTROL.stop, 0);
+        helpers = [];
+      }
     }
-    const words = new Int32Array(memory.buffer, CONTROL_OFFSET, 256);
-    Atomics.store(words, WORD.next, 0);
-    Atomics.store(words, WORD.done, 0);
-    Atomics.store(words, WORD.stop, 0);
-    const worker = new threads.Worker(WORKER_SOURCE, {
-      eval: true,
-      // Not the parent's flags: a loader such as tsx is not needed here, and --input-type=module would
-      // change how the source is evaluated.
-      execArgv: [],
-      workerData: {
-        module,
-        memory,
-        ctrl: CONTROL_OFFSET,
-        spinMicros: options.spinMicros,
-        NEXT: WORD.next,
-        DONE: WORD.done,
-        SLEEPING: WORD.sleeping,
-        STOP: WORD.stop,
-        MAIN_SLEEPING: WORD.mainSleeping,
-        FAILED: WORD.failed,
-      },
-    }) as unknown as NodeWorker;
-    const ready = await new Promise<boolean>((resolve) => {
-      worker.on('message', (message) => {
-        // After 'ready', the worker only ever sends the stack of a chunk that threw.
-        if (message === 'ready') resolve(true);
-        else process.emitWarning(`warmstart wasm worker: ${String(message)}`);
-      });
-      worker.on('error', () => resolve(false));
-      worker.on('exit', () => resolve(false));
-    });
-    if (!ready) {
-      await worker.terminate();
-      return null;
-    }
-    // The worker must never keep the process alive: it only ever serves the main thread's calls.
-    worker.unref();
-    return new WorkerPool(worker, memory, runChunk, options.mainChunkLimit ?? Infinity);
+    return new ThreadPool(
+      memory,
+      exports,
+      helpers,
+      host?.callerMayBlock ?? true,
+      options.mainChunkLimit ?? Infinity,
+    );
   }
 
   /**
-   * False while splitting is paused because the worker has been too slow (the other core is busy); the
-   * caller then runs the task on its own thread.
+   * Runs phases [header.first, header.last) of a plan on every available thread and returns when all are
+   * done. `chunks` is the number of chunks in those phases and `shareable` whether any phase has more than
+   * one (statistics and the pause heuristic). Throws if a helper failed (the pool is then given up).
    */
-  get available(): boolean {
-    if (this.pausedUntil === 0 || this.resume()) return true;
-    this.stats.skipped++;
-    return false;
+  run(plan: PlanHandle, chunks: number, shareable: boolean): void {
+    const words = this.words;
+    const header = plan.header;
+    const allowed = shareable ? this.allowedThreads() : 1;
+    const serial = this.nextSerial();
+    if (((serial - plan.lastSerial) | 0) >= RESTAMP_AFTER || plan.lastSerial === 0) this.stamp(plan, serial);
+    plan.lastSerial = serial;
+    header[PLAN.allowed] = allowed;
+    header[PLAN.mainLimit] = allowed > 1 && this.mainChunkLimit !== Infinity ? this.mainChunkLimit : 0;
+    header[PLAN.longWaits] = 0;
+    Atomics.store(header, PLAN.serial, serial);
+    if (allowed > 1) {
+      Atomics.store(words, CONTROL.plan, plan.offset);
+      Atomics.store(words, CONTROL.serial, serial);
+      if (Atomics.load(words, CONTROL.sleepers) > 0) Atomics.notify(words, CONTROL.serial);
+    }
+    const ran = this.exports.plan_run(plan.offset, 0, this.callerMayBlock ? 1 : 0, serial);
+    if (ran < 0) this.fail();
+    this.stats.runs++;
+    if (allowed > 1) this.account(chunks - ran, header[PLAN.longWaits]);
   }
 
-  private resume(): boolean {
-    if (performance.now() < this.pausedUntil) return false;
-    // Trial: split again; STRIKES bad tasks in a row pause again, for longer. The worker slept through
-    // the pause: wake it now, and do not count the first tasks, which it may still miss.
+  /**
+   * Makes sure no helper is still inside an earlier run (call before freeing a plan): publishes an empty
+   * run and waits until every helper has left the one it was in.
+   */
+  drain(): void {
+    if (this.helpers.length === 0) return;
+    const words = this.words;
+    const serial = this.nextSerial();
+    Atomics.store(words, CONTROL.plan, 0);
+    Atomics.store(words, CONTROL.serial, serial);
+    if (Atomics.load(words, CONTROL.sleepers) > 0) Atomics.notify(words, CONTROL.serial);
+    const started = performance.now();
+    for (let t = 1; t < this.threads; t++) {
+      const busy = CONTROL.busy + 16 * t;
+      for (;;) {
+        const value = Atomics.load(words, busy);
+        if (value === 0 || value === serial) break;
+        // A helper in an abandoned run notices the new serial within a millisecond; more means it is gone.
+        if (performance.now() - started > 2000) {
+          this.failed = true;
+          return;
+        }
+      }
+    }
+  }
+
+  /** Stops the helper threads; runs afterwards use the calling thread alone. */
+  async stop(): Promise<void> {
+    const helpers = this.helpers;
+    if (helpers.length === 0) return;
+    this.helpers = [];
+    Atomics.store(this.words, CONTROL.stop, 1);
+    Atomics.notify(this.words, CONTROL.serial);
+    await Promise.all(helpers.map((helper) => helper.terminate()));
+    Atomics.store(this.words, CONTROL.stop, 0);
+    Atomics.store(this.words, CONTROL.failed, 0);
+  }
+
+  private nextSerial(): number {
+    this.serial = (this.serial + 1) | 0;
+    if (this.serial === 0) this.serial = 1;
+    return this.serial;
+  }
+
+  /**
+   * Tags every sync word of a plan as belonging to the run before `serial`: a word untouched for 2³¹ runs
+   * would otherwise look newer than the run (serials wrap), and a fresh plan's zeros older or newer.
+   */
+  private stamp(plan: PlanHandle, serial: number): void {
+    const previous = (serial - 1) | 0;
+    const words = new Int32Array(plan.header.buffer, plan.sync, (plan.phases * PLAN.syncBytes) / 4);
+    for (let p = 0; p < plan.phases; p++) {
+      for (const line of [0, 16]) {
+        const base = (p * PLAN.syncBytes) / 4 + line;
+        // Little-endian 64-bit words: low half (mask or count) first, then the serial.
+        Atomics.store(words, base, 0);
+        Atomics.store(words, base + 1, previous);
+      }
+    }
+  }
+
+  /** How many threads the next shared run may use: all, or 1 while sharing is paused or broken. */
+  private allowedThreads(): number {
+    if (this.helpers.length === 0 || this.failed) return 1;
+    if (this.pausedUntil === 0) return this.threads;
+    if (performance.now() < this.pausedUntil) {
+      this.stats.skipped++;
+      return 1;
+    }
+    // Trial: share again; STRIKES bad runs in a row pause again, for longer. The first runs do not count,
+    // the helpers slept through the pause and are still waking up.
     this.pausedUntil = 0;
     this.strikes = 0;
     this.grace = GRACE;
-    if (Atomics.load(this.words, WORD.sleeping) !== 0) Atomics.notify(this.words, WORD.next, 1);
-    return true;
+    return this.threads;
   }
 
-  /**
-   * Runs `task` in `chunks` (2..4) chunks on both threads and returns when all are done. `ints` are the
-   * task's integer arguments (at most 14), `f0`/`f1` its float64 ones.
-   */
-  run(task: number, chunks: number, ints: readonly number[], f0 = 0, f1 = 0): void {
-    const words = this.words;
-    const start = performance.now();
-    words[WORD.task] = task;
-    words[WORD.chunks] = chunks;
-    for (let i = 0; i < ints.length; i++) words[WORD.args + i] = ints[i];
-    this.floats[WORD.f64Args] = f0;
-    this.floats[WORD.f64Args + 1] = f1;
-    Atomics.store(words, WORD.done, 0);
-    // The serial makes a late compare-exchange from a previous task fail instead of claiming a chunk
-    // of this one; the chunk count travels in the same word, so a claim never reads a stale count. The
-    // low four bits are the claimed chunks.
-    this.serial = (this.serial + 1) & 0xfffff;
-    Atomics.store(words, WORD.next, (this.serial << 8) | (chunks << 4));
-    if (Atomics.load(words, WORD.sleeping) !== 0) Atomics.notify(words, WORD.next, 1);
-    const all = (1 << chunks) - 1;
-    let mine = 0;
-    while (mine < this.mainChunkLimit) {
-      const claim = Atomics.load(words, WORD.next);
-      const mask = claim & 15;
-      if (mask === all) break;
-      let chunk = 0;
-      while ((mask & (1 << chunk)) !== 0) chunk++;
-      if (Atomics.compareExchange(words, WORD.next, claim, claim | (1 << chunk)) !== claim) continue;
-      this.runChunk(CONTROL_OFFSET, chunk);
-      mine++;
-    }
-    this.stats.tasks++;
-    const theirs = chunks - mine;
-    if (this.mainChunkLimit !== Infinity) {
-      // Test mode: wait for the worker however long it takes, and never pause.
-      while (Atomics.load(words, WORD.done) < theirs)
-        Atomics.wait(words, WORD.done, Atomics.load(words, WORD.done), 1);
-      if (Atomics.load(words, WORD.failed) !== 0) this.fail();
-      this.stats.shared++;
-      return;
-    }
+  private account(theirs: number, longWaits: number): void {
+    if (theirs > 0) this.stats.shared++;
+    if (this.mainChunkLimit !== Infinity) return;
     if (theirs === 0) {
-      // The worker took no chunk: asleep, or not running at all (the other core is busy).
       this.stats.missed++;
       this.bad();
-      return;
-    }
-    this.stats.shared++;
-    const ownDone = performance.now();
-    let now = ownDone;
-    let spins = 0;
-    let done: number;
-    while ((done = Atomics.load(words, WORD.done)) < theirs) {
-      // Usually the worker is microseconds from done; if it was preempted, sleep rather than burn the core
-      // it may need.
-      if ((++spins & 63) === 0 && (now = performance.now()) - ownDone > MAIN_SPIN_MS) {
-        Atomics.store(words, WORD.mainSleeping, 1);
-        Atomics.wait(words, WORD.done, done, 1);
-        Atomics.store(words, WORD.mainSleeping, 0);
-      }
-    }
-    if (Atomics.load(words, WORD.failed) !== 0) this.fail();
-    if (spins >= 64) now = performance.now();
-    if (now - ownDone > ownDone - start + SLOW_MARGIN_MS) {
+    } else if (longWaits > 0) {
       this.stats.slow++;
       this.bad();
     } else {
       this.strikes = 0;
       this.pauseMs = FIRST_PAUSE_MS;
     }
-  }
-
-  /** True once the worker has failed a chunk; the owner then stops using the pool. */
-  failed = false;
-
-  private fail(): never {
-    this.failed = true;
-    throw new Error('warmstart: a chunk failed in the wasm helper thread; the kernels now use one thread');
   }
 
   private bad(): void {
@@ -298,12 +331,8 @@ export class WorkerPool {
     this.pauseMs = Math.min(MAX_PAUSE_MS, this.pauseMs * 2);
   }
 
-  /** Stops the worker thread. The kernels fall back to one thread if still used afterwards. */
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    Atomics.store(this.words, WORD.stop, 1);
-    Atomics.notify(this.words, WORD.next, 1);
-    await this.worker.terminate();
+  private fail(): never {
+    this.failed = true;
+    throw new Error('warmstart: a chunk failed in a wasm helper thread; the kernels now use one thread');
   }
 }
