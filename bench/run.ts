@@ -6,7 +6,8 @@
  *
  * Options: --quick (fewer repetitions, short slices), --dense (images without zeros: no zero-skipping in
  * warmstart's products; PyTorch and TF.js keep their own data), --no-torch, --no-tfjs, --no-numpy,
- * --out FILE.
+ * --out FILE. `--fit-real [--epochs N] [--threads N]` instead measures model A on real Fashion-MNIST through
+ * `Sequential.fit`, fused steps against the layer-by-layer path (bench/fit-real.ts), and nothing else.
  *
  * Adding a contender (e.g. the real `Sequential.fit` once src/models/ has it): push another
  * {@link Contender} onto `contenders` below; its `run` returns an {@link EpochResult}.
@@ -32,6 +33,17 @@ const outFile =
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 const REPEATS = quick ? 1 : 5;
+
+if (args.includes('--fit-real')) {
+  // Real data through the public API, fused steps against the layer-by-layer path (see fit-real.ts).
+  const { fitReal, formatFitReal } = await import('./fit-real.js');
+  const option = (name: string) => {
+    const index = args.indexOf(name);
+    return index >= 0 ? Number(args[index + 1]) : undefined;
+  };
+  console.log(formatFitReal(await fitReal({ epochs: option('--epochs'), threads: option('--threads') })));
+  process.exit(0);
+}
 
 /** One row of the W_A table. */
 interface Row {

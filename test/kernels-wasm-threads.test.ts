@@ -89,3 +89,73 @@ describe('registration', () => {
     }
   });
 });
+
+/** Runs `script` (an ES module importing from src/) in a fresh Node process with `flags`; resolves stdout. */
+function runScript(
+  script: string,
+  flags: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [...flags, '--import', 'tsx', '--input-type=module', '-e', script],
+      { timeout: 120_000, env },
+      (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)),
+    );
+  });
+}
+
+const fusedFitScript = (threads: number) => `
+  import { createWasmKernels } from ${JSON.stringify(entry)};
+  import { setKernels } from ${JSON.stringify(fileURLToPath(new URL('../src/kernels/index.ts', import.meta.url)))};
+  import { Sequential, Dense, Dropout, Flatten, SGD, setRandomSeed, tensor } from ${JSON.stringify(fileURLToPath(new URL('../src/index.ts', import.meta.url)))};
+  const k = await createWasmKernels({ threads: ${threads}, mainChunkLimit: 1 });
+  setKernels(k);
+  setRandomSeed(3);
+  const model = new Sequential([new Flatten({ inputShape: [16, 16] }), new Dense({ units: 64, activation: 'selu' }),
+    new Dropout({ rate: 0.2 }), new Dense({ units: 48, activation: 'relu' }), new Dense({ units: 4, activation: 'softmax' })]);
+  model.compile({ optimizer: new SGD({ learningRate: 0.05, momentum: 0.9 }), loss: 'sparse_categorical_crossentropy' });
+  const x = tensor(Float32Array.from({ length: 256 * 256 }, (_, i) => ((i * 7919) % 13) / 13), [256, 16, 16]);
+  const y = tensor(Float32Array.from({ length: 256 }, (_, i) => (i * 31) % 4), [256]);
+  const history = await model.fit(x, y, { epochs: 2, verbose: 0 });
+  console.log(JSON.stringify({ threads: k.info.threads, loss: history.history.loss }));
+  await k.dispose();
+`;
+
+describe('thread counts', () => {
+  test('the threads option is checked', async () => {
+    for (const threads of [0, 65, 2.5, NaN]) {
+      await assert.rejects(createWasmKernels({ threads }), RangeError);
+    }
+  });
+
+  test('the default follows WARMSTART_THREADS, else the cores (at most 8)', async () => {
+    const script = `
+      import { createWasmKernels } from ${JSON.stringify(entry)};
+      const k = await createWasmKernels();
+      console.log(k.info.threads);
+      await k.dispose();
+    `;
+    const cores = Math.min(8, (await import('node:os')).availableParallelism());
+    const { WARMSTART_THREADS: _, ...rest } = process.env;
+    assert.equal(Number(await runScript(script, [], rest)), cores);
+    assert.equal(Number(await runScript(script, [], { ...rest, WARMSTART_THREADS: '3' })), 3);
+    await assert.rejects(runScript(script, [], { ...rest, WARMSTART_THREADS: 'many' }), /WARMSTART_THREADS/);
+  });
+
+  test('fused steps finish, with the same bits, on both of V8’s wasm compilers and with more threads than cores', async () => {
+    // Node 20's baseline compiler (Liftoff) once turned a barrier wait into an endless one; every tier must work.
+    const expected = await runScript(fusedFitScript(1));
+    const loss = JSON.parse(expected).loss;
+    for (const [threads, flags] of [
+      [3, ['--liftoff-only']],
+      [3, ['--no-liftoff']],
+      [6, []],
+    ] as const) {
+      const result = JSON.parse(await runScript(fusedFitScript(threads), [...flags]));
+      assert.equal(result.threads, threads);
+      assert.deepEqual(result.loss, loss, `${threads} threads ${flags.join(' ')}`);
+    }
+  });
+});

@@ -1,5 +1,5 @@
-import { Command } from 'commander';
-import { setBackend } from '../index.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { createWasmKernels, getKernels, setBackend, setKernels, WasmKernels } from '../index.js';
 import { registerInspectCommand } from './inspect.js';
 import { registerOptimizersCommand } from './optimizers.js';
 import { registerTransferCommand } from './transfer.js';
@@ -15,14 +15,35 @@ export function createProgram(): Command {
       'kernels to train with: wasm (fast, default) or reference (plain TypeScript)',
       'wasm',
     )
+    .option(
+      '--threads <n>',
+      'threads of the wasm kernels (default: WARMSTART_THREADS, else the cores, at most 8)',
+      threadsOption,
+    )
     .showHelpAfterError();
   program.hook('preAction', async (command) => {
-    await setBackend(command.opts().backend);
+    const { backend, threads } = command.opts<{ backend: string; threads?: number }>();
+    if (backend === 'wasm' && threads !== undefined) {
+      // The default backend started when warmstart was imported: replace it with one of `threads` threads.
+      const previous = getKernels();
+      setKernels(await createWasmKernels({ threads }));
+      if (previous instanceof WasmKernels) await previous.dispose();
+      return;
+    }
+    await setBackend(backend);
   });
   registerTransferCommand(program);
   registerOptimizersCommand(program);
   registerInspectCommand(program);
   return program;
+}
+
+function threadsOption(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 64) {
+    throw new InvalidArgumentError(`expected an integer from 1 to 64, got '${value}'`);
+  }
+  return parsed;
 }
 
 /** Runs the CLI: errors end in one line naming the problem and a non-zero exit code. */

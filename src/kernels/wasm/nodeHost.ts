@@ -5,6 +5,7 @@
  * @module
  */
 
+import { MAX_THREADS } from './abi.js';
 import type { HelperHandle, HelperHost, HelperInit } from './pool.js';
 
 /** Most threads the default picks (beyond this, batch-32 products are too small to share usefully). */
@@ -56,8 +57,10 @@ export async function nodeDefaultThreads(): Promise<number> {
   const fromEnvironment = process.env.WARMSTART_THREADS;
   if (fromEnvironment !== undefined && fromEnvironment !== '') {
     const value = Number(fromEnvironment);
-    if (!Number.isInteger(value) || value < 1) {
-      throw new RangeError(`WARMSTART_THREADS must be a positive integer, got '${fromEnvironment}'`);
+    if (!Number.isInteger(value) || value < 1 || value > MAX_THREADS) {
+      throw new RangeError(
+        `WARMSTART_THREADS must be an integer from 1 to ${MAX_THREADS}, got '${fromEnvironment}'`,
+      );
     }
     return value;
   }
