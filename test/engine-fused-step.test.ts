@@ -12,6 +12,7 @@ import { Dropout } from '../src/layers/dropout.js';
 import { Flatten } from '../src/layers/flatten.js';
 import type { Layer } from '../src/layers/layer.js';
 import type { CompileOptions } from '../src/models/baseModel.js';
+import { Callback } from '../src/models/callbacks.js';
 import { Sequential } from '../src/models/sequential.js';
 import { Adam } from '../src/optimizers/adam.js';
 import { ExponentialDecay } from '../src/optimizers/schedules/index.js';
@@ -272,6 +273,32 @@ describe('fused training steps', () => {
       }
     });
   }
+
+  test('a callback may evaluate and predict mid-epoch, with another batch size, without changing the run', async () => {
+    const run = async (fused: boolean) => {
+      setKernels(kernels[2]);
+      setRandomSeed(42);
+      const model = new Sequential(cases[0].layers());
+      model.fusedSteps = fused;
+      model.compile(cases[0].compile());
+      const seen: number[] = [];
+      class Probe extends Callback {
+        override onBatchEnd(batch: number): void {
+          if (batch % 3 === 0) {
+            seen.push(model.evaluate(x.slice(0, 40), sparse4.slice(0, 40), { batchSize: 7 })[0]);
+            seen.push(model.predict(x.slice(0, 5), { batchSize: 2 }).data[0]);
+          }
+        }
+      }
+      const history = await model.fit(x.slice(0, TRAIN), sparse4.slice(0, TRAIN), {
+        epochs: 2,
+        verbose: 0,
+        callbacks: [new Probe()],
+      });
+      return { history: history.history, seen, weights: model.getWeights().map((w) => [...w.data]) };
+    };
+    assert.deepEqual(await run(true), await run(false));
+  });
 
   test('models the kernels cannot fuse still train, layer by layer', async () => {
     const c: Case = {

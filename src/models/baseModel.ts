@@ -99,6 +99,8 @@ export abstract class BaseModel {
   private readonly batchLogs: Logs = {};
   /** The fused training step in use (see fusedStep.ts), rebuilt when the model or the batch size changes. */
   private fusedStep: FusedStepState | null = null;
+  /** True while an epoch trains through {@link fusedStep} (a callback's evaluate must not replace it). */
+  private fusedStepTraining = false;
   /**
    * @internal Whether training, evaluation and prediction may run as fused steps (one call into the kernels
    * per batch) when the model allows it; false forces the layer-by-layer path (tests and benchmarks compare
@@ -503,6 +505,8 @@ export abstract class BaseModel {
       capacity: batchSize,
     };
     if (this.fusedStep !== null && this.fusedStep.fits(request)) return this.fusedStep;
+    // A callback evaluating with another batch size mid-epoch runs layer by layer instead.
+    if (this.fusedStepTraining) return null;
     this.releaseFusedStep();
     this.fusedStep = FusedStepState.build(request);
     return this.fusedStep;
@@ -536,26 +540,31 @@ export abstract class BaseModel {
     for (const key of Object.keys(logs)) delete logs[key];
     let lossSum = 0;
     let seen = 0;
-    for (let start = 0, step = 0; start < samples; start += batchSize, step++) {
-      const count = Math.min(batchSize, samples - start);
-      for (const callback of callbacks) callback.onBatchBegin(step);
-      kernels.gatherRows(inputs.data, order, start, count, rowLength, plan.input);
-      kernels.gatherRows(targets.data, order, start, count, targets.width, plan.target);
-      if (fusedStep.updatesInside) {
-        // The step applies the optimizer's update itself; the optimizer only counts it.
-        plan.train(count, optimizer.currentLearningRate());
-        optimizer.rawIterations = optimizer.rawIterations + 1;
-      } else {
-        plan.train(count, 0);
-        optimizer.applyVariableGradients(trainableVariables);
+    this.fusedStepTraining = true;
+    try {
+      for (let start = 0, step = 0; start < samples; start += batchSize, step++) {
+        const count = Math.min(batchSize, samples - start);
+        for (const callback of callbacks) callback.onBatchBegin(step);
+        kernels.gatherRows(inputs.data, order, start, count, rowLength, plan.input);
+        kernels.gatherRows(targets.data, order, start, count, targets.width, plan.target);
+        if (fusedStep.updatesInside) {
+          // The step applies the optimizer's update itself; the optimizer only counts it.
+          plan.train(count, optimizer.currentLearningRate());
+          optimizer.rawIterations = optimizer.rawIterations + 1;
+        } else {
+          plan.train(count, 0);
+          optimizer.applyVariableGradients(trainableVariables);
+        }
+        lossSum += plan.lossSum;
+        for (let i = 0; i < metrics.length; i++) correct[i] += plan.correct(i);
+        seen += count;
+        logs.loss = lossSum / seen;
+        for (let i = 0; i < metrics.length; i++) logs[metrics[i].name] = correct[i] / seen;
+        for (const callback of callbacks) callback.onBatchEnd(step, logs);
+        if (this.stopTraining) break;
       }
-      lossSum += plan.lossSum;
-      for (let i = 0; i < metrics.length; i++) correct[i] += plan.correct(i);
-      seen += count;
-      logs.loss = lossSum / seen;
-      for (let i = 0; i < metrics.length; i++) logs[metrics[i].name] = correct[i] / seen;
-      for (const callback of callbacks) callback.onBatchEnd(step, logs);
-      if (this.stopTraining) break;
+    } finally {
+      this.fusedStepTraining = false;
     }
     return { ...logs };
   }
