@@ -144,6 +144,24 @@ describe('thread counts', () => {
     await assert.rejects(runScript(script, [], { ...rest, WARMSTART_THREADS: 'many' }), /WARMSTART_THREADS/);
   });
 
+  test('a caller that may not block (a browser page) spins instead, with the same results', async () => {
+    const { nodeHost } = await import('../src/kernels/wasm/nodeHost.js');
+    const spinning = await createWasmKernels({
+      threads: 3,
+      mainChunkLimit: 1,
+      host: { callerMayBlock: false, spawnHelper: (index, init) => nodeHost.spawnHelper(index, init) },
+    });
+    const blocking = await createWasmKernels({ threads: 1 });
+    try {
+      assert.equal(spinning.info.threads, 3);
+      assert.deepEqual(forward(spinning), forward(blocking));
+      assert.ok((spinning.threadStats?.shared ?? 0) > 0);
+    } finally {
+      await spinning.dispose();
+      await blocking.dispose();
+    }
+  });
+
   test('fused steps finish, with the same bits, on both of V8’s wasm compilers and with more threads than cores', async () => {
     // Node 20's baseline compiler (Liftoff) once turned a barrier wait into an endless one; every tier must work.
     const expected = await runScript(fusedFitScript(1));

@@ -120,6 +120,8 @@ const FIRST_PAUSE_MS = 5;
 const MAX_PAUSE_MS = 100;
 /** Runs at the start of a trial that do not count: the helpers are still waking up. */
 const GRACE = 3;
+/** How long {@link ThreadPool.drain} waits for a helper to leave a run before giving the pool up. */
+const DRAIN_TIMEOUT_MS = 10_000;
 /** A plan whose words were last stamped this many runs ago is re-stamped before it runs again. */
 const RESTAMP_AFTER = 1 << 30;
 
@@ -229,10 +231,11 @@ export class ThreadPool {
 
   /**
    * Makes sure no helper is still inside an earlier run (call before freeing a plan): publishes an empty
-   * run and waits until every helper has left the one it was in.
+   * run and waits until every helper has left the one it was in. False when a helper did not leave within
+   * seconds (it is gone or stuck): the caller must then keep the plan's memory, and the pool is given up.
    */
-  drain(): void {
-    if (this.helpers.length === 0) return;
+  drain(): boolean {
+    if (this.helpers.length === 0) return true;
     const words = this.words;
     const serial = this.nextSerial();
     Atomics.store(words, CONTROL.plan, 0);
@@ -244,13 +247,14 @@ export class ThreadPool {
       for (;;) {
         const value = Atomics.load(words, busy);
         if (value === 0 || value === serial) break;
-        // A helper in an abandoned run notices the new serial within a millisecond; more means it is gone.
-        if (performance.now() - started > 2000) {
+        // A helper in an abandoned run notices the new serial within a millisecond of running again.
+        if (performance.now() - started > DRAIN_TIMEOUT_MS) {
           this.failed = true;
-          return;
+          return false;
         }
       }
     }
+    return true;
   }
 
   /** Stops the helper threads; runs afterwards use the calling thread alone. */

@@ -299,8 +299,9 @@ export class WasmFusedStepPlan implements FusedStepPlan {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    // No helper may still be reading this plan's words when its memory is handed out again.
-    this.backend.pool.drain();
+    // No helper may still be reading this plan's words when its memory is handed out again; if one cannot
+    // be made to leave (it is gone), the plan's memory is kept rather than risked.
+    if (!this.backend.pool.drain()) return;
     this.block.free();
     for (const buffer of this.owned) this.backend.heap.free(buffer);
   }
