@@ -18,7 +18,7 @@
 // accuracy counts, the bias gradients per column) are never split across chunks. Results are therefore
 // bit-identical for any number of threads. Keep the layout below in step with src/kernels/wasm/step.ts.
 
-import { gemm_forward, gemm_input, gemm_weights } from './gemm';
+import { add_partial, gemm_forward, gemm_forward_part, gemm_input, gemm_weights } from './gemm';
 import { activation_backward, activation_block, sgd_update, softmax_backward, softmax_rows, LINEAR, SOFTMAX } from './elementwise';
 import { count_correct, loss } from './loss';
 import { storeLanes } from './simd';
@@ -67,6 +67,8 @@ const OP_LOSS: i32 = 3;
 const OP_DENSE_BACKWARD: i32 = 4;
 const OP_SGD: i32 = 5;
 const OP_SOFTMAX: i32 = 6;
+const OP_FORWARD_PARTS: i32 = 7;
+const OP_ADD_ACTIVATE: i32 = 8;
 
 // ---- Update records (32 bytes): how a parameter is updated from its gradient inside the step.
 const UPDATE_NONE: i32 = 0;
@@ -226,6 +228,55 @@ function runChunk(plan: usize, record: usize, c: i32, chunks: i32, t: i32): void
     const offset = <usize>i0 * (<usize>n << 2);
     softmax_rows(ptr(record, 2) + offset, ptr(record, 3) + offset, i1 - i0, n);
   } else if (op == OP_SGD) sgdChunk(record, c, chunks);
+  else if (op == OP_FORWARD_PARTS) forwardParts(record, c, chunks, m, scratch);
+  else if (op == OP_ADD_ACTIVATE) addActivate(record, c, chunks, m, train);
+}
+
+/**
+ * A wide layer's product z = x·W + b in two parts over the depth, split at a row of W fixed by the shape
+ * (`split`, word 9): part 0 (rows [0, split), with the bias) into z, part 1 into `partial`; OP_ADD_ACTIVATE
+ * then adds them. With one chunk it computes both; otherwise chunk c computes part ⌊c/R⌋ for the c mod R-th
+ * block of batch rows (R, word 10: whole 3-row tiles). The two parts are the same sums whoever computes
+ * them, so the split costs no bits between thread counts, and each part reads only the rows of W that the
+ * dW chunk and update of the same thread wrote (two threads: W never crosses between the cores' caches).
+ * Words: 2 x, 3 W, 4 b, 5 z, 6 partial, 7 k, 8 n.
+ */
+function forwardParts(record: usize, c: i32, chunks: i32, m: i32, scratch: usize): void {
+  const x = ptr(record, 2);
+  const w = ptr(record, 3);
+  const k = word(record, 7);
+  const n = word(record, 8);
+  const split = word(record, 9);
+  const blocks = chunks == 1 ? 1 : word(record, 10);
+  const block = chunks == 1 ? 0 : c % blocks;
+  const i0 = chunkStart(block, blocks, m, 3);
+  const i1 = chunkStart(block + 1, blocks, m, 3);
+  if (i0 >= i1) return;
+  const xi = x + <usize>i0 * (<usize>k << 2);
+  const zo = <usize>i0 * (<usize>n << 2);
+  if (chunks == 1 || c < blocks) gemm_forward_part(xi, w, ptr(record, 4), ptr(record, 5) + zo, i1 - i0, k, n, 0, split, scratch);
+  if (chunks == 1 || c >= blocks) gemm_forward_part(xi, w, 0, ptr(record, 6) + zo, i1 - i0, k, n, split, k, scratch);
+}
+
+/**
+ * z += partial, then y = f(z) (a softmax included: whole rows) and a following Dropout's mask, over this
+ * chunk's batch rows. Words: 2 z, 3 partial, 4 y, 5 n, 6 activation, 7 mask (0: none), 8 dropout output.
+ */
+function addActivate(record: usize, c: i32, chunks: i32, m: i32, train: bool): void {
+  const n = word(record, 5);
+  const i0 = chunkStart(c, chunks, m, 1);
+  const i1 = chunkStart(c + 1, chunks, m, 1);
+  if (i0 >= i1) return;
+  const rows = i1 - i0;
+  const offset = <usize>i0 * (<usize>n << 2);
+  const z = ptr(record, 2) + offset;
+  const y = ptr(record, 4) + offset;
+  add_partial(z, ptr(record, 3) + offset, rows * n);
+  const act = word(record, 6);
+  if (act == SOFTMAX) softmax_rows(z, y, rows, n);
+  else if (act != LINEAR || z != y) activation_block(act, z, y, rows, n, 0, n);
+  const mask = ptr(record, 7);
+  if (mask != 0) multiplyRange(y, train ? mask + offset : 0, ptr(record, 8) + offset, rows * n);
 }
 
 /**

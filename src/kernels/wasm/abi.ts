@@ -104,7 +104,36 @@ export const PLAN = {
 } as const;
 
 /** Operations of a plan's phases (word 0 of a phase record). */
-export const OP = { denseForward: 1, dropout: 2, loss: 3, denseBackward: 4, sgd: 5, softmax: 6 } as const;
+export const OP = {
+  denseForward: 1,
+  dropout: 2,
+  loss: 3,
+  denseBackward: 4,
+  sgd: 5,
+  softmax: 6,
+  forwardParts: 7,
+  addActivate: 8,
+} as const;
+
+/**
+ * Where a Dense layer's forward product is computed in two parts over the depth (then added): from this input
+ * width on, with more than 8 outputs. A rule of the shape only, so that the sums are the same for every
+ * batch size and thread count; the split row is {@link depthSplit}.
+ */
+export const DEPTH_SPLIT_FROM = 256;
+
+/** Whether a k→n Dense layer's forward product is computed in two parts (see {@link DEPTH_SPLIT_FROM}). */
+export function splitsByDepth(k: number, n: number): boolean {
+  return k >= DEPTH_SPLIT_FROM && n > 8;
+}
+
+/**
+ * The row of W where a depth-split product's second part starts: the boundary of the first of two dW (and
+ * update) chunks, whole 3-row tiles (`chunkStart(1, 2, k, 3)` in assembly/step.ts).
+ */
+export function depthSplit(k: number): number {
+  return Math.floor(Math.ceil(k / 3) / 2) * 3;
+}
 
 /** Kinds of update records (how a parameter is updated inside a step). */
 export const UPDATE = { none: 0, sgd: 1 } as const;

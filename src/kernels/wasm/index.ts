@@ -16,6 +16,7 @@ import {
   ACCURACY_CODES,
   ACTIVATION_CODES,
   CONTROL_OFFSET,
+  depthSplit,
   forwardScratchBytes,
   type KernelExports,
   LINEAR,
@@ -24,6 +25,7 @@ import {
   MAX_THREADS,
   OP,
   SOFTMAX,
+  splitsByDepth,
   weightsScratchBytes,
 } from './abi.js';
 import { WasmHeap } from './heap.js';
@@ -104,6 +106,8 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
    * then splits at the same row as that product did, keeping each block of rows on one core.
    */
   private readonly rowLengths = new Map<number, number>();
+  /** The second part of a depth-split forward product (see forwardByDepth). */
+  private partial: Float32Array | null = null;
   /** Scratch for single-threaded products' zero-skipping lists. */
   private listScratch: Float32Array | null = null;
   /** @internal Elements from which the SGD step splits (benchmarks may change it). */
@@ -213,6 +217,10 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       return;
     }
     const b = bias === null ? 0 : bias.byteOffset;
+    if (splitsByDepth(k, n)) {
+      this.forwardByDepth(x, w, b, z, y, m, k, n, act);
+      return;
+    }
     const chunks = n > 8 ? this.chunks(m * k * n, SPLIT_FORWARD, Math.ceil(n / 4)) : 1;
     if (chunks > 1) {
       // Chunks apply element-wise activations to their own columns; softmax needs whole rows, after.
@@ -233,6 +241,55 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       n,
       this.scratch(forwardScratchBytes(k)),
     );
+    this.finishActivation(act, z, y, m, n);
+  }
+
+  /**
+   * A wide layer's forward product (784→300, 300→100) in two parts over the depth, split at a row fixed by
+   * the shape (where the dW product and the SGD step on two threads split W), then added: on one thread or
+   * several, the same sums. Each thread then reads only rows of W that its own dW and SGD chunks wrote, and
+   * W never moves between the cores' caches. More than two threads also split the batch rows.
+   */
+  private forwardByDepth(
+    x: Float32Array,
+    w: Float32Array,
+    b: number,
+    z: Float32Array,
+    y: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    act: number,
+  ): void {
+    let partial = this.partial;
+    if (partial === null || partial.length < m * n) {
+      if (partial !== null) this.heap.free(partial);
+      partial = this.heap.alloc(m * n);
+      this.partial = partial;
+    }
+    const split = depthSplit(k);
+    const threads = this.chunks(m * k * n, SPLIT_FORWARD, 2 * Math.ceil(m / 3));
+    if (threads > 1) {
+      const blocks = Math.max(1, Math.min(Math.ceil(threads / 2), Math.ceil(m / 3), 16));
+      const args = [x.byteOffset, w.byteOffset, b, z.byteOffset, partial.byteOffset, k, n, split, blocks];
+      this.task.run(OP.forwardParts, 2 * blocks, m, args, forwardScratchBytes(k));
+    } else {
+      const scratch = this.scratch(forwardScratchBytes(k));
+      this.wasm.gemm_forward_part(x.byteOffset, w.byteOffset, b, z.byteOffset, m, k, n, 0, split, scratch);
+      this.wasm.gemm_forward_part(
+        x.byteOffset,
+        w.byteOffset,
+        0,
+        partial.byteOffset,
+        m,
+        k,
+        n,
+        split,
+        k,
+        scratch,
+      );
+    }
+    this.wasm.add_partial(z.byteOffset, partial.byteOffset, m * n);
     this.finishActivation(act, z, y, m, n);
   }
 

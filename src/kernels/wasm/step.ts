@@ -7,7 +7,9 @@
  * chunks that every thread claims (see pool.ts):
  *
  * 1. per Dense: z = x·W + b and y = f(z) by output columns (a Dropout right after it applies its mask in the
- *    same chunk; a softmax over several chunks gets a phase of its own, by rows);
+ *    same chunk; a softmax over several chunks gets a phase of its own, by rows); a wide layer (784→300) in
+ *    two parts over the depth instead (split where the dW chunks split, so each thread reads only rows of W
+ *    it wrote itself), more threads taking blocks of batch rows, then a phase that adds the parts and applies f;
  * 2. the loss and accuracy counts (one chunk), and the loss's gradient down to the top layer's pre-activation;
  * 3. per Dense, top down, by rows of W: dX = δ·Wᵀ (before W changes) taken down through the Dropout masks and
  *    the activation derivative of the layer below, then dW = xᵀ·δ in blocks of rows, each block's optimizer
@@ -24,6 +26,7 @@ import {
   ACCURACY_CODES,
   ACTIVATION_CODES,
   CONTROL_OFFSET,
+  depthSplit,
   forwardScratchBytes,
   type KernelExports,
   LOSS_CODES,
@@ -31,6 +34,7 @@ import {
   OP,
   PLAN,
   SOFTMAX,
+  splitsByDepth,
   UPDATE,
   weightsScratchBytes,
 } from './abi.js';
@@ -41,6 +45,8 @@ import type { PlanHandle, ThreadPool } from './pool.js';
 export const SPLIT_WORK = 1 << 17;
 /** Rows of dW computed, then updated, at a time: the block stays in L1/L2 between its product and update. */
 export const UPDATE_BLOCK_ROWS = 24;
+/** Multiply-adds an element-wise activation is worth, for deciding whether to share it. */
+const ELEMENT_WORK = 16;
 /** Most phases a plan may have. */
 const MAX_PHASES = 64;
 /** Bytes per update record. */
@@ -400,16 +406,19 @@ function buildLayout(backend: StepBackend, spec: FusedStepSpec, owned: Float32Ar
       dropouts.push({ mask, width, draw: (m, rows) => layer.drawMask(m, rows) });
       const previous = states.at(-1);
       const lastPhase = phases.at(-1);
-      if (
-        previous !== undefined &&
-        previous.y === activation &&
-        lastPhase !== undefined &&
-        lastPhase.op === OP.denseForward &&
-        lastPhase.words[8] === 0
-      ) {
-        // Fused into the Dense's forward chunks: words 10 (mask) and 11 (output) of its record.
-        lastPhase.words[8] = mask;
-        lastPhase.words[9] = out;
+      // Fused into the Dense's last forward phase when it can take it: words 10 and 11 (mask, output) of a
+      // forward record, 7 and 8 of an add-and-activate one.
+      const slot =
+        lastPhase === undefined || previous === undefined || previous.y !== activation
+          ? -1
+          : lastPhase.op === OP.denseForward
+            ? 8
+            : lastPhase.op === OP.addActivate
+              ? 5
+              : -1;
+      if (slot >= 0 && lastPhase!.words[slot] === 0) {
+        lastPhase!.words[slot] = mask;
+        lastPhase!.words[slot + 1] = out;
       } else {
         const total = capacity * width;
         phases.push({
@@ -428,9 +437,30 @@ function buildLayout(backend: StepBackend, spec: FusedStepSpec, owned: Float32Ar
     const y = allocate(capacity * n);
     const z = layer.activation === 'linear' ? y : allocate(capacity * n);
     const act = ACTIVATION_CODES[layer.activation];
-    const chunks = chunksFor(threads, capacity * k * n, Math.ceil(n / 4));
     scratchBytes = Math.max(scratchBytes, forwardScratchBytes(k));
     states.push({ layer, x: activation, z, y, masks: [], forwardPhase: phases.length });
+    if (splitsByDepth(k, n)) {
+      // Two parts over the depth (a rule of the shape, as in the layer path), then their sum and f.
+      const partial = allocate(capacity * n);
+      const blocks = Math.max(
+        1,
+        Math.min(Math.ceil(threads / 2), Math.ceil(capacity / 3), PLAN.maxChunks / 2),
+      );
+      phases.push({
+        op: OP.forwardParts,
+        chunks: threads === 1 || capacity * k * n < SPLIT_WORK ? 1 : 2 * blocks,
+        words: [activation, layer.kernel, layer.bias ?? 0, z, partial, k, n, depthSplit(k), blocks],
+      });
+      phases.push({
+        op: OP.addActivate,
+        chunks: chunksFor(threads, capacity * n * ELEMENT_WORK, capacity),
+        words: [z, partial, y, n, act, 0, 0],
+      });
+      activation = y;
+      width = n;
+      continue;
+    }
+    const chunks = chunksFor(threads, capacity * k * n, Math.ceil(n / 4));
     phases.push({
       op: OP.denseForward,
       chunks,
