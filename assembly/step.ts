@@ -80,8 +80,13 @@ const UPDATE_SGD: i32 = 1;
 
 /** Spins of a barrier wait before a thread that may block goes to sleep. */
 const SPINS_BEFORE_SLEEP: i32 = 1 << 15;
-/** Spins after which the calling thread's wait counts as long (for the pool's pause heuristic). */
-const LONG_WAIT_SPINS: i32 = 1 << 13;
+/**
+ * Spins after which the calling thread's wait counts as long, for the pool's pause heuristic: tens of
+ * microseconds, as long as the wait before sleeping. A helper descheduled in the middle of a chunk (another
+ * process took its core) makes waits of milliseconds; the imbalance of a split phase, a few microseconds,
+ * must not count, or a step of fifteen barriers would look slow all the time.
+ */
+const LONG_WAIT_SPINS: i32 = SPINS_BEFORE_SLEEP;
 /** Sleep timeout (ns): a sleeper re-checks for a failure or a newer run at least this often. */
 const SLEEP_NANOS: i64 = 1_000_000;
 

@@ -145,7 +145,8 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       void this.dispose();
       return 1;
     }
-    return Math.max(1, Math.min(pool.threads, units, 32));
+    // At least half a threshold's work per chunk: a 16-thread machine does not cut a small product 16 ways.
+    return Math.max(1, Math.min(pool.threads, units, 32, Math.floor((2 * work) / threshold)));
   }
 
   /** Stops the helper threads; the kernels keep working on one thread. */

@@ -41,8 +41,12 @@ import {
 import type { WasmHeap } from './heap.js';
 import type { PlanHandle, ThreadPool } from './pool.js';
 
-/** Multiply-adds from which a product is shared between threads (~10 µs of work; smaller ones stay whole). */
-export const SPLIT_WORK = 1 << 17;
+/**
+ * Multiply-adds a chunk should have at least (~1 µs of work): below, handing it to another thread costs more
+ * (a barrier, the other core's cache misses on its inputs) than it saves. A phase of w multiply-adds is cut
+ * into ⌊w / CHUNK_WORK⌋ chunks, at most one per thread.
+ */
+export const CHUNK_WORK = 1 << 15;
 /** Rows of dW computed, then updated, at a time: the block stays in L1/L2 between its product and update. */
 export const UPDATE_BLOCK_ROWS = 24;
 /** Multiply-adds an element-wise activation is worth, for deciding whether to share it. */
@@ -54,11 +58,10 @@ const UPDATE_BYTES = 32;
 
 /**
  * Chunks for a phase of `work` multiply-adds over `units` indivisible units (vectors of columns, 3-row tiles):
- * one per thread when the work is worth sharing. Any count gives the same results.
+ * one per {@link CHUNK_WORK}, at most one per thread. Any count gives the same results.
  */
 export function chunksFor(threads: number, work: number, units: number): number {
-  if (threads <= 1 || work < SPLIT_WORK) return 1;
-  return Math.max(1, Math.min(threads, units, PLAN.maxChunks));
+  return Math.max(1, Math.min(threads, units, PLAN.maxChunks, Math.floor(work / CHUNK_WORK)));
 }
 
 /** One plan block: header, phase records, sync words (and, for a step, update records and results). */
@@ -448,7 +451,7 @@ function buildLayout(backend: StepBackend, spec: FusedStepSpec, owned: Float32Ar
       );
       phases.push({
         op: OP.forwardParts,
-        chunks: threads === 1 || capacity * k * n < SPLIT_WORK ? 1 : 2 * blocks,
+        chunks: chunksFor(threads, capacity * k * n, 2 * Math.ceil(capacity / 3)) === 1 ? 1 : 2 * blocks,
         words: [activation, layer.kernel, layer.bias ?? 0, z, partial, k, n, depthSplit(k), blocks],
       });
       phases.push({
