@@ -50,7 +50,11 @@ export interface WasmKernelOptions {
   host?: HelperHost | null;
   /** Use the relaxed-SIMD (fused multiply-add) build: default when the engine supports it. */
   relaxedSimd?: boolean;
-  /** How long the helper thread spins for the next task before sleeping (µs, default 1000). */
+  /**
+   * How long a helper thread spins for the next run before it sleeps (µs, default 250): longer than the
+   * JavaScript between two training steps, short enough that an idle helper soon stops taking a core that a
+   * busy machine's other processes (or the calling thread) could use.
+   */
   spinMicros?: number;
   /** Initial size of the shared memory in MiB (it grows on demand; default 16). */
   initialMiB?: number;
@@ -660,7 +664,7 @@ export async function createWasmKernels(options: WasmKernelOptions = {}): Promis
   }
   const pool = await ThreadPool.start(module, heap.memory, wasm, {
     threads: host === null ? 1 : threads,
-    spinMicros: options.spinMicros ?? 1000,
+    spinMicros: options.spinMicros ?? 250,
     host,
     mainChunkLimit: options.mainChunkLimit,
   });
