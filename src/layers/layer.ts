@@ -22,6 +22,21 @@ export function uniqueLayerName(prefix: string): string {
   return count === 0 ? prefix : `${prefix}_${count}`;
 }
 
+/**
+ * Makes automatic names skip a name already in use: after a model with `dense` … `dense_4` is loaded or
+ * deserialized, the next automatic name is `dense_5`, so that adding `new Dense(…)` to the loaded layers
+ * cannot collide (a fresh Keras process numbers from the counters of the layers it made; a loaded file's
+ * layers were numbered by another process). Names that are not `<prefix>` or `<prefix>_<n>` reserve nothing
+ * beyond themselves.
+ */
+export function reserveLayerName(name: string): void {
+  const match = /^(.*?)(?:_(\d+))?$/.exec(name);
+  if (match === null || match[1] === '') return;
+  const next = match[2] === undefined ? 1 : Number(match[2]) + 1;
+  if (!Number.isSafeInteger(next)) return;
+  nameCounts.set(match[1], Math.max(nameCounts.get(match[1]) ?? 0, next));
+}
+
 /** Forgets automatic names, as `keras.backend.clear_session()` does. */
 export function clearSession(): void {
   nameCounts.clear();
