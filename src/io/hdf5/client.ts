@@ -194,6 +194,11 @@ class Hdf5Client {
 }
 
 function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  // A deadline of 0 ms has passed before the request starts (and must not race a fast answer).
+  if (!(timeoutMs > 0)) {
+    promise.catch(() => undefined);
+    return Promise.reject(new Hdf5Failure('timeout', `${what} took longer than ${Math.round(timeoutMs)} ms`));
+  }
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
