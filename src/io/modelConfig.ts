@@ -469,7 +469,9 @@ export function legacyTrainingConfig(model: BaseModel): Json | null {
   const config: Json = {};
   for (const [key, value] of Object.entries(optimizer.getConfig())) {
     if (key in OPTIMIZER_DEFAULTS && OPTIMIZER_DEFAULTS[key] === value) continue;
-    config[key] = toLegacy(value);
+    // A schedule keeps its `module`: Keras 3 cannot find the class without it (as Keras 3 writes it in .h5
+    // too), and tf.keras 2.x reads only `class_name` and `config`.
+    config[key] = key === 'learning_rate' ? value : toLegacy(value);
   }
   return {
     loss: lossName(loss),
