@@ -60,11 +60,13 @@ const registry = new Map<string, LayerFactory>([
   ['Flatten', (config) => new Flatten(common(config))],
   [
     'InputLayer',
-    (config) =>
-      new InputLayer({
-        name: typeof config.name === 'string' ? config.name : undefined,
-        shape: inputShapeFromConfig(config) ?? [],
-      }),
+    (config) => {
+      const shape = inputShapeFromConfig(config);
+      // Without a shape the model would accept no input at all: refuse it here, where the config is named.
+      if (shape === undefined || shape.length === 0)
+        throw new RangeError('InputLayer: the config gives no input shape (batch_shape, batch_input_shape)');
+      return new InputLayer({ name: typeof config.name === 'string' ? config.name : undefined, shape });
+    },
   ],
   [
     'Dropout',
