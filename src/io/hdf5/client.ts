@@ -149,32 +149,37 @@ class Hdf5Client {
     running.worker.ref();
     try {
       // Starting the worker (loading HDF5's WebAssembly) is not the file's fault: it has its own, longer deadline.
-      await withDeadline(running.ready, Math.max(timeoutMs, STARTUP_TIMEOUT_MS), 'starting the HDF5 worker');
+      await withDeadline(
+        () => running.ready,
+        Math.max(timeoutMs, STARTUP_TIMEOUT_MS),
+        'starting the HDF5 worker',
+      );
       const response = await withDeadline(
-        new Promise<WorkerResponse>((resolve, reject) => {
-          const onMessage = (message: WorkerResponse): void => {
-            if (message.id !== id) return;
-            cleanup();
-            resolve(message);
-          };
-          const onError = (error: Error): void => {
-            cleanup();
-            reject(new Hdf5Failure('internal', `the HDF5 worker failed: ${error.message}`));
-          };
-          const onExit = (code: number): void => {
-            cleanup();
-            reject(new Hdf5Failure('internal', `the HDF5 worker exited (code ${code})`));
-          };
-          const cleanup = (): void => {
-            running.worker.off('message', onMessage);
-            running.worker.off('error', onError);
-            running.worker.off('exit', onExit);
-          };
-          running.worker.on('message', onMessage);
-          running.worker.on('error', onError);
-          running.worker.on('exit', onExit);
-          running.worker.postMessage({ ...request, id } as WorkerRequest);
-        }),
+        () =>
+          new Promise<WorkerResponse>((resolve, reject) => {
+            const onMessage = (message: WorkerResponse): void => {
+              if (message.id !== id) return;
+              cleanup();
+              resolve(message);
+            };
+            const onError = (error: Error): void => {
+              cleanup();
+              reject(new Hdf5Failure('internal', `the HDF5 worker failed: ${error.message}`));
+            };
+            const onExit = (code: number): void => {
+              cleanup();
+              reject(new Hdf5Failure('internal', `the HDF5 worker exited (code ${code})`));
+            };
+            const cleanup = (): void => {
+              running.worker.off('message', onMessage);
+              running.worker.off('error', onError);
+              running.worker.off('exit', onExit);
+            };
+            running.worker.on('message', onMessage);
+            running.worker.on('error', onError);
+            running.worker.on('exit', onExit);
+            running.worker.postMessage({ ...request, id } as WorkerRequest);
+          }),
         timeoutMs,
         request.op === 'read' ? `reading '${request.name}'` : `writing '${request.name}'`,
       );
@@ -193,20 +198,26 @@ class Hdf5Client {
   }
 }
 
-function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  // A deadline of 0 ms has passed before the request starts (and must not race a fast answer).
-  if (!(timeoutMs > 0)) {
-    promise.catch(() => undefined);
-    return Promise.reject(new Hdf5Failure('timeout', `${what} took longer than ${Math.round(timeoutMs)} ms`));
-  }
+/**
+ * Runs `start()` under a deadline: its result counts only if it came within `timeoutMs` of the start. An
+ * answer that arrives late (the main thread was busy when both it and the timer were due) is a timeout too,
+ * so that a deadline means the same whatever the scheduling.
+ */
+function withDeadline<T>(start: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  const late = (): Hdf5Failure =>
+    new Hdf5Failure('timeout', `${what} took longer than ${Math.round(timeoutMs)} ms`);
+  // A deadline of 0 ms has passed before the request starts.
+  if (!(timeoutMs > 0)) return Promise.reject(late());
+  const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Hdf5Failure('timeout', `${what} took longer than ${Math.round(timeoutMs)} ms`)),
-      timeoutMs,
-    );
+    timer = setTimeout(() => reject(late()), timeoutMs);
   });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+  const answer = start().then((value) => {
+    if (performance.now() - started > timeoutMs) throw late();
+    return value;
+  });
+  return Promise.race([answer, deadline]).finally(() => clearTimeout(timer));
 }
 
 const client = new Hdf5Client();
