@@ -18,6 +18,7 @@ export {
   WRITTEN_BACKEND,
   WRITTEN_KERAS_VERSION,
   type LoadModelOptions,
+  type ModelClass,
   type SaveModelOptions,
 } from './modelFile.js';
 export type { ModelFileParts, StoredLayerWeights, StoredWeight } from './modelParts.js';

@@ -12,7 +12,7 @@
 import { BatchNormalization } from '../layers/batchNormalization.js';
 import { Dense } from '../layers/dense.js';
 import { InputLayer } from '../layers/inputLayer.js';
-import type { Layer } from '../layers/layer.js';
+import { type Layer, reserveLayerName } from '../layers/layer.js';
 import { Merge } from '../layers/merge.js';
 import { bareClassName, deserializeLayer, type LayerFactory, UnknownLayerError } from '../layers/registry.js';
 import { getLoss, type Loss, UnknownLossError } from '../losses/index.js';
@@ -34,7 +34,7 @@ import {
   UnknownOptimizerError,
 } from '../optimizers/index.js';
 import { type Shape, ShapeError, sizeOf } from '../tensor/tensor.js';
-import { ModelFileError } from './errors.js';
+import { isNotAboutTheFile, ModelFileError } from './errors.js';
 
 /** Objects a file may name that warmstart does not know: layer factories and losses, by their Keras names. */
 export type CustomObjects = Record<string, LayerFactory | Loss>;
@@ -149,6 +149,8 @@ export function createLayer(entry: unknown, context: ConfigContext): Layer {
     if (typeof layer !== 'object' || layer === null || typeof (layer as Layer).forward !== 'function') {
       throw new TypeError(`the factory for '${name}' did not return a layer`);
     }
+    // A loaded name must not come back as an automatic one (custom factories bypass the registry).
+    reserveLayerName(layer.name);
     return layer;
   } catch (error) {
     if (error instanceof UnknownLayerError) {
@@ -159,7 +161,7 @@ export function createLayer(entry: unknown, context: ConfigContext): Layer {
         `loadModel(path, { customObjects: { ${name}: (config) => new YourLayer(...) } })`;
       throw unknown;
     }
-    if (error instanceof ModelFileError) throw error;
+    if (error instanceof ModelFileError || isNotAboutTheFile(error)) throw error;
     throw new ModelFileError(
       'BAD_CONFIG',
       context.path,
@@ -197,6 +199,7 @@ function building<T>(context: ConfigContext, step: () => T): T {
   try {
     return step();
   } catch (error) {
+    if (isNotAboutTheFile(error)) throw error;
     if (error instanceof UnsupportedGraphError) {
       throw new ModelFileError(
         'UNSUPPORTED',
@@ -305,14 +308,19 @@ export function modelFromConfig(modelConfig: unknown, context: ConfigContext): B
   }
   const name = className(modelConfig);
   const config = modelConfig.config;
-  if (name === 'Sequential') return sequentialFromConfig(config, context);
-  if (
+  let model: BaseModel | null = null;
+  if (name === 'Sequential') model = sequentialFromConfig(config, context);
+  else if (
     (name === 'Functional' || name === 'Model') &&
     isObject(config) &&
     Array.isArray(config.layers) &&
     'input_layers' in config
   ) {
-    return functionalModelFromConfig(config, context);
+    model = functionalModelFromConfig(config, context);
+  }
+  if (model !== null) {
+    reserveLayerName(model.name);
+    return model;
   }
   throw new ModelFileError(
     'UNSUPPORTED',
@@ -461,7 +469,9 @@ export function legacyTrainingConfig(model: BaseModel): Json | null {
   const config: Json = {};
   for (const [key, value] of Object.entries(optimizer.getConfig())) {
     if (key in OPTIMIZER_DEFAULTS && OPTIMIZER_DEFAULTS[key] === value) continue;
-    config[key] = toLegacy(value);
+    // A schedule keeps its `module`: Keras 3 cannot find the class without it (as Keras 3 writes it in .h5
+    // too), and tf.keras 2.x reads only `class_name` and `config`.
+    config[key] = key === 'learning_rate' ? value : toLegacy(value);
   }
   return {
     loss: lossName(loss),

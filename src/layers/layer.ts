@@ -22,6 +22,21 @@ export function uniqueLayerName(prefix: string): string {
   return count === 0 ? prefix : `${prefix}_${count}`;
 }
 
+/**
+ * Makes automatic names skip a name already in use: after a model with `dense` … `dense_4` is loaded or
+ * deserialized, the next automatic name is `dense_5`, so that adding `new Dense(…)` to the loaded layers
+ * cannot collide (a fresh Keras process numbers from the counters of the layers it made; a loaded file's
+ * layers were numbered by another process). Names that are not `<prefix>` or `<prefix>_<n>` reserve nothing
+ * beyond themselves.
+ */
+export function reserveLayerName(name: string): void {
+  const match = /^(.*?)(?:_(\d+))?$/.exec(name);
+  if (match === null || match[1] === '') return;
+  const next = match[2] === undefined ? 1 : Number(match[2]) + 1;
+  if (!Number.isSafeInteger(next)) return;
+  nameCounts.set(match[1], Math.max(nameCounts.get(match[1]) ?? 0, next));
+}
+
 /** Forgets automatic names, as `keras.backend.clear_session()` does. */
 export function clearSession(): void {
   nameCounts.clear();
@@ -176,6 +191,8 @@ export abstract class Layer {
 export class BatchBuffer {
   private buffer: Float32Array | null = null;
   private capacity = 0;
+  /** The row length the buffer and its views were made for (a model recompiled with another loss changes it). */
+  private width = 0;
   private readonly views = new Map<number, Float32Array>();
 
   constructor(
@@ -183,17 +200,19 @@ export class BatchBuffer {
     private readonly rowLength: () => number,
   ) {}
 
-  /** A view of `batch` rows (the same view object for the same batch size). */
+  /** A view of `batch` rows (the same view object for the same batch size and row length). */
   rows(batch: number): Float32Array {
-    if (batch > this.capacity || this.buffer === null) {
+    const width = this.rowLength();
+    if (batch > this.capacity || this.buffer === null || width !== this.width) {
       if (this.buffer !== null) this.kernels().free(this.buffer);
       this.capacity = Math.max(batch, 1);
-      this.buffer = this.kernels().alloc(this.capacity * this.rowLength());
+      this.width = width;
+      this.buffer = this.kernels().alloc(this.capacity * width);
       this.views.clear();
     }
     let view = this.views.get(batch);
     if (view === undefined) {
-      view = this.buffer.subarray(0, batch * this.rowLength());
+      view = this.buffer.subarray(0, batch * width);
       this.views.set(batch, view);
     }
     return view;
@@ -204,6 +223,7 @@ export class BatchBuffer {
     if (this.buffer !== null) this.kernels().free(this.buffer);
     this.buffer = null;
     this.capacity = 0;
+    this.width = 0;
     this.views.clear();
   }
 }

@@ -9,7 +9,7 @@ import { Dense } from './dense.js';
 import { Dropout } from './dropout.js';
 import { Flatten } from './flatten.js';
 import { InputLayer } from './inputLayer.js';
-import type { Layer } from './layer.js';
+import { type Layer, reserveLayerName } from './layer.js';
 
 /** Makes a layer from its Keras config (snake_case keys, as `get_config()` writes them). */
 export type LayerFactory = (config: Record<string, unknown>) => Layer;
@@ -60,11 +60,13 @@ const registry = new Map<string, LayerFactory>([
   ['Flatten', (config) => new Flatten(common(config))],
   [
     'InputLayer',
-    (config) =>
-      new InputLayer({
-        name: typeof config.name === 'string' ? config.name : undefined,
-        shape: inputShapeFromConfig(config) ?? [],
-      }),
+    (config) => {
+      const shape = inputShapeFromConfig(config);
+      // Without a shape the model would accept no input at all: refuse it here, where the config is named.
+      if (shape === undefined || shape.length === 0)
+        throw new RangeError('InputLayer: the config gives no input shape (batch_shape, batch_input_shape)');
+      return new InputLayer({ name: typeof config.name === 'string' ? config.name : undefined, shape });
+    },
   ],
   [
     'Dropout',
@@ -139,14 +141,19 @@ export function isLayerRegistered(className: string): boolean {
   return registry.has(bareClassName(className));
 }
 
-/** Creates a layer from Keras's `{ class_name, config }`; unknown classes throw {@link UnknownLayerError}. */
+/**
+ * Creates a layer from Keras's `{ class_name, config }`; unknown classes throw {@link UnknownLayerError}. The
+ * layer's name is reserved ({@link reserveLayerName}): later automatic names do not repeat it.
+ */
 export function deserializeLayer(serialized: {
   class_name: string;
   config?: Record<string, unknown>;
 }): Layer {
   const factory = registry.get(bareClassName(serialized.class_name));
   if (factory === undefined) throw new UnknownLayerError(serialized.class_name);
-  return factory(serialized.config ?? {});
+  const layer = factory(serialized.config ?? {});
+  reserveLayerName(layer.name);
+  return layer;
 }
 
 /** Keras 3's serialized form of a layer. */

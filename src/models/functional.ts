@@ -211,7 +211,7 @@ function mapGraph(inputs: readonly SymbolicTensor[], outputs: readonly SymbolicT
     seenLayers.set(node.layer, node);
     if (seenNames.has(node.layer.name)) {
       throw new GraphError(
-        `two layers of the model are named '${node.layer.name}': layer names must be unique`,
+        `two layers of the model are named '${node.layer.name}': layer names must be unique; pass another name to one of them (for example { name: '${node.layer.name}_2' } in its options)`,
       );
     }
     seenNames.add(node.layer.name);

@@ -40,7 +40,7 @@ export class Sequential extends BaseModel {
       throw new ShapeError(`layer '${layer.name}' is already in model '${this.name}'`);
     if (this.stack.some((other) => other.name === layer.name)) {
       throw new ShapeError(
-        `model '${this.name}' already has a layer named '${layer.name}': layer names must be unique`,
+        `model '${this.name}' already has a layer named '${layer.name}': layer names must be unique; pass another name to the new layer (for example { name: '${layer.name}_2' } in its options)`,
       );
     }
     this.stack.push(layer);
