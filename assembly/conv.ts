@@ -239,9 +239,14 @@ export function conv2d_forward(
 
 // ---- direct convolution: weight gradient.
 
+/** Output pixels per block of the dW product: the block's x and dy stay in L1 while every tile runs over it. */
+// @ts-ignore: decorator
+@inline const WEIGHTS_BLOCK_PIXELS: i32 = 64;
+
 /**
- * One tile of dW: R = num<TR>() adjacent kernel rows (channels ci..ci+R−1 of one tap) × V vectors of filters,
- * the depth running over every output pixel whose tap falls inside the input: Σ x[…, c]·dy[…, f].
+ * One tile of dW: R = num<TR>() adjacent kernel rows (channels channel..channel+R−1 of one tap) × V vectors of
+ * filters, adding to what `out` holds the sum over the output rows [q0, q1) (q = image·outH + oy) of
+ * x[…, c]·dy[…, f] for every pixel whose tap falls inside the input.
  */
 // @ts-ignore: decorator
 @inline
@@ -255,10 +260,11 @@ function weightsTile<TR, TV>(
   column: i32,
   geom: usize,
   cols: i32,
+  q0: i32,
+  q1: i32,
 ): void {
   const R = num<TR>();
   const V = num<TV>();
-  const batch = gw(geom, G_BATCH);
   const inH = gw(geom, G_IN_H);
   const inW = gw(geom, G_IN_W);
   const outH = gw(geom, G_OUT_H);
@@ -274,37 +280,50 @@ function weightsTile<TR, TV>(
   const oy0 = firstInside(rowOffset, sH);
   const oy1 = lastInside(rowOffset, sH, inH, outH);
   const xStep = <usize>sW * c4;
-  let c00 = f32x4.splat(0), c01 = c00, c02 = c00;
-  let c10 = c00, c11 = c00, c12 = c00;
-  let c20 = c00, c21 = c00, c22 = c00;
-  for (let n = 0; n < batch; n++) {
-    for (let oy = oy0; oy <= oy1; oy++) {
-      const iy = oy * sH + rowOffset;
-      let ap = x + <usize>((n * inH + iy) * inW + ox0 * sW + colOffset) * c4 + ((<usize>channel) << 2);
-      let bp = dy + <usize>((n * outH + oy) * outW + ox0) * f4 + ((<usize>column) << 2);
-      for (let ox = ox0; ox <= ox1; ox++) {
-        const b0 = v128.load(bp);
-        const b1 = V > 1 ? v128.load(bp, 16) : b0;
-        const b2 = V > 2 ? v128.load(bp, 32) : b0;
-        const a0 = v128.load32_splat(ap);
-        c00 = madd(a0, b0, c00);
-        if (V > 1) c01 = madd(a0, b1, c01);
-        if (V > 2) c02 = madd(a0, b2, c02);
-        if (R > 1) {
-          const a1 = v128.load32_splat(ap, 4);
-          c10 = madd(a1, b0, c10);
-          if (V > 1) c11 = madd(a1, b1, c11);
-          if (V > 2) c12 = madd(a1, b2, c12);
-        }
-        if (R > 2) {
-          const a2 = v128.load32_splat(ap, 8);
-          c20 = madd(a2, b0, c20);
-          if (V > 1) c21 = madd(a2, b1, c21);
-          if (V > 2) c22 = madd(a2, b2, c22);
-        }
-        ap += xStep;
-        bp += f4;
+  let c00 = v128.load(out), c01 = c00, c02 = c00;
+  if (V > 1) c01 = v128.load(out, 16);
+  if (V > 2) c02 = v128.load(out, 32);
+  let c10 = c00, c11 = c01, c12 = c02;
+  if (R > 1) {
+    c10 = v128.load(out + f4);
+    if (V > 1) c11 = v128.load(out + f4, 16);
+    if (V > 2) c12 = v128.load(out + f4, 32);
+  }
+  let c20 = c00, c21 = c01, c22 = c02;
+  if (R > 2) {
+    c20 = v128.load(out + 2 * f4);
+    if (V > 1) c21 = v128.load(out + 2 * f4, 16);
+    if (V > 2) c22 = v128.load(out + 2 * f4, 32);
+  }
+  for (let q = q0; q < q1; q++) {
+    const n = q / outH;
+    const oy = q - n * outH;
+    if (oy < oy0 || oy > oy1) continue;
+    const iy = oy * sH + rowOffset;
+    let ap = x + <usize>((n * inH + iy) * inW + ox0 * sW + colOffset) * c4 + ((<usize>channel) << 2);
+    let bp = dy + <usize>(q * outW + ox0) * f4 + ((<usize>column) << 2);
+    for (let ox = ox0; ox <= ox1; ox++) {
+      const b0 = v128.load(bp);
+      const b1 = V > 1 ? v128.load(bp, 16) : b0;
+      const b2 = V > 2 ? v128.load(bp, 32) : b0;
+      const a0 = v128.load32_splat(ap);
+      c00 = madd(a0, b0, c00);
+      if (V > 1) c01 = madd(a0, b1, c01);
+      if (V > 2) c02 = madd(a0, b2, c02);
+      if (R > 1) {
+        const a1 = v128.load32_splat(ap, 4);
+        c10 = madd(a1, b0, c10);
+        if (V > 1) c11 = madd(a1, b1, c11);
+        if (V > 2) c12 = madd(a1, b2, c12);
       }
+      if (R > 2) {
+        const a2 = v128.load32_splat(ap, 8);
+        c20 = madd(a2, b0, c20);
+        if (V > 1) c21 = madd(a2, b1, c21);
+        if (V > 2) c22 = madd(a2, b2, c22);
+      }
+      ap += xStep;
+      bp += f4;
     }
   }
   storeRow<TV>(out, c00, c01, c02, cols);
@@ -314,7 +333,19 @@ function weightsTile<TR, TV>(
 
 // @ts-ignore: decorator
 @inline
-function weightsRows<TV>(x: usize, dy: usize, dw: usize, p0: i32, p1: i32, g: i32, column: i32, geom: usize, cols: i32): void {
+function weightsRows<TV>(
+  x: usize,
+  dy: usize,
+  dw: usize,
+  p0: i32,
+  p1: i32,
+  g: i32,
+  column: i32,
+  geom: usize,
+  cols: i32,
+  q0: i32,
+  q1: i32,
+): void {
   const kW = gw(geom, G_K_W);
   const cg = gw(geom, G_IN_C) / gw(geom, G_GROUPS);
   const f4 = (<usize>gw(geom, G_OUT_C)) << 2;
@@ -327,28 +358,62 @@ function weightsRows<TV>(x: usize, dy: usize, dw: usize, p0: i32, p1: i32, g: i3
     const kx = tap - ky * kW;
     const out = dw + <usize>p * f4 + ((<usize>column) << 2);
     const channel = g * cg + ci;
-    if (rows == 3) weightsTile<N3, TV>(x, dy, out, ky, kx, channel, column, geom, cols);
-    else if (rows == 2) weightsTile<N2, TV>(x, dy, out, ky, kx, channel, column, geom, cols);
-    else weightsTile<N1, TV>(x, dy, out, ky, kx, channel, column, geom, cols);
+    if (rows == 3) weightsTile<N3, TV>(x, dy, out, ky, kx, channel, column, geom, cols, q0, q1);
+    else if (rows == 2) weightsTile<N2, TV>(x, dy, out, ky, kx, channel, column, geom, cols, q0, q1);
+    else weightsTile<N1, TV>(x, dy, out, ky, kx, channel, column, geom, cols, q0, q1);
     p += rows;
   }
 }
 
 /**
  * dw[p0..p1, :] = Σ over pixels of x-patch ⊗ dy for the kernel rows p = (ky·kw + kx)·(C/groups) + c in
- * [p0, p1), every filter (written, not accumulated). Strips of 12 filters outside (a strip of dy streams from
- * L2), tiles of up to 3 channels of one tap inside.
+ * [p0, p1), every filter (written, not accumulated). The pixels go in blocks of whole output rows (about 64
+ * pixels, so their x and dy stay in L1); per block, strips of 12 filters and tiles of up to 3 channels of
+ * one tap add the block's sums to dw. The blocks depend on the geometry only, so any split of [p0, p1) gives
+ * the same bits.
  */
 export function conv2d_weights(geom: usize, x: usize, dy: usize, dw: usize, p0: i32, p1: i32): void {
   const groups = gw(geom, G_GROUPS);
-  const fg = gw(geom, G_OUT_C) / groups;
-  for (let g = 0; g < groups; g++) {
-    const end = (g + 1) * fg;
-    for (let j = g * fg; j < end; j += 12) {
-      const cols = min(12, end - j);
-      if (cols > 8) weightsRows<N3>(x, dy, dw, p0, p1, g, j, geom, cols);
-      else if (cols > 4) weightsRows<N2>(x, dy, dw, p0, p1, g, j, geom, cols);
-      else weightsRows<N1>(x, dy, dw, p0, p1, g, j, geom, cols);
+  const f = gw(geom, G_OUT_C);
+  const fg = f / groups;
+  const rows = gw(geom, G_BATCH) * gw(geom, G_OUT_H);
+  const block = max(1, WEIGHTS_BLOCK_PIXELS / gw(geom, G_OUT_W));
+  memory.fill(dw + ((<usize>p0 * <usize>f) << 2), 0, (<usize>(p1 - p0) * <usize>f) << 2);
+  for (let q0 = 0; q0 < rows; q0 += block) {
+    const q1 = min(rows, q0 + block);
+    for (let g = 0; g < groups; g++) {
+      const end = (g + 1) * fg;
+      for (let j = g * fg; j < end; j += 12) {
+        const cols = min(12, end - j);
+        if (cols > 8) weightsRows<N3>(x, dy, dw, p0, p1, g, j, geom, cols, q0, q1);
+        else if (cols > 4) weightsRows<N2>(x, dy, dw, p0, p1, g, j, geom, cols, q0, q1);
+        else weightsRows<N1>(x, dy, dw, p0, p1, g, j, geom, cols, q0, q1);
+      }
+    }
+  }
+}
+
+/**
+ * The kernel of the input gradient of a stride-1 convolution, as a forward convolution of dy: flipped in
+ * both spatial axes, and input and output channels swapped within each group,
+ * wt[kh−1−ky, kw−1−kx, f′, g·C_g + c′] = w[ky, kx, c′, g·F_g + f′]. `geom` is the forward convolution's.
+ */
+export function conv2d_flip(geom: usize, w: usize, wt: usize): void {
+  const c = gw(geom, G_IN_C);
+  const f = gw(geom, G_OUT_C);
+  const groups = gw(geom, G_GROUPS);
+  const cg = c / groups;
+  const fg = f / groups;
+  const taps = gw(geom, G_K_H) * gw(geom, G_K_W);
+  for (let tap = 0; tap < taps; tap++) {
+    const flipped = taps - 1 - tap;
+    for (let ci = 0; ci < cg; ci++) {
+      const source = w + (<usize>((tap * cg + ci) * f) << 2);
+      for (let o = 0; o < f; o++) {
+        const g = o / fg;
+        const target = wt + (<usize>((flipped * fg + (o - g * fg)) * c + g * cg + ci) << 2);
+        store<f32>(target, load<f32>(source + (<usize>o << 2)));
+      }
     }
   }
 }
@@ -532,8 +597,82 @@ export function col2im(geom: usize, cols: usize, dx: usize, r0: i32, r1: i32): v
 // ---- depthwise convolution.
 
 /**
+ * One output row of a 3×3 depthwise convolution (multiplier 1) whose three input rows all lie inside the
+ * input: per vector of 4 channels, the 9 weight vectors stay in registers while the row's pixels stream
+ * through; a pixel whose window overhangs the left or right edge leaves those taps out. Taps are added in
+ * row-major order after the bias, as the reference adds them.
+ */
+// @ts-ignore: decorator
+@inline
+function depthwiseRow3x3(
+  xTop: usize,
+  w: usize,
+  bias: usize,
+  out: usize,
+  c: i32,
+  inW: i32,
+  outW: i32,
+  sW: i32,
+  dH: i32,
+  dW: i32,
+  padL: i32,
+): void {
+  const c4 = (<usize>c) << 2;
+  const rowStride = <usize>(dH * inW) * c4;
+  const tapStride = <usize>dW * c4;
+  for (let ch = 0; ch < c; ch += 4) {
+    const cb = (<usize>ch) << 2;
+    const w0 = v128.load(w + cb);
+    const w1 = v128.load(w + c4 + cb);
+    const w2 = v128.load(w + 2 * c4 + cb);
+    const w3 = v128.load(w + 3 * c4 + cb);
+    const w4 = v128.load(w + 4 * c4 + cb);
+    const w5 = v128.load(w + 5 * c4 + cb);
+    const w6 = v128.load(w + 6 * c4 + cb);
+    const w7 = v128.load(w + 7 * c4 + cb);
+    const w8 = v128.load(w + 8 * c4 + cb);
+    const b = bias == 0 ? f32x4.splat(0) : v128.load(bias + cb);
+    const r0 = xTop + cb;
+    const r1 = r0 + rowStride;
+    const r2 = r1 + rowStride;
+    for (let ox = 0; ox < outW; ox++) {
+      const ix = ox * sW - padL;
+      let acc = b;
+      if (ix >= 0 && ix + 2 * dW < inW) {
+        const p = <usize>ix * c4;
+        acc = madd(v128.load(r0 + p), w0, acc);
+        acc = madd(v128.load(r0 + p + tapStride), w1, acc);
+        acc = madd(v128.load(r0 + p + 2 * tapStride), w2, acc);
+        acc = madd(v128.load(r1 + p), w3, acc);
+        acc = madd(v128.load(r1 + p + tapStride), w4, acc);
+        acc = madd(v128.load(r1 + p + 2 * tapStride), w5, acc);
+        acc = madd(v128.load(r2 + p), w6, acc);
+        acc = madd(v128.load(r2 + p + tapStride), w7, acc);
+        acc = madd(v128.load(r2 + p + 2 * tapStride), w8, acc);
+      } else {
+        const left = ix >= 0 && ix < inW;
+        const middle = ix + dW >= 0 && ix + dW < inW;
+        const right = ix + 2 * dW >= 0 && ix + 2 * dW < inW;
+        const p = <usize>ix * c4;
+        if (left) acc = madd(v128.load(r0 + p), w0, acc);
+        if (middle) acc = madd(v128.load(r0 + p + tapStride), w1, acc);
+        if (right) acc = madd(v128.load(r0 + p + 2 * tapStride), w2, acc);
+        if (left) acc = madd(v128.load(r1 + p), w3, acc);
+        if (middle) acc = madd(v128.load(r1 + p + tapStride), w4, acc);
+        if (right) acc = madd(v128.load(r1 + p + 2 * tapStride), w5, acc);
+        if (left) acc = madd(v128.load(r2 + p), w6, acc);
+        if (middle) acc = madd(v128.load(r2 + p + tapStride), w7, acc);
+        if (right) acc = madd(v128.load(r2 + p + 2 * tapStride), w8, acc);
+      }
+      storeLanes(out + <usize>ox * c4 + cb, acc, c - ch);
+    }
+  }
+}
+
+/**
  * Depthwise forward for output rows [r0, r1): with depth multiplier 1, vectors of 4 channels, each starting
- * at its bias and adding x·w tap by tap; with a larger multiplier, one output channel at a time.
+ * at its bias and adding x·w tap by tap (3×3 windows inside the input's rows: the weights held in registers
+ * along the row); with a larger multiplier, one output channel at a time.
  */
 export function depthwise_forward(geom: usize, x: usize, w: usize, bias: usize, y: usize, r0: i32, r1: i32): void {
   const inH = gw(geom, G_IN_H);
@@ -558,6 +697,11 @@ export function depthwise_forward(geom: usize, x: usize, w: usize, bias: usize, 
     const oy = r - n * outH;
     const kyFirst = firstInside(oy * sH - padT, dH);
     const kyLast = lastInside(oy * sH - padT, dH, inH, kH);
+    if (multiplier == 1 && kH == 3 && kW == 3 && kyFirst == 0 && kyLast == 2) {
+      const xTop = x + <usize>((n * inH + oy * sH - padT) * inW) * c4;
+      depthwiseRow3x3(xTop, w, bias, y + <usize>(r * outW) * f4, c, inW, outW, sW, dH, dW, padL);
+      continue;
+    }
     for (let ox = 0; ox < outW; ox++) {
       const out = y + <usize>(r * outW + ox) * f4;
       const kxFirst = firstInside(ox * sW - padL, dW);
@@ -596,7 +740,17 @@ export function depthwise_forward(geom: usize, x: usize, w: usize, bias: usize, 
   }
 }
 
-/** Depthwise input gradient for input rows [r0, r1): each pixel gathers dy·w over the taps that read it. */
+/** The kernel of a stride-1 depthwise input gradient (multiplier 1) as a forward: flipped in both axes. */
+export function depthwise_flip(geom: usize, w: usize, wt: usize): void {
+  const taps = gw(geom, G_K_H) * gw(geom, G_K_W);
+  const bytes = (<usize>gw(geom, G_OUT_C)) << 2;
+  for (let tap = 0; tap < taps; tap++) memory.copy(wt + <usize>(taps - 1 - tap) * bytes, w + <usize>tap * bytes, bytes);
+}
+
+/**
+ * Depthwise input gradient for input rows [r0, r1): each pixel gathers dy·w over the taps that read it,
+ * found once per pixel (multiplier 1: added into dx vector by vector; larger multipliers: channel by channel).
+ */
 export function depthwise_input(geom: usize, dy: usize, w: usize, dx: usize, r0: i32, r1: i32): void {
   const inH = gw(geom, G_IN_H);
   const inW = gw(geom, G_IN_W);
@@ -620,48 +774,35 @@ export function depthwise_input(geom: usize, dy: usize, w: usize, dx: usize, r0:
     const iy = r - n * inH;
     for (let ix = 0; ix < inW; ix++) {
       const target = dx + <usize>(r * inW + ix) * c4;
-      if (multiplier == 1) {
-        for (let ch = 0; ch < c; ch += 4) {
-          const cb = (<usize>ch) << 2;
-          let acc = f32x4.splat(0);
-          for (let ky = 0; ky < kH; ky++) {
-            const ry = iy + padT - ky * dH;
-            if (ry < 0) break;
-            const oy = ry / sH;
-            if (oy * sH != ry || oy >= outH) continue;
-            for (let kx = 0; kx < kW; kx++) {
-              const rx = ix + padL - kx * dW;
-              if (rx < 0) break;
-              const ox = rx / sW;
-              if (ox * sW != rx || ox >= outW) continue;
-              const a = v128.load(dy + <usize>((n * outH + oy) * outW + ox) * f4 + cb);
-              acc = madd(a, v128.load(w + <usize>(ky * kW + kx) * c4 + cb), acc);
+      memory.fill(target, 0, c4);
+      for (let ky = 0; ky < kH; ky++) {
+        const ry = iy + padT - ky * dH;
+        if (ry < 0) break;
+        const oy = ry / sH;
+        if (oy * sH != ry || oy >= outH) continue;
+        for (let kx = 0; kx < kW; kx++) {
+          const rx = ix + padL - kx * dW;
+          if (rx < 0) break;
+          const ox = rx / sW;
+          if (ox * sW != rx || ox >= outW) continue;
+          const a = dy + <usize>((n * outH + oy) * outW + ox) * f4;
+          const b = w + <usize>(ky * kW + kx) * f4;
+          if (multiplier == 1) {
+            for (let ch = 0; ch < c; ch += 4) {
+              const cb = (<usize>ch) << 2;
+              storeLanes(target + cb, madd(v128.load(a + cb), v128.load(b + cb), v128.load(target + cb)), c - ch);
             }
-          }
-          storeLanes(target + cb, acc, c - ch);
-        }
-      } else {
-        for (let ch = 0; ch < c; ch++) {
-          let acc: f32 = 0;
-          for (let ky = 0; ky < kH; ky++) {
-            const ry = iy + padT - ky * dH;
-            if (ry < 0) break;
-            const oy = ry / sH;
-            if (oy * sH != ry || oy >= outH) continue;
-            for (let kx = 0; kx < kW; kx++) {
-              const rx = ix + padL - kx * dW;
-              if (rx < 0) break;
-              const ox = rx / sW;
-              if (ox * sW != rx || ox >= outW) continue;
-              const a = dy + <usize>((n * outH + oy) * outW + ox) * f4;
-              const b = w + <usize>(ky * kW + kx) * f4;
+          } else {
+            for (let ch = 0; ch < c; ch++) {
+              let sum: f32 = 0;
               for (let d = 0; d < multiplier; d++) {
                 const o = (<usize>(ch * multiplier + d)) << 2;
-                acc += load<f32>(a + o) * load<f32>(b + o);
+                sum += load<f32>(a + o) * load<f32>(b + o);
               }
+              const t = target + (<usize>ch << 2);
+              store<f32>(t, load<f32>(t) + sum);
             }
           }
-          store<f32>(target + (<usize>ch << 2), acc);
         }
       }
     }
@@ -982,5 +1123,152 @@ export function relu_backward(
     const v = load<f32>(x + o);
     const g = load<f32>(dy + o);
     store<f32>(dx + o, v > threshold ? (v < maxValue ? g : 0) : slope * g);
+  }
+}
+
+// ---- per-channel statistics and affine maps: BatchNormalization over images, Rescaling. An m×c matrix is
+// m rows (pixels) of c channels. Sums over rows accumulate in float64 (two lanes per f64x2), the precision
+// of the reference: a batch of feature maps has 10⁴–10⁵ rows per channel.
+
+/**
+ * Per-channel mean μ_j = Σ_i x_ij / m and biased variance σ²_j = Σ_i (x_ij − μ_j)² / m of an m×c matrix, for
+ * channels [c0, c1), in two passes accumulated in float64 (blocks of 4 channels: 2 f64x2 each).
+ */
+export function channel_moments(x: usize, m: i32, c: i32, mean: usize, variance: usize, c0: i32, c1: i32): void {
+  const c4 = (<usize>c) << 2;
+  const count = <f64>m;
+  for (let j = c0; j < c1; j += 4) {
+    const lanes = min(4, c1 - j);
+    let p = x + ((<usize>j) << 2);
+    let s0 = f64x2.splat(0);
+    let s1 = s0;
+    for (let i = 0; i < m; i++) {
+      const v = v128.load(p);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+      p += c4;
+    }
+    const m0 = f64x2.div(s0, f64x2.splat(count));
+    const m1 = f64x2.div(s1, f64x2.splat(count));
+    p = x + ((<usize>j) << 2);
+    let q0 = f64x2.splat(0);
+    let q1 = q0;
+    for (let i = 0; i < m; i++) {
+      const v = v128.load(p);
+      const d0 = f64x2.sub(f64x2.promote_low_f32x4(v), m0);
+      const d1 = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), m1);
+      q0 = f64x2.add(q0, f64x2.mul(d0, d0));
+      q1 = f64x2.add(q1, f64x2.mul(d1, d1));
+      p += c4;
+    }
+    const means = v128.shuffle<f32>(f32x4.demote_f64x2_zero(m0), f32x4.demote_f64x2_zero(m1), 0, 1, 4, 5);
+    const v0 = f64x2.div(q0, f64x2.splat(count));
+    const v1 = f64x2.div(q1, f64x2.splat(count));
+    const variances = v128.shuffle<f32>(f32x4.demote_f64x2_zero(v0), f32x4.demote_f64x2_zero(v1), 0, 1, 4, 5);
+    storeLanes(mean + ((<usize>j) << 2), means, lanes);
+    storeLanes(variance + ((<usize>j) << 2), variances, lanes);
+  }
+}
+
+/**
+ * Rows [i0, i1) of a batch normalization: x̂ = (x − μ)·inv (written to xhat when it is not 0), y = γ·x̂ + β
+ * (γ = 1, β = 0 for a 0 pointer), with `inv` = 1/√(σ² + ε) per channel.
+ */
+export function bn_normalize(
+  x: usize,
+  mean: usize,
+  inv: usize,
+  gamma: usize,
+  beta: usize,
+  xhat: usize,
+  y: usize,
+  c: i32,
+  i0: i32,
+  i1: i32,
+): void {
+  const c4 = (<usize>c) << 2;
+  for (let i = i0; i < i1; i++) {
+    const row = <usize>i * c4;
+    for (let j = 0; j < c; j += 4) {
+      const o = (<usize>j) << 2;
+      const normalized = f32x4.mul(f32x4.sub(v128.load(x + row + o), v128.load(mean + o)), v128.load(inv + o));
+      if (xhat != 0) storeLanes(xhat + row + o, normalized, c - j);
+      let out = normalized;
+      if (gamma != 0) out = f32x4.mul(out, v128.load(gamma + o));
+      if (beta != 0) out = f32x4.add(out, v128.load(beta + o));
+      storeLanes(y + row + o, out, c - j);
+    }
+  }
+}
+
+/** Σ_i dy_ij and Σ_i dy_ij·x̂_ij for channels [c0, c1), accumulated in float64. */
+export function bn_sums(dy: usize, xhat: usize, m: i32, c: i32, sumDy: usize, sumDyXhat: usize, c0: i32, c1: i32): void {
+  const c4 = (<usize>c) << 2;
+  for (let j = c0; j < c1; j += 4) {
+    const lanes = min(4, c1 - j);
+    const o = (<usize>j) << 2;
+    let a0 = f64x2.splat(0), a1 = a0, b0 = a0, b1 = a0;
+    let p: usize = 0;
+    for (let i = 0; i < m; i++) {
+      const g = v128.load(dy + p + o);
+      const h = v128.load(xhat + p + o);
+      const g0 = f64x2.promote_low_f32x4(g);
+      const g1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(g, g, 2, 3, 0, 1));
+      a0 = f64x2.add(a0, g0);
+      a1 = f64x2.add(a1, g1);
+      b0 = f64x2.add(b0, f64x2.mul(g0, f64x2.promote_low_f32x4(h)));
+      b1 = f64x2.add(b1, f64x2.mul(g1, f64x2.promote_low_f32x4(v128.shuffle<f32>(h, h, 2, 3, 0, 1))));
+      p += c4;
+    }
+    storeLanes(sumDy + o, v128.shuffle<f32>(f32x4.demote_f64x2_zero(a0), f32x4.demote_f64x2_zero(a1), 0, 1, 4, 5), lanes);
+    storeLanes(sumDyXhat + o, v128.shuffle<f32>(f32x4.demote_f64x2_zero(b0), f32x4.demote_f64x2_zero(b1), 0, 1, 4, 5), lanes);
+  }
+}
+
+/**
+ * Rows [i0, i1) of y = x·scale + offset per channel (an m×c matrix; c = 1: one scale and offset for all), with
+ * `xhat` ≠ 0 subtracting `xhat·slope` too: dx = k₁·dy − k₂ − k₃·x̂ is BatchNormalization's input gradient
+ * (scale k₁, offset −k₂, slope k₃). Pointers of 0 stand for a zero offset or slope.
+ */
+export function channel_affine(
+  x: usize,
+  scale: usize,
+  offset: usize,
+  xhat: usize,
+  slope: usize,
+  y: usize,
+  c: i32,
+  i0: i32,
+  i1: i32,
+): void {
+  if (c == 1) {
+    const s = v128.load32_splat(scale);
+    const b = offset == 0 ? f32x4.splat(0) : v128.load32_splat(offset);
+    const k = slope == 0 ? f32x4.splat(0) : v128.load32_splat(slope);
+    let i = i0;
+    for (; i + 4 <= i1; i += 4) {
+      const o = (<usize>i) << 2;
+      let v = f32x4.add(f32x4.mul(v128.load(x + o), s), b);
+      if (xhat != 0) v = f32x4.sub(v, f32x4.mul(v128.load(xhat + o), k));
+      v128.store(y + o, v);
+    }
+    for (; i < i1; i++) {
+      const o = (<usize>i) << 2;
+      let v = load<f32>(x + o) * f32x4.extract_lane(s, 0) + f32x4.extract_lane(b, 0);
+      if (xhat != 0) v -= load<f32>(xhat + o) * f32x4.extract_lane(k, 0);
+      store<f32>(y + o, v);
+    }
+    return;
+  }
+  const c4 = (<usize>c) << 2;
+  for (let i = i0; i < i1; i++) {
+    const row = <usize>i * c4;
+    for (let j = 0; j < c; j += 4) {
+      const o = (<usize>j) << 2;
+      let v = f32x4.mul(v128.load(x + row + o), v128.load(scale + o));
+      if (offset != 0) v = f32x4.add(v, v128.load(offset + o));
+      if (xhat != 0) v = f32x4.sub(v, f32x4.mul(v128.load(xhat + row + o), v128.load(slope + o)));
+      storeLanes(y + row + o, v, c - j);
+    }
   }
 }

@@ -387,6 +387,105 @@ describe('wasm convolution kernels against the reference', () => {
     }
   });
 
+  test('batch normalization over channels (moments, forward, backward) and per-channel affine maps', () => {
+    for (const [m, c] of [
+      [1, 1],
+      [7, 3],
+      [64, 16],
+      [3 * 9 * 9, 37],
+      [2000, 5],
+    ]) {
+      const random = rng(m * c);
+      const x = reference.alloc(m * c).map(() => 3 + 2 * (random() * 2 - 1));
+      const dy = randomIn(reference, random, m * c);
+      const gamma = randomIn(reference, random, c);
+      const beta = randomIn(reference, random, c);
+      const mean = new Float32Array(c);
+      const variance = new Float32Array(c);
+      reference.columnMoments(x, m, c, mean, variance);
+      const [wx, wdy, wgamma, wbeta] = [x, dy, gamma, beta].map((a) => copyIn(wasm, a));
+      const [wmean, wvariance] = [wasm.alloc(c), wasm.alloc(c)];
+      noFallback(() => wasm.columnMoments(wx, m, c, wmean, wvariance));
+      assertWithin(wmean, mean, absolute(mean), `mean m=${m} c=${c}`);
+      assertWithin(
+        wvariance,
+        variance,
+        variance.map((v, j) => v + mean[j] ** 2),
+        `variance m=${m} c=${c}`,
+      );
+      for (const [withAffine, batchStatistics] of [
+        [true, true],
+        [false, false],
+        [true, false],
+      ]) {
+        const g = withAffine ? gamma : null;
+        const b = withAffine ? beta : null;
+        const xHat = new Float32Array(m * c);
+        const y = new Float32Array(m * c);
+        reference.batchNormForward(x, mean, variance, g, b, 1e-3, m, c, xHat, y);
+        const dx = new Float32Array(m * c);
+        const dGamma = new Float32Array(c);
+        const dBeta = new Float32Array(c);
+        reference.batchNormBackward(dy, xHat, variance, g, 1e-3, m, c, batchStatistics, dx, dGamma, dBeta);
+        const wxHat = wasm.alloc(m * c);
+        const wy = wasm.alloc(m * c);
+        const wdx = wasm.alloc(m * c).fill(NaN);
+        const wdGamma = wasm.alloc(c).fill(NaN);
+        const wdBeta = wasm.alloc(c).fill(NaN);
+        const [wg, wb] = withAffine ? [wgamma, wbeta] : [null, null];
+        noFallback(() => {
+          wasm.batchNormForward(wx, wmean, wvariance, wg, wb, 1e-3, m, c, wxHat, wy);
+          wasm.batchNormBackward(
+            wdy,
+            wxHat,
+            wvariance,
+            wg,
+            1e-3,
+            m,
+            c,
+            batchStatistics,
+            wdx,
+            wdGamma,
+            wdBeta,
+          );
+        });
+        const what = `m=${m} c=${c} affine=${withAffine} batch=${batchStatistics}`;
+        // Normalised values are O(1); sums over m rows are bounded by Σ|terms|.
+        const ones = new Float32Array(m * c).fill(4);
+        assertWithin(wxHat, xHat, ones, `x̂ ${what}`);
+        assertWithin(wy, y, ones, `y ${what}`);
+        const rowsBound = new Float32Array(c).fill(4 * m);
+        assertWithin(wdBeta, dBeta, rowsBound, `dβ ${what}`);
+        assertWithin(wdGamma, dGamma, rowsBound, `dγ ${what}`);
+        assertWithin(
+          wdx,
+          dx,
+          ones.map(() => 10),
+          `dx ${what}`,
+        );
+        for (const a of [wxHat, wy, wdx, wdGamma, wdBeta]) wasm.free(a);
+      }
+      for (const columns of [1, c]) {
+        const scale = randomIn(reference, random, columns);
+        const offset = randomIn(reference, random, columns);
+        const rows = (m * c) / columns;
+        const y = new Float32Array(m * c);
+        reference.channelAffine(x, y, rows, columns, scale, offset);
+        const [wscale, woffset] = [scale, offset].map((a) => copyIn(wasm, a));
+        const wy = wasm.alloc(m * c);
+        noFallback(() => wasm.channelAffine(wx, wy, rows, columns, wscale, woffset));
+        assertWithin(
+          wy,
+          y,
+          x.map((v) => Math.abs(v) + 1),
+          `affine columns=${columns}`,
+        );
+        for (const a of [wscale, woffset, wy]) wasm.free(a);
+      }
+      for (const a of [wx, wdy, wgamma, wbeta, wmean, wvariance]) wasm.free(a);
+    }
+  });
+
   test('views outside the wasm memory fall back to the reference loops (and say so)', () => {
     const g = geometryOf(CONV_CASES[0]);
     const { input, output } = sizes(g);

@@ -128,6 +128,7 @@ export interface ConvExports {
   ): void;
   conv2d_weights(geom: number, x: number, dy: number, dw: number, p0: number, p1: number): void;
   conv2d_input(geom: number, dy: number, w: number, dx: number, r0: number, r1: number): void;
+  conv2d_flip(geom: number, w: number, wt: number): void;
   im2col(geom: number, x: number, cols: number, r0: number, r1: number): void;
   col2im(geom: number, cols: number, dx: number, r0: number, r1: number): void;
   depthwise_forward(
@@ -139,6 +140,7 @@ export interface ConvExports {
     r0: number,
     r1: number,
   ): void;
+  depthwise_flip(geom: number, w: number, wt: number): void;
   depthwise_input(geom: number, dy: number, w: number, dx: number, r0: number, r1: number): void;
   depthwise_weights(geom: number, x: number, dy: number, dw: number, o0: number, o1: number): void;
   channel_sums(x: number, sums: number, m: number, n: number, j0: number, j1: number): void;
@@ -146,6 +148,48 @@ export interface ConvExports {
   max_pool_backward(geom: number, x: number, y: number, dy: number, dx: number, n0: number, n1: number): void;
   avg_pool_forward(geom: number, x: number, y: number, r0: number, r1: number): void;
   avg_pool_backward(geom: number, dy: number, dx: number, n0: number, n1: number): void;
+  channel_moments(
+    x: number,
+    m: number,
+    c: number,
+    mean: number,
+    variance: number,
+    c0: number,
+    c1: number,
+  ): void;
+  bn_normalize(
+    x: number,
+    mean: number,
+    inv: number,
+    gamma: number,
+    beta: number,
+    xhat: number,
+    y: number,
+    c: number,
+    i0: number,
+    i1: number,
+  ): void;
+  bn_sums(
+    dy: number,
+    xhat: number,
+    m: number,
+    c: number,
+    sumDy: number,
+    sumDyXhat: number,
+    c0: number,
+    c1: number,
+  ): void;
+  channel_affine(
+    x: number,
+    scale: number,
+    offset: number,
+    xhat: number,
+    slope: number,
+    y: number,
+    c: number,
+    i0: number,
+    i1: number,
+  ): void;
   relu_forward(
     x: number,
     y: number,

@@ -58,9 +58,13 @@ function sizesOf(g: Conv2DGeometry): GeometrySizes | null {
 export class WasmConvolutions {
   /** @internal Force one convolution algorithm (benchmarks and tests); `'auto'` picks per case. */
   path: ConvolutionPath = 'auto';
+  /** Two geometry blocks: a convolution's, and the flipped one of its input gradient. */
   private geometryBlock: Float32Array | null = null;
   private geometryWords: Int32Array | null = null;
   private zeros: Float32Array | null = null;
+  private flippedKernel: Float32Array | null = null;
+  /** Per-channel scratch of the batch-normalization kernels (5 rows of channels). */
+  private channelScratch: Float32Array | null = null;
   private patches: Float32Array | null = null;
   private listScratch: Float32Array | null = null;
 
@@ -69,20 +73,21 @@ export class WasmConvolutions {
     private readonly wasm: KernelExports,
   ) {}
 
-  /** Writes the geometry into the block the kernels read; returns its byte offset. */
-  private geometry(g: Conv2DGeometry): number {
+  /** Writes the geometry into block `slot` (0 or 1) that the kernels read; returns its byte offset. */
+  private geometry(g: Conv2DGeometry, slot = 0): number {
+    const length = GEOMETRY_WORDS.length;
     if (this.geometryBlock === null) {
-      this.geometryBlock = this.heap.alloc(GEOMETRY_WORDS.length);
+      this.geometryBlock = this.heap.alloc(2 * length);
       // Shared memory never detaches: this view stays valid when the memory grows.
       this.geometryWords = new Int32Array(
         this.geometryBlock.buffer,
         this.geometryBlock.byteOffset,
-        GEOMETRY_WORDS.length,
+        2 * length,
       );
     }
     const words = this.geometryWords!;
-    for (let i = 0; i < GEOMETRY_WORDS.length; i++) words[i] = g[GEOMETRY_WORDS[i]];
-    return this.geometryBlock.byteOffset;
+    for (let i = 0; i < length; i++) words[slot * length + i] = g[GEOMETRY_WORDS[i]];
+    return this.geometryBlock.byteOffset + slot * length * 4;
   }
 
   /** A block of at least `length` floats from `current` or a new one (old one freed), grown with room to spare. */
@@ -131,14 +136,15 @@ export class WasmConvolutions {
 
   /**
    * The algorithm for one pass. Grouped convolutions have only the direct form (the GEMM kernels take whole
-   * rows); a 1×1 stride-1 convolution is a plain GEMM on the input. Otherwise by measurement (bench/conv.ts,
-   * the small CNN's and MobileNetV2's shapes): see the report in the benchmark's header.
+   * rows). A 1×1 stride-1 convolution is a plain GEMM on the input, no patch matrix. Otherwise the direct
+   * kernels, measured faster than im2col + GEMM on the small CNN's and MobileNetV2's shapes in every pass
+   * (bench/conv.ts): the patch matrix costs a pass over memory as large as the product's operands. The direct
+   * input gradient of a stride-1 convolution is itself a direct forward convolution (flipped kernel).
    */
-  private choose(g: Conv2DGeometry, pass: ConvolutionPass): 'direct' | 'im2col' {
+  private choose(g: Conv2DGeometry, _pass: ConvolutionPass): 'direct' | 'im2col' {
     if (g.groups > 1) return 'direct';
     if (this.path !== 'auto') return this.path;
-    if (WasmConvolutions.pointwise(g)) return 'im2col';
-    return pass === 'input' ? 'im2col' : 'im2col';
+    return WasmConvolutions.pointwise(g) ? 'im2col' : 'direct';
   }
 
   conv2dForward(
@@ -273,7 +279,18 @@ export class WasmConvolutions {
     if (g.batch === 0) return true;
     const geom = this.geometry(g);
     if (this.choose(g, 'input') === 'direct') {
-      this.wasm.conv2d_input(geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset, 0, g.batch * g.inHeight);
+      if (g.strideHeight === 1 && g.strideWidth === 1) {
+        this.flippedInput(dy, kernel, dx, g, geom);
+      } else {
+        this.wasm.conv2d_input(
+          geom,
+          dy.byteOffset,
+          kernel.byteOffset,
+          dx.byteOffset,
+          0,
+          g.batch * g.inHeight,
+        );
+      }
       return true;
     }
     if (WasmConvolutions.pointwise(g)) {
@@ -302,6 +319,45 @@ export class WasmConvolutions {
     );
     this.wasm.col2im(geom, patches.byteOffset, dx.byteOffset, 0, g.batch * g.inHeight);
     return true;
+  }
+
+  /**
+   * The input gradient of a stride-1 convolution as a forward convolution of dy with the flipped kernel:
+   * `dx[iy] = Σ_ky dy[iy + pt − ky·d]·w[ky]`, which is a convolution with tap k′ = kh − 1 − ky and top padding
+   * (kh − 1)·d − pt (likewise for the width), input and output channels swapped.
+   */
+  private flippedInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    g: Conv2DGeometry,
+    geom: number,
+  ): void {
+    const flipped = (this.flippedKernel = this.grow(this.flippedKernel, kernel.length));
+    this.wasm.conv2d_flip(geom, kernel.byteOffset, flipped.byteOffset);
+    const transposed: Conv2DGeometry = {
+      ...g,
+      inHeight: g.outHeight,
+      inWidth: g.outWidth,
+      inChannels: g.outChannels,
+      outHeight: g.inHeight,
+      outWidth: g.inWidth,
+      outChannels: g.inChannels,
+      padTop: (g.kernelHeight - 1) * g.dilationHeight - g.padTop,
+      padLeft: (g.kernelWidth - 1) * g.dilationWidth - g.padLeft,
+    };
+    const flippedGeom = this.geometry(transposed, 1);
+    const zeros = this.zeroRow(g.outChannels / g.groups + 4);
+    this.wasm.conv2d_forward(
+      flippedGeom,
+      dy.byteOffset,
+      flipped.byteOffset,
+      0,
+      dx.byteOffset,
+      zeros,
+      0,
+      g.batch * g.inHeight,
+    );
   }
 
   /** Checks a depthwise geometry (output channels a multiple of the input channels) and the views' lengths. */
@@ -357,6 +413,31 @@ export class WasmConvolutions {
     if (!this.depthwiseFits(g, dx, dy, kernel, null)) return false;
     if (g.batch === 0) return true;
     const geom = this.geometry(g);
+    if (g.outChannels === g.inChannels && g.strideHeight === 1 && g.strideWidth === 1) {
+      // Stride 1: a depthwise forward of dy with the flipped kernel (see flippedInput).
+      const flipped = (this.flippedKernel = this.grow(this.flippedKernel, kernel.length));
+      this.wasm.depthwise_flip(geom, kernel.byteOffset, flipped.byteOffset);
+      const transposed: Conv2DGeometry = {
+        ...g,
+        inHeight: g.outHeight,
+        inWidth: g.outWidth,
+        outHeight: g.inHeight,
+        outWidth: g.inWidth,
+        padTop: (g.kernelHeight - 1) * g.dilationHeight - g.padTop,
+        padLeft: (g.kernelWidth - 1) * g.dilationWidth - g.padLeft,
+      };
+      const flippedGeom = this.geometry(transposed, 1);
+      this.wasm.depthwise_forward(
+        flippedGeom,
+        dy.byteOffset,
+        flipped.byteOffset,
+        0,
+        dx.byteOffset,
+        0,
+        g.batch * g.inHeight,
+      );
+      return true;
+    }
     this.wasm.depthwise_input(geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset, 0, g.batch * g.inHeight);
     return true;
   }
@@ -456,12 +537,147 @@ export class WasmConvolutions {
     return true;
   }
 
+  // ---- per-channel kernels: BatchNormalization (any rank, channels last) and Rescaling.
+
+  /** Five rows of `c` floats of per-channel scratch. */
+  private channelRows(c: number): Float32Array[] {
+    this.channelScratch = this.grow(this.channelScratch, 5 * c);
+    return [0, 1, 2, 3, 4].map((row) => this.channelScratch!.subarray(row * c, (row + 1) * c));
+  }
+
+  columnMoments(x: Float32Array, m: number, c: number, mean: Float32Array, variance: Float32Array): boolean {
+    if (
+      !this.owns(x, mean, variance) ||
+      !(m > 0 && c > 0) ||
+      x.length < m * c ||
+      mean.length < c ||
+      variance.length < c
+    ) {
+      return false;
+    }
+    this.wasm.channel_moments(x.byteOffset, m, c, mean.byteOffset, variance.byteOffset, 0, c);
+    return true;
+  }
+
+  batchNormForward(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    xHat: Float32Array | null,
+    y: Float32Array,
+  ): boolean {
+    if (
+      !this.owns(x, mean, variance, gamma, beta, xHat, y) ||
+      !(m > 0 && c > 0) ||
+      [x, y, xHat].some((a) => a !== null && a.length < m * c) ||
+      [mean, variance, gamma, beta].some((a) => a !== null && a.length < c)
+    ) {
+      return false;
+    }
+    const [inverse] = this.channelRows(c);
+    for (let j = 0; j < c; j++) inverse[j] = 1 / Math.sqrt(variance[j] + epsilon);
+    this.wasm.bn_normalize(
+      x.byteOffset,
+      mean.byteOffset,
+      inverse.byteOffset,
+      gamma === null ? 0 : gamma.byteOffset,
+      beta === null ? 0 : beta.byteOffset,
+      xHat === null ? 0 : xHat.byteOffset,
+      y.byteOffset,
+      c,
+      0,
+      m,
+    );
+    return true;
+  }
+
+  batchNormBackward(
+    dy: Float32Array,
+    xHat: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    batchStatistics: boolean,
+    dx: Float32Array | null,
+    dGamma: Float32Array | null,
+    dBeta: Float32Array | null,
+  ): boolean {
+    if (
+      !this.owns(dy, xHat, variance, gamma, dx, dGamma, dBeta) ||
+      !(m > 0 && c > 0) ||
+      [dy, xHat, dx].some((a) => a !== null && a.length < m * c) ||
+      [variance, gamma, dGamma, dBeta].some((a) => a !== null && a.length < c)
+    ) {
+      return false;
+    }
+    const [sumDy, sumDyXHat, scale, offset, slope] = this.channelRows(c);
+    this.wasm.bn_sums(dy.byteOffset, xHat.byteOffset, m, c, sumDy.byteOffset, sumDyXHat.byteOffset, 0, c);
+    dBeta?.set(sumDy);
+    dGamma?.set(sumDyXHat);
+    if (dx === null) return true;
+    // dx = k·dy − k·Σdy/m − x̂·k·Σ(dy·x̂)/m with k = γ/√(σ² + ε); with moving statistics dx = k·dy.
+    for (let j = 0; j < c; j++) {
+      const k = (gamma === null ? 1 : gamma[j]) / Math.sqrt(variance[j] + epsilon);
+      scale[j] = k;
+      offset[j] = (-k * sumDy[j]) / m;
+      slope[j] = (k * sumDyXHat[j]) / m;
+    }
+    this.wasm.channel_affine(
+      dy.byteOffset,
+      scale.byteOffset,
+      batchStatistics ? offset.byteOffset : 0,
+      batchStatistics ? xHat.byteOffset : 0,
+      batchStatistics ? slope.byteOffset : 0,
+      dx.byteOffset,
+      c,
+      0,
+      m,
+    );
+    return true;
+  }
+
+  channelAffine(
+    x: Float32Array,
+    y: Float32Array,
+    m: number,
+    c: number,
+    scale: Float32Array,
+    offset: Float32Array | null,
+  ): boolean {
+    if (
+      !this.owns(x, y, scale, offset) ||
+      !(m >= 0 && c > 0) ||
+      x.length < m * c ||
+      y.length < m * c ||
+      scale.length < c ||
+      (offset !== null && offset.length < c)
+    ) {
+      return false;
+    }
+    const offsetPointer = offset === null ? 0 : offset.byteOffset;
+    this.wasm.channel_affine(x.byteOffset, scale.byteOffset, offsetPointer, 0, 0, y.byteOffset, c, 0, m);
+    return true;
+  }
+
   /** Returns the buffers to the heap. */
   dispose(): void {
-    for (const block of [this.geometryBlock, this.zeros, this.patches, this.listScratch]) {
+    for (const block of [
+      this.geometryBlock,
+      this.zeros,
+      this.patches,
+      this.listScratch,
+      this.flippedKernel,
+    ]) {
       if (block !== null) this.heap.free(block);
     }
-    this.geometryBlock = this.zeros = this.patches = this.listScratch = null;
+    this.geometryBlock = this.zeros = this.patches = this.listScratch = this.flippedKernel = null;
     this.geometryWords = null;
   }
 }

@@ -149,6 +149,7 @@ export class WasmKernels extends ReferenceKernels {
     const pool = this.pool;
     this.pool = null;
     this.info.threads = 1;
+    this.convolutions.dispose();
     if (pool !== null) await pool.dispose();
   }
 
@@ -744,6 +745,67 @@ export class WasmKernels extends ReferenceKernels {
     if (this.convolutions.reluBackward(x, dy, dx, n, options)) return;
     this.stats.fallbacks++;
     super.reluBackward(x, dy, dx, n, options);
+  }
+
+  override columnMoments(
+    x: Float32Array,
+    m: number,
+    c: number,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void {
+    if (this.convolutions.columnMoments(x, m, c, mean, variance)) return;
+    this.stats.fallbacks++;
+    super.columnMoments(x, m, c, mean, variance);
+  }
+
+  override batchNormForward(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    xHat: Float32Array | null,
+    y: Float32Array,
+  ): void {
+    if (this.convolutions.batchNormForward(x, mean, variance, gamma, beta, epsilon, m, c, xHat, y)) return;
+    this.stats.fallbacks++;
+    super.batchNormForward(x, mean, variance, gamma, beta, epsilon, m, c, xHat, y);
+  }
+
+  override batchNormBackward(
+    dy: Float32Array,
+    xHat: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    batchStatistics: boolean,
+    dx: Float32Array | null,
+    dGamma: Float32Array | null,
+    dBeta: Float32Array | null,
+  ): void {
+    const args = [dy, xHat, variance, gamma, epsilon, m, c, batchStatistics, dx, dGamma, dBeta] as const;
+    if (this.convolutions.batchNormBackward(...args)) return;
+    this.stats.fallbacks++;
+    super.batchNormBackward(...args);
+  }
+
+  override channelAffine(
+    x: Float32Array,
+    y: Float32Array,
+    m: number,
+    c: number,
+    scale: Float32Array,
+    offset: Float32Array | null,
+  ): void {
+    if (this.convolutions.channelAffine(x, y, m, c, scale, offset)) return;
+    this.stats.fallbacks++;
+    super.channelAffine(x, y, m, c, scale, offset);
   }
 }
 
