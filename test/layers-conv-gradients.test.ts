@@ -153,12 +153,12 @@ test('AveragePooling2D with same padding averages over the positions inside the 
   const layer = new AveragePooling2D({ poolSize: 2, padding: 'same' });
   layer.build([3, 3, 1], kernels);
   // 3×3 input, 2×2 windows at stride 2: the bottom/right windows overhang by one pixel.
-  const y = layer.forward(float64([1, 2, 3, 4, 5, 6, 7, 8, 9]), 1, false);
+  const y = layer.forward(float64([1, 2, 3, 4, 5, 6, 7, 8, 9]), 1);
   assert.deepEqual(Array.from(y), [(1 + 2 + 4 + 5) / 4, (3 + 6) / 2, (7 + 8) / 2, 9]);
   const max = new MaxPooling2D({ poolSize: 2, padding: 'same' });
   max.build([3, 3, 1], kernels);
   assert.deepEqual(
-    Array.from(max.forward(float64([-1, -2, -3, -4, -5, -6, -7, -8, -9]), 1, false)),
+    Array.from(max.forward(float64([-1, -2, -3, -4, -5, -6, -7, -8, -9]), 1)),
     [-1, -3, -7, -9],
   );
 });
@@ -206,7 +206,7 @@ test('Rescaling: gradients with one scale and per-channel scales and offsets', (
   checkLayer(new Rescaling({ scale: [0.5, 2, -1], offset: [1, 0, 3] }), [2, 2, 3], 2, 51);
   const layer = new Rescaling({ scale: 1 / 255 });
   layer.build([2], kernels);
-  assert.deepEqual(Array.from(layer.forward(float64([0, 255, 51, 102]), 2, false)), [0, 1, 0.2, 0.4]);
+  assert.deepEqual(Array.from(layer.forward(float64([0, 255, 51, 102]), 2)), [0, 1, 0.2, 0.4]);
 });
 
 test('ReLU (max_value, negative_slope, threshold), LeakyReLU and Softmax: gradients', () => {

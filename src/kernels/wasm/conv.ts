@@ -135,16 +135,21 @@ export class WasmConvolutions {
   }
 
   /**
-   * The algorithm for one pass. Grouped convolutions have only the direct form (the GEMM kernels take whole
-   * rows). A 1×1 stride-1 convolution is a plain GEMM on the input, no patch matrix. Otherwise the direct
-   * kernels, measured faster than im2col + GEMM on the small CNN's and MobileNetV2's shapes in every pass
-   * (bench/conv.ts): the patch matrix costs a pass over memory as large as the product's operands. The direct
-   * input gradient of a stride-1 convolution is itself a direct forward convolution (flipped kernel).
+   * The algorithm for one pass, from bench/conv.ts on the small CNN's and MobileNetV2's shapes (alternating
+   * runs in one process). Grouped convolutions have only the direct form (the GEMM kernels take whole rows).
+   * A 1×1 stride-1 convolution is a plain GEMM on the input (no patch matrix): 2.5× faster forward than the
+   * direct tiles there. Otherwise the direct kernels, faster than im2col + GEMM in the forward (1.1–2.4×) and
+   * weight passes (1.6–4.6×): the patch matrix costs a pass over memory as large as the product's operands.
+   * The direct input gradient of a stride-1 convolution is a direct forward convolution of dy with the
+   * flipped kernel, vectorised over the input channels; with fewer than 8 of them (a first layer's 1 or 3)
+   * that wastes most lanes, and GEMM + col2im is 2–3× faster.
    */
-  private choose(g: Conv2DGeometry, _pass: ConvolutionPass): 'direct' | 'im2col' {
+  private choose(g: Conv2DGeometry, pass: ConvolutionPass): 'direct' | 'im2col' {
     if (g.groups > 1) return 'direct';
     if (this.path !== 'auto') return this.path;
-    return WasmConvolutions.pointwise(g) ? 'im2col' : 'direct';
+    if (WasmConvolutions.pointwise(g)) return 'im2col';
+    if (pass === 'input' && g.inChannels < 8) return 'im2col';
+    return 'direct';
   }
 
   conv2dForward(
