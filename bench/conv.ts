@@ -2,10 +2,11 @@
  * Development helper (not part of `npm run bench`): the two wasm convolution algorithms (direct, im2col +
  * GEMM) and the depthwise kernels on the shapes that matter — the small Fashion-MNIST CNN (28×28×1 → Conv 32
  * 3×3 → MaxPool 2 → Conv 64 3×3 → MaxPool 2 → Dense 128, batch 32) and MobileNetV2 (alpha 0.35, 96×96) —
- * alternating short slices in one process and keeping each variant's best slice (the machine is shared).
+ * alternating single calls in one process and keeping each variant's best call (the machine is shared: the
+ * best call is the one no other process interrupted).
  * Inputs have ~40 % zeros (post-ReLU activations; Fashion-MNIST images have ~50 %).
  *
- * Usage: node --import tsx bench/conv.ts [ROUNDS]
+ * Usage: node --import tsx bench/conv.ts [ROUNDS (default 25)]
  * @module
  */
 
@@ -15,7 +16,7 @@ import type { ConvolutionPath } from '../src/kernels/wasm/conv.js';
 import { createWasmKernels } from '../src/kernels/wasm/index.js';
 import { axisWindow, type PaddingMode } from '../src/layers/spatial.js';
 
-const rounds = Number(process.argv[2] ?? 7);
+const rounds = Number(process.argv[2] ?? 25);
 const kernels = await createWasmKernels({ threads: 1 });
 const reference = new ReferenceKernels();
 
@@ -60,7 +61,7 @@ function filled(length: number): Float32Array {
   return a;
 }
 
-/** Best time in µs of `run` over `rounds` slices of `repeat` calls. */
+/** Mean time in µs of `repeat` calls of `run`. */
 function time(run: () => void, repeat: number): number {
   const start = performance.now();
   for (let i = 0; i < repeat; i++) run();
@@ -144,17 +145,65 @@ function depthwiseCase(name: string, g: Conv2DGeometry, repeat: number): void {
   for (const a of [x, w, b, y, dy, dw, dx]) kernels.free(a);
 }
 
-console.log(`wasm ${kernels.info.relaxedSimd ? 'relaxed-SIMD' : 'SIMD'}, 1 thread, best of ${rounds} slices`);
-convCase('small CNN conv1: 32×28×28×1 → 32, 3×3 valid', geometry(32, [28, 28, 1], 32, 3, 1, 'valid'), 20);
-convCase('small CNN conv2: 32×13×13×32 → 64, 3×3 valid', geometry(32, [13, 13, 32], 64, 3, 1, 'valid'), 5);
-convCase('MobileNetV2 stem: 32×96×96×3 → 16, 3×3 s2 same', geometry(32, [96, 96, 3], 16, 3, 2, 'same'), 3);
-convCase('MobileNetV2 stem, batch 1', geometry(1, [96, 96, 3], 16, 3, 2, 'same'), 50);
-convCase('MobileNetV2 1×1 expand: 32×24×24×8 → 48', geometry(32, [24, 24, 8], 48, 1, 1, 'valid'), 10);
+console.log(`wasm ${kernels.info.relaxedSimd ? 'relaxed-SIMD' : 'SIMD'}, 1 thread, best of ${rounds} calls`);
+convCase('small CNN conv1: 32×28×28×1 → 32, 3×3 valid', geometry(32, [28, 28, 1], 32, 3, 1, 'valid'), 1);
+convCase('small CNN conv2: 32×13×13×32 → 64, 3×3 valid', geometry(32, [13, 13, 32], 64, 3, 1, 'valid'), 1);
+convCase('MobileNetV2 stem: 32×96×96×3 → 16, 3×3 s2 same', geometry(32, [96, 96, 3], 16, 3, 2, 'same'), 1);
+convCase('MobileNetV2 stem, batch 1', geometry(1, [96, 96, 3], 16, 3, 2, 'same'), 1);
+convCase('MobileNetV2 1×1 expand: 32×24×24×8 → 48', geometry(32, [24, 24, 8], 48, 1, 1, 'valid'), 1);
 const dw = (batch: number, size: number, channels: number, stride: number): Conv2DGeometry => ({
   ...geometry(batch, [size, size, channels], channels, 3, stride, 'same'),
 });
-depthwiseCase('MobileNetV2 depthwise 3×3: 32×48×48×16, s1', dw(32, 48, 16, 1), 5);
-depthwiseCase('MobileNetV2 depthwise 3×3: 32×48×48×48, s2', dw(32, 48, 48, 2), 5);
-depthwiseCase('MobileNetV2 depthwise 3×3: 32×12×12×96, s1', dw(32, 12, 96, 1), 10);
-depthwiseCase('MobileNetV2 depthwise 3×3: 1×48×48×16, s1', dw(1, 48, 16, 1), 100);
+depthwiseCase('MobileNetV2 depthwise 3×3: 32×48×48×16, s1', dw(32, 48, 16, 1), 1);
+depthwiseCase('MobileNetV2 depthwise 3×3: 32×48×48×48, s2', dw(32, 48, 48, 2), 1);
+depthwiseCase('MobileNetV2 depthwise 3×3: 32×12×12×96, s1', dw(32, 12, 96, 1), 1);
+depthwiseCase('MobileNetV2 depthwise 3×3: 1×48×48×16, s1', dw(1, 48, 16, 1), 1);
 await kernels.dispose();
+
+// The whole small CNN: ms per training step of Sequential.fit (batch 32), 1 and 2 threads, same process.
+{
+  const { Sequential } = await import('../src/models/sequential.js');
+  const { Conv2D, Dense, Flatten, MaxPooling2D } = await import('../src/layers/index.js');
+  const { SGD } = await import('../src/optimizers/index.js');
+  const { setKernels } = await import('../src/kernels/index.js');
+  const { Tensor } = await import('../src/tensor/tensor.js');
+  const steps = 20;
+  const samples = 32 * steps;
+  const x = new Tensor(
+    Float32Array.from({ length: samples * 784 }, (_, i) => (i % 7 < 3 ? 0 : (i % 13) / 13)),
+    [samples, 28, 28, 1],
+  );
+  const y = new Tensor(
+    Float32Array.from({ length: samples }, (_, i) => i % 10),
+    [samples],
+  );
+  const variants = [];
+  for (const threads of [1, 2] as const) {
+    const backend = await createWasmKernels({ threads });
+    setKernels(backend);
+    const model = new Sequential([
+      new Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
+      new MaxPooling2D(),
+      new Conv2D({ filters: 64, kernelSize: 3, activation: 'relu' }),
+      new MaxPooling2D(),
+      new Flatten(),
+      new Dense({ units: 128, activation: 'relu' }),
+      new Dense({ units: 10, activation: 'softmax' }),
+    ]);
+    model.compile({ optimizer: new SGD({ learningRate: 0.01 }), loss: 'sparse_categorical_crossentropy' });
+    variants.push({ threads, backend, model });
+  }
+  const best = variants.map(() => Infinity);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, v] of variants.entries()) {
+      const start = performance.now();
+      await v.model.fit(x, y, { epochs: 1, batchSize: 32, verbose: 0, shuffle: false });
+      best[i] = Math.min(best[i], (performance.now() - start) / steps);
+    }
+  }
+  console.log(
+    `\nsmall CNN, Sequential.fit step (batch 32): ${variants.map((v, i) => `${v.threads} thread(s) ${best[i].toFixed(2)} ms`).join(', ')}` +
+      ` (an epoch of 1375 steps ≈ ${((best[0] * 1375) / 1000).toFixed(1)} s on 1 thread)`,
+  );
+  for (const v of variants) await v.backend.dispose();
+}

@@ -173,8 +173,13 @@ export abstract class BaseConv2D extends Layer {
     return this.geometry;
   }
 
-  override get outputActivation(): string {
-    return this.activation;
+  /**
+   * The activation, when a loss may fuse with it: only for a 1×1 output, where the activation's rows are the
+   * samples the loss sees (a softmax over each pixel's channels is not a softmax over the sample).
+   */
+  override get outputActivation(): string | null {
+    const g = this.geometry;
+    return g !== null && g.outHeight * g.outWidth === 1 ? this.activation : null;
   }
 
   forward(input: Float32Array, batch: number, _training: boolean): Float32Array {

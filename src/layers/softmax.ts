@@ -49,8 +49,10 @@ export class Softmax extends Layer {
     return inputShape;
   }
 
-  override get outputActivation(): string {
-    return 'softmax';
+  /** `'softmax'` when each sample is one row (a loss then fuses with it), else null. */
+  override get outputActivation(): string | null {
+    const shape = this.inputShape;
+    return shape !== null && sizeOf(shape) === shape[shape.length - 1] ? 'softmax' : null;
   }
 
   forward(input: Float32Array, batch: number): Float32Array {

@@ -3,6 +3,7 @@
 Run with the Keras 3 build of ../shared/tools/keras3 (torch backend):
     export KERAS_ENV=/work/keras-env; . $KERAS_ENV/env.sh
     /usr/bin/python3 test/fixtures-gen/keras_conv_layers.py > test/fixtures/keras-conv-layers.json
+    npx prettier --write test/fixtures/keras-conv-layers.json
 Each case: the layer's class name and get_config() as Keras writes it, the input shape, the input, the weights
 (Keras's order) and Keras's output, all float32 values.
 """

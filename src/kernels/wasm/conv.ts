@@ -135,21 +135,23 @@ export class WasmConvolutions {
   }
 
   /**
-   * The algorithm for one pass, from bench/conv.ts on the small CNN's and MobileNetV2's shapes (alternating
-   * runs in one process). Grouped convolutions have only the direct form (the GEMM kernels take whole rows).
-   * A 1×1 stride-1 convolution is a plain GEMM on the input (no patch matrix): 2.5× faster forward than the
-   * direct tiles there. Otherwise the direct kernels, faster than im2col + GEMM in the forward (1.1–2.4×) and
-   * weight passes (1.6–4.6×): the patch matrix costs a pass over memory as large as the product's operands.
-   * The direct input gradient of a stride-1 convolution is a direct forward convolution of dy with the
-   * flipped kernel, vectorised over the input channels; with fewer than 8 of them (a first layer's 1 or 3)
-   * that wastes most lanes, and GEMM + col2im is 2–3× faster.
+   * The algorithm for one pass, measured with bench/conv.ts (best of 25 alternating calls, one thread, relaxed
+   * SIMD) on the small CNN's and MobileNetV2's shapes, µs im2col+GEMM → direct:
+   * - forward: conv1 (28×28×1 → 32) 809 → 826, conv2 (13×13×32 → 64) 2802 → 2585, MobileNetV2 stem
+   *   (96×96×3 → 16, stride 2) 4578 → 2311, its 1×1 expansion (24×24×8 → 48) 294 → 394;
+   * - dW: conv1 897 → 607, conv2 8247 → 3003, stem 10032 → 1611, 1×1 502 → 395;
+   * - dX: conv1 873 → 2147, conv2 3476 → 3200, stem 15056 → 20025, 1×1 238 → 283.
+   * So: the direct kernels, except a 1×1 stride-1 convolution's forward and input gradient (a plain GEMM on
+   * the input, no patch matrix) and the input gradient of a layer with fewer than 8 input channels (the
+   * direct dX is vectorised over them; a first layer's 1 or 3 wastes most lanes). Grouped convolutions have
+   * only the direct form (the GEMM kernels take whole rows).
    */
   private choose(g: Conv2DGeometry, pass: ConvolutionPass): 'direct' | 'im2col' {
     if (g.groups > 1) return 'direct';
     if (this.path !== 'auto') return this.path;
+    if (pass === 'weights') return 'direct';
     if (WasmConvolutions.pointwise(g)) return 'im2col';
-    if (pass === 'input' && g.inChannels < 8) return 'im2col';
-    return 'direct';
+    return pass === 'input' && g.inChannels < 8 ? 'im2col' : 'direct';
   }
 
   conv2dForward(
