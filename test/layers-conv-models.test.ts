@@ -33,6 +33,9 @@ import {
   clearSession,
 } from '../src/layers/index.js';
 import { deserializeLayer } from '../src/layers/registry.js';
+import { cloneModel } from '../src/models/cloneModel.js';
+import { Add } from '../src/layers/add.js';
+import { Input, Model } from '../src/models/functional.js';
 import { Sequential } from '../src/models/sequential.js';
 import { Adam } from '../src/optimizers/index.js';
 import { RandomGenerator, setRandomSeed } from '../src/tensor/random.js';
@@ -178,6 +181,46 @@ describe('convolutional models', () => {
     } finally {
       await twoThreads.dispose();
     }
+  });
+
+  test('cloneModel copies a CNN, and a functional CNN with a residual Add trains', async () => {
+    const model = withKernels(wasm, smallCnn);
+    const clone = withKernels(wasm, () => cloneModel(model));
+    clone.setWeights(model.getWeights());
+    const { x, y } = blocks(8, 3);
+    assert.deepEqual(clone.predict(x).data, model.predict(x).data);
+    assert.notEqual(clone.layers[0], model.layers[0]);
+    // MobileNetV2's pattern: expand 1×1, depthwise 3×3 with ReLU6, project 1×1, and add the block's input.
+    setRandomSeed(3);
+    const functional = withKernels(wasm, () => {
+      const input = Input({ shape: [28, 28, 1] });
+      const stem = new Conv2D({ filters: 8, kernelSize: 3, strides: 2, padding: 'same' }).apply(input);
+      const expand = new ReLU({ maxValue: 6 }).apply(
+        new BatchNormalization().apply(
+          new Conv2D({ filters: 16, kernelSize: 1, useBias: false }).apply(stem),
+        ),
+      );
+      const depthwise = new ReLU({ maxValue: 6 }).apply(
+        new DepthwiseConv2D({ kernelSize: 3, padding: 'same', useBias: false }).apply(expand),
+      );
+      const project = new Conv2D({ filters: 8, kernelSize: 1 }).apply(depthwise);
+      const residual = new Add().apply([stem, project]);
+      // Flatten, not global pooling: the class is where the block is.
+      const flat = new Flatten().apply(residual);
+      return new Model({
+        inputs: input,
+        outputs: new Dense({ units: 10, activation: 'softmax' }).apply(flat),
+      });
+    });
+    functional.compile({
+      optimizer: new Adam({ learningRate: 1e-2 }),
+      loss: 'sparse_categorical_crossentropy',
+    });
+    const data = blocks(160, 4);
+    const before = functional.evaluate(data.x, data.y)[0];
+    await functional.fit(data.x, data.y, { epochs: 4, batchSize: 16, verbose: 0 });
+    const after = functional.evaluate(data.x, data.y)[0];
+    assert.ok(after < 0.7 * before, `loss ${before} → ${after}`);
   });
 
   /** Every new layer in one Sequential (and GlobalAveragePooling2D in a second one). */
