@@ -187,7 +187,7 @@ describe('convolutional models', () => {
     const model = withKernels(wasm, smallCnn);
     const clone = withKernels(wasm, () => cloneModel(model));
     clone.setWeights(model.getWeights());
-    const { x, y } = blocks(8, 3);
+    const { x } = blocks(8, 3);
     assert.deepEqual(clone.predict(x).data, model.predict(x).data);
     assert.notEqual(clone.layers[0], model.layers[0]);
     // MobileNetV2's pattern: expand 1×1, depthwise 3×3 with ReLU6, project 1×1, and add the block's input.
