@@ -20,6 +20,29 @@ export {
   gather_rows,
 } from './elementwise';
 export { loss, count_correct } from './loss';
+export {
+  conv2d_forward,
+  conv2d_weights,
+  conv2d_input,
+  conv2d_flip,
+  im2col,
+  col2im,
+  depthwise_forward,
+  depthwise_input,
+  depthwise_flip,
+  depthwise_weights,
+  channel_sums,
+  max_pool_forward,
+  max_pool_backward,
+  avg_pool_forward,
+  avg_pool_backward,
+  relu_forward,
+  relu_backward,
+  channel_moments,
+  bn_normalize,
+  bn_sums,
+  channel_affine,
+} from './conv';
 
 // Task codes in the control block (word 0), shared with src/kernels/wasm/abi.ts.
 const TASK_FORWARD: i32 = 1;

@@ -10,10 +10,13 @@
  * @module
  */
 import { BatchNormalization } from '../layers/batchNormalization.js';
+import { Conv2D } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
+import { DepthwiseConv2D } from '../layers/depthwiseConv2D.js';
 import { InputLayer } from '../layers/inputLayer.js';
 import { type Layer, reserveLayerName } from '../layers/layer.js';
 import { Merge } from '../layers/merge.js';
+import { SeparableConv2D } from '../layers/separableConv2D.js';
 import { bareClassName, deserializeLayer, type LayerFactory, UnknownLayerError } from '../layers/registry.js';
 import { getLoss, type Loss, UnknownLossError } from '../losses/index.js';
 import type { BaseModel } from '../models/baseModel.js';
@@ -61,6 +64,20 @@ const KERAS_LAYERS = new Set([
   'BatchNormalization',
   'Add',
   'Concatenate',
+  'Conv2D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'ZeroPadding2D',
+  'Cropping2D',
+  'Reshape',
+  'Rescaling',
+  'ReLU',
+  'LeakyReLU',
+  'Softmax',
 ]);
 
 /** Model class names Keras uses for models nested as layers, which warmstart does not support. */
@@ -176,6 +193,17 @@ function estimatedParameters(layer: Layer, inputShape: Shape): number {
   if (layer instanceof Dense)
     return (inputShape[inputShape.length - 1] + (layer.useBias ? 1 : 0)) * layer.units;
   if (layer instanceof BatchNormalization) return 4 * inputShape[inputShape.length - 1];
+  const channels = inputShape[inputShape.length - 1];
+  const taps = (layer: { kernelSize: readonly number[] }): number =>
+    layer.kernelSize[0] * layer.kernelSize[1];
+  if (layer instanceof Conv2D)
+    return (taps(layer) * channels * layer.filters) / layer.groups + (layer.useBias ? layer.filters : 0);
+  if (layer instanceof DepthwiseConv2D)
+    return (taps(layer) + (layer.useBias ? 1 : 0)) * channels * layer.depthMultiplier;
+  if (layer instanceof SeparableConv2D) {
+    const depthwise = channels * layer.depthMultiplier;
+    return taps(layer) * depthwise + depthwise * layer.filters + (layer.useBias ? layer.filters : 0);
+  }
   return 0;
 }
 

@@ -131,6 +131,46 @@ export interface FtrlStep {
 }
 
 /**
+ * Where a 2-D window (a convolution's kernel or a pooling window) falls on channels-last images (NHWC,
+ * row-major: element (n, y, x, c) at `((n·inHeight + y)·inWidth + x)·inChannels + c`). Output pixel (oy, ox)
+ * reads input (oy·strideHeight + ky·dilationHeight − padTop, ox·strideWidth + kx·dilationWidth − padLeft) for
+ * each window offset (ky, kx); positions outside the input are padding (zeros for a convolution, left out of a
+ * pooling window). Keras's `'same'` puts the odd pixel of padding at the bottom and right, which the output
+ * size implies: only the top and left padding are given.
+ */
+export interface Conv2DGeometry {
+  /** Images in the batch. */
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  /** Conv2D: filters; depthwise: `inChannels · depthMultiplier`; pooling: `inChannels`. */
+  outChannels: number;
+  kernelHeight: number;
+  kernelWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padLeft: number;
+  /** Conv2D's groups: input channel block g feeds only output channel block g (1 elsewhere). */
+  groups: number;
+}
+
+/** A ReLU's options, as Keras's `ReLU` layer has them (LeakyReLU: `maxValue` ∞, `threshold` 0). */
+export interface ReluOptions {
+  /** Largest output (`Infinity` for none; 6 for MobileNet's ReLU6). */
+  maxValue: number;
+  /** Slope below the threshold (0 for a plain ReLU). */
+  negativeSlope: number;
+  /** Inputs at or below it are damped: `y = negativeSlope·(x − threshold)`. */
+  threshold: number;
+}
+
+/**
  * The arithmetic of warmstart. Implementations: `ReferenceKernels` (plain TypeScript, the oracle) and
  * `WasmKernels` (SIMD, two threads, the default).
  */
@@ -429,5 +469,151 @@ export interface Kernels {
     dx: Float32Array | null,
     dGamma: Float32Array | null,
     dBeta: Float32Array | null,
+  ): void;
+
+  // ---- convolutional networks. Images are channels-last (NHWC); see Conv2DGeometry for how a window maps
+  // outputs to inputs.
+
+  /**
+   * 2-D convolution (a cross-correlation, as Keras computes it), `kernel` of shape
+   * (kernelHeight, kernelWidth, inChannels/groups, outChannels):
+   * `y[n,oy,ox,f] = bias[f] + Σ_{ky,kx,c} x[n, iy, ix, g·C_g + c]·kernel[ky,kx,c,f]`, g = f's group, taps on
+   * padding left out. No activation: the layer applies it.
+   */
+  conv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /** Input gradient of {@link conv2dForward}: `dx[n,iy,ix,c] = Σ over the taps that read it of dy·kernel`. */
+  conv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /**
+   * Weight gradients of {@link conv2dForward} (written, not accumulated): `dKernel[ky,kx,c,f] = Σ_{n,oy,ox}
+   * x[n,iy,ix,c]·dy[n,oy,ox,f]`, and `dBias[f] = Σ_{n,oy,ox} dy[n,oy,ox,f]` when given.
+   */
+  conv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /**
+   * Depthwise convolution, `kernel` of shape (kernelHeight, kernelWidth, inChannels, depthMultiplier), output
+   * channel `o = c·depthMultiplier + d`: `y[n,oy,ox,o] = bias[o] + Σ_{ky,kx} x[n,iy,ix,c]·kernel[ky,kx,c,d]`.
+   */
+  depthwiseConv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /** Input gradient of {@link depthwiseConv2dForward}: `dx[n,iy,ix,c] = Σ_{taps, d} dy[…, c·dm + d]·kernel[…, c, d]`. */
+  depthwiseConv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /** Weight gradients of {@link depthwiseConv2dForward} (written): `dKernel[ky,kx,c,d] = Σ x[…,c]·dy[…, c·dm + d]`. */
+  depthwiseConv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /** Max pooling: `y[n,oy,ox,c] = max over the window's positions inside the input of x[n,iy,ix,c]`. */
+  maxPool2dForward(x: Float32Array, y: Float32Array, geometry: Conv2DGeometry): void;
+
+  /**
+   * Max pooling backward: each window's `dy` goes to the first position (in row-major window order) holding
+   * the window's maximum `y`, as TensorFlow and PyTorch route it; overlapping windows add up.
+   */
+  maxPool2dBackward(
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /** Average pooling over the window's positions inside the input (padding is not counted, as Keras). */
+  averagePool2dForward(x: Float32Array, y: Float32Array, geometry: Conv2DGeometry): void;
+
+  /** Average pooling backward: each window's `dy / count` goes to each of its `count` positions inside the input. */
+  averagePool2dBackward(dy: Float32Array, dx: Float32Array, geometry: Conv2DGeometry): void;
+
+  /**
+   * Keras's ReLU family over n elements: `y = min(x, maxValue)` for x > threshold, else
+   * `negativeSlope·(x − threshold)` (exactly 0 when the slope is 0). `y` may alias `x`.
+   */
+  reluForward(x: Float32Array, y: Float32Array, n: number, options: ReluOptions): void;
+
+  /**
+   * Its derivative: `dx = dy` for threshold < x < maxValue, 0 for x ≥ maxValue, `negativeSlope·dy` for
+   * x ≤ threshold. `dx` may alias `dy`.
+   */
+  reluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, options: ReluOptions): void;
+
+  /**
+   * Zero padding of `batch` images (height × width × channels) into y of (height + top + bottom) ×
+   * (width + left + right) × channels; also the backward of a crop.
+   */
+  zeroPad2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void;
+
+  /**
+   * Cropping of `batch` images (height × width × channels) into y of (height − top − bottom) ×
+   * (width − left − right) × channels; also the backward of a zero padding.
+   */
+  crop2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void;
+
+  /**
+   * A per-column affine map over an m×c matrix: `y[i,j] = x[i,j]·scale[j] + offset[j]` (offset 0 when null).
+   * `y` may alias `x`. With c = 1 it is one scale and offset for every element.
+   */
+  channelAffine(
+    x: Float32Array,
+    y: Float32Array,
+    m: number,
+    c: number,
+    scale: Float32Array,
+    offset: Float32Array | null,
   ): void;
 }

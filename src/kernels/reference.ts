@@ -7,6 +7,8 @@ import {
   SELU_ALPHA,
   SELU_SCALE,
   type SgdStep,
+  type Conv2DGeometry,
+  type ReluOptions,
   type AdadeltaStep,
   type AdagradStep,
   type AdamaxStep,
@@ -628,6 +630,269 @@ export class ReferenceKernels implements Kernels {
       }
     }
   }
+
+  // ---- convolutional networks. Plain loops over output pixels, window taps and channels, in the order
+  // every faster kernel must reproduce per element: the bias first, then taps (ky, kx) in row-major order,
+  // then channels ascending. Taps on padding are left out (they would add 0·w).
+
+  conv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    g: Conv2DGeometry,
+  ): void {
+    const { inChannels: c, outChannels: f, groups } = g;
+    const cg = c / groups;
+    const fg = f / groups;
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) {
+        for (let o = 0; o < f; o++) y[output + o] = bias === null ? 0 : bias[o];
+        return;
+      }
+      for (let group = 0; group < groups; group++) {
+        for (let ci = 0; ci < cg; ci++) {
+          const a = x[input + group * cg + ci];
+          if (a === 0) continue;
+          const row = (tap * cg + ci) * f;
+          for (let o = group * fg; o < (group + 1) * fg; o++) y[output + o] += a * kernel[row + o];
+        }
+      }
+    });
+  }
+
+  conv2dBackwardInput(dy: Float32Array, kernel: Float32Array, dx: Float32Array, g: Conv2DGeometry): void {
+    const { inChannels: c, outChannels: f, groups } = g;
+    const cg = c / groups;
+    const fg = f / groups;
+    dx.fill(0, 0, g.batch * g.inHeight * g.inWidth * c);
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) return;
+      for (let group = 0; group < groups; group++) {
+        for (let ci = 0; ci < cg; ci++) {
+          const row = (tap * cg + ci) * f;
+          let sum = 0;
+          for (let o = group * fg; o < (group + 1) * fg; o++) sum += dy[output + o] * kernel[row + o];
+          dx[input + group * cg + ci] += sum;
+        }
+      }
+    });
+  }
+
+  conv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    g: Conv2DGeometry,
+  ): void {
+    const { inChannels: c, outChannels: f, groups } = g;
+    const cg = c / groups;
+    const fg = f / groups;
+    dKernel.fill(0, 0, g.kernelHeight * g.kernelWidth * cg * f);
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) return;
+      for (let group = 0; group < groups; group++) {
+        for (let ci = 0; ci < cg; ci++) {
+          const a = x[input + group * cg + ci];
+          if (a === 0) continue;
+          const row = (tap * cg + ci) * f;
+          for (let o = group * fg; o < (group + 1) * fg; o++) dKernel[row + o] += a * dy[output + o];
+        }
+      }
+    });
+    if (dBias !== null) columnSums(dy, dBias, g.batch * g.outHeight * g.outWidth, f);
+  }
+
+  depthwiseConv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    g: Conv2DGeometry,
+  ): void {
+    const { inChannels: c, outChannels: f } = g;
+    const multiplier = f / c;
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) {
+        for (let o = 0; o < f; o++) y[output + o] = bias === null ? 0 : bias[o];
+        return;
+      }
+      for (let o = 0; o < f; o++)
+        y[output + o] += x[input + Math.floor(o / multiplier)] * kernel[tap * f + o];
+    });
+  }
+
+  depthwiseConv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    g: Conv2DGeometry,
+  ): void {
+    const { inChannels: c, outChannels: f } = g;
+    const multiplier = f / c;
+    dx.fill(0, 0, g.batch * g.inHeight * g.inWidth * c);
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) return;
+      for (let o = 0; o < f; o++)
+        dx[input + Math.floor(o / multiplier)] += dy[output + o] * kernel[tap * f + o];
+    });
+  }
+
+  depthwiseConv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    g: Conv2DGeometry,
+  ): void {
+    const { inChannels: c, outChannels: f } = g;
+    const multiplier = f / c;
+    dKernel.fill(0, 0, g.kernelHeight * g.kernelWidth * f);
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) return;
+      for (let o = 0; o < f; o++)
+        dKernel[tap * f + o] += x[input + Math.floor(o / multiplier)] * dy[output + o];
+    });
+    if (dBias !== null) columnSums(dy, dBias, g.batch * g.outHeight * g.outWidth, f);
+  }
+
+  maxPool2dForward(x: Float32Array, y: Float32Array, g: Conv2DGeometry): void {
+    const c = g.inChannels;
+    forEachPixel(g, (input, output) => {
+      // Math.max propagates NaN, as PyTorch's and TensorFlow's max pooling do.
+      if (input < 0) for (let ch = 0; ch < c; ch++) y[output + ch] = -Infinity;
+      else for (let ch = 0; ch < c; ch++) y[output + ch] = Math.max(y[output + ch], x[input + ch]);
+    });
+  }
+
+  maxPool2dBackward(
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    g: Conv2DGeometry,
+  ): void {
+    const c = g.inChannels;
+    dx.fill(0, 0, g.batch * g.inHeight * g.inWidth * c);
+    // `routed[ch]` marks the channels of the current window whose maximum was found already.
+    const routed = new Uint8Array(c);
+    forEachPixel(g, (input, output) => {
+      if (input < 0) {
+        routed.fill(0);
+        return;
+      }
+      for (let ch = 0; ch < c; ch++) {
+        if (routed[ch] === 0 && x[input + ch] === y[output + ch]) {
+          dx[input + ch] += dy[output + ch];
+          routed[ch] = 1;
+        }
+      }
+    });
+  }
+
+  averagePool2dForward(x: Float32Array, y: Float32Array, g: Conv2DGeometry): void {
+    const c = g.inChannels;
+    forEachPixel(
+      g,
+      (input, output) => {
+        if (input < 0) y.fill(0, output, output + c);
+        else for (let ch = 0; ch < c; ch++) y[output + ch] += x[input + ch];
+      },
+      (output, count) => {
+        for (let ch = 0; ch < c; ch++) y[output + ch] /= count;
+      },
+    );
+  }
+
+  averagePool2dBackward(dy: Float32Array, dx: Float32Array, g: Conv2DGeometry): void {
+    const c = g.inChannels;
+    dx.fill(0, 0, g.batch * g.inHeight * g.inWidth * c);
+    const counts = windowCounts(g);
+    forEachPixel(g, (input, output, _tap, pixel) => {
+      if (input < 0) return;
+      const count = counts[pixel];
+      for (let ch = 0; ch < c; ch++) dx[input + ch] += dy[output + ch] / count;
+    });
+  }
+
+  reluForward(x: Float32Array, y: Float32Array, n: number, options: ReluOptions): void {
+    const { maxValue, negativeSlope, threshold } = options;
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      y[i] =
+        v > threshold ? Math.min(v, maxValue) : negativeSlope === 0 ? 0 : negativeSlope * (v - threshold);
+    }
+  }
+
+  reluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, options: ReluOptions): void {
+    const { maxValue, negativeSlope, threshold } = options;
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      dx[i] = v > threshold ? (v < maxValue ? dy[i] : 0) : negativeSlope * dy[i];
+    }
+  }
+
+  zeroPad2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void {
+    const rowIn = width * channels;
+    const rowOut = (width + left + right) * channels;
+    const heightOut = height + top + bottom;
+    y.fill(0, 0, batch * heightOut * rowOut);
+    for (let n = 0; n < batch; n++) {
+      for (let i = 0; i < height; i++) {
+        const from = (n * height + i) * rowIn;
+        y.set(x.subarray(from, from + rowIn), (n * heightOut + i + top) * rowOut + left * channels);
+      }
+    }
+  }
+
+  crop2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void {
+    const rowIn = width * channels;
+    const rowOut = (width - left - right) * channels;
+    const heightOut = height - top - bottom;
+    for (let n = 0; n < batch; n++) {
+      for (let i = 0; i < heightOut; i++) {
+        const from = (n * height + i + top) * rowIn + left * channels;
+        y.set(x.subarray(from, from + rowOut), (n * heightOut + i) * rowOut);
+      }
+    }
+  }
+
+  channelAffine(
+    x: Float32Array,
+    y: Float32Array,
+    m: number,
+    c: number,
+    scale: Float32Array,
+    offset: Float32Array | null,
+  ): void {
+    for (let i = 0; i < m; i++) {
+      const row = i * c;
+      for (let j = 0; j < c; j++) y[row + j] = x[row + j] * scale[j] + (offset === null ? 0 : offset[j]);
+    }
+  }
 }
 
 /** Rounds to the nearest float32: the rounding PyTorch applies after each float32 operation. */
@@ -649,4 +914,58 @@ function argmax(values: Float32Array, offset: number, n: number): number {
   let best = 0;
   for (let j = 1; j < n; j++) if (values[offset + j] > values[offset + best]) best = j;
   return best;
+}
+
+/**
+ * Walks every output pixel of a 2-D window operation in order: `visit(−1, output, −1, pixel)` once to start
+ * the pixel, then `visit(input, output, tap, pixel)` for each window tap (ky·kernelWidth + kx) that falls
+ * inside the input, in row-major tap order; then `finish(output, count)` with the number of such taps.
+ * `input` and `output` are the element offsets of the pixels' first channels.
+ */
+function forEachPixel(
+  g: Conv2DGeometry,
+  visit: (input: number, output: number, tap: number, pixel: number) => void,
+  finish?: (output: number, count: number) => void,
+): void {
+  let pixel = 0;
+  for (let n = 0; n < g.batch; n++) {
+    for (let oy = 0; oy < g.outHeight; oy++) {
+      for (let ox = 0; ox < g.outWidth; ox++, pixel++) {
+        const output = pixel * g.outChannels;
+        visit(-1, output, -1, pixel);
+        let count = 0;
+        for (let ky = 0; ky < g.kernelHeight; ky++) {
+          const iy = oy * g.strideHeight + ky * g.dilationHeight - g.padTop;
+          if (iy < 0 || iy >= g.inHeight) continue;
+          for (let kx = 0; kx < g.kernelWidth; kx++) {
+            const ix = ox * g.strideWidth + kx * g.dilationWidth - g.padLeft;
+            if (ix < 0 || ix >= g.inWidth) continue;
+            visit(
+              ((n * g.inHeight + iy) * g.inWidth + ix) * g.inChannels,
+              output,
+              ky * g.kernelWidth + kx,
+              pixel,
+            );
+            count++;
+          }
+        }
+        finish?.(output, count);
+      }
+    }
+  }
+}
+
+/** The number of window taps inside the input, per output pixel. */
+function windowCounts(g: Conv2DGeometry): Int32Array {
+  const counts = new Int32Array(g.batch * g.outHeight * g.outWidth);
+  forEachPixel(g, (input, _output, _tap, pixel) => {
+    if (input >= 0) counts[pixel]++;
+  });
+  return counts;
+}
+
+/** `sums[j] = Σ_i x[i·n + j]` over an m×n matrix. */
+function columnSums(x: Float32Array, sums: Float32Array, m: number, n: number): void {
+  sums.fill(0, 0, n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) sums[j] += x[i * n + j];
 }

@@ -255,6 +255,7 @@ export class BatchNormalization extends Layer {
       gamma_regularizer: null,
       beta_constraint: null,
       gamma_constraint: null,
+      synchronized: false,
     };
   }
 

@@ -91,8 +91,128 @@ export function weightsScratchBytes(m: number, k: number): number {
 /** Above this many bytes per thread, products run without zero-skipping lists rather than allocate them. */
 export const MAX_SCRATCH_BYTES = 16 << 20;
 
+/**
+ * Int32 words of a window's geometry block (assembly/conv.ts), in the order of `Conv2DGeometry`'s fields;
+ * the kernels of convolutional networks take a pointer to one.
+ */
+export const GEOMETRY_WORDS = [
+  'batch',
+  'inHeight',
+  'inWidth',
+  'inChannels',
+  'outHeight',
+  'outWidth',
+  'outChannels',
+  'kernelHeight',
+  'kernelWidth',
+  'strideHeight',
+  'strideWidth',
+  'dilationHeight',
+  'dilationWidth',
+  'padTop',
+  'padLeft',
+  'groups',
+] as const;
+
+/** The exports of assembly/conv.ts; `geom` points to a geometry block (see {@link GEOMETRY_WORDS}). */
+export interface ConvExports {
+  conv2d_forward(
+    geom: number,
+    x: number,
+    w: number,
+    bias: number,
+    y: number,
+    zeros: number,
+    r0: number,
+    r1: number,
+  ): void;
+  conv2d_weights(geom: number, x: number, dy: number, dw: number, p0: number, p1: number): void;
+  conv2d_input(geom: number, dy: number, w: number, dx: number, r0: number, r1: number): void;
+  conv2d_flip(geom: number, w: number, wt: number): void;
+  im2col(geom: number, x: number, cols: number, r0: number, r1: number): void;
+  col2im(geom: number, cols: number, dx: number, r0: number, r1: number): void;
+  depthwise_forward(
+    geom: number,
+    x: number,
+    w: number,
+    bias: number,
+    y: number,
+    r0: number,
+    r1: number,
+  ): void;
+  depthwise_flip(geom: number, w: number, wt: number): void;
+  depthwise_input(geom: number, dy: number, w: number, dx: number, r0: number, r1: number): void;
+  depthwise_weights(geom: number, x: number, dy: number, dw: number, o0: number, o1: number): void;
+  channel_sums(x: number, sums: number, m: number, n: number, j0: number, j1: number): void;
+  max_pool_forward(geom: number, x: number, y: number, r0: number, r1: number): void;
+  max_pool_backward(geom: number, x: number, y: number, dy: number, dx: number, n0: number, n1: number): void;
+  avg_pool_forward(geom: number, x: number, y: number, r0: number, r1: number): void;
+  avg_pool_backward(geom: number, dy: number, dx: number, n0: number, n1: number): void;
+  channel_moments(
+    x: number,
+    m: number,
+    c: number,
+    mean: number,
+    variance: number,
+    c0: number,
+    c1: number,
+  ): void;
+  bn_normalize(
+    x: number,
+    mean: number,
+    inv: number,
+    gamma: number,
+    beta: number,
+    xhat: number,
+    y: number,
+    c: number,
+    i0: number,
+    i1: number,
+  ): void;
+  bn_sums(
+    dy: number,
+    xhat: number,
+    m: number,
+    c: number,
+    sumDy: number,
+    sumDyXhat: number,
+    c0: number,
+    c1: number,
+  ): void;
+  channel_affine(
+    x: number,
+    scale: number,
+    offset: number,
+    xhat: number,
+    slope: number,
+    y: number,
+    c: number,
+    i0: number,
+    i1: number,
+  ): void;
+  relu_forward(
+    x: number,
+    y: number,
+    i0: number,
+    i1: number,
+    maxValue: number,
+    slope: number,
+    threshold: number,
+  ): void;
+  relu_backward(
+    x: number,
+    dy: number,
+    dx: number,
+    i0: number,
+    i1: number,
+    maxValue: number,
+    slope: number,
+    threshold: number,
+  ): void;
+}
+
 /** The exports of the kernels module (all pointers are byte offsets into the shared memory). */
-export interface KernelExports {
+export interface KernelExports extends ConvExports {
   heap_base(): number;
   run_chunk(ctrl: number, chunk: number): void;
   gemm_forward(

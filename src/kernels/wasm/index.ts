@@ -7,7 +7,14 @@
  */
 
 import { registerBackend } from '../index.js';
-import type { AccuracyName, ActivationName, LossName, SgdStep } from '../kernels.js';
+import type {
+  AccuracyName,
+  ActivationName,
+  Conv2DGeometry,
+  LossName,
+  ReluOptions,
+  SgdStep,
+} from '../kernels.js';
 import { ReferenceKernels } from '../reference.js';
 import {
   ACCURACY_CODES,
@@ -21,6 +28,7 @@ import {
   TASK,
   weightsScratchBytes,
 } from './abi.js';
+import { WasmConvolutions } from './conv.js';
 import { WasmHeap } from './heap.js';
 import { loadKernelModule } from './loader.js';
 import { WorkerPool } from './pool.js';
@@ -103,6 +111,8 @@ export class WasmKernels extends ReferenceKernels {
    * size did not fit): a cheap way for tests and benchmarks to check the fast path really ran.
    */
   readonly stats = { fallbacks: 0 };
+  /** @internal The convolutional-network kernels (`conv.ts`); benchmarks may force their algorithm. */
+  readonly convolutions: WasmConvolutions;
 
   /** @internal Use {@link createWasmKernels}. */
   constructor(heap: WasmHeap, wasm: KernelExports, pool: WorkerPool | null, relaxedSimd: boolean) {
@@ -111,6 +121,7 @@ export class WasmKernels extends ReferenceKernels {
     this.wasm = wasm;
     this.pool = pool;
     this.info = { relaxedSimd, threads: pool === null ? 1 : 2 };
+    this.convolutions = new WasmConvolutions(heap, wasm);
   }
 
   /**
@@ -138,6 +149,7 @@ export class WasmKernels extends ReferenceKernels {
     const pool = this.pool;
     this.pool = null;
     this.info.threads = 1;
+    this.convolutions.dispose();
     if (pool !== null) await pool.dispose();
   }
 
@@ -613,6 +625,187 @@ export class WasmKernels extends ReferenceKernels {
         length,
       );
     }
+  }
+
+  // ---- convolutional networks: thin overrides over conv.ts, which returns false for views outside the memory.
+
+  override conv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.conv2dForward(x, kernel, bias, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.conv2dForward(x, kernel, bias, y, geometry);
+  }
+
+  override conv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.conv2dBackwardInput(dy, kernel, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.conv2dBackwardInput(dy, kernel, dx, geometry);
+  }
+
+  override conv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.conv2dBackwardWeights(x, dy, dKernel, dBias, geometry)) return;
+    this.stats.fallbacks++;
+    super.conv2dBackwardWeights(x, dy, dKernel, dBias, geometry);
+  }
+
+  override depthwiseConv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.depthwiseConv2dForward(x, kernel, bias, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.depthwiseConv2dForward(x, kernel, bias, y, geometry);
+  }
+
+  override depthwiseConv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.depthwiseConv2dBackwardInput(dy, kernel, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.depthwiseConv2dBackwardInput(dy, kernel, dx, geometry);
+  }
+
+  override depthwiseConv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.depthwiseConv2dBackwardWeights(x, dy, dKernel, dBias, geometry)) return;
+    this.stats.fallbacks++;
+    super.depthwiseConv2dBackwardWeights(x, dy, dKernel, dBias, geometry);
+  }
+
+  override maxPool2dForward(x: Float32Array, y: Float32Array, geometry: Conv2DGeometry): void {
+    if (this.convolutions.maxPool2dForward(x, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.maxPool2dForward(x, y, geometry);
+  }
+
+  override maxPool2dBackward(
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.maxPool2dBackward(x, y, dy, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.maxPool2dBackward(x, y, dy, dx, geometry);
+  }
+
+  override averagePool2dForward(x: Float32Array, y: Float32Array, geometry: Conv2DGeometry): void {
+    if (this.convolutions.averagePool2dForward(x, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.averagePool2dForward(x, y, geometry);
+  }
+
+  override averagePool2dBackward(dy: Float32Array, dx: Float32Array, geometry: Conv2DGeometry): void {
+    if (this.convolutions.averagePool2dBackward(dy, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.averagePool2dBackward(dy, dx, geometry);
+  }
+
+  override reluForward(x: Float32Array, y: Float32Array, n: number, options: ReluOptions): void {
+    if (this.convolutions.reluForward(x, y, n, options)) return;
+    this.stats.fallbacks++;
+    super.reluForward(x, y, n, options);
+  }
+
+  override reluBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    n: number,
+    options: ReluOptions,
+  ): void {
+    if (this.convolutions.reluBackward(x, dy, dx, n, options)) return;
+    this.stats.fallbacks++;
+    super.reluBackward(x, dy, dx, n, options);
+  }
+
+  override columnMoments(
+    x: Float32Array,
+    m: number,
+    c: number,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void {
+    if (this.convolutions.columnMoments(x, m, c, mean, variance)) return;
+    this.stats.fallbacks++;
+    super.columnMoments(x, m, c, mean, variance);
+  }
+
+  override batchNormForward(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    xHat: Float32Array | null,
+    y: Float32Array,
+  ): void {
+    if (this.convolutions.batchNormForward(x, mean, variance, gamma, beta, epsilon, m, c, xHat, y)) return;
+    this.stats.fallbacks++;
+    super.batchNormForward(x, mean, variance, gamma, beta, epsilon, m, c, xHat, y);
+  }
+
+  override batchNormBackward(
+    dy: Float32Array,
+    xHat: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    batchStatistics: boolean,
+    dx: Float32Array | null,
+    dGamma: Float32Array | null,
+    dBeta: Float32Array | null,
+  ): void {
+    const args = [dy, xHat, variance, gamma, epsilon, m, c, batchStatistics, dx, dGamma, dBeta] as const;
+    if (this.convolutions.batchNormBackward(...args)) return;
+    this.stats.fallbacks++;
+    super.batchNormBackward(...args);
+  }
+
+  override channelAffine(
+    x: Float32Array,
+    y: Float32Array,
+    m: number,
+    c: number,
+    scale: Float32Array,
+    offset: Float32Array | null,
+  ): void {
+    if (this.convolutions.channelAffine(x, y, m, c, scale, offset)) return;
+    this.stats.fallbacks++;
+    super.channelAffine(x, y, m, c, scale, offset);
   }
 }
 
