@@ -58,6 +58,7 @@ export const KERAS_FLOAT_KEYS: ReadonlySet<string> = new Set([
   'dropout',
   'recurrent_dropout',
   'factor',
+  'offset',
   // Initializers, regularizers, losses.
   'mean',
   'minval',

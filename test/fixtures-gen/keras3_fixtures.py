@@ -126,6 +126,12 @@ def config_types():
         (layers.GaussianDropout(rate=0.0, name="gaussian_dropout"), (None, 4)),
         (layers.SpatialDropout2D(rate=0.0, name="spatial_dropout2d"), (None, 4, 4, 1)),
         (layers.Embedding(10, 4, name="embedding"), (None, 3)),
+        (layers.DepthwiseConv2D(3, depth_multiplier=2, name="depthwise_conv2d"), (None, 6, 6, 1)),
+        (layers.SeparableConv2D(2, 3, depth_multiplier=1, name="separable_conv2d"), (None, 6, 6, 1)),
+        (layers.GlobalMaxPooling2D(name="global_max_pooling2d"), (None, 4, 4, 1)),
+        (layers.ZeroPadding2D(padding=1, name="zero_padding2d"), (None, 4, 4, 1)),
+        (layers.Cropping2D(cropping=1, name="cropping2d"), (None, 4, 4, 1)),
+        (layers.Rescaling(scale=1.0, offset=0.0, name="rescaling"), (None, 4)),
     ]
     for layer, shape in built:
         if shape is not None:
