@@ -157,8 +157,8 @@ test('HDF5 without model_config, and configs that are not JSON or not a model, a
   );
   await expectCode(
     await h5(denseModel(sequential({ class_name: 'Sequential', config: { layers: [] } }))),
-    'UNSUPPORTED',
-    /nested/,
+    'BAD_CONFIG',
+    /nested as a layer has no layers/,
   );
 });
 

@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { closeHdf5Worker, saveModel } from '../src/io/index.js';
+import { closeHdf5Worker, loadModel, saveModel } from '../src/io/index.js';
 import { optimizerVariablesToSave } from '../src/io/optimizerState.js';
 import type { InitializerLike } from '../src/initializers/index.js';
 import { Activation } from '../src/layers/activation.js';
@@ -23,6 +23,11 @@ import { Add } from '../src/layers/add.js';
 import { AlphaDropout } from '../src/layers/alphaDropout.js';
 import { BatchNormalization } from '../src/layers/batchNormalization.js';
 import { Concatenate } from '../src/layers/concatenate.js';
+import { Conv2D } from '../src/layers/conv2d.js';
+import { DepthwiseConv2D } from '../src/layers/depthwiseConv2D.js';
+import { GlobalAveragePooling2D } from '../src/layers/globalPooling2d.js';
+import { ReLU } from '../src/layers/relu.js';
+import { SeparableConv2D } from '../src/layers/separableConv2D.js';
 import { Dense } from '../src/layers/dense.js';
 import { Dropout } from '../src/layers/dropout.js';
 import { Flatten } from '../src/layers/flatten.js';
@@ -317,12 +322,15 @@ interface KerasResult {
 const cases: Case[] = [];
 const expected = new Map<string, Expected>();
 
-/** A model's weights by the path Keras 3.11 gives them (Sequential paths start with the model's name). */
+/**
+ * A model's weights by the path Keras 3.11 gives them: Keras prefixes the layers a Sequential builds with the
+ * Sequential's name (`trained/dense/kernel`, `outer/features/s_conv/kernel` for a nested one).
+ */
 function byKerasPath(model: BaseModel, kerasPaths: readonly string[]): Map<string, string> {
   const map = new Map<string, string>();
   for (const variable of model.weights) {
-    const prefixed = `${model.name}/${variable.path}`;
-    map.set(variable.path, kerasPaths.includes(prefixed) ? prefixed : variable.path);
+    const matches = kerasPaths.filter((path) => path === variable.path || path.endsWith(`/${variable.path}`));
+    map.set(variable.path, matches.length === 1 ? matches[0] : variable.path);
   }
   return map;
 }
@@ -442,6 +450,28 @@ test(
       trainSteps: 3,
       checkStep: true,
     });
+    await addModel('nested: a frozen functional CNN base in a Sequential, SGD momentum', nestedFrozen(), {
+      optimizer: new SGD({ learningRate: 0.05, momentum: 0.9 }),
+      trainSteps: 2,
+      checkStep: true,
+    });
+    await addModel('nested: a Sequential called in a functional model, Adam', nestedFunctional(), {
+      optimizer: new Adam({ learningRate: 0.01 }),
+      trainSteps: 2,
+      checkStep: true,
+    });
+    // Keras's own CNN files, read and written back by warmstart: Keras must read the copies as it wrote them.
+    for (const file of ['mobilenetv2.keras', 'mobilenetv2.h5', 'small_cnn.h5', 'small_cnn.keras']) {
+      const path = join(root, 'test/fixtures/keras3-cnn', file);
+      if (!existsSync(path))
+        throw new Error(`${path} is missing (test/fixtures-gen/keras_cnn_fixtures.py makes it)`);
+      const model = await loadModel(path, { onWarning: () => {} });
+      await addModel(`Keras's ${file}, rewritten by warmstart`, model, {
+        optimizer: null,
+        trainSteps: 0,
+        checkStep: false,
+      });
+    }
 
     const casesPath = join(folder, 'cases.json');
     const resultsPath = join(folder, 'results.json');
@@ -576,6 +606,53 @@ function functionalWithoutDropout(): Model {
     inputs: input,
     outputs: new Dense({ units: 3, activation: 'softmax' }).apply(merged),
     name: 'functional_adam',
+  });
+}
+
+/** A residual CNN base (Conv2D, BatchNormalization, ReLU6, DepthwiseConv2D, Add), frozen, in a Sequential. */
+function nestedFrozen(): Sequential {
+  const input = Input({ shape: [6, 6, 2] });
+  const conv = new Conv2D({ filters: 4, kernelSize: 3, padding: 'same', name: 'nf_conv' }).apply(input);
+  const relu = new ReLU({ maxValue: 6, name: 'nf_relu' }).apply(
+    new BatchNormalization({ name: 'nf_bn' }).apply(conv),
+  );
+  const depthwise = new DepthwiseConv2D({ kernelSize: 3, padding: 'same', name: 'nf_dw' }).apply(relu);
+  const base = new Model({
+    inputs: input,
+    outputs: new Add({ name: 'nf_add' }).apply([relu, depthwise]),
+    name: 'nf_base',
+  });
+  base.trainable = false;
+  return new Sequential(
+    [base, new GlobalAveragePooling2D(), new Dense({ units: 3, activation: 'softmax', name: 'nf_head' })],
+    { name: 'nested_frozen_ws' },
+  );
+}
+
+/** A Sequential (strided Conv2D, BatchNormalization, ReLU, SeparableConv2D) called on a functional model's input. */
+function nestedFunctional(): Model {
+  const features = new Sequential(
+    [
+      new Conv2D({
+        filters: 4,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        inputShape: [6, 6, 2],
+        name: 'ns_conv',
+      }),
+      new BatchNormalization({ name: 'ns_bn' }),
+      new ReLU({ name: 'ns_relu' }),
+      new SeparableConv2D({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu', name: 'ns_sep' }),
+    ],
+    { name: 'ns_features' },
+  );
+  const input = Input({ shape: [6, 6, 2] });
+  const pooled = new GlobalAveragePooling2D().apply(features.apply(input));
+  return new Model({
+    inputs: input,
+    outputs: new Dense({ units: 3, activation: 'softmax', name: 'ns_head' }).apply(pooled),
+    name: 'nested_functional_ws',
   });
 }
 

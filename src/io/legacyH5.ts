@@ -12,7 +12,10 @@
  * Weights are matched to layers by position among layers that have weights, as Keras does.
  * @module
  */
-import type { BaseModel } from '../models/baseModel.js';
+import type { Layer } from '../layers/layer.js';
+import { BaseModel } from '../models/baseModel.js';
+import { Sequential } from '../models/sequential.js';
+import type { Variable } from '../tensor/variable.js';
 import { ModelFileError } from './errors.js';
 import { childGroup, datasetAt, floatValues, stringAttribute, stringListAttribute } from './hdf5/access.js';
 import type { GroupSnapshot, WriteAttribute, WriteDataset, WriteGroup } from './hdf5/snapshot.js';
@@ -180,6 +183,29 @@ export function addDataset(root: WriteGroup, path: string, dataset: Omit<WriteDa
   current.datasets.push({ name, ...dataset });
 }
 
+/**
+ * The names a layer's weights are listed under in `weight_names`: `<layer>/<weight>`. For a model nested as a
+ * layer, `<layer>` is the inner layer owning the weight, after the names of the Sequential models it sits in
+ * (the nested one included): Keras builds a Sequential's layers inside its name scope, a functional model's
+ * where they were called (`c1/kernel` in a nested `keras.applications` base, `features/s_conv/kernel` in a
+ * nested Sequential `features`).
+ */
+export function legacyWeightNames(layer: Layer, variables: readonly Variable[]): string[] {
+  if (!(layer instanceof BaseModel)) return variables.map((variable) => `${layer.name}/${variable.name}`);
+  const names = new Map<Variable, string>();
+  const visit = (inner: Layer, scope: string): void => {
+    if (inner instanceof BaseModel) {
+      const innerScope = inner instanceof Sequential ? `${scope}${inner.name}/` : scope;
+      for (const child of inner.layers) visit(child, innerScope);
+    } else {
+      for (const weight of inner.weights)
+        if (!names.has(weight)) names.set(weight, `${scope}${inner.name}/${weight.name}`);
+    }
+  };
+  visit(layer, '');
+  return variables.map((variable) => names.get(variable) ?? `${layer.name}/${variable.name}`);
+}
+
 /** Version strings written into files (see `WRITTEN_KERAS_VERSION` in `modelFile.ts` for why these values). */
 export interface WriterIdentity {
   kerasVersion: string;
@@ -219,7 +245,7 @@ export function legacyH5Tree(
   for (const layer of [...layers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const layerGroup = group(layer.name);
     const variables = legacyWeightOrder(layer);
-    const names = variables.map((variable) => `${layer.name}/${variable.name}`);
+    const names = legacyWeightNames(layer, variables);
     layerGroup.attrs.push(...nameListAttributes('weight_names', names));
     variables.forEach((variable, i) =>
       addDataset(layerGroup, names[i], {

@@ -19,7 +19,7 @@ import { Merge } from '../layers/merge.js';
 import { SeparableConv2D } from '../layers/separableConv2D.js';
 import { bareClassName, deserializeLayer, type LayerFactory, UnknownLayerError } from '../layers/registry.js';
 import { getLoss, type Loss, UnknownLossError } from '../losses/index.js';
-import type { BaseModel } from '../models/baseModel.js';
+import { BaseModel } from '../models/baseModel.js';
 import {
   type FunctionalGraphSpec,
   functionalFromSpec,
@@ -80,7 +80,7 @@ const KERAS_LAYERS = new Set([
   'Softmax',
 ]);
 
-/** Model class names Keras uses for models nested as layers, which warmstart does not support. */
+/** Model class names Keras uses for models nested as layers. */
 const MODEL_CLASSES = new Set(['Sequential', 'Functional', 'Model']);
 
 type Json = Record<string, unknown>;
@@ -136,13 +136,7 @@ export function createLayer(entry: unknown, context: ConfigContext): Layer {
     );
   }
   const name = className(entry);
-  if (MODEL_CLASSES.has(name)) {
-    throw new ModelFileError(
-      'UNSUPPORTED',
-      context.path,
-      `a model nested as a layer (${entry.class_name}) is not supported`,
-    );
-  }
+  if (MODEL_CLASSES.has(name)) return nestedModelFromConfig(entry, context);
   if (entry.config !== undefined && !isObject(entry.config)) {
     throw new ModelFileError(
       'BAD_CONFIG',
@@ -188,8 +182,42 @@ export function createLayer(entry: unknown, context: ConfigContext): Layer {
   }
 }
 
+/** How deep models may nest in a file (Keras sets no limit; a damaged file must not recurse without end). */
+const MAX_NESTING = 32;
+let nesting = 0;
+
+/**
+ * A model nested as a layer (`keras.applications` bases in a Sequential, a model called on a tensor): built
+ * from its config as a top-level model is. As Keras's `from_config` does, a functional model takes its own
+ * `trainable` from the config and a Sequential ignores it; their layers' configs carry their own flags.
+ */
+function nestedModelFromConfig(entry: Json, context: ConfigContext): BaseModel {
+  if (nesting >= MAX_NESTING) {
+    throw new ModelFileError('BAD_CONFIG', context.path, `models are nested more than ${MAX_NESTING} deep`);
+  }
+  nesting++;
+  try {
+    const model = modelFromConfig(entry, context);
+    if (model.layers.length === 0) {
+      throw new ModelFileError(
+        'BAD_CONFIG',
+        context.path,
+        `the model '${model.name}' nested as a layer has no layers`,
+      );
+    }
+    const config = entry.config;
+    if (model instanceof Model && isObject(config) && typeof config.trainable === 'boolean')
+      model.setOwnTrainableFlag(config.trainable);
+    return model;
+  } finally {
+    nesting--;
+  }
+}
+
 /** Weights a built-in layer will allocate for an input shape (0 for layers warmstart cannot tell). */
 function estimatedParameters(layer: Layer, inputShape: Shape): number {
+  // A nested model is built when it is read (its own budget checked then): count what it holds.
+  if (layer instanceof BaseModel) return layer.built ? layer.countParams() : 0;
   if (layer instanceof Dense)
     return (inputShape[inputShape.length - 1] + (layer.useBias ? 1 : 0)) * layer.units;
   if (layer instanceof BatchNormalization) return 4 * inputShape[inputShape.length - 1];
@@ -371,18 +399,31 @@ function toLegacy(value: unknown): unknown {
   return result;
 }
 
-/** Marks layers Keras does not provide as custom objects, so that Keras 3 looks them up by name. */
-function markCustomLayer(entry: Json): Json {
-  if (KERAS_LAYERS.has(String(entry.class_name))) return entry;
-  return { ...entry, module: null, registered_name: entry.class_name };
+/**
+ * Marks layers Keras does not provide as custom objects, so that Keras 3 looks them up by name, looking into
+ * nested models' layers too. A nested functional model gets `build_config: {input_shape: null}`, as Keras
+ * writes it (its input shape is its own).
+ */
+function markCustomLayers(entries: Json[]): Json[] {
+  return entries.map((entry) => {
+    const name = String(entry.class_name);
+    if (MODEL_CLASSES.has(name) && isObject(entry.config) && Array.isArray(entry.config.layers)) {
+      const nested: Json = {
+        ...entry,
+        config: { ...entry.config, layers: markCustomLayers(entry.config.layers as Json[]) },
+      };
+      if (name !== 'Sequential') nested.build_config = { input_shape: null };
+      return nested;
+    }
+    if (KERAS_LAYERS.has(name)) return entry;
+    return { ...entry, module: null, registered_name: entry.class_name };
+  });
 }
 
 /** The Keras 3 config of a model, as `config.json` in a `.keras` archive holds it (without `compile_config`). */
 export function kerasModelConfig(model: BaseModel): Json {
   const config = model.getConfig();
-  const layers = Array.isArray(config.layers)
-    ? (config.layers as Json[]).map(markCustomLayer)
-    : config.layers;
+  const layers = Array.isArray(config.layers) ? markCustomLayers(config.layers as Json[]) : config.layers;
   if (model instanceof Model) {
     return {
       module: 'keras.src.models.functional',
@@ -408,17 +449,22 @@ function legacyInputLayer(name: string, shape: Shape): Json {
   };
 }
 
-/** A layer's `{class_name, config}` in the Keras 2 schema. */
+/** A layer's `{class_name, config}` in the Keras 2 schema (a nested model's whole config). */
 function legacyLayer(layer: Layer): Json {
+  if (layer instanceof BaseModel) return legacyModelConfig(layer, true);
   return toLegacy({ class_name: layer.className, config: layer.getConfig() }) as Json;
 }
 
 /**
  * The Keras 2 config of a model, as legacy `.h5` files hold it in `model_config`: `Sequential`, or a functional
- * model as `Model` (the class name every tf.keras 2.x and Keras 3 reads a functional config under).
+ * model as `Model` (the class name every tf.keras 2.x and Keras 3 reads a functional config under). A model
+ * nested as a layer is written the same way, in place of its layer entry; a functional one with its
+ * `trainable` flag (Keras 3 reads it there). References to a nested model's output name its node 0, as Keras
+ * 3 numbers them.
  */
-export function legacyModelConfig(model: BaseModel): Json {
+export function legacyModelConfig(model: BaseModel, nested = false): Json {
   if (model instanceof Model) {
+    const config = model.getConfig();
     const layers = model.graphNodes.map((node) => {
       const entry =
         node.layer instanceof InputLayer
@@ -434,9 +480,16 @@ export function legacyModelConfig(model: BaseModel): Json {
       class_name: 'Model',
       config: {
         name: model.name,
+        trainable: model.trainable,
         layers,
-        input_layers: model.inputs.map((tensor) => [tensor.name, 0, 0]),
-        output_layers: model.outputs.map((tensor) => [tensor.name, 0, 0]),
+        // A nested model keeps single tensors single (Keras would otherwise call the next layer on a list);
+        // a top-level model's are written as lists, which every tf.keras reads.
+        ...(nested
+          ? { input_layers: config.input_layers, output_layers: config.output_layers }
+          : {
+              input_layers: model.inputs.map((tensor) => [tensor.name, 0, 0]),
+              output_layers: model.outputs.map((tensor) => [tensor.name, 0, 0]),
+            }),
       },
     };
   }

@@ -58,21 +58,53 @@ export abstract class Layer {
   abstract readonly className: string;
   /** The layer's unique name. */
   name: string;
-  /**
-   * Whether training updates this layer's weights. As in Keras, a change takes effect at the model's next
-   * `compile`; a frozen layer's weights are never written by `fit`.
-   */
-  trainable: boolean;
-  /** Per-sample input shape (batch excluded), known once built or when given at construction. */
-  inputShape: Shape | null;
-  /** The layer's weights, in creation order (Keras's order: kernel, then bias). */
-  readonly weights: Variable[] = [];
+  /** Where `trainable` is kept (accessors, so that a model nested as a layer can pass a change on). */
+  private trainableFlag: boolean;
+  private declaredShape: Shape | null;
+  /** The weights this layer created (a model's `weights` gathers its layers' instead). */
+  private readonly ownWeights: Variable[] = [];
   private builtWith: Kernels | null = null;
 
   protected constructor(options: LayerOptions, defaultPrefix: string) {
     this.name = options.name ?? uniqueLayerName(defaultPrefix);
-    this.trainable = options.trainable ?? true;
-    this.inputShape = options.inputShape ? Object.freeze([...options.inputShape]) : null;
+    this.trainableFlag = options.trainable ?? true;
+    this.declaredShape = options.inputShape ? Object.freeze([...options.inputShape]) : null;
+  }
+
+  /**
+   * Whether training updates this layer's weights. As in Keras, a change takes effect at the model's next
+   * `compile`; a frozen layer's weights are never written by `fit`.
+   */
+  get trainable(): boolean {
+    return this.trainableFlag;
+  }
+
+  set trainable(value: boolean) {
+    this.trainableFlag = value;
+  }
+
+  /** Per-sample input shape (batch excluded), known once built or when given at construction. */
+  get inputShape(): Shape | null {
+    return this.declaredShape;
+  }
+
+  set inputShape(shape: Shape | null) {
+    this.declaredShape = shape;
+  }
+
+  /** The layer's weights, in creation order (Keras's order: kernel, then bias). */
+  get weights(): Variable[] {
+    return this.ownWeights;
+  }
+
+  /** The `module` Keras 3 serializes this class under (`keras.layers` for layers). */
+  get kerasModule(): string {
+    return 'keras.layers';
+  }
+
+  /** The `registered_name` Keras 3 serializes this class under (null for Keras's own layers). */
+  get registeredName(): string | null {
+    return null;
   }
 
   /** Whether the weights exist. */
@@ -102,7 +134,7 @@ export abstract class Layer {
       }
       return;
     }
-    this.inputShape = Object.freeze([...inputShape]);
+    this.declaredShape = Object.freeze([...inputShape]);
     this.builtWith = kernels;
     this.createWeights(inputShape, kernels);
   }
@@ -113,7 +145,7 @@ export abstract class Layer {
   /** Adds a weight owned by this layer. */
   protected addWeight(name: string, shape: Shape, kernels: Kernels): Variable {
     const variable = new Variable(name, shape, kernels, `${this.name}/${name}`);
-    this.weights.push(variable);
+    this.ownWeights.push(variable);
     return variable;
   }
 
@@ -178,8 +210,8 @@ export abstract class Layer {
 
   /** Returns the weights' storage to the backend. */
   dispose(): void {
-    for (const weight of this.weights) weight.dispose();
-    this.weights.length = 0;
+    for (const weight of this.ownWeights) weight.dispose();
+    this.ownWeights.length = 0;
     this.builtWith = null;
   }
 }

@@ -172,10 +172,10 @@ export function deserializeLayer(serialized: {
 /** Keras 3's serialized form of a layer. */
 export function serializeLayer(layer: Layer): SerializedObject {
   return {
-    module: 'keras.layers',
+    module: layer.kerasModule,
     class_name: layer.className,
     config: layer.getConfig(),
-    registered_name: null,
+    registered_name: layer.registeredName,
     ...(layer.inputShape ? { build_config: { input_shape: [null, ...layer.inputShape] } } : {}),
   };
 }

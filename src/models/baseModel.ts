@@ -1,7 +1,6 @@
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/kernels.js';
-import type { Layer } from '../layers/layer.js';
-import { BatchBuffer } from '../layers/layer.js';
+import { BatchBuffer, Layer } from '../layers/layer.js';
 import { getLoss, type Loss } from '../losses/index.js';
 import { type Metric, resolveMetric } from '../metrics/index.js';
 import { getOptimizer, type Optimizer } from '../optimizers/index.js';
@@ -59,6 +58,31 @@ export function registerModelSaver(saver: ModelSaver): void {
   modelSaver = saver;
 }
 
+/**
+ * The layers whose weights train, as `compile` fixes them: every layer marked trainable, looking inside models
+ * nested as layers (a nested model marked frozen freezes all of its layers, as in Keras, where its
+ * `trainable_weights` is then empty whatever its layers' flags say).
+ */
+export function trainableLayers(layers: readonly Layer[], into: Set<Layer> = new Set()): Set<Layer> {
+  for (const layer of layers) {
+    if (!layer.trainable) continue;
+    if (layer instanceof BaseModel) trainableLayers(layer.layers, into);
+    else into.add(layer);
+  }
+  return into;
+}
+
+/** The layers that compute, looking inside nested models (each once, in order). */
+export function leafLayers(layer: Layer): Layer[] {
+  return layer instanceof BaseModel ? [...new Set(layer.layers.flatMap(leafLayers))] : [layer];
+}
+
+/** Whether backward writes weight gradients in `layer` (or, for a nested model, in any of its layers). */
+export function layerTrains(layer: Layer, trainable: ReadonlySet<Layer>): boolean {
+  if (layer instanceof BaseModel) return layer.layers.some((inner) => layerTrains(inner, trainable));
+  return trainable.has(layer) && layer.weights.length > 0;
+}
+
 /** How a compiled model trains: fixed at `compile`, as Keras fixes `trainable` then. */
 interface CompiledState {
   optimizer: Optimizer;
@@ -74,10 +98,13 @@ interface CompiledState {
 /**
  * What `Sequential` and the functional `Model` share: compile, fit, evaluate, predict, weights and summary.
  * Subclasses provide the forward and backward passes over their layers.
+ *
+ * A model is also a layer, as in Keras: it can be a layer of another model (`new Sequential([base, new
+ * GlobalAveragePooling2D(), new Dense(…)])`, or `base.apply(x)` in a functional graph). Its weights are then
+ * its layers' weights, `trainable = false` freezes all of its layers (setting the flag sets every layer's, as
+ * Keras's setter does), and the outer model's `compile` decides what trains.
  */
-export abstract class BaseModel {
-  /** The model's name. */
-  name: string;
+export abstract class BaseModel extends Layer {
   /** Set by a callback to end `fit` after the current epoch. */
   stopTraining = false;
   /** The compiled state, null until `compile`. */
@@ -98,45 +125,108 @@ export abstract class BaseModel {
   private readonly batchLogs: Logs = {};
 
   protected constructor(name: string) {
-    this.name = name;
+    super({ name }, 'model');
   }
 
-  /** The model's layers in order (input layers excluded, as Keras lists them). */
+  /** The model's layers in order (a Sequential's without its input layer, as Keras lists them). */
   abstract get layers(): Layer[];
   /** Per-sample input shape, or null until known. */
-  abstract get inputShape(): Shape | null;
+  abstract override get inputShape(): Shape | null;
   /** Per-sample output shape. */
   abstract get outputShape(): Shape;
-  /** Creates every layer's weights for the per-sample input shape. */
-  abstract build(inputShape: Shape): void;
+  /**
+   * Creates every layer's weights for the per-sample input shape (in `kernels`' memory when given, as when an
+   * outer model builds this one as its layer).
+   */
+  abstract override build(inputShape: Shape, kernels?: Kernels): void;
   /** Runs the layers forward over `batch` rows of `input` (in the kernels' memory); returns the output. */
   protected abstract forwardPass(input: Float32Array, batch: number, training: boolean): Float32Array;
   /**
    * Runs backward from ∂loss/∂output (∂loss/∂pre-activation of the output layer when `preActivation`),
-   * writing weight gradients of the layers in `trainable` only.
+   * writing weight gradients of the layers in `trainable` only; returns ∂loss/∂input when
+   * `computeInputGradient` (a nested model's caller needs it), else null.
    */
   protected abstract backwardPass(
     outputGradient: Float32Array,
     batch: number,
     preActivation: boolean,
     trainable: ReadonlySet<Layer>,
-  ): void;
+    computeInputGradient: boolean,
+  ): Float32Array | null;
   /** The layer whose activation produces the output (a loss may fuse with it). */
   protected abstract get outputLayer(): Layer;
   /** Per-sample output shape of one of this model's layers (null before the input shape is known). */
   abstract outputShapeOf(layer: Layer): Shape | null;
   /** Keras's config of the model (`layers`, …) for saving and cloning. */
-  abstract getConfig(): Record<string, unknown>;
+  abstract override getConfig(): Record<string, unknown>;
 
   /** Whether every layer's weights exist. */
-  get built(): boolean {
+  override get built(): boolean {
     return this.layers.length > 0 && this.layers.every((layer) => layer.built);
   }
 
   /** The kernels holding this model's weights. */
-  get kernels(): Kernels {
+  override get kernels(): Kernels {
     const built = this.layers.find((layer) => layer.built);
     return built ? built.kernels : getKernels();
+  }
+
+  /** Whether training updates the model's weights; setting it sets every layer's flag too, as Keras does. */
+  override get trainable(): boolean {
+    return super.trainable;
+  }
+
+  override set trainable(value: boolean) {
+    super.trainable = value;
+    for (const layer of this.layers) layer.trainable = value;
+  }
+
+  /**
+   * Sets the model's own flag and leaves its layers' alone: what loading a saved nested model does (Keras
+   * restores each layer's flag from its own config).
+   */
+  setOwnTrainableFlag(value: boolean): void {
+    super.trainable = value;
+  }
+
+  /** The model as a layer: the output for a per-sample input shape (which must be the model's own). */
+  abstract override computeOutputShape(inputShape: Shape): Shape;
+
+  /** The model as a layer: runs its layers forward (the output buffer belongs to its output layer). */
+  override forward(input: Float32Array, batch: number, training: boolean): Float32Array {
+    return this.forwardPass(input, batch, training);
+  }
+
+  /**
+   * The model as a layer: backward through its layers. Weight gradients go to the layers `compile` would train
+   * (by their flags) when `computeWeightGradients`; an outer model passes its compiled choice instead through
+   * {@link backwardWithin}.
+   */
+  override backward(
+    outputGradient: Float32Array,
+    batch: number,
+    computeWeightGradients: boolean,
+    computeInputGradient: boolean,
+    preActivation: boolean,
+  ): Float32Array | null {
+    const trainable = computeWeightGradients ? trainableLayers(this.layers) : new Set<Layer>();
+    return this.backwardPass(outputGradient, batch, preActivation, trainable, computeInputGradient);
+  }
+
+  /** Backward as a layer of an outer model, which fixed at its `compile` which layers train. */
+  backwardWithin(
+    outputGradient: Float32Array,
+    batch: number,
+    trainable: ReadonlySet<Layer>,
+    computeInputGradient: boolean,
+    preActivation: boolean,
+  ): Float32Array | null {
+    return this.backwardPass(outputGradient, batch, preActivation, trainable, computeInputGradient);
+  }
+
+  /** The activation the model's output layer applies last (a loss may fuse with it). */
+  override get outputActivation(): string | null {
+    return this.outputLayer.outputActivation;
   }
 
   /** Width of one output row. */
@@ -145,18 +235,21 @@ export abstract class BaseModel {
   }
 
   /** Every weight of every layer, each once, in layer order. */
-  get weights(): Variable[] {
+  override get weights(): Variable[] {
     return [...new Set(this.layers.flatMap((layer) => layer.weights))];
   }
 
-  /** Weights of layers currently marked trainable. */
-  get trainableWeights(): Variable[] {
+  /** Weights of layers currently marked trainable (none when the model itself is frozen, as in Keras). */
+  override get trainableWeights(): Variable[] {
+    if (!this.trainable) return [];
     return [...new Set(this.layers.flatMap((layer) => layer.trainableWeights))];
   }
 
-  /** Weights of layers currently frozen. */
-  get nonTrainableWeights(): Variable[] {
-    return [...new Set(this.layers.flatMap((layer) => layer.nonTrainableWeights))];
+  /** Weights of layers currently frozen (all of them when the model itself is frozen). */
+  override get nonTrainableWeights(): Variable[] {
+    if (!this.trainable) return this.weights;
+    const trainable = new Set(this.trainableWeights);
+    return this.weights.filter((weight) => !trainable.has(weight));
   }
 
   /** The optimizer given to the last `compile`, or null. */
@@ -175,17 +268,17 @@ export abstract class BaseModel {
   }
 
   /** Total number of scalars in the weights. */
-  countParams(): number {
+  override countParams(): number {
     return this.weights.reduce((total, weight) => total + weight.size, 0);
   }
 
   /** Copies of all weights, in Keras's order (layer by layer; kernel, then bias). */
-  getWeights(): Tensor[] {
+  override getWeights(): Tensor[] {
     return this.weights.map((weight) => weight.read());
   }
 
   /** Overwrites all weights from a list shaped like {@link getWeights}'s. */
-  setWeights(values: readonly Tensor[]): void {
+  override setWeights(values: readonly Tensor[]): void {
     const weights = this.weights;
     if (values.length !== weights.length) {
       throw new ShapeError(`model '${this.name}' has ${weights.length} weights, got ${values.length} values`);
@@ -211,7 +304,7 @@ export abstract class BaseModel {
   compile(options: CompileOptions): void {
     const optimizer = getOptimizer(options.optimizer);
     const loss = getLoss(options.loss);
-    const trainable = new Set(this.layers.filter((layer) => layer.trainable));
+    const trainable = trainableLayers(this.layers);
     const metricNames = options.metrics ?? [];
     this.compiled = { optimizer, loss, metricNames, metrics: [], trainable, trainableVariables: null };
     if (this.inputShape !== null) this.ensureBuilt(this.inputShape);
@@ -445,7 +538,7 @@ export abstract class BaseModel {
       lossSum += compiled.loss.compute(kernels, output, target, gradient, count, outputs, fused);
       for (let i = 0; i < metrics.length; i++)
         correct[i] += kernels.countCorrect(metrics[i].kind, output, target, count, outputs);
-      this.backwardPass(gradient, count, fused, compiled.trainable);
+      this.backwardPass(gradient, count, fused, compiled.trainable, false);
       compiled.optimizer.applyVariableGradients(trainableVariables);
       seen += count;
       logs.loss = lossSum / seen;

@@ -15,19 +15,26 @@
  * the nodes forward in that order and backward in reverse, summing the gradients of a tensor that feeds
  * several layers.
  *
+ * A model is a layer too: `base.apply(x)` calls a whole model on a tensor (how `keras.applications` bases are
+ * reused), and `layer.output` is the tensor a layer made when first applied, so that
+ * `new Model({ inputs: model.input, outputs: model.getLayer('block_3').output })` cuts a model (sharing its
+ * layers, as Keras's `keras.Model(model.input, model.get_layer(name).output)` does).
+ *
  * Limits: one input and one output per model (what `compile`/`fit` take), and each layer at most once per
  * model (no shared layers; a layer may still be used in several models, as when model B reuses model A's
  * layers).
  * @module
  */
+import type { Kernels } from '../kernels/kernels.js';
 import { InputLayer } from '../layers/inputLayer.js';
 import { Layer, uniqueLayerName } from '../layers/layer.js';
 import { BatchBuffer } from '../layers/layer.js';
 import { Merge } from '../layers/merge.js';
-import { deserializeLayer, serializeLayer } from '../layers/registry.js';
+import { deserializeLayer, registerLayer, serializeLayer } from '../layers/registry.js';
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BaseModel } from './baseModel.js';
+import { BaseModel, layerTrains, leafLayers } from './baseModel.js';
 import { registerModelCloner } from './cloneModel.js';
+import { Sequential } from './sequential.js';
 
 /** Thrown for a graph a functional model cannot be made of (disconnected, cyclic, badly described). */
 export class GraphError extends Error {
@@ -51,6 +58,9 @@ export interface GraphNode {
   readonly output: SymbolicTensor;
 }
 
+/** The first node each layer was applied in (Keras's `_inbound_nodes[0]`): what `layer.output` reads. */
+const firstNodes = new WeakMap<Layer, GraphNode>();
+
 /**
  * A placeholder for values flowing through a functional model: what {@link Input} returns and `layer.apply`
  * takes and returns (Keras's `KerasTensor`). It has a per-sample shape and knows the node that produces it.
@@ -65,6 +75,7 @@ export class SymbolicTensor {
   constructor(shape: Shape, layer: Layer, inputs: readonly SymbolicTensor[], merged: boolean) {
     this.shape = Object.freeze([...shape]);
     this.node = { layer, inputs: Object.freeze([...inputs]), merged, output: this };
+    if (!firstNodes.has(layer)) firstNodes.set(layer, this.node);
   }
 
   /** The name of the layer producing this tensor. */
@@ -88,9 +99,21 @@ export function Input(options: InputOptions): SymbolicTensor {
   return new SymbolicTensor(layer.inputShape ?? options.shape, layer, [], false);
 }
 
+/** The node a layer was first applied in, or a clear error when it never was. */
+function firstNodeOf(layer: Layer, what: 'input' | 'output'): GraphNode {
+  const node = firstNodes.get(layer);
+  if (node === undefined) {
+    throw new GraphError(
+      `layer '${layer.name}' has never been applied to a tensor, so it has no ${what}: apply it (layer.apply(x)), or read it from a model built with Input() or a Sequential that knows its input shape (after reading its \`input\`)`,
+    );
+  }
+  return node;
+}
+
 /**
  * Applies a layer to symbolic tensors (Keras's `layer(x)`): builds the layer for their shapes and returns the
- * tensor it produces. A merge layer (`Add`, `Concatenate`) takes a list, every other layer one tensor.
+ * tensor it produces. A merge layer (`Add`, `Concatenate`) takes a list, every other layer one tensor; a model
+ * takes one tensor of its input shape and is one node of the graph.
  */
 export function applyLayer(layer: Layer, inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor {
   if (layer instanceof InputLayer) {
@@ -137,12 +160,88 @@ declare module '../layers/layer.js' {
      * the tensor it produces (see {@link applyLayer}). Available once `warmstart`'s models are imported.
      */
     apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor;
+    /**
+     * The tensor the layer produced when it was first applied: Keras's `layer.output` (named apart because
+     * layers keep their output buffers under `output`). With the model's `input`, what cuts a model at this
+     * layer: `new Model({ inputs: model.input, outputs: model.getLayer('block_3').outputTensor })`. Throws a
+     * `GraphError` for a layer never applied to a tensor.
+     */
+    readonly outputTensor: SymbolicTensor;
+    /** The tensor the layer was first applied to (Keras's `layer.input`); a merge layer's first input. */
+    readonly inputTensor: SymbolicTensor;
   }
 }
 
 Layer.prototype.apply = function apply(this: Layer, inputs: SymbolicTensor | readonly SymbolicTensor[]) {
   return applyLayer(this, inputs);
 };
+Object.defineProperty(Layer.prototype, 'outputTensor', {
+  configurable: true,
+  get(this: Layer): SymbolicTensor {
+    return firstNodeOf(this, 'output').output;
+  },
+});
+Object.defineProperty(Layer.prototype, 'inputTensor', {
+  configurable: true,
+  get(this: Layer): SymbolicTensor {
+    const node = firstNodeOf(this, 'input');
+    return node.inputs.length === 0 ? node.output : node.inputs[0];
+  },
+});
+
+declare module './sequential.js' {
+  interface Sequential {
+    /**
+     * The model's input as a symbolic tensor (Keras's `model.input`): the Sequential is applied layer by layer to
+     * an `Input` of its input shape the first time this is read, so that its layers get their `outputTensor`.
+     */
+    readonly input: SymbolicTensor;
+    /** The model's output as a symbolic tensor (Keras's `model.output`); see `input`. */
+    readonly output: SymbolicTensor;
+  }
+}
+
+/** Each Sequential's symbolic graph, made when first asked for and again when its layers change. */
+const sequentialGraphs = new WeakMap<
+  Sequential,
+  { layers: Layer[]; input: SymbolicTensor; output: SymbolicTensor }
+>();
+
+function sequentialGraph(model: Sequential): { input: SymbolicTensor; output: SymbolicTensor } {
+  const layers = model.layers;
+  const known = sequentialGraphs.get(model);
+  if (
+    known !== undefined &&
+    known.layers.length === layers.length &&
+    known.layers.every((l, i) => l === layers[i])
+  )
+    return known;
+  const shape = model.inputShape;
+  if (shape === null) {
+    throw new GraphError(
+      `model '${model.name}' has no input shape yet, so it has no input tensor: give its first layer an inputShape or build it`,
+    );
+  }
+  const input = Input({ shape });
+  let output = input;
+  for (const layer of layers) output = applyLayer(layer, output);
+  const graph = { layers, input, output };
+  sequentialGraphs.set(model, graph);
+  return graph;
+}
+
+Object.defineProperty(Sequential.prototype, 'input', {
+  configurable: true,
+  get(this: Sequential): SymbolicTensor {
+    return sequentialGraph(this).input;
+  },
+});
+Object.defineProperty(Sequential.prototype, 'output', {
+  configurable: true,
+  get(this: Sequential): SymbolicTensor {
+    return sequentialGraph(this).output;
+  },
+});
 
 /** Options of {@link Model}. */
 export interface ModelOptions {
@@ -196,6 +295,7 @@ function mapGraph(inputs: readonly SymbolicTensor[], outputs: readonly SymbolicT
 
   const declared = new Set(inputs.map((input) => input.node));
   const seenLayers = new Map<Layer, GraphNode>();
+  const seenLeaves = new Set<Layer>();
   const seenNames = new Set<string>();
   for (const node of nodes) {
     if (node.inputs.length === 0 && !declared.has(node)) {
@@ -209,6 +309,15 @@ function mapGraph(inputs: readonly SymbolicTensor[], outputs: readonly SymbolicT
       );
     }
     seenLayers.set(node.layer, node);
+    // Layers inside a nested model count too: each runs once per pass, into its own buffers.
+    for (const leaf of leafLayers(node.layer)) {
+      if (seenLeaves.has(leaf)) {
+        throw new UnsupportedGraphError(
+          `layer '${leaf.name}' is used twice in one model (directly or inside a nested model): shared layers are not supported`,
+        );
+      }
+      seenLeaves.add(leaf);
+    }
     if (seenNames.has(node.layer.name)) {
       throw new GraphError(
         `two layers of the model are named '${node.layer.name}': layer names must be unique; pass another name to one of them (for example { name: '${node.layer.name}_2' } in its options)`,
@@ -236,6 +345,7 @@ function kerasTensorConfig(tensor: SymbolicTensor): Record<string, unknown> {
  * evaluates, predicts, saves and clones like a {@link Sequential}.
  */
 export class Model extends BaseModel {
+  readonly className = 'Functional';
   /** The model's input tensors (one). */
   readonly inputs: readonly SymbolicTensor[];
   /** The model's output tensors (one). */
@@ -260,6 +370,7 @@ export class Model extends BaseModel {
   /** For each tensor, whether backward must produce its gradient (something upstream of it trains). */
   private needsGradient: boolean[] = [];
   private planFor: ReadonlySet<Layer> | null = null;
+  private planForInput = false;
 
   constructor(options: ModelOptions) {
     super(options.name ?? uniqueLayerName('functional'));
@@ -337,18 +448,54 @@ export class Model extends BaseModel {
     return this.outputs[0].shape;
   }
 
-  outputShapeOf(layer: Layer): Shape | null {
-    return this.nodeOf.get(layer)?.output.shape ?? null;
+  /** The model's input tensor (Keras's `model.input`): with a layer's `outputTensor`, what cuts the model. */
+  get input(): SymbolicTensor {
+    return this.inputs[0];
   }
 
-  /** Builds every layer along the graph; the input shape must be the model's own. */
-  build(inputShape: Shape): void {
+  /** The model's output tensor (Keras's `model.output`). */
+  get output(): SymbolicTensor {
+    return this.outputs[0];
+  }
+
+  /** Keras's serialized `module` of the class. */
+  override get kerasModule(): string {
+    return 'keras.src.models.functional';
+  }
+
+  /** Keras's serialized `registered_name` of the class. */
+  override get registeredName(): string | null {
+    return 'Functional';
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    this.checkInputShape(inputShape);
+    return this.outputShape;
+  }
+
+  private checkInputShape(inputShape: Shape): void {
     if (inputShape.join(',') !== this.inputShape.join(',')) {
       throw new ShapeError(
         `model '${this.name}' takes inputs of shape [${this.inputShape.join(', ')}], cannot build for [${inputShape.join(', ')}]`,
       );
     }
-    const kernels = this.nodes[0].layer.kernels;
+  }
+
+  outputShapeOf(layer: Layer): Shape | null {
+    return this.nodeOf.get(layer)?.output.shape ?? null;
+  }
+
+  /**
+   * Builds every layer along the graph (they are built as the graph is made, so this checks); the input shape
+   * must be the model's own, and the kernels those its layers live on.
+   */
+  build(inputShape: Shape, kernels: Kernels = this.nodes[0].layer.kernels): void {
+    this.checkInputShape(inputShape);
+    if (kernels !== this.nodes[0].layer.kernels) {
+      throw new ShapeError(
+        `model '${this.name}' lives on backend '${this.nodes[0].layer.kernels.name}', cannot be built on '${kernels.name}'`,
+      );
+    }
     for (const node of this.nodes) {
       const layer = node.layer;
       if (layer instanceof Merge)
@@ -388,8 +535,10 @@ export class Model extends BaseModel {
     batch: number,
     preActivation: boolean,
     trainable: ReadonlySet<Layer>,
-  ): void {
-    if (this.planFor !== trainable) this.plan(trainable);
+    computeInputGradient: boolean,
+  ): Float32Array | null {
+    if (this.planFor !== trainable || this.planForInput !== computeInputGradient)
+      this.plan(trainable, computeInputGradient);
     const gradients = this.gradients;
     gradients.fill(null);
     this.contributions.fill(0);
@@ -405,16 +554,17 @@ export class Model extends BaseModel {
         const inputGradients = (node.layer as Merge).backwardMerged(gradient, batch, needed);
         indices.forEach((index, k) => this.accumulate(index, inputGradients[k], batch));
       } else {
-        const inputGradient = node.layer.backward(
-          gradient,
-          batch,
-          trainable.has(node.layer),
-          this.needsGradient[indices[0]],
-          preActivation && node === outputNode,
-        );
+        const layer = node.layer;
+        const needed = this.needsGradient[indices[0]];
+        const pre = preActivation && node === outputNode;
+        const inputGradient =
+          layer instanceof BaseModel
+            ? layer.backwardWithin(gradient, batch, trainable, needed, pre)
+            : layer.backward(gradient, batch, trainable.has(layer), needed, pre);
         this.accumulate(indices[0], inputGradient, batch);
       }
     }
+    return computeInputGradient ? gradients[this.tensorIndex.get(this.inputs[0])!] : null;
   }
 
   /** Adds one consumer's contribution to a tensor's gradient (summing where the tensor fans out). */
@@ -432,15 +582,23 @@ export class Model extends BaseModel {
     this.gradients[index] = buffer;
   }
 
-  /** A tensor needs a gradient when the node making it, or any node before it, has weights that train. */
-  private plan(trainable: ReadonlySet<Layer>): void {
+  /**
+   * A tensor needs a gradient when the node making it, or any node before it, has weights that train; the
+   * input does when the model's caller wants the input gradient (it trains something before this model).
+   */
+  private plan(trainable: ReadonlySet<Layer>, computeInputGradient: boolean): void {
     const needs = new Array<boolean>(this.tensorIndex.size).fill(false);
     this.nodes.forEach((node, i) => {
-      const trains = trainable.has(node.layer) && node.layer.weights.length > 0;
+      if (this.inputIndices[i].length === 0) {
+        needs[this.outputIndex[i]] = computeInputGradient;
+        return;
+      }
+      const trains = layerTrains(node.layer, trainable);
       needs[this.outputIndex[i]] = trains || this.inputIndices[i].some((index) => needs[index]);
     });
     this.needsGradient = needs;
     this.planFor = trainable;
+    this.planForInput = computeInputGradient;
   }
 
   /**
@@ -465,7 +623,7 @@ export class Model extends BaseModel {
     const reference = (tensor: SymbolicTensor): [string, number, number] => [tensor.node.layer.name, 0, 0];
     return {
       name: this.name,
-      trainable: true,
+      trainable: this.trainable,
       layers,
       input_layers: this.nestedInputs ? this.inputs.map(reference) : reference(this.inputs[0]),
       output_layers: this.nestedOutputs ? this.outputs.map(reference) : reference(this.outputs[0]),
@@ -513,10 +671,17 @@ export interface FunctionalLayerConfig {
   [key: string]: unknown;
 }
 
+/**
+ * Names of a config's layers that are models: tf.keras numbers a nested functional model's first call as node
+ * 1 (its own graph is node 0), Keras 3 as node 0; both mean the one call warmstart supports.
+ */
+let nestedModelNames: ReadonlySet<string> = new Set();
+
 /** A reference to a layer's output in a config: `[layerName, nodeIndex, tensorIndex]`. */
 function parseReference(value: unknown, what: string): string {
   if (Array.isArray(value) && typeof value[0] === 'string' && value.length >= 3) {
-    if (value[1] !== 0 || value[2] !== 0) {
+    const firstCall = value[1] === 0 || (value[1] === 1 && nestedModelNames.has(value[0]));
+    if (!firstCall || value[2] !== 0) {
       throw new UnsupportedGraphError(
         `${what} refers to node ${String(value[1])}, tensor ${String(value[2])} of layer '${value[0]}': shared layers and layers with several outputs are not supported`,
       );
@@ -596,6 +761,12 @@ export function parseFunctionalConfig(config: Record<string, unknown>): Function
   if (!Array.isArray(entries) || entries.length === 0) {
     throw new GraphError('a functional config needs a non-empty "layers" list');
   }
+  nestedModelNames = new Set(
+    entries
+      .filter((raw): raw is FunctionalLayerConfig => typeof raw === 'object' && raw !== null)
+      .filter((raw) => ['Functional', 'Model'].includes(String(raw.class_name).replace(/^.*\./, '')))
+      .map((raw) => (typeof raw.name === 'string' ? raw.name : String(raw.config?.name))),
+  );
   const inputNames = references(config.input_layers, 'input_layers');
   const outputNames = references(config.output_layers, 'output_layers');
   if (inputNames.length !== 1 || outputNames.length !== 1) {
@@ -701,4 +872,15 @@ export function functionalFromConfig(
   const spec = parseFunctionalConfig(config);
   const layers = new Map(spec.layers.map((item) => [item.name, createLayer(item.entry)] as const));
   return functionalFromSpec(spec, layers);
+}
+
+// A functional model nested as a layer of another model is created by its class name, as any layer is (what
+// `cloneModel` of an outer model does). Keras's `Functional.from_config` sets the model's own `trainable`
+// from the config without touching its layers', whose configs carry their own flags.
+for (const className of ['Functional', 'Model']) {
+  registerLayer(className, (config) => {
+    const model = functionalFromConfig(config, (entry) => deserializeLayer(entry));
+    if (typeof config.trainable === 'boolean') model.setOwnTrainableFlag(config.trainable);
+    return model;
+  });
 }
