@@ -13,7 +13,7 @@ import { deserializeOptimizer, type KerasConfig, type Optimizer } from '../optim
 import { setRandomSeed } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type MeanSd, meanSd, writeJsonAtomically } from './results.js';
-import { buildDenseNetwork } from './transfer.js';
+import { buildDenseNetwork, NOTEBOOK_KERNEL_INITIALIZER } from './transfer.js';
 
 /** Which hyperparameters a contender uses: the seed notebook's, or a learning rate that suits this network. */
 export type ContenderVariant = 'seed' | 'tuned';
@@ -234,12 +234,12 @@ function labelledImages(split: ImageSplit): LabelledImages {
  * 10-class set; either way the first 5,000 training images are the validation set, as in the notebook.
  */
 export async function loadOptimizerRaceData(
-  options: { dataDir?: string; task?: OptimizerRaceTask } = {},
+  options: { dataDir?: string; task?: OptimizerRaceTask; verbose?: 0 | 1 } = {},
 ): Promise<OptimizerRaceData> {
   const task = options.task ?? 'A';
   if (task !== 'A' && task !== 'full')
     throw new RangeError(`task must be 'A' or 'full', got '${String(task)}'`);
-  const dataset = await loadFashionMnist({ dataDir: options.dataDir });
+  const dataset = await loadFashionMnist({ dataDir: options.dataDir, verbose: options.verbose });
   if (task === 'A') {
     const { taskA } = splitTaskAB(dataset);
     return { task, classes: 8, train: labelledImages(taskA.train), valid: labelledImages(taskA.valid) };
@@ -278,6 +278,11 @@ export interface OptimizerRaceOptions {
   seeds?: number;
   /** The network for `classes` outputs (default: the notebook's dense network, {@link buildDenseNetwork}). */
   network?: (classes: number) => BaseModel;
+  /**
+   * Kernel initializer of the default network's hidden layers (default `'glorot_uniform'`, the notebook's);
+   * ignored when `network` is given.
+   */
+  kernelInitializer?: string;
   /** 0 silent, 1 progress bars, 2 one line per epoch (default 1). */
   verbose?: 0 | 1 | 2;
   /** Where progress and headings go (default stdout). */
@@ -357,6 +362,8 @@ export interface OptimizerRaceResult {
   batchSize: number;
   /** The kernels that trained (`wasm`, `reference`). */
   backend: string;
+  /** The default network's hidden kernel initializer, or null when the caller gave the network. */
+  kernelInitializer?: string | null;
   /** The seeds, one run each. */
   seeds: number[];
   /** Per seed: SHA-256 of the initial weights every contender started from. */
@@ -437,9 +444,16 @@ function summarizeContender(contender: OptimizerContender, runs: ContenderRun[])
   };
 }
 
-/** The notebook's dense network with a softmax head of `classes` units. */
-export function buildRaceNetwork(classes: number): BaseModel {
-  return buildDenseNetwork(new Dense({ units: classes, activation: 'softmax' }), 'optimizer_race');
+/**
+ * The notebook's dense network with a softmax head of `classes` units (hidden kernels from
+ * `kernelInitializer`, by default the notebook's `glorot_uniform`).
+ */
+export function buildRaceNetwork(classes: number, kernelInitializer?: string): BaseModel {
+  return buildDenseNetwork(
+    new Dense({ units: classes, activation: 'softmax' }),
+    'optimizer_race',
+    kernelInitializer,
+  );
 }
 
 /**
@@ -471,8 +485,9 @@ export async function runOptimizerRace(
   const say = (line: string): void => {
     if (verbose > 0) writer.write(line + '\n');
   };
-  const loaded = data ?? (await loadOptimizerRaceData(loadOptions));
-  const network = options.network ?? buildRaceNetwork;
+  const loaded = data ?? (await loadOptimizerRaceData({ verbose: verbose === 0 ? 0 : 1, ...loadOptions }));
+  const network =
+    options.network ?? ((classes: number) => buildRaceNetwork(classes, options.kernelInitializer));
   await mkdir(options.outDir, { recursive: true });
   const resultsPath = join(options.outDir, 'results.json');
 
@@ -485,6 +500,8 @@ export async function runOptimizerRace(
     epochs,
     batchSize,
     backend: getKernels().name,
+    kernelInitializer:
+      options.network === undefined ? (options.kernelInitializer ?? NOTEBOOK_KERNEL_INITIALIZER) : null,
     seeds: seedList,
     initialWeights: [],
     contenders: [],
