@@ -267,7 +267,7 @@ test(
       ['dtn__my_model_A.h5', 0.85],
     ] as const) {
       const model = await loadModel(fixture(name), quiet);
-      const [loss, accuracy] = model.evaluate(x, y, { batchSize: 256 });
+      const [loss, accuracy] = model.evaluate(x, y, { batchSize: 256, verbose: 0 }) as number[];
       assert.ok(
         accuracy > floor,
         `${name}: accuracy ${accuracy} (loss ${loss}) on task A's ${taskA.test.count} test images`,

@@ -465,7 +465,7 @@ export class Model extends BaseModel {
     const reference = (tensor: SymbolicTensor): [string, number, number] => [tensor.node.layer.name, 0, 0];
     return {
       name: this.name,
-      trainable: true,
+      trainable: this.trainable,
       layers,
       input_layers: this.nestedInputs ? this.inputs.map(reference) : reference(this.inputs[0]),
       output_layers: this.nestedOutputs ? this.outputs.map(reference) : reference(this.outputs[0]),

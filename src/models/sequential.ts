@@ -159,7 +159,7 @@ export class Sequential extends BaseModel {
     }
     return {
       name: this.name,
-      trainable: true,
+      trainable: this.trainable,
       dtype: 'float32',
       layers,
       build_input_shape: this.declaredInputShape === null ? null : [null, ...this.declaredInputShape],
