@@ -1,3 +1,4 @@
+import { DisposedError } from '../kernels/errors.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { Layer } from '../layers/layer.js';
@@ -5,6 +6,7 @@ import { BatchBuffer } from '../layers/layer.js';
 import { getLoss, type Loss } from '../losses/index.js';
 import { type Metric, resolveMetric } from '../metrics/index.js';
 import { getOptimizer, type Optimizer } from '../optimizers/index.js';
+import { addUser, removeUser } from '../tensor/ownership.js';
 import { globalRandom } from '../tensor/random.js';
 import { type Shape, ShapeError, sizeOf, Tensor, type TensorLike, toTensor } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
@@ -48,6 +50,15 @@ export interface FitOptions {
 export interface EvaluateOptions {
   /** Samples per forward pass (default 32). */
   batchSize?: number;
+}
+
+/** Resolves in a later task of the event loop (not a microtask), so that pending tasks run first. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+    if (immediate !== undefined) immediate(resolve);
+    else setTimeout(resolve, 0);
+  });
 }
 
 /** An IO implementation that `model.save` delegates to (registered by `src/io`). */
@@ -96,6 +107,7 @@ export abstract class BaseModel {
   );
   private targetWidth = 1;
   private readonly batchLogs: Logs = {};
+  private disposed = false;
 
   protected constructor(name: string) {
     this.name = name;
@@ -127,6 +139,47 @@ export abstract class BaseModel {
   abstract outputShapeOf(layer: Layer): Shape | null;
   /** Keras's config of the model (`layers`, …) for saving and cloning. */
   abstract getConfig(): Record<string, unknown>;
+  /** Frees the subclass's own buffers and forgets its layers (called once, by {@link BaseModel.dispose}). */
+  protected releaseLayers(): void {}
+
+  /**
+   * Frees the model's kernel memory. What is freed:
+   *
+   * - the model's own buffers (inputs, targets, output gradient, its graph's scratch), always;
+   * - each of its layers that no other live model uses (weights, gradients, batch buffers); a layer shared
+   *   with a live model (`new Sequential(modelA.layers.slice(0, -1))`) stays with that model;
+   * - the optimizer of its last `compile`, when no other live model was compiled with it; otherwise only the
+   *   optimizer's slots for the layers disposed here.
+   *
+   * Afterwards every method of the model throws {@link DisposedError}, as does any disposed layer or
+   * optimizer. A model dropped without `dispose()` has the same memory freed after garbage collection, as
+   * a safety net; calling `dispose()` frees it at once. Calling it again does nothing.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    const layers = this.layers;
+    const optimizer = this.compiled?.optimizer ?? null;
+    this.disposed = true;
+    this.compiled = null;
+    for (const buffer of [this.inputBuffer, this.targetBuffer, this.outputGradient]) buffer.release();
+    const orphans = layers.filter((layer) => !removeUser(layer, this) && !layer.isDisposed);
+    if (optimizer !== null) {
+      if (removeUser(optimizer, this)) optimizer.releaseVariables(orphans.flatMap((layer) => layer.weights));
+      else optimizer.dispose();
+    }
+    for (const layer of orphans) layer.dispose();
+    this.releaseLayers();
+  }
+
+  /** Whether {@link BaseModel.dispose} was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Throws {@link DisposedError} once the model is disposed. */
+  protected assertLive(action: string): void {
+    if (this.disposed) throw new DisposedError('model', this.name, action);
+  }
 
   /** Whether every layer's weights exist. */
   get built(): boolean {
@@ -209,10 +262,15 @@ export abstract class BaseModel {
    * takes effect at the next `compile`, as in Keras.
    */
   compile(options: CompileOptions): void {
+    this.assertLive('compile');
     const optimizer = getOptimizer(options.optimizer);
     const loss = getLoss(options.loss);
     const trainable = new Set(this.layers.filter((layer) => layer.trainable));
     const metricNames = options.metrics ?? [];
+    // The model now uses this optimizer (its dispose frees it); a replaced one goes back to the caller.
+    const previous = this.compiled?.optimizer;
+    if (previous !== undefined && previous !== optimizer) removeUser(previous, this);
+    addUser(optimizer, this);
     this.compiled = { optimizer, loss, metricNames, metrics: [], trainable, trainableVariables: null };
     if (this.inputShape !== null) this.ensureBuilt(this.inputShape);
   }
@@ -238,6 +296,7 @@ export abstract class BaseModel {
   }
 
   private requireCompiled(method: string): CompiledState {
+    this.assertLive(method);
     if (this.compiled === null) {
       throw new NotCompiledError(
         `model '${this.name}' must be compiled before ${method}(): call model.compile({ optimizer, loss })`,
@@ -254,6 +313,7 @@ export abstract class BaseModel {
 
   /** Checks `x` against the model's input (building the model on first sight) and that it is finite. */
   private prepareInputs(x: TensorLike, what: string): Tensor {
+    this.assertLive(what);
     const inputs = toTensor(x);
     if (inputs.shape.length < 2) {
       throw new InputDataError(`${what}: inputs need a batch axis, got shape [${inputs.shape.join(', ')}]`);
@@ -405,6 +465,8 @@ export abstract class BaseModel {
         for (const [key, value] of Object.entries(result)) logs[`val_${key}`] = value;
       }
       for (const callback of callbacks) await callback.onEpochEnd(epoch, logs);
+      // Let the event loop turn between epochs: the finalizers that free forgotten models run only then.
+      await nextTask();
     }
     compiled.optimizer.finalizeVariableValues(trainableVariables);
     for (const callback of callbacks) await callback.onTrainEnd();
@@ -547,6 +609,7 @@ export abstract class BaseModel {
 
   /** Saves the model (`.h5` or `.keras`), atomically: a failed save leaves the previous file intact. */
   async save(path: string, options?: Record<string, unknown>): Promise<void> {
+    this.assertLive('save');
     if (modelSaver === null)
       throw new Error('no model writer is registered: import warmstart (its index registers one)');
     await modelSaver(this, path, options);
