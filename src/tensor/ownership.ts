@@ -128,11 +128,6 @@ export function removeUser(resource: object, user: object): boolean {
   return users.length > 0;
 }
 
-/** Whether any reachable model still uses `resource`. */
-export function hasUsers(resource: object): boolean {
-  return liveUsers(resource).length > 0;
-}
-
 /** The users of `resource` that are still reachable (collected ones are dropped). */
 function liveUsers(resource: object): Array<WeakRef<object>> {
   return (usersOf.get(resource) ?? []).filter((ref) => ref.deref() !== undefined);
