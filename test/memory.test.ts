@@ -287,6 +287,37 @@ describe('OutOfMemoryError and the 4 GiB address space', () => {
   });
 });
 
+test('loading a model too large for the memory is an OutOfMemoryError, not an error blaming the file', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'warmstart-oom-load-'));
+  const path = join(folder, 'big.h5');
+  const previous = getKernels();
+  try {
+    // 12 MB of weights: written on the default backend, loaded on one capped at 16 MiB, three times over.
+    const big = new Sequential([new Dense({ units: 1500, inputShape: [2000] })]);
+    await big.save(path);
+    big.dispose();
+    const capped = await createWasmKernels({ threads: 1, maximumMiB: 16 });
+    setKernels(capped);
+    const kept = [];
+    try {
+      await assert.rejects(
+        (async () => {
+          for (let i = 0; i < 3; i++) kept.push(await loadModel(path));
+        })(),
+        (error: unknown) =>
+          error instanceof OutOfMemoryError && error.limitBytes === 16 << 20 && /memory/i.test(error.message),
+      );
+    } finally {
+      for (const model of kept) model.dispose();
+      setKernels(previous);
+      await capped.dispose();
+    }
+  } finally {
+    setKernels(previous);
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
 describe('model.dispose()', () => {
   let kernels: WasmKernels;
   let previous: Kernels;
