@@ -141,11 +141,11 @@ describe('convolutional models', () => {
     const data = wasm.alloc(images.x.size);
     data.set(images.x.data);
     const x = new Tensor(data, images.x.shape);
-    const [lossBefore] = model.evaluate(x, y);
+    const lossBefore = model.evaluate(x, y, { returnDict: true, verbose: 0 }).loss;
     const fallbacks = wasm.stats.fallbacks;
     const history = await model.fit(x, y, { epochs: 3, batchSize: 32, verbose: 0 });
     assert.equal(wasm.stats.fallbacks, fallbacks, 'every kernel of the training steps ran in wasm');
-    const [lossAfter, accuracy] = model.evaluate(x, y);
+    const { loss: lossAfter, accuracy } = model.evaluate(x, y, { returnDict: true, verbose: 0 });
     assert.ok(lossAfter < 0.5 * lossBefore, `loss ${lossBefore} → ${lossAfter}`);
     assert.ok(accuracy > 0.8, `accuracy ${accuracy}`);
     assert.ok(history.history.loss[2] < history.history.loss[0]);
@@ -217,9 +217,9 @@ describe('convolutional models', () => {
       loss: 'sparse_categorical_crossentropy',
     });
     const data = blocks(160, 4);
-    const before = functional.evaluate(data.x, data.y)[0];
+    const before = functional.evaluate(data.x, data.y, { verbose: 0 }) as number;
     await functional.fit(data.x, data.y, { epochs: 4, batchSize: 16, verbose: 0 });
-    const after = functional.evaluate(data.x, data.y)[0];
+    const after = functional.evaluate(data.x, data.y, { verbose: 0 }) as number;
     assert.ok(after < 0.7 * before, `loss ${before} → ${after}`);
   });
 

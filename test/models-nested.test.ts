@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeHdf5Worker, loadModel } from '../src/io/index.js';
+import { DisposedError } from '../src/kernels/errors.js';
 import { getKernels, setKernels } from '../src/kernels/index.js';
 import type { Kernels } from '../src/kernels/kernels.js';
 import { Add } from '../src/layers/add.js';
@@ -375,6 +376,23 @@ test('nesting errors are clear: a model inside itself, a model applied to a tens
     () => new Sequential([square, square.layers[0]]),
     (error: unknown) => error instanceof ShapeError && /already in model/.test(error.message),
   );
+});
+
+test('dispose frees a nested model with its outer model, unless another live model still uses it', () => {
+  const base = residualBase('owned');
+  const inner = base.layers;
+  const first = new Sequential([base, new GlobalAveragePooling2D()]);
+  const second = new Sequential([base, new Flatten()]);
+  first.dispose();
+  assert.ok(!base.isDisposed, 'the base is still used by the second model');
+  assert.doesNotThrow(() => second.predict(new Tensor(new Float32Array(50), [1, 5, 5, 2])));
+  second.dispose();
+  assert.ok(base.isDisposed, 'the last model using the base frees it');
+  assert.ok(
+    inner.every((layer) => layer.isDisposed),
+    'and the base frees its layers',
+  );
+  assert.throws(() => base.layers, DisposedError);
 });
 
 test('cleanup', async () => {

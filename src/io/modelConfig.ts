@@ -19,6 +19,7 @@ import { Merge } from '../layers/merge.js';
 import { SeparableConv2D } from '../layers/separableConv2D.js';
 import { bareClassName, deserializeLayer, type LayerFactory, UnknownLayerError } from '../layers/registry.js';
 import { getLoss, type Loss, UnknownLossError } from '../losses/index.js';
+import { isKnownMetricName } from '../metrics/index.js';
 import { BaseModel } from '../models/baseModel.js';
 import {
   type FunctionalGraphSpec,
@@ -594,15 +595,6 @@ export interface CompileArguments {
   metrics: string[];
 }
 
-/** Metrics warmstart computes (others in a file are dropped with a warning). */
-const KNOWN_METRICS = new Set([
-  'accuracy',
-  'acc',
-  'sparse_categorical_accuracy',
-  'categorical_accuracy',
-  'binary_accuracy',
-]);
-
 /** The one element of a single-output structure (Keras nests losses and metrics per output). */
 function single(value: unknown, what: string, context: ConfigContext): unknown {
   if (Array.isArray(value)) {
@@ -692,10 +684,10 @@ function resolveMetrics(raw: unknown, context: ConfigContext): string[] {
         typeof metric.class_name === 'string' ? toSnake(bareClassName(metric.class_name)) : null,
       ];
       name =
-        (candidates.find((c) => typeof c === 'string' && KNOWN_METRICS.has(c)) as string | undefined) ??
+        (candidates.find((c) => typeof c === 'string' && isKnownMetricName(c)) as string | undefined) ??
         String(config.name ?? metric.class_name);
     }
-    if (name !== null && KNOWN_METRICS.has(name)) {
+    if (name !== null && isKnownMetricName(name)) {
       if (!names.includes(name)) names.push(name);
     } else {
       context.warn(

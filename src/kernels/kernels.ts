@@ -23,6 +23,32 @@ export type LossName =
 /** Accuracy flavours, as Keras picks them for `metrics: ['accuracy']`. */
 export type AccuracyName = 'sparse_categorical_accuracy' | 'categorical_accuracy' | 'binary_accuracy';
 
+/**
+ * Metrics that are a mean over samples of a per-sample value, by their Keras function names:
+ * `mean_absolute_error` `mean_j |t_j − p_j|`, `mean_squared_error` `mean_j (t_j − p_j)²`,
+ * `top_k_categorical_accuracy` (one-hot targets) and `sparse_top_k_categorical_accuracy` (class indices): 1 when
+ * the true class's prediction is among the k largest (ties with the k-th largest count as in, as Keras's
+ * `in_top_k` on PyTorch does).
+ */
+export type SampleMetricName =
+  | 'mean_absolute_error'
+  | 'mean_squared_error'
+  | 'top_k_categorical_accuracy'
+  | 'sparse_top_k_categorical_accuracy';
+
+/**
+ * What a loss requires of each target value: `class_index` an integer in [0, classes − 1] (one per row);
+ * `probability` a finite value in [0, 1]; `distribution` finite, ≥ 0, each row summing to 1 (within 1e-3);
+ * `finite` any finite value.
+ */
+export type TargetRule = 'class_index' | 'probability' | 'distribution' | 'finite';
+
+/** The curve an AUC integrates: ROC (recall over false-positive rate) or PR (precision over recall). */
+export type AucCurve = 'ROC' | 'PR';
+
+/** How an AUC sums its rectangles (Keras's `summation_method`). */
+export type AucSummation = 'interpolation' | 'minoring' | 'majoring';
+
 /** Keras's fuzz factor: probabilities are clipped to `[EPSILON, 1 - EPSILON]` before a logarithm. */
 export const EPSILON = 1e-7;
 
@@ -263,6 +289,74 @@ export interface Kernels {
     m: number,
     n: number,
   ): number;
+
+  /**
+   * Sum over the m samples of a per-sample metric (see {@link SampleMetricName}); the caller divides by the
+   * number of samples. `yTrue` has `trueWidth` values per row: n, or 1 (a class index for the sparse top-k;
+   * for the errors one value that broadcasts over the row, as Keras expands a rank-1 target). `k` is the
+   * top-k metrics' k (ignored otherwise).
+   */
+  metricSum(
+    metric: SampleMetricName,
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    m: number,
+    n: number,
+    trueWidth: number,
+    k: number,
+  ): number;
+
+  /**
+   * Adds to a confusion matrix per threshold, over `length` (prediction, target) pairs: a target is positive
+   * when non-zero, a prediction when `p > threshold`. `counts` holds four rows of `thresholds.length` values:
+   * true positives, false positives, true negatives, false negatives (Keras's `update_confusion_matrix_variables`).
+   */
+  confusionCounts(
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    length: number,
+    thresholds: Float32Array,
+    counts: Float64Array,
+  ): void;
+
+  /**
+   * The same counts for Keras's AUC thresholds `[−ε, 1/(T−1), …, (T−2)/(T−1), 1 + ε]` (T = `numThresholds`),
+   * by Keras's bucketing: p clipped to [0, 1] falls in bucket `max(⌈p·(T − 1)⌉ − 1, 0)` (float32 product) and
+   * counts as positive for every threshold up to its bucket.
+   */
+  confusionCountsEvenThresholds(
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    length: number,
+    numThresholds: number,
+    counts: Float64Array,
+  ): void;
+
+  /**
+   * Area under a curve from per-threshold counts laid out as {@link Kernels.confusionCounts} writes them, as
+   * Keras's `AUC.result()` computes it: ROC `Σ (fpr_i − fpr_{i+1})·h_i` with `h` the mean (interpolation),
+   * min or max of the neighbouring recalls; PR with interpolation by Davis & Goadrich's formula
+   * (`interpolate_pr_auc`), else as ROC with recall and precision. Divisions by zero give 0.
+   */
+  areaUnderCurve(
+    counts: Float64Array,
+    numThresholds: number,
+    curve: AucCurve,
+    summation: AucSummation,
+  ): number;
+
+  /** `out[i]` = index of the first largest value of row i of an m×n matrix (NumPy's `argmax(axis=-1)`). */
+  argmaxRows(x: Float32Array, m: number, n: number, out: Int32Array): void;
+
+  /** `x /= divisor` in place, each quotient rounded once to float32 (NumPy's `x / 255.0`, then float32). */
+  divideByScalar(x: Float32Array, divisor: number): void;
+
+  /**
+   * Index of the first of the m×n target values that breaks `rule` (see {@link TargetRule}), or −1. For
+   * `distribution` a row whose sum is off returns the index of its first element. `classes` bounds class
+   * indices.
+   */
+  firstInvalidTarget(rule: TargetRule, values: Float32Array, m: number, n: number, classes: number): number;
 
   /**
    * Copies rows `indices[start .. start+count)` of `source` (rows of `rowLength`) into `target`, in order.

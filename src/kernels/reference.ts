@@ -1,6 +1,10 @@
 import {
   type AccuracyName,
   type ActivationName,
+  type AucCurve,
+  type AucSummation,
+  type SampleMetricName,
+  type TargetRule,
   EPSILON,
   type Kernels,
   type LossName,
@@ -25,6 +29,8 @@ import {
  */
 export class ReferenceKernels implements Kernels {
   readonly name: string = 'reference';
+  /** Per-bucket counts of {@link confusionCountsEvenThresholds}, reused between calls. */
+  private bucketScratch = new Float64Array(0);
 
   alloc(length: number): Float32Array {
     return new Float32Array(length);
@@ -285,6 +291,180 @@ export class ReferenceKernels implements Kernels {
       if (predicted === actual) correct++;
     }
     return correct;
+  }
+
+  metricSum(
+    metric: SampleMetricName,
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    m: number,
+    n: number,
+    trueWidth: number,
+    k: number,
+  ): number {
+    let total = 0;
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      switch (metric) {
+        case 'mean_absolute_error':
+        case 'mean_squared_error': {
+          let sample = 0;
+          for (let j = 0; j < n; j++) {
+            const target = trueWidth === 1 ? yTrue[i] : yTrue[row + j];
+            const difference = target - yPred[row + j];
+            sample += metric === 'mean_absolute_error' ? Math.abs(difference) : difference * difference;
+          }
+          total += sample / n;
+          break;
+        }
+        case 'top_k_categorical_accuracy':
+        case 'sparse_top_k_categorical_accuracy': {
+          const label = metric === 'sparse_top_k_categorical_accuracy' ? yTrue[i] : argmax(yTrue, row, n);
+          if (!(label >= 0 && label < n)) break;
+          // In the top k when fewer than k predictions are strictly larger (ties with the k-th count as in).
+          const value = yPred[row + label];
+          let larger = 0;
+          for (let j = 0; j < n; j++) if (yPred[row + j] > value) larger++;
+          if (larger < k) total++;
+          break;
+        }
+      }
+    }
+    return total;
+  }
+
+  confusionCounts(
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    length: number,
+    thresholds: Float32Array,
+    counts: Float64Array,
+  ): void {
+    const t = thresholds.length;
+    for (let j = 0; j < t; j++) {
+      const threshold = thresholds[j];
+      let truePositives = 0;
+      let falsePositives = 0;
+      let trueNegatives = 0;
+      let falseNegatives = 0;
+      for (let i = 0; i < length; i++) {
+        const positive = yPred[i] > threshold;
+        if (yTrue[i] !== 0) {
+          if (positive) truePositives++;
+          else falseNegatives++;
+        } else if (positive) falsePositives++;
+        else trueNegatives++;
+      }
+      counts[j] += truePositives;
+      counts[t + j] += falsePositives;
+      counts[2 * t + j] += trueNegatives;
+      counts[3 * t + j] += falseNegatives;
+    }
+  }
+
+  confusionCountsEvenThresholds(
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    length: number,
+    numThresholds: number,
+    counts: Float64Array,
+  ): void {
+    const t = numThresholds;
+    if (this.bucketScratch.length < 2 * t) this.bucketScratch = new Float64Array(2 * t);
+    const positives = this.bucketScratch.subarray(0, t).fill(0);
+    const negatives = this.bucketScratch.subarray(t, 2 * t).fill(0);
+    let totalPositives = 0;
+    let totalNegatives = 0;
+    for (let i = 0; i < length; i++) {
+      const p = Math.min(Math.max(yPred[i], 0), 1);
+      const bucket = Math.max(Math.ceil(Math.fround(p * (t - 1))) - 1, 0);
+      if (yTrue[i] !== 0) {
+        positives[bucket]++;
+        totalPositives++;
+      } else {
+        negatives[bucket]++;
+        totalNegatives++;
+      }
+    }
+    // A prediction in bucket b is above thresholds 0..b: counts are suffix sums over buckets.
+    let truePositives = 0;
+    let falsePositives = 0;
+    for (let j = t - 1; j >= 0; j--) {
+      truePositives += positives[j];
+      falsePositives += negatives[j];
+      counts[j] += truePositives;
+      counts[t + j] += falsePositives;
+      counts[2 * t + j] += totalNegatives - falsePositives;
+      counts[3 * t + j] += totalPositives - truePositives;
+    }
+  }
+
+  areaUnderCurve(
+    counts: Float64Array,
+    numThresholds: number,
+    curve: AucCurve,
+    summation: AucSummation,
+  ): number {
+    const t = numThresholds;
+    const tp = (j: number): number => counts[j];
+    const fp = (j: number): number => counts[t + j];
+    const tn = (j: number): number => counts[2 * t + j];
+    const fn = (j: number): number => counts[3 * t + j];
+    const divideNoNan = (a: number, b: number): number => (b === 0 ? 0 : a / b);
+    let area = 0;
+    if (curve === 'PR' && summation === 'interpolation') {
+      for (let j = 0; j < t - 1; j++) {
+        const dtp = tp(j) - tp(j + 1);
+        const p = tp(j) + fp(j);
+        const pNext = tp(j + 1) + fp(j + 1);
+        const slope = divideNoNan(dtp, Math.max(p - pNext, 0));
+        const intercept = tp(j + 1) - slope * pNext;
+        const ratio = p > 0 && pNext > 0 ? divideNoNan(p, Math.max(pNext, 0)) : 1;
+        area += divideNoNan(slope * (dtp + intercept * Math.log(ratio)), Math.max(tp(j + 1) + fn(j + 1), 0));
+      }
+      return area;
+    }
+    const recall = (j: number): number => divideNoNan(tp(j), tp(j) + fn(j));
+    const x = (j: number): number => (curve === 'ROC' ? divideNoNan(fp(j), fp(j) + tn(j)) : recall(j));
+    const y = (j: number): number => (curve === 'ROC' ? recall(j) : divideNoNan(tp(j), tp(j) + fp(j)));
+    for (let j = 0; j < t - 1; j++) {
+      const height =
+        summation === 'interpolation'
+          ? (y(j) + y(j + 1)) / 2
+          : summation === 'minoring'
+            ? Math.min(y(j), y(j + 1))
+            : Math.max(y(j), y(j + 1));
+      area += (x(j) - x(j + 1)) * height;
+    }
+    return area;
+  }
+
+  argmaxRows(x: Float32Array, m: number, n: number, out: Int32Array): void {
+    for (let i = 0; i < m; i++) out[i] = n === 0 ? -1 : argmax(x, i * n, n);
+  }
+
+  divideByScalar(x: Float32Array, divisor: number): void {
+    for (let i = 0; i < x.length; i++) x[i] = x[i] / divisor;
+  }
+
+  firstInvalidTarget(rule: TargetRule, values: Float32Array, m: number, n: number, classes: number): number {
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      let sum = 0;
+      for (let j = 0; j < n; j++) {
+        const value = values[row + j];
+        if (!Number.isFinite(value)) return row + j;
+        if (rule === 'class_index' && !(Number.isInteger(value) && value >= 0 && value < classes))
+          return row + j;
+        if (rule === 'probability' && (value < 0 || value > 1)) return row + j;
+        if (rule === 'distribution') {
+          if (value < 0) return row + j;
+          sum += value;
+        }
+      }
+      if (rule === 'distribution' && Math.abs(sum - 1) > DISTRIBUTION_TOLERANCE) return row;
+    }
+    return -1;
   }
 
   gatherRows(
@@ -894,6 +1074,9 @@ export class ReferenceKernels implements Kernels {
     }
   }
 }
+
+/** How far from 1 a row of categorical targets may sum (float32 one-hot or smoothed rows are far closer). */
+const DISTRIBUTION_TOLERANCE = 1e-3;
 
 /** Rounds to the nearest float32: the rounding PyTorch applies after each float32 operation. */
 const f = Math.fround;

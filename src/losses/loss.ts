@@ -1,4 +1,4 @@
-import type { Kernels, LossName } from '../kernels/kernels.js';
+import type { Kernels, LossName, TargetRule } from '../kernels/kernels.js';
 
 /**
  * A loss function, reduced as Keras's default `sum_over_batch_size` (the mean over samples). The arithmetic
@@ -15,6 +15,37 @@ export abstract class Loss {
   /** Whether targets are class indices (one per sample) rather than vectors of the output's width. */
   get sparseTargets(): boolean {
     return false;
+  }
+
+  /** What each target value must be for this loss to mean anything (see `TargetRule`); default: finite. */
+  get targetRule(): TargetRule {
+    return 'finite';
+  }
+
+  /**
+   * Why `rows × width` targets do not suit this loss (for a model with `outputs` outputs), or null when they
+   * do. The check is a kernel pass; only the message looks at the offending row.
+   */
+  checkTargets(
+    kernels: Kernels,
+    targets: Float32Array,
+    rows: number,
+    width: number,
+    outputs: number,
+  ): string | null {
+    const bad = kernels.firstInvalidTarget(this.targetRule, targets, rows, width, outputs);
+    if (bad < 0) return null;
+    return this.describeInvalidTarget(targets, bad, width, outputs);
+  }
+
+  /** The message for the target at flat index `index`, the first one {@link checkTargets} refused. */
+  protected describeInvalidTarget(
+    targets: Float32Array,
+    index: number,
+    width: number,
+    _outputs: number,
+  ): string {
+    return `targets hold a non-finite value (${targets[index]}) in sample ${Math.floor(index / width)}`;
   }
 
   /**
