@@ -37,7 +37,38 @@ export const ACCURACY_CODES: Readonly<Record<AccuracyName, number>> = {
 };
 
 /** Task codes of `run_chunk`. */
-export const TASK = { forward: 1, weights: 2, input: 3, sgd: 4, forwardPart: 5 } as const;
+export const TASK = { forward: 1, weights: 2, input: 3, sgd: 4, forwardPart: 5, range: 6 } as const;
+
+/**
+ * Kernels of the range task (`TASK.range`): one of the sub-range kernels of assembly/conv.ts (or an
+ * element-wise one), split over its output rows, images, weight rows, channels or elements. The task's words
+ * are the kernel, the range's length, the unit chunk boundaries fall on, then the kernel's arguments before
+ * its range. Keep in step with `R_*` in assembly/index.ts.
+ */
+export const RANGE = {
+  convForward: 0,
+  convWeights: 1,
+  convInput: 2,
+  im2col: 3,
+  col2im: 4,
+  depthwiseForward: 5,
+  depthwiseInput: 6,
+  depthwiseWeights: 7,
+  channelSums: 8,
+  maxPoolForward: 9,
+  maxPoolBackward: 10,
+  avgPoolForward: 11,
+  avgPoolBackward: 12,
+  reluForward: 13,
+  reluBackward: 14,
+  channelMoments: 15,
+  bnNormalize: 16,
+  bnSums: 17,
+  channelAffine: 18,
+  gemmForward: 19,
+  activationForward: 20,
+  activationBackward: 21,
+} as const;
 
 /**
  * Byte offset of the control block. The module's static data (the float64 log table) ends at

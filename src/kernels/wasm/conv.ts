@@ -1,8 +1,13 @@
 /**
  * The wasm side of the convolutional-network kernels (assembly/conv.ts): argument checks, the geometry block,
- * the scratch buffers, and the choice between the direct convolution and im2col + GEMM. `WasmKernels`
- * delegates to it; each method returns false when its arguments are not all in this backend's memory (or do
- * not fit the geometry), and the caller then falls back to the reference loops.
+ * the scratch buffers, the choice between the direct convolution and im2col + GEMM, and the split of each
+ * kernel over the threads. `WasmKernels` delegates to it; each method returns false when its arguments are not
+ * all in this backend's memory (or do not fit the geometry), and the caller then falls back to the reference
+ * loops.
+ *
+ * Threads: every kernel computes a sub-range of its output (rows, images, weight rows, channels, elements)
+ * from its own inputs only, so a call large enough to pay for the hand-over ({@link SPLIT_WORK}) runs as a
+ * range task (`TASK.range`) in two chunks, one per thread, with the same bits as on one thread.
  * @module
  */
 
@@ -12,9 +17,32 @@ import {
   GEOMETRY_WORDS,
   type KernelExports,
   MAX_SCRATCH_BYTES,
+  RANGE,
+  TASK,
   weightsScratchBytes,
 } from './abi.js';
 import type { WasmHeap } from './heap.js';
+import type { WorkerPool } from './pool.js';
+
+/**
+ * Work (multiply-adds, or element visits for pooling and element-wise kernels) from which a kernel call is
+ * split between the threads: handing a chunk over costs microseconds, so calls of under ~10 µs stay whole
+ * (the dense products' threshold, `SPLIT_FORWARD` in index.ts).
+ */
+export const SPLIT_WORK = 1 << 18;
+
+/** Gives the pool when a call of `work` should be split now, else null (one thread, or the pool paused). */
+export type Splitter = (work: number) => WorkerPool | null;
+
+/** Float32 bits of a number, as an integer argument of a range task (the ReLU family's thresholds). */
+const floatBits = (() => {
+  const floats = new Float32Array(1);
+  const words = new Int32Array(floats.buffer);
+  return (value: number): number => {
+    floats[0] = value;
+    return words[0];
+  };
+})();
 
 /** How a 2-D convolution is computed: chosen per case (`'auto'`), or forced (benchmarks, tests). */
 export type ConvolutionPath = 'auto' | 'direct' | 'im2col';
@@ -71,7 +99,25 @@ export class WasmConvolutions {
   constructor(
     private readonly heap: WasmHeap,
     private readonly wasm: KernelExports,
+    private readonly splitter: Splitter = () => null,
   ) {}
+
+  /**
+   * Runs range kernel `kernel` over [0, total) with `args` before its range: split in two chunks (boundaries
+   * on multiples of `unit`) when the pool takes a call of `work`, else `whole()` on this thread.
+   */
+  private range(
+    kernel: number,
+    total: number,
+    unit: number,
+    work: number,
+    args: readonly number[],
+    whole: () => void,
+  ): void {
+    const pool = total >= 2 * unit ? this.splitter(work) : null;
+    if (pool === null) whole();
+    else pool.run(TASK.range, 2, [kernel, total, unit, ...args]);
+  }
 
   /** Writes the geometry into block `slot` (0 or 1) that the kernels read; returns its byte offset. */
   private geometry(g: Conv2DGeometry, slot = 0): number {
@@ -114,6 +160,17 @@ export class WasmConvolutions {
     if (bytes > MAX_SCRATCH_BYTES) return 0;
     this.listScratch = this.grow(this.listScratch, Math.ceil(bytes / 4));
     return this.listScratch.byteOffset;
+  }
+
+  /**
+   * Zero-skipping scratch for a product split in two chunks: one region per chunk, `bytes` each plus a cache line
+   * (the branch-free list builder stores up to 3 words past a list's end: the regions must not touch) and
+   * 64-byte aligned; [base, bytes per region], or [0, 0] without skipping.
+   */
+  private chunkScratch(bytes: number): [number, number] {
+    const stride = Math.ceil((bytes + 64) / 64) * 64;
+    const base = this.scratch(2 * stride);
+    return base === 0 ? [0, 0] : [base, stride];
   }
 
   private owns(...views: (Float32Array | null)[]): boolean {
@@ -184,31 +241,31 @@ export class WasmConvolutions {
     const b = bias === null ? 0 : bias.byteOffset;
     if (this.choose(g, 'forward') === 'direct') {
       const zeros = this.zeroRow(g.inChannels / g.groups + 4);
-      this.wasm.conv2d_forward(
-        geom,
-        x.byteOffset,
-        kernel.byteOffset,
-        b,
-        y.byteOffset,
-        zeros,
-        0,
-        g.batch * g.outHeight,
+      const rows = g.batch * g.outHeight;
+      const args = [geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, zeros];
+      this.range(RANGE.convForward, rows, 1, sizes.pixels * depth * g.outChannels, args, () =>
+        this.wasm.conv2d_forward(geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, zeros, 0, rows),
       );
       return true;
     }
     const patches = this.patchesOf(x, g, geom, sizes.pixels * depth);
-    const scratch = this.scratch(forwardScratchBytes(depth));
-    this.wasm.gemm_forward(
-      patches,
-      kernel.byteOffset,
-      b,
-      y.byteOffset,
-      sizes.pixels,
-      depth,
-      g.outChannels,
-      0,
-      g.outChannels,
-      scratch,
+    // One zero-skipping region per chunk, so that the threads never share one.
+    const [scratch, stride] = this.chunkScratch(forwardScratchBytes(depth));
+    const n = g.outChannels;
+    const args = [patches, kernel.byteOffset, b, y.byteOffset, sizes.pixels, depth, n, scratch, stride];
+    this.range(RANGE.gemmForward, n, 4, sizes.pixels * depth * n, args, () =>
+      this.wasm.gemm_forward(
+        patches,
+        kernel.byteOffset,
+        b,
+        y.byteOffset,
+        sizes.pixels,
+        depth,
+        n,
+        0,
+        n,
+        scratch,
+      ),
     );
     return true;
   }
@@ -217,7 +274,10 @@ export class WasmConvolutions {
   private patchesOf(x: Float32Array, g: Conv2DGeometry, geom: number, length: number): number {
     if (WasmConvolutions.pointwise(g)) return x.byteOffset;
     const patches = this.patchMatrix(length);
-    this.wasm.im2col(geom, x.byteOffset, patches.byteOffset, 0, g.batch * g.outHeight);
+    const rows = g.batch * g.outHeight;
+    this.range(RANGE.im2col, rows, 1, length, [geom, x.byteOffset, patches.byteOffset], () =>
+      this.wasm.im2col(geom, x.byteOffset, patches.byteOffset, 0, rows),
+    );
     return patches.byteOffset;
   }
 
@@ -253,26 +313,44 @@ export class WasmConvolutions {
     }
     const geom = this.geometry(g);
     if (this.choose(g, 'weights') === 'direct') {
-      this.wasm.conv2d_weights(geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, 0, depth);
+      // Whole tiles of 3 kernel rows per chunk.
+      const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset];
+      this.range(RANGE.convWeights, depth, 3, sizes.pixels * depth * g.outChannels, args, () =>
+        this.wasm.conv2d_weights(geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, 0, depth),
+      );
     } else {
       const patches = this.patchesOf(x, g, geom, sizes.pixels * depth);
-      const scratch = this.scratch(weightsScratchBytes(sizes.pixels, depth));
-      this.wasm.gemm_weights(
-        patches,
-        dy.byteOffset,
-        dKernel.byteOffset,
-        sizes.pixels,
-        depth,
-        g.outChannels,
-        0,
-        depth,
-        scratch,
-      );
+      // One zero-skipping region per chunk (words 12 and 13 of the task), as the dense dW product splits.
+      const [scratch, stride] = this.chunkScratch(weightsScratchBytes(sizes.pixels, depth));
+      const n = g.outChannels;
+      const pool = depth > 8 ? this.splitter(sizes.pixels * depth * n) : null;
+      if (pool !== null) {
+        const args = [patches, dy.byteOffset, dKernel.byteOffset, sizes.pixels, depth, n, 0, 0, 0, 0, 0, 0];
+        pool.run(TASK.weights, 2, [...args, scratch, stride]);
+      } else {
+        this.wasm.gemm_weights(
+          patches,
+          dy.byteOffset,
+          dKernel.byteOffset,
+          sizes.pixels,
+          depth,
+          n,
+          0,
+          depth,
+          scratch,
+        );
+      }
     }
-    if (dBias !== null) {
-      this.wasm.channel_sums(dy.byteOffset, dBias.byteOffset, sizes.pixels, g.outChannels, 0, g.outChannels);
-    }
+    if (dBias !== null) this.biasSums(dy, dBias, sizes.pixels, g.outChannels);
     return true;
+  }
+
+  /** The bias gradient: per-channel sums of dy over its `pixels` rows, split by channels. */
+  private biasSums(dy: Float32Array, dBias: Float32Array, pixels: number, channels: number): void {
+    const args = [dy.byteOffset, dBias.byteOffset, pixels, channels];
+    this.range(RANGE.channelSums, channels, 4, pixels * channels, args, () =>
+      this.wasm.channel_sums(dy.byteOffset, dBias.byteOffset, pixels, channels, 0, channels),
+    );
   }
 
   conv2dBackwardInput(dy: Float32Array, kernel: Float32Array, dx: Float32Array, g: Conv2DGeometry): boolean {
@@ -289,43 +367,31 @@ export class WasmConvolutions {
       if (g.strideHeight === 1 && g.strideWidth === 1) {
         this.flippedInput(dy, kernel, dx, g, geom);
       } else {
-        this.wasm.conv2d_input(
-          geom,
-          dy.byteOffset,
-          kernel.byteOffset,
-          dx.byteOffset,
-          0,
-          g.batch * g.inHeight,
+        const rows = g.batch * g.inHeight;
+        const args = [geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset];
+        this.range(RANGE.convInput, rows, 1, sizes.pixels * depth * g.outChannels, args, () =>
+          this.wasm.conv2d_input(geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset, 0, rows),
         );
       }
       return true;
     }
-    if (WasmConvolutions.pointwise(g)) {
-      this.wasm.gemm_input(
-        dy.byteOffset,
-        kernel.byteOffset,
-        dx.byteOffset,
-        sizes.pixels,
-        depth,
-        g.outChannels,
-        0,
-        depth,
+    const pointwise = WasmConvolutions.pointwise(g);
+    const target = pointwise ? dx.byteOffset : this.patchMatrix(sizes.pixels * depth).byteOffset;
+    this.gemmInput(dy.byteOffset, kernel.byteOffset, target, sizes.pixels, depth, g.outChannels);
+    if (!pointwise) {
+      const rows = g.batch * g.inHeight;
+      this.range(RANGE.col2im, rows, 1, sizes.pixels * depth, [geom, target, dx.byteOffset], () =>
+        this.wasm.col2im(geom, target, dx.byteOffset, 0, rows),
       );
-      return true;
     }
-    const patches = this.patchMatrix(sizes.pixels * depth);
-    this.wasm.gemm_input(
-      dy.byteOffset,
-      kernel.byteOffset,
-      patches.byteOffset,
-      sizes.pixels,
-      depth,
-      g.outChannels,
-      0,
-      depth,
-    );
-    this.wasm.col2im(geom, patches.byteOffset, dx.byteOffset, 0, g.batch * g.inHeight);
     return true;
+  }
+
+  /** dx = dz·wᵀ (m×n by n×k), split by columns of dx (as the dense input gradient, `TASK.input`). */
+  private gemmInput(dz: number, w: number, dx: number, m: number, k: number, n: number): void {
+    const pool = k > 8 ? this.splitter(m * k * n) : null;
+    if (pool !== null) pool.run(TASK.input, 2, [dz, w, dx, m, k, n]);
+    else this.wasm.gemm_input(dz, w, dx, m, k, n, 0, k);
   }
 
   /**
@@ -355,15 +421,21 @@ export class WasmConvolutions {
     };
     const flippedGeom = this.geometry(transposed, 1);
     const zeros = this.zeroRow(g.outChannels / g.groups + 4);
-    this.wasm.conv2d_forward(
-      flippedGeom,
-      dy.byteOffset,
-      flipped.byteOffset,
-      0,
-      dx.byteOffset,
-      zeros,
-      0,
-      g.batch * g.inHeight,
+    const rows = g.batch * g.inHeight;
+    const work =
+      g.batch * g.outHeight * g.outWidth * g.kernelHeight * g.kernelWidth * g.inChannels * g.outChannels;
+    const args = [flippedGeom, dy.byteOffset, flipped.byteOffset, 0, dx.byteOffset, zeros];
+    this.range(RANGE.convForward, rows, 1, work / g.groups, args, () =>
+      this.wasm.conv2d_forward(
+        flippedGeom,
+        dy.byteOffset,
+        flipped.byteOffset,
+        0,
+        dx.byteOffset,
+        zeros,
+        0,
+        rows,
+      ),
     );
   }
 
@@ -399,14 +471,15 @@ export class WasmConvolutions {
     if (g.batch === 0) return true;
     const b = bias === null ? 0 : bias.byteOffset;
     const geom = this.geometry(g);
-    this.wasm.depthwise_forward(
-      geom,
-      x.byteOffset,
-      kernel.byteOffset,
-      b,
-      y.byteOffset,
-      0,
-      g.batch * g.outHeight,
+    const rows = g.batch * g.outHeight;
+    const work = rows * g.outWidth * g.outChannels * g.kernelHeight * g.kernelWidth;
+    this.range(
+      RANGE.depthwiseForward,
+      rows,
+      1,
+      work,
+      [geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset],
+      () => this.wasm.depthwise_forward(geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, 0, rows),
     );
     return true;
   }
@@ -420,6 +493,8 @@ export class WasmConvolutions {
     if (!this.depthwiseFits(g, dx, dy, kernel, null)) return false;
     if (g.batch === 0) return true;
     const geom = this.geometry(g);
+    const rows = g.batch * g.inHeight;
+    const work = g.batch * g.outHeight * g.outWidth * g.outChannels * g.kernelHeight * g.kernelWidth;
     if (g.outChannels === g.inChannels && g.strideHeight === 1 && g.strideWidth === 1) {
       // Stride 1: a depthwise forward of dy with the flipped kernel (see flippedInput).
       const flipped = (this.flippedKernel = this.grow(this.flippedKernel, kernel.length));
@@ -434,18 +509,28 @@ export class WasmConvolutions {
         padLeft: (g.kernelWidth - 1) * g.dilationWidth - g.padLeft,
       };
       const flippedGeom = this.geometry(transposed, 1);
-      this.wasm.depthwise_forward(
-        flippedGeom,
-        dy.byteOffset,
-        flipped.byteOffset,
-        0,
-        dx.byteOffset,
-        0,
-        g.batch * g.inHeight,
+      const args = [flippedGeom, dy.byteOffset, flipped.byteOffset, 0, dx.byteOffset];
+      this.range(RANGE.depthwiseForward, rows, 1, work, args, () =>
+        this.wasm.depthwise_forward(
+          flippedGeom,
+          dy.byteOffset,
+          flipped.byteOffset,
+          0,
+          dx.byteOffset,
+          0,
+          rows,
+        ),
       );
       return true;
     }
-    this.wasm.depthwise_input(geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset, 0, g.batch * g.inHeight);
+    this.range(
+      RANGE.depthwiseInput,
+      rows,
+      1,
+      work,
+      [geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset],
+      () => this.wasm.depthwise_input(geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset, 0, rows),
+    );
     return true;
   }
 
@@ -458,11 +543,14 @@ export class WasmConvolutions {
   ): boolean {
     if (!this.depthwiseFits(g, x, dy, dKernel, dBias)) return false;
     const geom = this.geometry(g);
-    this.wasm.depthwise_weights(geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, 0, g.outChannels);
-    if (dBias !== null) {
-      const pixels = g.batch * g.outHeight * g.outWidth;
-      this.wasm.channel_sums(dy.byteOffset, dBias.byteOffset, pixels, g.outChannels, 0, g.outChannels);
-    }
+    const pixels = g.batch * g.outHeight * g.outWidth;
+    const channels = g.outChannels;
+    const work = pixels * channels * g.kernelHeight * g.kernelWidth;
+    const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset];
+    this.range(RANGE.depthwiseWeights, channels, 4, work, args, () =>
+      this.wasm.depthwise_weights(geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, 0, channels),
+    );
+    if (dBias !== null) this.biasSums(dy, dBias, pixels, channels);
     return true;
   }
 
@@ -481,10 +569,24 @@ export class WasmConvolutions {
     );
   }
 
+  /** Element visits of a pooling pass: every output element reads its window. */
+  private static poolingWork(g: Conv2DGeometry): number {
+    return g.batch * g.outHeight * g.outWidth * g.outChannels * g.kernelHeight * g.kernelWidth;
+  }
+
   maxPool2dForward(x: Float32Array, y: Float32Array, g: Conv2DGeometry): boolean {
     if (!this.poolingFits(g, x, y)) return false;
-    if (g.batch > 0)
-      this.wasm.max_pool_forward(this.geometry(g), x.byteOffset, y.byteOffset, 0, g.batch * g.outHeight);
+    if (g.batch === 0) return true;
+    const geom = this.geometry(g);
+    const rows = g.batch * g.outHeight;
+    this.range(
+      RANGE.maxPoolForward,
+      rows,
+      1,
+      WasmConvolutions.poolingWork(g),
+      [geom, x.byteOffset, y.byteOffset],
+      () => this.wasm.max_pool_forward(geom, x.byteOffset, y.byteOffset, 0, rows),
+    );
     return true;
   }
 
@@ -498,27 +600,52 @@ export class WasmConvolutions {
     if (!this.poolingFits(g, x, y, dy) || !this.poolingFits(g, dx, y)) return false;
     if (g.batch === 0) return true;
     const geom = this.geometry(g);
-    this.wasm.max_pool_backward(geom, x.byteOffset, y.byteOffset, dy.byteOffset, dx.byteOffset, 0, g.batch);
+    const args = [geom, x.byteOffset, y.byteOffset, dy.byteOffset, dx.byteOffset];
+    this.range(RANGE.maxPoolBackward, g.batch, 1, WasmConvolutions.poolingWork(g), args, () =>
+      this.wasm.max_pool_backward(geom, x.byteOffset, y.byteOffset, dy.byteOffset, dx.byteOffset, 0, g.batch),
+    );
     return true;
   }
 
   averagePool2dForward(x: Float32Array, y: Float32Array, g: Conv2DGeometry): boolean {
     if (!this.poolingFits(g, x, y)) return false;
-    if (g.batch > 0)
-      this.wasm.avg_pool_forward(this.geometry(g), x.byteOffset, y.byteOffset, 0, g.batch * g.outHeight);
+    if (g.batch === 0) return true;
+    const geom = this.geometry(g);
+    const rows = g.batch * g.outHeight;
+    this.range(
+      RANGE.avgPoolForward,
+      rows,
+      1,
+      WasmConvolutions.poolingWork(g),
+      [geom, x.byteOffset, y.byteOffset],
+      () => this.wasm.avg_pool_forward(geom, x.byteOffset, y.byteOffset, 0, rows),
+    );
     return true;
   }
 
   averagePool2dBackward(dy: Float32Array, dx: Float32Array, g: Conv2DGeometry): boolean {
     if (!this.poolingFits(g, dx, dy)) return false;
-    if (g.batch > 0) this.wasm.avg_pool_backward(this.geometry(g), dy.byteOffset, dx.byteOffset, 0, g.batch);
+    if (g.batch === 0) return true;
+    const geom = this.geometry(g);
+    this.range(
+      RANGE.avgPoolBackward,
+      g.batch,
+      1,
+      WasmConvolutions.poolingWork(g),
+      [geom, dy.byteOffset, dx.byteOffset],
+      () => this.wasm.avg_pool_backward(geom, dy.byteOffset, dx.byteOffset, 0, g.batch),
+    );
     return true;
   }
 
   reluForward(x: Float32Array, y: Float32Array, n: number, options: ReluOptions): boolean {
     if (!this.owns(x, y) || x.length < n || y.length < n || !(n >= 0)) return false;
     const { maxValue, negativeSlope, threshold } = options;
-    this.wasm.relu_forward(x.byteOffset, y.byteOffset, 0, n, maxValue, negativeSlope, threshold);
+    const bits = [maxValue, negativeSlope, threshold].map(floatBits);
+    // Chunks of whole cache lines: vectors stay where they are on one thread.
+    this.range(RANGE.reluForward, n, 16, 2 * n, [x.byteOffset, y.byteOffset, ...bits], () =>
+      this.wasm.relu_forward(x.byteOffset, y.byteOffset, 0, n, maxValue, negativeSlope, threshold),
+    );
     return true;
   }
 
@@ -531,15 +658,18 @@ export class WasmConvolutions {
   ): boolean {
     if (!this.owns(x, dy, dx) || x.length < n || dy.length < n || dx.length < n || !(n >= 0)) return false;
     const { maxValue, negativeSlope, threshold } = options;
-    this.wasm.relu_backward(
-      x.byteOffset,
-      dy.byteOffset,
-      dx.byteOffset,
-      0,
-      n,
-      maxValue,
-      negativeSlope,
-      threshold,
+    const bits = [maxValue, negativeSlope, threshold].map(floatBits);
+    this.range(RANGE.reluBackward, n, 16, 2 * n, [x.byteOffset, dy.byteOffset, dx.byteOffset, ...bits], () =>
+      this.wasm.relu_backward(
+        x.byteOffset,
+        dy.byteOffset,
+        dx.byteOffset,
+        0,
+        n,
+        maxValue,
+        negativeSlope,
+        threshold,
+      ),
     );
     return true;
   }
@@ -562,7 +692,10 @@ export class WasmConvolutions {
     ) {
       return false;
     }
-    this.wasm.channel_moments(x.byteOffset, m, c, mean.byteOffset, variance.byteOffset, 0, c);
+    const args = [x.byteOffset, m, c, mean.byteOffset, variance.byteOffset];
+    this.range(RANGE.channelMoments, c, 4, 2 * m * c, args, () =>
+      this.wasm.channel_moments(x.byteOffset, m, c, mean.byteOffset, variance.byteOffset, 0, c),
+    );
     return true;
   }
 
@@ -588,7 +721,7 @@ export class WasmConvolutions {
     }
     const [inverse] = this.channelRows(c);
     for (let j = 0; j < c; j++) inverse[j] = 1 / Math.sqrt(variance[j] + epsilon);
-    this.wasm.bn_normalize(
+    const args = [
       x.byteOffset,
       mean.byteOffset,
       inverse.byteOffset,
@@ -597,8 +730,9 @@ export class WasmConvolutions {
       xHat === null ? 0 : xHat.byteOffset,
       y.byteOffset,
       c,
-      0,
-      m,
+    ];
+    this.range(RANGE.bnNormalize, m, 1, 2 * m * c, args, () =>
+      this.wasm.bn_normalize(args[0], args[1], args[2], args[3], args[4], args[5], args[6], c, 0, m),
     );
     return true;
   }
@@ -625,7 +759,10 @@ export class WasmConvolutions {
       return false;
     }
     const [sumDy, sumDyXHat, scale, offset, slope] = this.channelRows(c);
-    this.wasm.bn_sums(dy.byteOffset, xHat.byteOffset, m, c, sumDy.byteOffset, sumDyXHat.byteOffset, 0, c);
+    const sums = [dy.byteOffset, xHat.byteOffset, m, c, sumDy.byteOffset, sumDyXHat.byteOffset];
+    this.range(RANGE.bnSums, c, 4, 2 * m * c, sums, () =>
+      this.wasm.bn_sums(dy.byteOffset, xHat.byteOffset, m, c, sumDy.byteOffset, sumDyXHat.byteOffset, 0, c),
+    );
     dBeta?.set(sumDy);
     dGamma?.set(sumDyXHat);
     if (dx === null) return true;
@@ -636,16 +773,15 @@ export class WasmConvolutions {
       offset[j] = (-k * sumDy[j]) / m;
       slope[j] = (k * sumDyXHat[j]) / m;
     }
-    this.wasm.channel_affine(
+    this.affine(
       dy.byteOffset,
       scale.byteOffset,
       batchStatistics ? offset.byteOffset : 0,
       batchStatistics ? xHat.byteOffset : 0,
       batchStatistics ? slope.byteOffset : 0,
       dx.byteOffset,
-      c,
-      0,
       m,
+      c,
     );
     return true;
   }
@@ -669,8 +805,29 @@ export class WasmConvolutions {
       return false;
     }
     const offsetPointer = offset === null ? 0 : offset.byteOffset;
-    this.wasm.channel_affine(x.byteOffset, scale.byteOffset, offsetPointer, 0, 0, y.byteOffset, c, 0, m);
+    this.affine(x.byteOffset, scale.byteOffset, offsetPointer, 0, 0, y.byteOffset, m, c);
     return true;
+  }
+
+  /** `channel_affine` over the m rows, split by rows (by whole cache lines of elements when c = 1). */
+  private affine(
+    x: number,
+    scale: number,
+    offset: number,
+    xHat: number,
+    slope: number,
+    y: number,
+    m: number,
+    c: number,
+  ): void {
+    this.range(
+      RANGE.channelAffine,
+      m,
+      c === 1 ? 16 : 1,
+      2 * m * c,
+      [x, scale, offset, xHat, slope, y, c],
+      () => this.wasm.channel_affine(x, scale, offset, xHat, slope, y, c, 0, m),
+    );
   }
 
   /** Returns the buffers to the heap. */

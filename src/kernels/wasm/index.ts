@@ -24,11 +24,12 @@ import {
   type KernelExports,
   LOSS_CODES,
   MAX_SCRATCH_BYTES,
+  RANGE,
   SOFTMAX,
   TASK,
   weightsScratchBytes,
 } from './abi.js';
-import { WasmConvolutions } from './conv.js';
+import { SPLIT_WORK, WasmConvolutions } from './conv.js';
 import { WasmHeap } from './heap.js';
 import { loadKernelModule } from './loader.js';
 import { WorkerPool } from './pool.js';
@@ -126,7 +127,7 @@ export class WasmKernels extends ReferenceKernels {
     this.wasm = wasm;
     this.pool = pool;
     this.info = { relaxedSimd, threads: pool === null ? 1 : 2 };
-    this.convolutions = new WasmConvolutions(heap, wasm);
+    this.convolutions = new WasmConvolutions(heap, wasm, (work) => this.splitter(work, SPLIT_WORK));
   }
 
   /**
@@ -341,7 +342,14 @@ export class WasmKernels extends ReferenceKernels {
       super.activationForward(activation, z, y, m, n);
       return;
     }
-    if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
+    if (act === SOFTMAX) {
+      this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
+      return;
+    }
+    // A convolution's feature maps (10⁵–10⁶ elements) are split in whole cache lines; a dense layer's stay whole.
+    const pool = length >= 32 ? this.splitter(2 * length, SPLIT_WORK) : null;
+    if (pool !== null)
+      pool.run(TASK.range, 2, [RANGE.activationForward, length, 16, act, z.byteOffset, y.byteOffset, length]);
     else this.wasm.activation_block(act, z.byteOffset, y.byteOffset, 1, length, 0, length);
   }
 
@@ -373,8 +381,25 @@ export class WasmKernels extends ReferenceKernels {
       super.activationBackward(activation, z, y, dy, dz, m, n);
       return;
     }
-    if (act === SOFTMAX) this.wasm.softmax_backward(y.byteOffset, dy.byteOffset, dz.byteOffset, m, n);
-    else this.wasm.activation_backward(act, z.byteOffset, y.byteOffset, dy.byteOffset, dz.byteOffset, length);
+    if (act === SOFTMAX) {
+      this.wasm.softmax_backward(y.byteOffset, dy.byteOffset, dz.byteOffset, m, n);
+      return;
+    }
+    const pool = length >= 32 ? this.splitter(2 * length, SPLIT_WORK) : null;
+    if (pool !== null) {
+      const args = [
+        RANGE.activationBackward,
+        length,
+        16,
+        act,
+        z.byteOffset,
+        y.byteOffset,
+        dy.byteOffset,
+        dz.byteOffset,
+      ];
+      pool.run(TASK.range, 2, args);
+    } else
+      this.wasm.activation_backward(act, z.byteOffset, y.byteOffset, dy.byteOffset, dz.byteOffset, length);
   }
 
   override denseBackwardWeights(
