@@ -23,7 +23,10 @@ function warmstart(args: string[]): { status: number | null; stdout: string; std
 // 5,600 training images: the first 5,000 are the validation split, as in the notebook.
 const dataset = generateDataset(5600, 600, 3);
 
-/** Runs `warmstart transfer` on the reference backend over a fresh copy of the tiny dataset, then cleans up. */
+/**
+ * Runs `warmstart transfer` over a fresh copy of the tiny dataset, then cleans up: on the reference backend
+ * unless `extraArgs` choose one (the CNN runs on wasm).
+ */
 function transferOnTinyData(
   label: string,
   extraArgs: string[],
@@ -34,10 +37,8 @@ function transferOnTinyData(
     const data = join(folder.path, 'data');
     writeDataset(data, dataset);
     const out = join(folder.path, 'out');
-    check(
-      warmstart(['transfer', '--backend', 'reference', '--data-dir', data, '--out', out, ...extraArgs]),
-      out,
-    );
+    const backend = extraArgs.includes('--backend') ? [] : ['--backend', 'reference'];
+    check(warmstart(['transfer', ...backend, '--data-dir', data, '--out', out, ...extraArgs]), out);
   } finally {
     folder.remove();
   }
@@ -168,3 +169,59 @@ test(
     });
   },
 );
+
+const oneEpochEach = ['--epochs-a', '1', '--epochs-b', '1', '--epochs-frozen', '1', '--epochs-unfrozen', '1'];
+
+test('warmstart transfer --arch cnn runs the study with the small CNN (SGD at 1e-2) and says so in the report', () => {
+  transferOnTinyData(
+    'cli-cnn',
+    ['--arch', 'cnn', '--backend', 'wasm', ...oneEpochEach, '--verbose', '2'],
+    (run, out) => {
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /Model A: a CNN on task A, \d+ images, 1 epochs, SGD learning rate 0\.01/);
+      const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+      assert.equal(results.architecture, 'cnn');
+      assert.equal(results.learningRate, 0.01);
+      assert.equal(results.modelAIntact, true);
+      assert.equal(results.modelBOnA.history.loss.length, 2);
+      const report = readFileSync(join(out, 'report.html'), 'utf8');
+      assert.match(report, /Transfer learning with a CNN/);
+      assert.match(report, /Conv2D 32, MaxPool, Conv2D 64, MaxPool, Dense 128/);
+      // Model A, as saved, is the CNN (its config names the layers).
+      const saved = readFileSync(join(out, 'my_model_A.h5')).toString('latin1');
+      assert.match(saved, /"class_name": ?"Conv2D"/);
+      assert.match(saved, /"class_name": ?"MaxPooling2D"/);
+    },
+  );
+});
+
+const kerasCnn = join(root, 'test', 'fixtures', 'keras3-cnn', 'small_cnn.keras');
+
+test(
+  'warmstart transfer --arch cnn --model-a starts from the CNN Keras 3 wrote (inputs 28×28×1), and a CNN without --arch cnn is refused',
+  { skip: !existsSync(kerasCnn) && 'the Keras 3 CNN fixture is absent' },
+  () => {
+    transferOnTinyData(
+      'cli-cnn-model-a',
+      ['--arch', 'cnn', '--backend', 'wasm', '--model-a', kerasCnn, ...oneEpochEach, '--verbose', '0'],
+      (run, out) => {
+        assert.equal(run.status, 0, run.stderr);
+        const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+        assert.deepEqual(results.modelA.history, {});
+        assert.ok(results.modelA.test.accuracy >= 0 && results.modelA.test.accuracy <= 1);
+        assert.equal(results.modelAIntact, true);
+        assert.equal(results.modelBOnA.history.loss.length, 2);
+      },
+    );
+    transferOnTinyData('cli-cnn-no-arch', ['--model-a', kerasCnn, ...oneEpochEach], (run) => {
+      assert.equal(run.status, 1);
+      assert.match(run.stderr, /convolutional network but the study's architecture is 'dense'.*--arch cnn/);
+    });
+  },
+);
+
+test('warmstart transfer --arch refuses an unknown network before loading any data', () => {
+  const run = warmstart(['transfer', '--arch', 'resnet', '--data-dir', '/nonexistent']);
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, /--arch.*expected 'dense' \(the notebook's network\) or 'cnn', got 'resnet'/);
+});

@@ -64,3 +64,11 @@ export function initializerOption(value: string): string {
   }
   return value;
 }
+
+/** Parses `--arch`: the transfer study's network, `dense` (the notebook's) or `cnn`. */
+export function architectureOption(value: string): 'dense' | 'cnn' {
+  const name = value.trim().toLowerCase();
+  if (name !== 'dense' && name !== 'cnn')
+    throw new InvalidArgumentError(`expected 'dense' (the notebook's network) or 'cnn', got '${value}'`);
+  return name;
+}

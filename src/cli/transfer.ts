@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { formatTransferTable, runTransfer } from '../experiments/transfer.js';
 import { writeTransferReport } from '../report/index.js';
 import {
+  architectureOption,
   initializerOption,
   nonNegativeIntegerOption,
   positiveIntegerOption,
@@ -33,7 +34,18 @@ export function registerTransferCommand(program: Command): void {
     .option('--epochs-b <n>', 'epochs of model B from scratch', nonNegativeIntegerOption, 20)
     .option('--epochs-frozen <n>', 'epochs of B on A with reused layers frozen', nonNegativeIntegerOption, 4)
     .option('--epochs-unfrozen <n>', 'epochs of B on A after unfreezing', nonNegativeIntegerOption, 16)
-    .option('--learning-rate <x>', 'SGD learning rate of every phase', positiveNumberOption, 1e-3)
+    .option(
+      '--arch <name>',
+      "the network: 'dense' (the notebook's: Flatten, five SELU Dense layers) or 'cnn' (Conv2D 32, MaxPool, " +
+        'Conv2D 64, MaxPool, Dense 128)',
+      architectureOption,
+      'dense',
+    )
+    .option(
+      '--learning-rate <x>',
+      "SGD learning rate of every phase (default 1e-3 for dense, the notebook's; 1e-2 for cnn)",
+      positiveNumberOption,
+    )
     .option('--batch-size <n>', 'batch size', positiveIntegerOption, 32)
     .option(
       '--kernel-initializer <name>',
@@ -50,6 +62,7 @@ export function registerTransferCommand(program: Command): void {
     .action(async (options) => {
       const started = performance.now();
       const result = await runTransfer({
+        architecture: options.arch,
         dataDir: options.dataDir,
         outDir: options.out,
         seed: options.seed,

@@ -143,9 +143,16 @@ export async function writeTransferReport(
       paragraphs: ['Model A was loaded from a file, not trained here: no curves.'],
     });
   }
+  const cnn = runs.some((run) => run.architecture === 'cnn');
+  const rates = [...new Set(runs.map((run) => run.learningRate).filter((rate) => rate !== undefined))];
+  const network = cnn
+    ? 'a small CNN (Conv2D 32, MaxPool, Conv2D 64, MaxPool, Dense 128)'
+    : "the notebook's dense network";
   const html = renderHtmlReport({
-    title: 'Transfer learning: reusing model A for task B',
-    subtitle: `Fashion-MNIST, the Hands-On ML notebook's study; ${meanNote}`,
+    title: `Transfer learning${cnn ? ' with a CNN' : ''}: reusing model A for task B`,
+    subtitle:
+      `Fashion-MNIST, the Hands-On ML notebook's study with ${network}` +
+      `${rates.length > 0 ? `, SGD learning rate ${rates.join(', ')}` : ''}; ${meanNote}`,
     sections,
   });
   const files = await writeTextFiles(outDir, { ...svgs, 'report.html': html });
