@@ -349,13 +349,34 @@ function weightsRows<TV>(
   const kW = gw(geom, G_K_W);
   const cg = gw(geom, G_IN_C) / gw(geom, G_GROUPS);
   const f4 = (<usize>gw(geom, G_OUT_C)) << 2;
+  // One channel per group (a first layer on grayscale images): adjacent taps of a kernel row read adjacent
+  // floats, as adjacent channels do, so a tile takes up to 3 taps when they cover the same output columns.
+  const tapTiles = cg == 1 && gw(geom, G_D_W) == 1;
+  const inW = gw(geom, G_IN_W);
+  const outW = gw(geom, G_OUT_W);
+  const sW = gw(geom, G_S_W);
+  const padL = gw(geom, G_PAD_L);
   let p = p0;
   while (p < p1) {
     const tap = p / cg;
     const ci = p - tap * cg;
-    const rows = min(3, min(cg - ci, p1 - p));
     const ky = tap / kW;
     const kx = tap - ky * kW;
+    let rows = min(3, min(cg - ci, p1 - p));
+    if (tapTiles) {
+      const first = firstInside(kx - padL, sW);
+      const last = lastInside(kx - padL, sW, inW, outW);
+      rows = 1;
+      while (
+        rows < 3 &&
+        p + rows < p1 &&
+        kx + rows < kW &&
+        firstInside(kx + rows - padL, sW) == first &&
+        lastInside(kx + rows - padL, sW, inW, outW) == last
+      ) {
+        rows++;
+      }
+    }
     const out = dw + <usize>p * f4 + ((<usize>column) << 2);
     const channel = g * cg + ci;
     if (rows == 3) weightsTile<N3, TV>(x, dy, out, ky, kx, channel, column, geom, cols, q0, q1);
@@ -905,8 +926,69 @@ export function channel_sums(x: usize, sums: usize, m: i32, n: i32, j0: i32, j1:
 
 // ---- pooling.
 
+/**
+ * Whether a pooling's windows are 2×2 with strides 2 and all inside the input (Keras's `MaxPooling2D(2)`,
+ * `valid`): the case the unrolled loops below take.
+ */
+// @ts-ignore: decorator
+@inline
+function pools2x2(geom: usize): bool {
+  return (
+    gw(geom, G_K_H) == 2 &&
+    gw(geom, G_K_W) == 2 &&
+    gw(geom, G_S_H) == 2 &&
+    gw(geom, G_S_W) == 2 &&
+    gw(geom, G_PAD_T) == 0 &&
+    gw(geom, G_PAD_L) == 0 &&
+    2 * gw(geom, G_OUT_H) <= gw(geom, G_IN_H) &&
+    2 * gw(geom, G_OUT_W) <= gw(geom, G_IN_W)
+  );
+}
+
+/**
+ * 2×2 max pooling with strides 2 for output rows [r0, r1): per pixel the four taps' vectors, max(max(a, b),
+ * max(c, d)) (max is exact: the same bits as the general loop's running max).
+ */
+function maxPool2x2Forward(geom: usize, x: usize, y: usize, r0: i32, r1: i32): void {
+  const inH = gw(geom, G_IN_H);
+  const inW = gw(geom, G_IN_W);
+  const c = gw(geom, G_IN_C);
+  const outH = gw(geom, G_OUT_H);
+  const outW = gw(geom, G_OUT_W);
+  const c4 = (<usize>c) << 2;
+  const rowBytes = <usize>inW * c4;
+  for (let r = r0; r < r1; r++) {
+    const n = r / outH;
+    const oy = r - n * outH;
+    let top = x + <usize>(n * inH + 2 * oy) * rowBytes;
+    let out = y + <usize>(r * outW) * c4;
+    for (let ox = 0; ox < outW; ox++) {
+      const bottom = top + rowBytes;
+      let ch = 0;
+      for (; ch + 4 <= c; ch += 4) {
+        const cb = (<usize>ch) << 2;
+        const a = f32x4.max(v128.load(top + cb), v128.load(top + c4 + cb));
+        const b = f32x4.max(v128.load(bottom + cb), v128.load(bottom + c4 + cb));
+        v128.store(out + cb, f32x4.max(a, b));
+      }
+      if (ch < c) {
+        const cb = (<usize>ch) << 2;
+        const a = f32x4.max(v128.load(top + cb), v128.load(top + c4 + cb));
+        const b = f32x4.max(v128.load(bottom + cb), v128.load(bottom + c4 + cb));
+        storeLanes(out + cb, f32x4.max(a, b), c - ch);
+      }
+      top += 2 * c4;
+      out += c4;
+    }
+  }
+}
+
 /** Max pooling for output rows [r0, r1): per pixel, vectors of channels, the max over the taps inside. */
 export function max_pool_forward(geom: usize, x: usize, y: usize, r0: i32, r1: i32): void {
+  if (pools2x2(geom)) {
+    maxPool2x2Forward(geom, x, y, r0, r1);
+    return;
+  }
   const inH = gw(geom, G_IN_H);
   const inW = gw(geom, G_IN_W);
   const c = gw(geom, G_IN_C);
@@ -943,8 +1025,8 @@ export function max_pool_forward(geom: usize, x: usize, y: usize, r0: i32, r1: i
 }
 
 /**
- * Max pooling backward for images [n0, n1): zeroes their dx, then gives each window's dy to the first tap (in
- * window order) holding the window's maximum y, lane by lane.
+ * Max pooling backward for images [n0, n1): gives each window's dy to the first tap (in window order) holding
+ * the window's maximum y, lane by lane; every other element of their dx is 0.
  */
 export function max_pool_backward(geom: usize, x: usize, y: usize, dy: usize, dx: usize, n0: i32, n1: i32): void {
   const inH = gw(geom, G_IN_H);
@@ -958,6 +1040,10 @@ export function max_pool_backward(geom: usize, x: usize, y: usize, dy: usize, dx
   const sW = gw(geom, G_S_W);
   const padT = gw(geom, G_PAD_T);
   const padL = gw(geom, G_PAD_L);
+  if (kH == sH && kW == sW && padT == 0 && padL == 0 && outH * kH <= inH && outW * kW <= inW) {
+    tiledMaxPoolBackward(geom, x, y, dy, dx, n0, n1);
+    return;
+  }
   const c4 = (<usize>c) << 2;
   const image = <usize>(inH * inW) * c4;
   memory.fill(dx + <usize>n0 * image, 0, <usize>(n1 - n0) * image);
@@ -989,6 +1075,86 @@ export function max_pool_backward(geom: usize, x: usize, y: usize, dy: usize, dx
         }
       }
     }
+  }
+}
+
+/**
+ * Max pooling backward when the windows tile the input (pool size = strides, every window inside it: Keras's
+ * default `MaxPooling2D(2)` with `valid` padding): each input element is in one window at most, so dx is written once, tap by tap, with no
+ * zero fill first and no read of dx; only the rows and columns no window covers are zeroed. The same bits as
+ * the general loop: dy where the tap routes it (plus 0, as the general loop adds to a zero), else 0.
+ */
+function tiledMaxPoolBackward(geom: usize, x: usize, y: usize, dy: usize, dx: usize, n0: i32, n1: i32): void {
+  const inH = gw(geom, G_IN_H);
+  const inW = gw(geom, G_IN_W);
+  const c = gw(geom, G_IN_C);
+  const outH = gw(geom, G_OUT_H);
+  const outW = gw(geom, G_OUT_W);
+  const kH = gw(geom, G_K_H);
+  const kW = gw(geom, G_K_W);
+  const c4 = (<usize>c) << 2;
+  const rowBytes = <usize>inW * c4;
+  const zero = f32x4.splat(0);
+  for (let n = n0; n < n1; n++) {
+    const xImage = x + <usize>(n * inH) * rowBytes;
+    const dxImage = dx + <usize>(n * inH) * rowBytes;
+    for (let oy = 0; oy < outH; oy++) {
+      const o = <usize>((n * outH + oy) * outW) * c4;
+      for (let ox = 0; ox < outW; ox++) {
+        const window = <usize>(oy * kH) * rowBytes + <usize>(ox * kW) * c4;
+        const at0 = <usize>ox * c4;
+        if (kH == 2 && kW == 2) {
+          // Unrolled: the four taps in window order, each takes dy where it holds the max and no earlier tap did.
+          const t00 = xImage + window;
+          const t10 = t00 + rowBytes;
+          const d00 = dxImage + window;
+          const d10 = d00 + rowBytes;
+          for (let ch = 0; ch < c; ch += 4) {
+            const cb = (<usize>ch) << 2;
+            const lanes = c - ch;
+            const best = v128.load(y + o + at0 + cb);
+            const gradient = f32x4.add(zero, v128.load(dy + o + at0 + cb));
+            const h00 = f32x4.eq(v128.load(t00 + cb), best);
+            const h01 = v128.andnot(f32x4.eq(v128.load(t00 + c4 + cb), best), h00);
+            let routed = v128.or(h00, h01);
+            const h10 = v128.andnot(f32x4.eq(v128.load(t10 + cb), best), routed);
+            routed = v128.or(routed, h10);
+            const h11 = v128.andnot(f32x4.eq(v128.load(t10 + c4 + cb), best), routed);
+            storeLanes(d00 + cb, v128.and(gradient, h00), lanes);
+            storeLanes(d00 + c4 + cb, v128.and(gradient, h01), lanes);
+            storeLanes(d10 + cb, v128.and(gradient, h10), lanes);
+            storeLanes(d10 + c4 + cb, v128.and(gradient, h11), lanes);
+          }
+          continue;
+        }
+        for (let ch = 0; ch < c; ch += 4) {
+          const cb = (<usize>ch) << 2;
+          const best = v128.load(y + o + at0 + cb);
+          const gradient = f32x4.add(zero, v128.load(dy + o + at0 + cb));
+          let routed = i32x4.splat(0);
+          for (let ky = 0; ky < kH; ky++) {
+            const row = window + <usize>ky * rowBytes + cb;
+            for (let kx = 0; kx < kW; kx++) {
+              const at = row + <usize>kx * c4;
+              const hit = v128.andnot(f32x4.eq(v128.load(xImage + at), best), routed);
+              storeLanes(dxImage + at, v128.and(gradient, hit), c - ch);
+              routed = v128.or(routed, hit);
+            }
+          }
+        }
+      }
+      // Columns right of the last window.
+      const covered = outW * kW;
+      if (covered < inW) {
+        for (let ky = 0; ky < kH; ky++) {
+          const row = dxImage + <usize>(oy * kH + ky) * rowBytes;
+          memory.fill(row + <usize>covered * c4, 0, <usize>(inW - covered) * c4);
+        }
+      }
+    }
+    // Rows below the last window.
+    const coveredRows = outH * kH;
+    if (coveredRows < inH) memory.fill(dxImage + <usize>coveredRows * rowBytes, 0, <usize>(inH - coveredRows) * rowBytes);
   }
 }
 

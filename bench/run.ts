@@ -6,7 +6,7 @@
  *
  * Options: --quick (fewer repetitions, short slices), --dense (images without zeros: no zero-skipping in
  * warmstart's products; PyTorch and TF.js keep their own data), --no-torch, --no-tfjs, --no-numpy,
- * --out FILE.
+ * --out FILE. `--cnn` runs the convolutional benchmark instead (bench/cnn.ts, its own options there).
  *
  * Adding a contender (e.g. the real `Sequential.fit` once src/models/ has it): push another
  * {@link Contender} onto `contenders` below; its `run` returns an {@link EpochResult}.
@@ -25,6 +25,11 @@ import { fitEpochs } from './fit.js';
 import { type EpochResult, ModelA, randomDataset, runEpoch } from './model-a.js';
 
 const args = process.argv.slice(2);
+if (args.includes('--cnn')) {
+  // The convolutional workloads (bench/cnn.ts): the small CNN's epoch and MobileNetV2's predict.
+  await import('./cnn.js');
+  process.exit(0);
+}
 const quick = args.includes('--quick');
 const outIndex = args.indexOf('--out');
 const outFile =

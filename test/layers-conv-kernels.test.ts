@@ -105,6 +105,19 @@ function assertIdentical(actual: Float32Array, expected: Float32Array, what: str
 
 const CONV_CASES: Case[] = [
   { batch: 2, height: 7, width: 6, channels: 1, outChannels: 5, kernel: [3, 3] },
+  // One channel per group: dW tiles take adjacent taps, except where the padding gives them other columns.
+  { batch: 2, height: 9, width: 11, channels: 1, outChannels: 6, kernel: [3, 5], padding: 'same' },
+  {
+    batch: 2,
+    height: 8,
+    width: 9,
+    channels: 1,
+    outChannels: 4,
+    kernel: [3, 3],
+    strides: [2, 2],
+    padding: 'same',
+  },
+  { batch: 2, height: 7, width: 8, channels: 4, outChannels: 8, kernel: [3, 3], padding: 'same', groups: 4 },
   { batch: 3, height: 9, width: 8, channels: 3, outChannels: 13, kernel: [3, 3], padding: 'same' },
   {
     batch: 2,
@@ -205,6 +218,9 @@ const POOL_CASES: Case[] = [
     padding: 'same',
   },
   { batch: 2, height: 4, width: 3, channels: 6, outChannels: 6, kernel: [4, 3], strides: [1, 1] },
+  // Windows that tile the input (pool size = strides): the last row and column no window covers.
+  { batch: 2, height: 7, width: 9, channels: 5, outChannels: 5, kernel: [2, 2], strides: [2, 2] },
+  { batch: 2, height: 8, width: 7, channels: 8, outChannels: 8, kernel: [3, 2], strides: [3, 2] },
 ];
 
 const label = (c: Case): string =>
