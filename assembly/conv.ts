@@ -518,6 +518,253 @@ export function conv2d_input(geom: usize, dy: usize, w: usize, dx: usize, r0: i3
   }
 }
 
+// ---- zero-skipping convolutions (groups = 1): the gradients a ReLU and a max pooling leave behind are
+// mostly zeros (about 87 % in the small CNN's training), and a term x·0 adds nothing. Lists of the non-zero
+// channels of each pixel let the kernels below visit only the terms that count, in the order the dense kernels
+// visit them, so each sum is the dense kernel's (a skipped term is a signed zero: the sums agree up to the sign
+// of a zero result, and a non-finite weight that a zero input would have turned into NaN).
+
+/**
+ * For pixels [p0, p1) of an image batch (pixel rows of `c` channels): the channels holding a non-zero value,
+ * at `lists + pixel·stride·4`: word 0 the count, then the channel indices in increasing order (`stride` ≥ c + 1
+ * words). Returns the number of non-zero values in the range.
+ */
+export function nonzero_channels(x: usize, c: i32, lists: usize, stride: i32, p0: i32, p1: i32): i32 {
+  const c4 = (<usize>c) << 2;
+  const zero = f32x4.splat(0);
+  let total = 0;
+  for (let p = p0; p < p1; p++) {
+    const row = x + <usize>p * c4;
+    const list = lists + ((<usize>p * <usize>stride) << 2);
+    const entries = list + 4;
+    let count = 0;
+    let ch = 0;
+    for (; ch + 4 <= c; ch += 4) {
+      const bits = i32x4.bitmask(f32x4.ne(v128.load(row + ((<usize>ch) << 2)), zero));
+      // Branch-free append: write every index, advance only over the non-zero ones. The last stores may
+      // land up to 3 words past the list's end: callers leave a stride of at least c + 4.
+      store<i32>(entries + ((<usize>count) << 2), ch);
+      count += bits & 1;
+      store<i32>(entries + ((<usize>count) << 2), ch + 1);
+      count += (bits >> 1) & 1;
+      store<i32>(entries + ((<usize>count) << 2), ch + 2);
+      count += (bits >> 2) & 1;
+      store<i32>(entries + ((<usize>count) << 2), ch + 3);
+      count += (bits >> 3) & 1;
+    }
+    for (; ch < c; ch++) {
+      if (load<f32>(row + ((<usize>ch) << 2)) != 0) {
+        store<i32>(entries + ((<usize>count) << 2), ch);
+        count++;
+      }
+    }
+    store<i32>(list, count);
+    total += count;
+  }
+  return total;
+}
+
+/**
+ * y = conv(x, w) + bias for output rows [r0, r1), groups 1, over the non-zero input channels only (`lists`
+ * from {@link nonzero_channels} over x, `stride` words per pixel). Per output pixel, strips of 16 filters; per
+ * tap inside the input, the listed channels in order, as the dense kernel adds them. Weight loads may read up to
+ * 15 floats past a row of w (the allocator keeps 64 bytes readable past every block).
+ */
+export function conv2d_forward_lists(
+  geom: usize,
+  x: usize,
+  w: usize,
+  bias: usize,
+  y: usize,
+  lists: usize,
+  stride: i32,
+  r0: i32,
+  r1: i32,
+): void {
+  const inH = gw(geom, G_IN_H);
+  const inW = gw(geom, G_IN_W);
+  const c = gw(geom, G_IN_C);
+  const outH = gw(geom, G_OUT_H);
+  const outW = gw(geom, G_OUT_W);
+  const f = gw(geom, G_OUT_C);
+  const kH = gw(geom, G_K_H);
+  const kW = gw(geom, G_K_W);
+  const sH = gw(geom, G_S_H);
+  const sW = gw(geom, G_S_W);
+  const dH = gw(geom, G_D_H);
+  const dW = gw(geom, G_D_W);
+  const padT = gw(geom, G_PAD_T);
+  const padL = gw(geom, G_PAD_L);
+  const c4 = (<usize>c) << 2;
+  const f4 = (<usize>f) << 2;
+  const stride4 = (<usize>stride) << 2;
+  for (let r = r0; r < r1; r++) {
+    const n = r / outH;
+    const oy = r - n * outH;
+    for (let ox = 0; ox < outW; ox++) {
+      const out = y + <usize>(r * outW + ox) * f4;
+      for (let j = 0; j < f; j += 16) {
+        const cols = min(16, f - j);
+        const jb = (<usize>j) << 2;
+        let a0 = f32x4.splat(0);
+        let a1 = a0;
+        let a2 = a0;
+        let a3 = a0;
+        if (bias != 0) {
+          a0 = v128.load(bias + jb);
+          a1 = v128.load(bias + jb, 16);
+          a2 = v128.load(bias + jb, 32);
+          a3 = v128.load(bias + jb, 48);
+        }
+        for (let ky = 0; ky < kH; ky++) {
+          const iy = oy * sH + ky * dH - padT;
+          if (iy < 0 || iy >= inH) continue;
+          for (let kx = 0; kx < kW; kx++) {
+            const ix = ox * sW + kx * dW - padL;
+            if (ix < 0 || ix >= inW) continue;
+            const pixel = (n * inH + iy) * inW + ix;
+            const list = lists + <usize>pixel * stride4;
+            const count = load<i32>(list);
+            const xp = x + <usize>pixel * c4;
+            const wp = w + <usize>((ky * kW + kx) * c) * f4 + jb;
+            for (let t = 0; t < count; t++) {
+              const ci = load<i32>(list + 4 + ((<usize>t) << 2));
+              const a = v128.load32_splat(xp + ((<usize>ci) << 2));
+              const row = wp + <usize>ci * f4;
+              a0 = madd(a, v128.load(row), a0);
+              a1 = madd(a, v128.load(row, 16), a1);
+              a2 = madd(a, v128.load(row, 32), a2);
+              a3 = madd(a, v128.load(row, 48), a3);
+            }
+          }
+        }
+        storeLanes(out + jb, a0, cols);
+        if (cols > 4) storeLanes(out + jb + 16, a1, cols - 4);
+        if (cols > 8) storeLanes(out + jb + 32, a2, cols - 8);
+        if (cols > 12) storeLanes(out + jb + 48, a3, cols - 12);
+      }
+    }
+  }
+}
+
+/**
+ * dw[:, :, :, f0..f1) = Σ over pixels of x-patch · dy for filters [f0, f1), groups 1, over the non-zero dy
+ * values only (`lists` from {@link nonzero_channels} over dy). One pass over the lists sorts the non-zero values
+ * into a column per filter (in `columns`: a count per filter, then per filter room for one 16-byte entry per
+ * output pixel: the pixel's top-left input row and column, its image's first row, the value); then per filter
+ * and tap the sum over its column, 32 input channels at a time in registers, pixels in order as the dense
+ * kernel adds them. Columns are indexed by filter, so chunks over disjoint filter ranges share the buffer.
+ * Needs the input channels to be a multiple of 4.
+ */
+export function conv2d_weights_lists(
+  geom: usize,
+  x: usize,
+  dy: usize,
+  dw: usize,
+  lists: usize,
+  stride: i32,
+  columns: usize,
+  f0: i32,
+  f1: i32,
+): void {
+  const inH = gw(geom, G_IN_H);
+  const inW = gw(geom, G_IN_W);
+  const c = gw(geom, G_IN_C);
+  const outH = gw(geom, G_OUT_H);
+  const outW = gw(geom, G_OUT_W);
+  const f = gw(geom, G_OUT_C);
+  const kH = gw(geom, G_K_H);
+  const kW = gw(geom, G_K_W);
+  const sH = gw(geom, G_S_H);
+  const sW = gw(geom, G_S_W);
+  const dH = gw(geom, G_D_H);
+  const dW = gw(geom, G_D_W);
+  const padT = gw(geom, G_PAD_T);
+  const padL = gw(geom, G_PAD_L);
+  const batch = gw(geom, G_BATCH);
+  const pixels = batch * outH * outW;
+  const c4 = (<usize>c) << 2;
+  const f4 = (<usize>f) << 2;
+  const stride4 = (<usize>stride) << 2;
+  const counts = columns;
+  const entries = columns + (((<usize>f + 3) & ~(<usize>3)) << 2);
+  const column4 = (<usize>pixels) << 4;
+  for (let o = f0; o < f1; o++) store<i32>(counts + ((<usize>o) << 2), 0);
+  let q = 0;
+  for (let n = 0; n < batch; n++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++, q++) {
+        const list = lists + <usize>q * stride4;
+        const listed = load<i32>(list);
+        for (let t = 0; t < listed; t++) {
+          const o = load<i32>(list + 4 + ((<usize>t) << 2));
+          if (o < f0 || o >= f1) continue;
+          const countAt = counts + ((<usize>o) << 2);
+          const k = load<i32>(countAt);
+          const entry = entries + <usize>o * column4 + ((<usize>k) << 4);
+          store<i32>(entry, oy * sH);
+          store<i32>(entry, ox * sW, 4);
+          store<i32>(entry, n * inH, 8);
+          store<f32>(entry, load<f32>(dy + <usize>q * f4 + ((<usize>o) << 2)), 12);
+          store<i32>(countAt, k + 1);
+        }
+      }
+    }
+  }
+  for (let o = f0; o < f1; o++) {
+    const count = load<i32>(counts + ((<usize>o) << 2));
+    const column = entries + <usize>o * column4;
+    for (let ky = 0; ky < kH; ky++) {
+      const rowOffset = ky * dH - padT;
+      for (let kx = 0; kx < kW; kx++) {
+        const colOffset = kx * dW - padL;
+        const tapRow = dw + <usize>((ky * kW + kx) * c) * f4 + ((<usize>o) << 2);
+        for (let c0 = 0; c0 < c; c0 += 32) {
+          const vectors = min(8, (c - c0) >> 2);
+          let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+          const cb = (<usize>c0) << 2;
+          for (let t = 0; t < count; t++) {
+            const entry = column + ((<usize>t) << 4);
+            const iy = load<i32>(entry) + rowOffset;
+            const ix = load<i32>(entry, 4) + colOffset;
+            if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
+            const v = v128.load32_splat(entry, 12);
+            const xp = x + <usize>((load<i32>(entry, 8) + iy) * inW + ix) * c4 + cb;
+            s0 = madd(v128.load(xp), v, s0);
+            if (vectors > 1) s1 = madd(v128.load(xp, 16), v, s1);
+            if (vectors > 2) s2 = madd(v128.load(xp, 32), v, s2);
+            if (vectors > 3) s3 = madd(v128.load(xp, 48), v, s3);
+            if (vectors > 4) s4 = madd(v128.load(xp, 64), v, s4);
+            if (vectors > 5) s5 = madd(v128.load(xp, 80), v, s5);
+            if (vectors > 6) s6 = madd(v128.load(xp, 96), v, s6);
+            if (vectors > 7) s7 = madd(v128.load(xp, 112), v, s7);
+          }
+          // dw[tap, c0 + i, o]: the channels of each vector are rows f apart.
+          const base = tapRow + <usize>c0 * f4;
+          storeColumn(base, f4, s0);
+          if (vectors > 1) storeColumn(base + 4 * f4, f4, s1);
+          if (vectors > 2) storeColumn(base + 8 * f4, f4, s2);
+          if (vectors > 3) storeColumn(base + 12 * f4, f4, s3);
+          if (vectors > 4) storeColumn(base + 16 * f4, f4, s4);
+          if (vectors > 5) storeColumn(base + 20 * f4, f4, s5);
+          if (vectors > 6) storeColumn(base + 24 * f4, f4, s6);
+          if (vectors > 7) storeColumn(base + 28 * f4, f4, s7);
+        }
+      }
+    }
+  }
+}
+
+/** Stores the 4 lanes of `v` `step` bytes apart (a column of a row-major matrix). */
+// @ts-ignore: decorator
+@inline
+function storeColumn(p: usize, step: usize, v: v128): void {
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  store<f32>(p + step, f32x4.extract_lane(v, 1));
+  store<f32>(p + 2 * step, f32x4.extract_lane(v, 2));
+  store<f32>(p + 3 * step, f32x4.extract_lane(v, 3));
+}
+
 // ---- im2col / col2im (groups = 1).
 
 /** Copies `count` floats (vectors, then the rest). */

@@ -16,14 +16,17 @@ import {
   channel_sums,
   col2im,
   conv2d_forward,
+  conv2d_forward_lists,
   conv2d_input,
   conv2d_weights,
+  conv2d_weights_lists,
   depthwise_forward,
   depthwise_input,
   depthwise_weights,
   im2col,
   max_pool_backward,
   max_pool_forward,
+  nonzero_channels,
   relu_backward,
   relu_forward,
 } from './conv';
@@ -43,7 +46,10 @@ export {
 export { loss, count_correct } from './loss';
 export {
   conv2d_forward,
+  conv2d_forward_lists,
   conv2d_weights,
+  conv2d_weights_lists,
+  nonzero_channels,
   conv2d_input,
   conv2d_flip,
   im2col,
@@ -96,6 +102,9 @@ const R_CHANNEL_AFFINE: i32 = 18;
 const R_GEMM_FORWARD: i32 = 19;
 const R_ACTIVATION_FORWARD: i32 = 20;
 const R_ACTIVATION_BACKWARD: i32 = 21;
+const R_NONZERO_CHANNELS: i32 = 22;
+const R_CONV_FORWARD_LISTS: i32 = 23;
+const R_CONV_WEIGHTS_LISTS: i32 = 24;
 
 /** End of this module's static data: the JS allocator must start above it. */
 export function heap_base(): usize {
@@ -383,6 +392,35 @@ function runRange(ctrl: usize, kernel: i32, chunk: i32, lo: i32, hi: i32): void 
       );
       break;
     }
+    case R_NONZERO_CHANNELS:
+      nonzero_channels(rangePointer(ctrl, 0), rangeArg(ctrl, 1), rangePointer(ctrl, 2), rangeArg(ctrl, 3), lo, hi);
+      break;
+    case R_CONV_FORWARD_LISTS:
+      conv2d_forward_lists(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangePointer(ctrl, 2),
+        rangePointer(ctrl, 3),
+        rangePointer(ctrl, 4),
+        rangePointer(ctrl, 5),
+        rangeArg(ctrl, 6),
+        lo,
+        hi,
+      );
+      break;
+    case R_CONV_WEIGHTS_LISTS:
+      conv2d_weights_lists(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangePointer(ctrl, 2),
+        rangePointer(ctrl, 3),
+        rangePointer(ctrl, 4),
+        rangeArg(ctrl, 5),
+        rangePointer(ctrl, 6),
+        lo,
+        hi,
+      );
+      break;
     case R_ACTIVATION_FORWARD:
       // Elements [lo, hi) of y = f(z), the flat buffers as one row.
       activation_block(rangeArg(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), 1, rangeArg(ctrl, 3), lo, hi);

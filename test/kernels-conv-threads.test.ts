@@ -128,7 +128,7 @@ describe('convolution kernels: one thread and two give the same bits', () => {
     const depth = g.kernelHeight * g.kernelWidth * g.inChannels;
     const input = g.batch * g.inHeight * g.inWidth * g.inChannels;
     const output = g.batch * g.outHeight * g.outWidth * g.outChannels;
-    for (const path of ['auto', 'direct', 'im2col'] as const) {
+    for (const path of ['auto', 'direct', 'im2col', 'sparse'] as const) {
       test(`${name}, ${path}: forward, dW and dB, dX`, () => {
         const on = (kernels: WasmKernels): void => {
           kernels.convolutions.path = path;
@@ -163,6 +163,29 @@ describe('convolution kernels: one thread and two give the same bits', () => {
       });
     }
   }
+
+  test("the small CNN's second layer with a gradient 87 % zeros (as after ReLU and max pooling): the zero-skipping dW and dX", () => {
+    const g = convolutions[1][1];
+    const depth = 9 * g.inChannels;
+    const input = g.batch * g.inHeight * g.inWidth * g.inChannels;
+    const output = g.batch * g.outHeight * g.outWidth * g.outChannels;
+    const sparse = (dy: Float32Array): void => {
+      for (let i = 0; i < dy.length; i++) if ((Math.imul(i, 2654435761) >>> 0) % 100 < 87) dy[i] = 0;
+    };
+    sameOnBothThreads(
+      'sparse dW',
+      [input, output],
+      [depth * g.outChannels, g.outChannels],
+      (k, [x, dy], [dw, db]) => {
+        sparse(dy);
+        k.conv2dBackwardWeights(x, dy, dw, db, g);
+      },
+    );
+    sameOnBothThreads('sparse dX', [output, depth * g.outChannels], [input], (k, [dy, w], [dx]) => {
+      sparse(dy);
+      k.conv2dBackwardInput(dy, w, dx, g);
+    });
+  });
 
   for (const stride of [1, 2]) {
     test(`depthwise 3×3, stride ${stride}: forward, dW and dB, dX`, () => {

@@ -269,7 +269,7 @@ describe('wasm convolution kernels against the reference', () => {
       const dxBound = new Float32Array(input);
       reference.conv2dBackwardInput(dy, w, dx, g);
       reference.conv2dBackwardInput(absolute(dy), absolute(w), dxBound, g);
-      const paths: ConvolutionPath[] = g.groups > 1 ? ['direct'] : ['direct', 'im2col'];
+      const paths: ConvolutionPath[] = g.groups > 1 ? ['direct', 'sparse'] : ['direct', 'im2col', 'sparse'];
       for (const path of paths) {
         wasm.convolutions.path = path;
         const [wx, ww, wb, wdy] = [x, w, bias, dy].map((a) => copyIn(wasm, a));

@@ -348,6 +348,40 @@ test('cloneModel copies nested models into new layer objects; saved .h5 and .ker
   }
 });
 
+test('cloneModel of a functional model calling a nested Sequential: new layers, same outputs', () => {
+  setRandomSeed(51);
+  const features = new Sequential(
+    [
+      new Conv2D({ filters: 3, kernelSize: 3, padding: 'same', inputShape: [5, 5, 2], name: 'f_conv' }),
+      new ReLU({ name: 'f_relu' }),
+    ],
+    { name: 'features' },
+  );
+  const input = Input({ shape: [5, 5, 2] });
+  const model = new Model({
+    inputs: input,
+    outputs: new Dense({ units: 2, name: 'out' }).apply(
+      new GlobalAveragePooling2D().apply(features.apply(input)),
+    ),
+  });
+  randomize(model, new RandomGenerator(52));
+  const clone = cloneModel(model);
+  clone.setWeights(model.getWeights());
+  const random = new RandomGenerator(53);
+  const x = new Tensor(
+    Float32Array.from({ length: 3 * 50 }, () => random.normal()),
+    [3, 5, 5, 2],
+  );
+  assert.deepEqual(clone.predict(x).data, model.predict(x).data);
+  const nested = clone.layers[1];
+  assert.ok(nested instanceof Sequential && nested !== features);
+  assert.notEqual(nested.layers[0], features.layers[0]);
+  assert.deepEqual(
+    nested.layers.map((layer) => layer.name),
+    ['f_conv', 'f_relu'],
+  );
+});
+
 test('nesting errors are clear: a model inside itself, a model applied to a tensor of the wrong shape or to its own output', () => {
   const base = residualBase();
   const outer = new Sequential([base]);

@@ -68,6 +68,9 @@ export const RANGE = {
   gemmForward: 19,
   activationForward: 20,
   activationBackward: 21,
+  nonzeroChannels: 22,
+  convForwardLists: 23,
+  convWeightsLists: 24,
 } as const;
 
 /**
@@ -158,6 +161,29 @@ export interface ConvExports {
     r1: number,
   ): void;
   conv2d_weights(geom: number, x: number, dy: number, dw: number, p0: number, p1: number): void;
+  nonzero_channels(x: number, c: number, lists: number, stride: number, p0: number, p1: number): number;
+  conv2d_forward_lists(
+    geom: number,
+    x: number,
+    w: number,
+    bias: number,
+    y: number,
+    lists: number,
+    stride: number,
+    r0: number,
+    r1: number,
+  ): void;
+  conv2d_weights_lists(
+    geom: number,
+    x: number,
+    dy: number,
+    dw: number,
+    lists: number,
+    stride: number,
+    columns: number,
+    f0: number,
+    f1: number,
+  ): void;
   conv2d_input(geom: number, dy: number, w: number, dx: number, r0: number, r1: number): void;
   conv2d_flip(geom: number, w: number, wt: number): void;
   im2col(geom: number, x: number, cols: number, r0: number, r1: number): void;

@@ -44,8 +44,19 @@ const floatBits = (() => {
   };
 })();
 
-/** How a 2-D convolution is computed: chosen per case (`'auto'`), or forced (benchmarks, tests). */
-export type ConvolutionPath = 'auto' | 'direct' | 'im2col';
+/**
+ * How a 2-D convolution is computed: chosen per case (`'auto'`), or forced (benchmarks, tests): `'direct'` and
+ * `'im2col'` dense, `'sparse'` the zero-skipping kernels wherever they apply (groups 1; for dW, input channels
+ * a multiple of 4), forward included.
+ */
+export type ConvolutionPath = 'auto' | 'direct' | 'im2col' | 'sparse';
+
+/**
+ * Zero fraction of a gradient from which the backward passes skip its zeros (`'auto'`). After a ReLU and a max
+ * pooling about 87 % of a convolution's output gradient is zero (the small CNN's training); after a batch
+ * normalization almost none is.
+ */
+const SPARSE_ZEROS = 0.5;
 
 /** One of the three passes of a convolution. */
 type ConvolutionPass = 'forward' | 'weights' | 'input';
@@ -95,6 +106,9 @@ export class WasmConvolutions {
   private channelScratch: Float32Array | null = null;
   private patches: Float32Array | null = null;
   private listScratch: Float32Array | null = null;
+  /** Non-zero channel lists of a gradient (zero-skipping kernels), and dW's per-filter columns. */
+  private nonzeroBlock: Float32Array | null = null;
+  private columnBlock: Float32Array | null = null;
 
   constructor(
     private readonly heap: WasmHeap,
@@ -177,6 +191,35 @@ export class WasmConvolutions {
     return views.every((view) => view === null || this.heap.owns(view));
   }
 
+  /**
+   * Whether a gradient is sparse enough for the zero-skipping kernels: under `'auto'`, when at least
+   * {@link SPARSE_ZEROS} of its first 8,192 values are zero (a cheap look, the same on one thread or two);
+   * always under `'sparse'`, never under the dense paths.
+   */
+  private worthSkipping(values: Float32Array, length: number): boolean {
+    if (this.path === 'sparse') return true;
+    if (this.path !== 'auto') return false;
+    const sample = Math.min(length, 8192);
+    let zeros = 0;
+    for (let i = 0; i < sample; i++) if (values[i] === 0) zeros++;
+    return sample > 0 && zeros >= SPARSE_ZEROS * sample;
+  }
+
+  /**
+   * The non-zero channels of each of `pixels` rows of `channels` values (`nonzero_channels`): the lists' byte
+   * offset and stride in words (channels + 4: the list builder may write 3 words past a list).
+   */
+  private nonzeroLists(values: Float32Array, pixels: number, channels: number): [number, number] {
+    const stride = channels + 4;
+    this.nonzeroBlock = this.grow(this.nonzeroBlock, pixels * stride);
+    const lists = this.nonzeroBlock.byteOffset;
+    const args = [values.byteOffset, channels, lists, stride];
+    this.range(RANGE.nonzeroChannels, pixels, 1, pixels * channels, args, () =>
+      this.wasm.nonzero_channels(values.byteOffset, channels, lists, stride, 0, pixels),
+    );
+    return [lists, stride];
+  }
+
   /** A 1×1 convolution with stride 1 and no padding: the input is its own patch matrix. */
   private static pointwise(g: Conv2DGeometry): boolean {
     return (
@@ -205,7 +248,7 @@ export class WasmConvolutions {
    */
   private choose(g: Conv2DGeometry, pass: ConvolutionPass): 'direct' | 'im2col' {
     if (g.groups > 1) return 'direct';
-    if (this.path !== 'auto') return this.path;
+    if (this.path === 'direct' || this.path === 'im2col') return this.path;
     if (pass === 'weights') return 'direct';
     if (WasmConvolutions.pointwise(g)) return 'im2col';
     return pass === 'input' && g.inChannels < 8 ? 'im2col' : 'direct';
@@ -239,6 +282,13 @@ export class WasmConvolutions {
     if (g.batch === 0) return true;
     const geom = this.geometry(g);
     const b = bias === null ? 0 : bias.byteOffset;
+    if (this.path === 'sparse' && g.groups === 1) {
+      // Inputs are rarely sparse enough to pay for the lists: only when forced.
+      const [lists, stride] = this.nonzeroLists(x, g.batch * g.inHeight * g.inWidth, g.inChannels);
+      const work = sizes.pixels * depth * g.outChannels;
+      this.listsForward(geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, lists, stride, g, work);
+      return true;
+    }
     if (this.choose(g, 'forward') === 'direct') {
       const zeros = this.zeroRow(g.inChannels / g.groups + 4);
       const rows = g.batch * g.outHeight;
@@ -268,6 +318,24 @@ export class WasmConvolutions {
       ),
     );
     return true;
+  }
+
+  /** `conv2d_forward_lists` over the output rows, split between the threads. */
+  private listsForward(
+    geom: number,
+    x: number,
+    w: number,
+    b: number,
+    y: number,
+    lists: number,
+    stride: number,
+    g: Conv2DGeometry,
+    work: number,
+  ): void {
+    const rows = g.batch * g.outHeight;
+    this.range(RANGE.convForwardLists, rows, 1, work, [geom, x, w, b, y, lists, stride], () =>
+      this.wasm.conv2d_forward_lists(geom, x, w, b, y, lists, stride, 0, rows),
+    );
   }
 
   /** The patch matrix of x (x itself for a pointwise convolution); its byte offset. */
@@ -312,7 +380,34 @@ export class WasmConvolutions {
       return true;
     }
     const geom = this.geometry(g);
-    if (this.choose(g, 'weights') === 'direct') {
+    const f = g.outChannels;
+    // Per filter: a count, and an entry of 4 words per output pixel.
+    const columnWords = ((f + 3) & ~3) + 4 * f * sizes.pixels;
+    if (
+      g.groups === 1 &&
+      g.inChannels % 4 === 0 &&
+      columnWords * 4 <= MAX_SCRATCH_BYTES &&
+      this.worthSkipping(dy, sizes.output)
+    ) {
+      const [lists, stride] = this.nonzeroLists(dy, sizes.pixels, f);
+      this.columnBlock = this.grow(this.columnBlock, columnWords);
+      const columns = this.columnBlock.byteOffset;
+      const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, lists, stride, columns];
+      // Whole vectors of filters per chunk.
+      this.range(RANGE.convWeightsLists, f, 4, sizes.pixels * depth * f, args, () =>
+        this.wasm.conv2d_weights_lists(
+          geom,
+          x.byteOffset,
+          dy.byteOffset,
+          dKernel.byteOffset,
+          lists,
+          stride,
+          columns,
+          0,
+          f,
+        ),
+      );
+    } else if (this.choose(g, 'weights') === 'direct') {
       // Whole tiles of 3 kernel rows per chunk.
       const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset];
       this.range(RANGE.convWeights, depth, 3, sizes.pixels * depth * g.outChannels, args, () =>
@@ -420,10 +515,26 @@ export class WasmConvolutions {
       padLeft: (g.kernelWidth - 1) * g.dilationWidth - g.padLeft,
     };
     const flippedGeom = this.geometry(transposed, 1);
-    const zeros = this.zeroRow(g.outChannels / g.groups + 4);
-    const rows = g.batch * g.inHeight;
     const work =
       g.batch * g.outHeight * g.outWidth * g.kernelHeight * g.kernelWidth * g.inChannels * g.outChannels;
+    const pixels = g.batch * g.outHeight * g.outWidth;
+    if (g.groups === 1 && this.worthSkipping(dy, pixels * g.outChannels)) {
+      const [lists, stride] = this.nonzeroLists(dy, pixels, g.outChannels);
+      this.listsForward(
+        flippedGeom,
+        dy.byteOffset,
+        flipped.byteOffset,
+        0,
+        dx.byteOffset,
+        lists,
+        stride,
+        transposed,
+        work,
+      );
+      return;
+    }
+    const zeros = this.zeroRow(g.outChannels / g.groups + 4);
+    const rows = g.batch * g.inHeight;
     const args = [flippedGeom, dy.byteOffset, flipped.byteOffset, 0, dx.byteOffset, zeros];
     this.range(RANGE.convForward, rows, 1, work / g.groups, args, () =>
       this.wasm.conv2d_forward(
@@ -838,10 +949,14 @@ export class WasmConvolutions {
       this.patches,
       this.listScratch,
       this.flippedKernel,
+      this.nonzeroBlock,
+      this.columnBlock,
+      this.channelScratch,
     ]) {
       if (block !== null) this.heap.free(block);
     }
     this.geometryBlock = this.zeros = this.patches = this.listScratch = this.flippedKernel = null;
+    this.nonzeroBlock = this.columnBlock = this.channelScratch = null;
     this.geometryWords = null;
   }
 }
