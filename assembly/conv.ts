@@ -196,6 +196,116 @@ function forwardStrip<TV>(
 }
 
 /**
+ * A tile of the forward when the input has one channel (a first layer on grayscale images): as
+ * {@link forwardTile} without the channel loop, and without the per-tap choice of a padding row when every
+ * tap of the tile's row is inside the input (the same products in the same order: a padding tap adds 0·w).
+ */
+// @ts-ignore: decorator
+@inline
+function forwardTileSingle<TR, TV>(
+  xImage: usize,
+  w: usize,
+  bias: usize,
+  out: usize,
+  zeros: usize,
+  oy: i32,
+  ox: i32,
+  geom: usize,
+  cols: i32,
+): void {
+  const R = num<TR>();
+  const V = num<TV>();
+  const inH = gw(geom, G_IN_H);
+  const inW = gw(geom, G_IN_W);
+  const f4 = (<usize>gw(geom, G_OUT_C)) << 2;
+  const kH = gw(geom, G_K_H);
+  const kW = gw(geom, G_K_W);
+  const sW = gw(geom, G_S_W);
+  const dW = gw(geom, G_D_W);
+  const padL = gw(geom, G_PAD_L);
+  const step = (<usize>sW) << 2;
+  const first = ox * sW - padL;
+  const inside = first >= 0 && (ox + R - 1) * sW + (kW - 1) * dW - padL < inW;
+  let init0 = f32x4.splat(0);
+  let init1 = init0;
+  let init2 = init0;
+  if (bias != 0) {
+    init0 = v128.load(bias);
+    if (V > 1) init1 = v128.load(bias, 16);
+    if (V > 2) init2 = v128.load(bias, 32);
+  }
+  let c00 = init0, c01 = init1, c02 = init2;
+  let c10 = init0, c11 = init1, c12 = init2;
+  let c20 = init0, c21 = init1, c22 = init2;
+  for (let ky = 0; ky < kH; ky++) {
+    const iy = oy * gw(geom, G_S_H) + ky * gw(geom, G_D_H) - gw(geom, G_PAD_T);
+    if (iy < 0 || iy >= inH) continue;
+    const xRow = xImage + (<usize>(iy * inW) << 2);
+    let bp = w + <usize>(ky * kW) * f4;
+    for (let kx = 0; kx < kW; kx++) {
+      const ix0 = first + kx * dW;
+      let p0: usize, p1: usize, p2: usize;
+      if (inside) {
+        p0 = xRow + ((<usize>ix0) << 2);
+        p1 = p0 + step;
+        p2 = p1 + step;
+      } else {
+        const ix1 = ix0 + sW;
+        const ix2 = ix1 + sW;
+        p0 = ix0 >= 0 && ix0 < inW ? xRow + ((<usize>ix0) << 2) : zeros;
+        p1 = R > 1 && ix1 >= 0 && ix1 < inW ? xRow + ((<usize>ix1) << 2) : zeros;
+        p2 = R > 2 && ix2 >= 0 && ix2 < inW ? xRow + ((<usize>ix2) << 2) : zeros;
+      }
+      const b0 = v128.load(bp);
+      const b1 = V > 1 ? v128.load(bp, 16) : b0;
+      const b2 = V > 2 ? v128.load(bp, 32) : b0;
+      const a0 = v128.load32_splat(p0);
+      c00 = madd(a0, b0, c00);
+      if (V > 1) c01 = madd(a0, b1, c01);
+      if (V > 2) c02 = madd(a0, b2, c02);
+      if (R > 1) {
+        const a1 = v128.load32_splat(p1);
+        c10 = madd(a1, b0, c10);
+        if (V > 1) c11 = madd(a1, b1, c11);
+        if (V > 2) c12 = madd(a1, b2, c12);
+      }
+      if (R > 2) {
+        const a2 = v128.load32_splat(p2);
+        c20 = madd(a2, b0, c20);
+        if (V > 1) c21 = madd(a2, b1, c21);
+        if (V > 2) c22 = madd(a2, b2, c22);
+      }
+      bp += f4;
+    }
+  }
+  storeRow<TV>(out, c00, c01, c02, cols);
+  if (R > 1) storeRow<TV>(out + f4, c10, c11, c12, cols);
+  if (R > 2) storeRow<TV>(out + 2 * f4, c20, c21, c22, cols);
+}
+
+// @ts-ignore: decorator
+@inline
+function forwardStripSingle<TV>(
+  xImage: usize,
+  w: usize,
+  bias: usize,
+  out: usize,
+  zeros: usize,
+  oy: i32,
+  geom: usize,
+  cols: i32,
+): void {
+  const outW = gw(geom, G_OUT_W);
+  const f4 = (<usize>gw(geom, G_OUT_C)) << 2;
+  let ox = 0;
+  for (; ox + 3 <= outW; ox += 3) {
+    forwardTileSingle<N3, TV>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
+  }
+  if (outW - ox == 2) forwardTileSingle<N2, TV>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
+  else if (outW - ox == 1) forwardTileSingle<N1, TV>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
+}
+
+/**
  * y = conv(x, w) + bias for output rows [r0, r1) (row r = image r / outH, output row r % outH), any groups.
  * Per output row and group: strips of 12 filters outside, tiles of 3 pixels inside, so a strip of w stays in
  * L1 while the row's pixels stream through it. `zeros` must hold inChannels/groups zero floats (what a tap on
@@ -218,6 +328,8 @@ export function conv2d_forward(
   const image4 = (<usize>(gw(geom, G_IN_H) * gw(geom, G_IN_W) * gw(geom, G_IN_C))) << 2;
   const cg4 = (<usize>(gw(geom, G_IN_C) / groups)) << 2;
   const fg = f / groups;
+  // One input channel, one group: the tiles without the channel loop.
+  const single = groups == 1 && gw(geom, G_IN_C) == 1;
   for (let r = r0; r < r1; r++) {
     const n = r / outH;
     const oy = r - n * outH;
@@ -229,7 +341,11 @@ export function conv2d_forward(
         const cols = min(12, end - j);
         const jb = (<usize>j) << 2;
         const bj: usize = bias == 0 ? 0 : bias + jb;
-        if (cols > 8) forwardStrip<N3>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
+        if (single) {
+          if (cols > 8) forwardStripSingle<N3>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
+          else if (cols > 4) forwardStripSingle<N2>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
+          else forwardStripSingle<N1>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
+        } else if (cols > 8) forwardStrip<N3>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
         else if (cols > 4) forwardStrip<N2>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
         else forwardStrip<N1>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
       }
@@ -566,9 +682,10 @@ export function nonzero_channels(x: usize, c: i32, lists: usize, stride: i32, p0
 
 /**
  * y = conv(x, w) + bias for output rows [r0, r1), groups 1, over the non-zero input channels only (`lists`
- * from {@link nonzero_channels} over x, `stride` words per pixel). Per output pixel, strips of 16 filters; per
- * tap inside the input, the listed channels in order, as the dense kernel adds them. Weight loads may read up to
- * 15 floats past a row of w (the allocator keeps 64 bytes readable past every block).
+ * from {@link nonzero_channels} over x, `stride` words per pixel). Per output pixel, strips of up to 32 filters
+ * in registers; per tap inside the input, the listed channels in order, as the dense kernel adds them. Weight
+ * and bias loads stay within the strip's whole vectors, up to 3 floats past a row (the allocator keeps 64 bytes
+ * readable past every block).
  */
 export function conv2d_forward_lists(
   geom: usize,
@@ -603,18 +720,21 @@ export function conv2d_forward_lists(
     const oy = r - n * outH;
     for (let ox = 0; ox < outW; ox++) {
       const out = y + <usize>(r * outW + ox) * f4;
-      for (let j = 0; j < f; j += 16) {
-        const cols = min(16, f - j);
+      for (let j = 0; j < f; j += 32) {
+        const cols = min(32, f - j);
+        const vectors = (cols + 3) >> 2;
         const jb = (<usize>j) << 2;
-        let a0 = f32x4.splat(0);
-        let a1 = a0;
-        let a2 = a0;
-        let a3 = a0;
+        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         if (bias != 0) {
-          a0 = v128.load(bias + jb);
-          a1 = v128.load(bias + jb, 16);
-          a2 = v128.load(bias + jb, 32);
-          a3 = v128.load(bias + jb, 48);
+          const b = bias + jb;
+          a0 = v128.load(b);
+          if (vectors > 1) a1 = v128.load(b, 16);
+          if (vectors > 2) a2 = v128.load(b, 32);
+          if (vectors > 3) a3 = v128.load(b, 48);
+          if (vectors > 4) a4 = v128.load(b, 64);
+          if (vectors > 5) a5 = v128.load(b, 80);
+          if (vectors > 6) a6 = v128.load(b, 96);
+          if (vectors > 7) a7 = v128.load(b, 112);
         }
         for (let ky = 0; ky < kH; ky++) {
           const iy = oy * sH + ky * dH - padT;
@@ -632,16 +752,24 @@ export function conv2d_forward_lists(
               const a = v128.load32_splat(xp + ((<usize>ci) << 2));
               const row = wp + <usize>ci * f4;
               a0 = madd(a, v128.load(row), a0);
-              a1 = madd(a, v128.load(row, 16), a1);
-              a2 = madd(a, v128.load(row, 32), a2);
-              a3 = madd(a, v128.load(row, 48), a3);
+              if (vectors > 1) a1 = madd(a, v128.load(row, 16), a1);
+              if (vectors > 2) a2 = madd(a, v128.load(row, 32), a2);
+              if (vectors > 3) a3 = madd(a, v128.load(row, 48), a3);
+              if (vectors > 4) a4 = madd(a, v128.load(row, 64), a4);
+              if (vectors > 5) a5 = madd(a, v128.load(row, 80), a5);
+              if (vectors > 6) a6 = madd(a, v128.load(row, 96), a6);
+              if (vectors > 7) a7 = madd(a, v128.load(row, 112), a7);
             }
           }
         }
         storeLanes(out + jb, a0, cols);
-        if (cols > 4) storeLanes(out + jb + 16, a1, cols - 4);
-        if (cols > 8) storeLanes(out + jb + 32, a2, cols - 8);
-        if (cols > 12) storeLanes(out + jb + 48, a3, cols - 12);
+        if (vectors > 1) storeLanes(out + jb + 16, a1, cols - 4);
+        if (vectors > 2) storeLanes(out + jb + 32, a2, cols - 8);
+        if (vectors > 3) storeLanes(out + jb + 48, a3, cols - 12);
+        if (vectors > 4) storeLanes(out + jb + 64, a4, cols - 16);
+        if (vectors > 5) storeLanes(out + jb + 80, a5, cols - 20);
+        if (vectors > 6) storeLanes(out + jb + 96, a6, cols - 24);
+        if (vectors > 7) storeLanes(out + jb + 112, a7, cols - 28);
       }
     }
   }
@@ -651,9 +779,10 @@ export function conv2d_forward_lists(
  * dw[:, :, :, f0..f1) = Σ over pixels of x-patch · dy for filters [f0, f1), groups 1, over the non-zero dy
  * values only (`lists` from {@link nonzero_channels} over dy). One pass over the lists sorts the non-zero values
  * into a column per filter (in `columns`: a count per filter, then per filter room for one 16-byte entry per
- * output pixel: the pixel's top-left input row and column, its image's first row, the value); then per filter
- * and tap the sum over its column, 32 input channels at a time in registers, pixels in order as the dense
- * kernel adds them. Columns are indexed by filter, so chunks over disjoint filter ranges share the buffer.
+ * output pixel: the input row and column of its window's first tap, that tap's byte address in x (valid only
+ * inside the input), the value); then per filter and tap the sum over its column, 32 input channels at a time
+ * in registers, pixels in order as the dense kernel adds them; without padding every tap is inside and the
+ * loop checks nothing. Columns are indexed by filter, so chunks over disjoint filter ranges share the buffer.
  * Needs the input channels to be a multiple of 4.
  */
 export function conv2d_weights_lists(
@@ -702,22 +831,31 @@ export function conv2d_weights_lists(
           const countAt = counts + ((<usize>o) << 2);
           const k = load<i32>(countAt);
           const entry = entries + <usize>o * column4 + ((<usize>k) << 4);
-          store<i32>(entry, oy * sH);
-          store<i32>(entry, ox * sW, 4);
-          store<i32>(entry, n * inH, 8);
+          const iy0 = oy * sH - padT;
+          const ix0 = ox * sW - padL;
+          store<i32>(entry, iy0);
+          store<i32>(entry, ix0, 4);
+          store<i32>(entry, <i32>x + (((n * inH + iy0) * inW + ix0) * c << 2), 8);
           store<f32>(entry, load<f32>(dy + <usize>q * f4 + ((<usize>o) << 2)), 12);
           store<i32>(countAt, k + 1);
         }
       }
     }
   }
+  // Whether every window lies inside the input ('valid' padding): then no tap needs a check.
+  const inside =
+    padT == 0 &&
+    padL == 0 &&
+    (outH - 1) * sH + (kH - 1) * dH < inH &&
+    (outW - 1) * sW + (kW - 1) * dW < inW;
   for (let o = f0; o < f1; o++) {
     const count = load<i32>(counts + ((<usize>o) << 2));
     const column = entries + <usize>o * column4;
     for (let ky = 0; ky < kH; ky++) {
-      const rowOffset = ky * dH - padT;
+      const rowTap = ky * dH;
       for (let kx = 0; kx < kW; kx++) {
-        const colOffset = kx * dW - padL;
+        const colTap = kx * dW;
+        const tapOffset = <usize>(rowTap * inW + colTap) * c4;
         const tapRow = dw + <usize>((ky * kW + kx) * c) * f4 + ((<usize>o) << 2);
         for (let c0 = 0; c0 < c; c0 += 32) {
           const vectors = min(8, (c - c0) >> 2);
@@ -725,11 +863,13 @@ export function conv2d_weights_lists(
           const cb = (<usize>c0) << 2;
           for (let t = 0; t < count; t++) {
             const entry = column + ((<usize>t) << 4);
-            const iy = load<i32>(entry) + rowOffset;
-            const ix = load<i32>(entry, 4) + colOffset;
-            if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
+            if (!inside) {
+              const iy = load<i32>(entry) + rowTap;
+              const ix = load<i32>(entry, 4) + colTap;
+              if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
+            }
             const v = v128.load32_splat(entry, 12);
-            const xp = x + <usize>((load<i32>(entry, 8) + iy) * inW + ix) * c4 + cb;
+            const xp = <usize>load<i32>(entry, 8) + tapOffset + cb;
             s0 = madd(v128.load(xp), v, s0);
             if (vectors > 1) s1 = madd(v128.load(xp, 16), v, s1);
             if (vectors > 2) s2 = madd(v128.load(xp, 32), v, s2);

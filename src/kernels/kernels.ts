@@ -603,6 +603,21 @@ export interface Kernels {
   ): void;
 
   /**
+   * Both passes of a convolution's backward from one dy: {@link conv2dBackwardWeights} when `dKernel` is given,
+   * then {@link conv2dBackwardInput} when `dx` is (a backend may share work between them, such as the lists of
+   * dy's non-zero values).
+   */
+  conv2dBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    kernel: Float32Array,
+    dKernel: Float32Array | null,
+    dBias: Float32Array | null,
+    dx: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /**
    * Depthwise convolution, `kernel` of shape (kernelHeight, kernelWidth, inChannels, depthMultiplier), output
    * channel `o = c·depthMultiplier + d`: `y[n,oy,ox,o] = bias[o] + Σ_{ky,kx} x[n,iy,ix,c]·kernel[ky,kx,c,d]`.
    */

@@ -884,6 +884,19 @@ export class ReferenceKernels implements Kernels {
     if (dBias !== null) columnSums(dy, dBias, g.batch * g.outHeight * g.outWidth, f);
   }
 
+  conv2dBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    kernel: Float32Array,
+    dKernel: Float32Array | null,
+    dBias: Float32Array | null,
+    dx: Float32Array | null,
+    g: Conv2DGeometry,
+  ): void {
+    if (dKernel !== null) this.conv2dBackwardWeights(x, dy, dKernel, dBias, g);
+    if (dx !== null) this.conv2dBackwardInput(dy, kernel, dx, g);
+  }
+
   depthwiseConv2dForward(
     x: Float32Array,
     kernel: Float32Array,

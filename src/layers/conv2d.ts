@@ -100,16 +100,15 @@ export class Conv2D extends BaseConv2D {
     computeWeightGradients: boolean,
     inputGradient: Float32Array | null,
   ): void {
-    if (computeWeightGradients) {
-      this.kernels.conv2dBackwardWeights(
-        this.lastInput!,
-        delta,
-        this.kernel.gradient,
-        this.biasWeight?.gradient ?? null,
-        g,
-      );
-    }
-    if (inputGradient !== null) this.kernels.conv2dBackwardInput(delta, this.kernel.value, inputGradient, g);
+    this.kernels.conv2dBackward(
+      this.lastInput!,
+      delta,
+      this.kernel.value,
+      computeWeightGradients ? this.kernel.gradient : null,
+      computeWeightGradients ? (this.biasWeight?.gradient ?? null) : null,
+      inputGradient,
+      g,
+    );
   }
 
   override getConfig(): Record<string, unknown> {

@@ -210,6 +210,41 @@ export class WasmConvolutions {
    * offset and stride in words (channels + 4: the list builder may write 3 words past a list).
    */
   private nonzeroLists(values: Float32Array, pixels: number, channels: number): [number, number] {
+    const shared = this.shared;
+    if (shared !== null && shared.values === values) {
+      if (shared.lists !== null && shared.pixels === pixels && shared.channels === channels)
+        return shared.lists;
+    }
+    const lists = this.buildLists(values, pixels, channels);
+    if (shared !== null && shared.values === values) {
+      shared.lists = lists;
+      shared.pixels = pixels;
+      shared.channels = channels;
+    }
+    return lists;
+  }
+
+  /**
+   * Runs `body` (both backward passes of one convolution) with the lists of `dy`'s non-zero values built at
+   * most once: nothing writes dy in between.
+   */
+  sharingLists(dy: Float32Array, body: () => void): void {
+    this.shared = { values: dy, lists: null, pixels: 0, channels: 0 };
+    try {
+      body();
+    } finally {
+      this.shared = null;
+    }
+  }
+
+  private shared: {
+    values: Float32Array;
+    lists: [number, number] | null;
+    pixels: number;
+    channels: number;
+  } | null = null;
+
+  private buildLists(values: Float32Array, pixels: number, channels: number): [number, number] {
     const stride = channels + 4;
     this.nonzeroBlock = this.grow(this.nonzeroBlock, pixels * stride);
     const lists = this.nonzeroBlock.byteOffset;

@@ -682,6 +682,22 @@ export class WasmKernels extends ReferenceKernels {
     super.conv2dBackwardInput(dy, kernel, dx, geometry);
   }
 
+  override conv2dBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    kernel: Float32Array,
+    dKernel: Float32Array | null,
+    dBias: Float32Array | null,
+    dx: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void {
+    // The two passes build the lists of dy's non-zero values once.
+    this.convolutions.sharingLists(dy, () => {
+      if (dKernel !== null) this.conv2dBackwardWeights(x, dy, dKernel, dBias, geometry);
+      if (dx !== null) this.conv2dBackwardInput(dy, kernel, dx, geometry);
+    });
+  }
+
   override conv2dBackwardWeights(
     x: Float32Array,
     dy: Float32Array,
