@@ -778,12 +778,13 @@ export function conv2d_forward_lists(
 /**
  * dw[:, :, :, f0..f1) = Σ over pixels of x-patch · dy for filters [f0, f1), groups 1, over the non-zero dy
  * values only (`lists` from {@link nonzero_channels} over dy). One pass over the lists sorts the non-zero values
- * into a column per filter (in `columns`: a count per filter, then per filter room for one 16-byte entry per
- * output pixel: the input row and column of its window's first tap, that tap's byte address in x (valid only
- * inside the input), the value); then per filter and tap the sum over its column, 32 input channels at a time
- * in registers, pixels in order as the dense kernel adds them; without padding every tap is inside and the
- * loop checks nothing. Columns are indexed by filter, so chunks over disjoint filter ranges share the buffer.
- * Needs the input channels to be a multiple of 4.
+ * into a column per filter (16-byte entries: the pixel's image, the input row and column of its window's first
+ * tap (two int16), that tap's byte address in x (valid inside the input only), the value). Then image by image
+ * (its x stays in L1), per filter and tap, the image's entries add to a transposed sum dwt[filter][tap][channel]
+ * (32 channels at a time in registers); the sums are copied to dw at the end. Per element, pixels are added in
+ * order, as the dense kernel adds them. `columns` (a count and a cursor per filter, rounded up to 4 words; then per filter `pixels` entries; then per
+ * filter its taps·c sums) is indexed by filter, so
+ * chunks over disjoint filter ranges share it. Needs the input channels to be a multiple of 4.
  */
 export function conv2d_weights_lists(
   geom: usize,
@@ -811,14 +812,22 @@ export function conv2d_weights_lists(
   const padT = gw(geom, G_PAD_T);
   const padL = gw(geom, G_PAD_L);
   const batch = gw(geom, G_BATCH);
+  const taps = kH * kW;
   const pixels = batch * outH * outW;
   const c4 = (<usize>c) << 2;
   const f4 = (<usize>f) << 2;
   const stride4 = (<usize>stride) << 2;
   const counts = columns;
-  const entries = columns + (((<usize>f + 3) & ~(<usize>3)) << 2);
-  const column4 = (<usize>pixels) << 4;
-  for (let o = f0; o < f1; o++) store<i32>(counts + ((<usize>o) << 2), 0);
+  const cursors = columns + ((<usize>f) << 2);
+  const entries = columns + ((<usize>((2 * f + 3) & ~3)) << 2);
+  const column16 = (<usize>pixels) << 4;
+  const sums = entries + <usize>f * column16;
+  const sumRow = (<usize>(taps * c)) << 2;
+  for (let o = f0; o < f1; o++) {
+    store<i32>(counts + ((<usize>o) << 2), 0);
+    store<i32>(cursors + ((<usize>o) << 2), 0);
+    memory.fill(sums + <usize>o * sumRow, 0, sumRow);
+  }
   let q = 0;
   for (let n = 0; n < batch; n++) {
     for (let oy = 0; oy < outH; oy++) {
@@ -830,12 +839,12 @@ export function conv2d_weights_lists(
           if (o < f0 || o >= f1) continue;
           const countAt = counts + ((<usize>o) << 2);
           const k = load<i32>(countAt);
-          const entry = entries + <usize>o * column4 + ((<usize>k) << 4);
+          const entry = entries + <usize>o * column16 + ((<usize>k) << 4);
           const iy0 = oy * sH - padT;
           const ix0 = ox * sW - padL;
-          store<i32>(entry, iy0);
-          store<i32>(entry, ix0, 4);
-          store<i32>(entry, <i32>x + (((n * inH + iy0) * inW + ix0) * c << 2), 8);
+          store<i32>(entry, n);
+          store<i32>(entry, (iy0 << 16) | (ix0 & 0xffff), 4);
+          store<i32>(entry, <i32>x + ((((n * inH + iy0) * inW + ix0) * c) << 2), 8);
           store<f32>(entry, load<f32>(dy + <usize>q * f4 + ((<usize>o) << 2)), 12);
           store<i32>(countAt, k + 1);
         }
@@ -848,62 +857,76 @@ export function conv2d_weights_lists(
     padL == 0 &&
     (outH - 1) * sH + (kH - 1) * dH < inH &&
     (outW - 1) * sW + (kW - 1) * dW < inW;
-  for (let o = f0; o < f1; o++) {
-    const count = load<i32>(counts + ((<usize>o) << 2));
-    const column = entries + <usize>o * column4;
-    for (let ky = 0; ky < kH; ky++) {
-      const rowTap = ky * dH;
-      for (let kx = 0; kx < kW; kx++) {
-        const colTap = kx * dW;
-        const tapOffset = <usize>(rowTap * inW + colTap) * c4;
-        const tapRow = dw + <usize>((ky * kW + kx) * c) * f4 + ((<usize>o) << 2);
-        for (let c0 = 0; c0 < c; c0 += 32) {
-          const vectors = min(8, (c - c0) >> 2);
-          let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-          const cb = (<usize>c0) << 2;
-          for (let t = 0; t < count; t++) {
-            const entry = column + ((<usize>t) << 4);
-            if (!inside) {
-              const iy = load<i32>(entry) + rowTap;
-              const ix = load<i32>(entry, 4) + colTap;
-              if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
+  for (let n = 0; n < batch; n++) {
+    for (let o = f0; o < f1; o++) {
+      const count = load<i32>(counts + ((<usize>o) << 2));
+      const cursorAt = cursors + ((<usize>o) << 2);
+      const column = entries + <usize>o * column16;
+      const begin = load<i32>(cursorAt);
+      let end = begin;
+      while (end < count && load<i32>(column + ((<usize>end) << 4)) == n) end++;
+      store<i32>(cursorAt, end);
+      if (begin == end) continue;
+      const sumBase = sums + <usize>o * sumRow;
+      for (let ky = 0; ky < kH; ky++) {
+        const rowTap = ky * dH;
+        for (let kx = 0; kx < kW; kx++) {
+          const colTap = kx * dW;
+          const tapOffset = <usize>(rowTap * inW + colTap) * c4;
+          const tapSums = sumBase + <usize>(ky * kW + kx) * c4;
+          for (let c0 = 0; c0 < c; c0 += 32) {
+            const vectors = min(8, (c - c0) >> 2);
+            const cb = (<usize>c0) << 2;
+            const at = tapSums + cb;
+            let s0 = v128.load(at), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+            if (vectors > 1) s1 = v128.load(at, 16);
+            if (vectors > 2) s2 = v128.load(at, 32);
+            if (vectors > 3) s3 = v128.load(at, 48);
+            if (vectors > 4) s4 = v128.load(at, 64);
+            if (vectors > 5) s5 = v128.load(at, 80);
+            if (vectors > 6) s6 = v128.load(at, 96);
+            if (vectors > 7) s7 = v128.load(at, 112);
+            for (let t = begin; t < end; t++) {
+              const entry = column + ((<usize>t) << 4);
+              if (!inside) {
+                const packed = load<i32>(entry, 4);
+                const iy = (packed >> 16) + rowTap;
+                const ix = ((packed << 16) >> 16) + colTap;
+                if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
+              }
+              const v = v128.load32_splat(entry, 12);
+              const xp = <usize>load<i32>(entry, 8) + tapOffset + cb;
+              s0 = madd(v128.load(xp), v, s0);
+              if (vectors > 1) s1 = madd(v128.load(xp, 16), v, s1);
+              if (vectors > 2) s2 = madd(v128.load(xp, 32), v, s2);
+              if (vectors > 3) s3 = madd(v128.load(xp, 48), v, s3);
+              if (vectors > 4) s4 = madd(v128.load(xp, 64), v, s4);
+              if (vectors > 5) s5 = madd(v128.load(xp, 80), v, s5);
+              if (vectors > 6) s6 = madd(v128.load(xp, 96), v, s6);
+              if (vectors > 7) s7 = madd(v128.load(xp, 112), v, s7);
             }
-            const v = v128.load32_splat(entry, 12);
-            const xp = <usize>load<i32>(entry, 8) + tapOffset + cb;
-            s0 = madd(v128.load(xp), v, s0);
-            if (vectors > 1) s1 = madd(v128.load(xp, 16), v, s1);
-            if (vectors > 2) s2 = madd(v128.load(xp, 32), v, s2);
-            if (vectors > 3) s3 = madd(v128.load(xp, 48), v, s3);
-            if (vectors > 4) s4 = madd(v128.load(xp, 64), v, s4);
-            if (vectors > 5) s5 = madd(v128.load(xp, 80), v, s5);
-            if (vectors > 6) s6 = madd(v128.load(xp, 96), v, s6);
-            if (vectors > 7) s7 = madd(v128.load(xp, 112), v, s7);
+            v128.store(at, s0);
+            if (vectors > 1) v128.store(at, s1, 16);
+            if (vectors > 2) v128.store(at, s2, 32);
+            if (vectors > 3) v128.store(at, s3, 48);
+            if (vectors > 4) v128.store(at, s4, 64);
+            if (vectors > 5) v128.store(at, s5, 80);
+            if (vectors > 6) v128.store(at, s6, 96);
+            if (vectors > 7) v128.store(at, s7, 112);
           }
-          // dw[tap, c0 + i, o]: the channels of each vector are rows f apart.
-          const base = tapRow + <usize>c0 * f4;
-          storeColumn(base, f4, s0);
-          if (vectors > 1) storeColumn(base + 4 * f4, f4, s1);
-          if (vectors > 2) storeColumn(base + 8 * f4, f4, s2);
-          if (vectors > 3) storeColumn(base + 12 * f4, f4, s3);
-          if (vectors > 4) storeColumn(base + 16 * f4, f4, s4);
-          if (vectors > 5) storeColumn(base + 20 * f4, f4, s5);
-          if (vectors > 6) storeColumn(base + 24 * f4, f4, s6);
-          if (vectors > 7) storeColumn(base + 28 * f4, f4, s7);
         }
       }
     }
   }
+  // dw[tap, channel, o] = sums[o][tap][channel].
+  const rows = taps * c;
+  for (let o = f0; o < f1; o++) {
+    const sumBase = sums + <usize>o * sumRow;
+    const target = dw + ((<usize>o) << 2);
+    for (let p = 0; p < rows; p++) store<f32>(target + <usize>p * f4, load<f32>(sumBase + ((<usize>p) << 2)));
+  }
 }
 
-/** Stores the 4 lanes of `v` `step` bytes apart (a column of a row-major matrix). */
-// @ts-ignore: decorator
-@inline
-function storeColumn(p: usize, step: usize, v: v128): void {
-  store<f32>(p, f32x4.extract_lane(v, 0));
-  store<f32>(p + step, f32x4.extract_lane(v, 1));
-  store<f32>(p + 2 * step, f32x4.extract_lane(v, 2));
-  store<f32>(p + 3 * step, f32x4.extract_lane(v, 3));
-}
 
 // ---- im2col / col2im (groups = 1).
 

@@ -416,8 +416,8 @@ export class WasmConvolutions {
     }
     const geom = this.geometry(g);
     const f = g.outChannels;
-    // Per filter: a count, and an entry of 4 words per output pixel.
-    const columnWords = ((f + 3) & ~3) + 4 * f * sizes.pixels;
+    // Per filter: a count, a cursor, an entry of 4 words per output pixel, and its sums (as weights_lists_bytes).
+    const columnWords = ((2 * f + 3) & ~3) + 4 * f * sizes.pixels + f * depth;
     if (
       g.groups === 1 &&
       g.inChannels % 4 === 0 &&
