@@ -70,6 +70,11 @@ export class BatchNormalization extends Layer {
   private readonly statistics = new OwnedMemory(this);
   /** Whether the last forward pass normalised with the batch's statistics (else the moving ones). */
   private usedBatchStatistics = false;
+  /**
+   * The input of the last inference pass, whose x̂ was not kept (inference needs only y): a backward after it
+   * (a gradient check in inference mode) recomputes x̂ from it. Null when the last pass kept x̂.
+   */
+  private inferenceInput: Float32Array | null = null;
   private readonly normalized = new BatchBuffer(
     () => this.kernels,
     () => this.width,
@@ -207,7 +212,9 @@ export class BatchNormalization extends Layer {
       );
       kernels.emaUpdate(this.movingMean.value, mean, this.momentum);
       kernels.emaUpdate(this.movingVariance.value, variance, this.momentum);
+      this.inferenceInput = null;
     } else {
+      // Inference needs only y: x̂ is not written (a frozen layer in training keeps it, for dγ).
       kernels.batchNormForward(
         input,
         this.movingMean.value,
@@ -217,9 +224,10 @@ export class BatchNormalization extends Layer {
         this.epsilon,
         m,
         c,
-        normalized,
+        training ? normalized : null,
         output,
       );
+      this.inferenceInput = training ? null : input;
     }
     return output;
   }
@@ -233,6 +241,24 @@ export class BatchNormalization extends Layer {
     const c = this.features;
     const m = (batch * this.width) / c;
     const inputGradient = computeInputGradient ? this.inputGradient.rows(batch) : null;
+    if (this.inferenceInput !== null) {
+      // x̂ = (x − μ)/√(σ² + ε) of the last (inference) pass, which did not keep it.
+      const normalized = this.normalized.rows(batch);
+      const [mean, variance] = [this.movingMean.value, this.movingVariance.value];
+      this.kernels.batchNormForward(
+        this.inferenceInput,
+        mean,
+        variance,
+        null,
+        null,
+        this.epsilon,
+        m,
+        c,
+        null,
+        normalized,
+      );
+      this.inferenceInput = null;
+    }
     this.kernels.batchNormBackward(
       outputGradient,
       this.normalized.rows(batch),
@@ -271,6 +297,7 @@ export class BatchNormalization extends Layer {
 
   override dispose(): void {
     for (const buffer of [this.normalized, this.output, this.inputGradient]) buffer.release();
+    this.inferenceInput = null;
     this.statistics.freeAll();
     this.batchMean = this.batchVariance = null;
     this.gammaWeight = this.betaWeight = this.movingMeanWeight = this.movingVarianceWeight = null;
