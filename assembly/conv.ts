@@ -1648,6 +1648,56 @@ export function avg_pool_backward(geom: usize, dy: usize, dx: usize, n0: i32, n1
   }
 }
 
+// ---- element-wise sums and zero padding (a residual Add; ZeroPadding2D and Cropping2D's gradient).
+
+/** out[i0..i1) = a + b (out may alias a or b). */
+export function add_arrays(a: usize, b: usize, out: usize, i0: i32, i1: i32): void {
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < i1; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+/**
+ * Output rows [r0, r1) of y = x zero-padded (`top`, `left` rows and columns before, the rest after), images of
+ * `height`×`width`×`channels` into `heightOut`×`widthOut`: each row is its zeros and one copy.
+ */
+export function zero_pad(
+  x: usize,
+  y: usize,
+  height: i32,
+  width: i32,
+  channels: i32,
+  heightOut: i32,
+  widthOut: i32,
+  top: i32,
+  left: i32,
+  r0: i32,
+  r1: i32,
+): void {
+  const rowIn = (<usize>(width * channels)) << 2;
+  const rowOut = (<usize>(widthOut * channels)) << 2;
+  const before = (<usize>(left * channels)) << 2;
+  const after = rowOut - before - rowIn;
+  for (let r = r0; r < r1; r++) {
+    const n = r / heightOut;
+    const i = r - n * heightOut - top;
+    const out = y + <usize>r * rowOut;
+    if (i < 0 || i >= height) {
+      memory.fill(out, 0, rowOut);
+      continue;
+    }
+    if (before > 0) memory.fill(out, 0, before);
+    memory.copy(out + before, x + <usize>(n * height + i) * rowIn, rowIn);
+    if (after > 0) memory.fill(out + before + rowIn, 0, after);
+  }
+}
+
 // ---- the ReLU family.
 
 /**

@@ -7,6 +7,8 @@ import { gemm_forward, gemm_forward_part, gemm_weights } from './gemm';
 import { activation_backward, activation_block, sgd_update, SOFTMAX } from './elementwise';
 import { gemm_input } from './gemm';
 import {
+  add_arrays,
+  zero_pad,
   avg_pool_backward,
   avg_pool_forward,
   bn_normalize,
@@ -45,6 +47,8 @@ export {
 } from './elementwise';
 export { loss, count_correct } from './loss';
 export {
+  add_arrays,
+  zero_pad,
   conv2d_forward,
   conv2d_forward_lists,
   conv2d_weights,
@@ -105,6 +109,8 @@ const R_ACTIVATION_BACKWARD: i32 = 21;
 const R_NONZERO_CHANNELS: i32 = 22;
 const R_CONV_FORWARD_LISTS: i32 = 23;
 const R_CONV_WEIGHTS_LISTS: i32 = 24;
+const R_ADD: i32 = 25;
+const R_ZERO_PAD: i32 = 26;
 
 /** End of this module's static data: the JS allocator must start above it. */
 export function heap_base(): usize {
@@ -417,6 +423,24 @@ function runRange(ctrl: usize, kernel: i32, chunk: i32, lo: i32, hi: i32): void 
         rangePointer(ctrl, 4),
         rangeArg(ctrl, 5),
         rangePointer(ctrl, 6),
+        lo,
+        hi,
+      );
+      break;
+    case R_ADD:
+      add_arrays(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      break;
+    case R_ZERO_PAD:
+      zero_pad(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangeArg(ctrl, 2),
+        rangeArg(ctrl, 3),
+        rangeArg(ctrl, 4),
+        rangeArg(ctrl, 5),
+        rangeArg(ctrl, 6),
+        rangeArg(ctrl, 7),
+        rangeArg(ctrl, 8),
         lo,
         hi,
       );

@@ -264,6 +264,10 @@ describe('convolution kernels: one thread and two give the same bits', () => {
     sameOnBothThreads('per-channel affine', [m * c, c, c], [m * c], (k, [x, scale, offset], [y]) =>
       k.channelAffine(x, y, m, c, scale, offset),
     );
+    sameOnBothThreads('element-wise sum', [n, n], [n], (k, [a, b], [out]) => k.addElementwise(a, b, out, n));
+    sameOnBothThreads('zero padding', [8 * 47 * 45 * 16], [8 * 50 * 49 * 16], (k, [x], [y]) =>
+      k.zeroPad2d(x, y, 8, 47, 45, 16, 1, 2, 3, 1),
+    );
     sameOnBothThreads('affine of one channel', [m * c, 1, 1], [m * c], (k, [x, scale, offset], [y]) =>
       k.channelAffine(x, y, m * c, 1, scale, offset),
     );

@@ -502,6 +502,47 @@ describe('wasm convolution kernels against the reference', () => {
     }
   });
 
+  test('zero padding (every side, and none) and element-wise sums: the same bits as the reference', () => {
+    const random = rng(5);
+    for (const [top, bottom, left, right] of [
+      [1, 2, 3, 0],
+      [0, 0, 0, 0],
+      [0, 1, 0, 1],
+    ]) {
+      const [batch, height, width, channels] = [2, 5, 4, 3];
+      const x = randomIn(wasm, random, batch * height * width * channels);
+      const out = batch * (height + top + bottom) * (width + left + right) * channels;
+      const y = wasm.alloc(out).fill(NaN);
+      const expected = new Float32Array(out);
+      noFallback(() => wasm.zeroPad2d(x, y, batch, height, width, channels, top, bottom, left, right));
+      reference.zeroPad2d(
+        Float32Array.from(x),
+        expected,
+        batch,
+        height,
+        width,
+        channels,
+        top,
+        bottom,
+        left,
+        right,
+      );
+      assertIdentical(y, expected, `padding ${[top, bottom, left, right].join(',')}`);
+      wasm.free(x);
+      wasm.free(y);
+    }
+    const a = randomIn(wasm, random, 37);
+    const b = randomIn(wasm, random, 37);
+    const sum = wasm.alloc(37).fill(NaN);
+    noFallback(() => wasm.addElementwise(a, b, sum, 37));
+    assertIdentical(
+      sum,
+      Float32Array.from(a, (v, i) => v + b[i]),
+      'sum',
+    );
+    for (const v of [a, b, sum]) wasm.free(v);
+  });
+
   test('views outside the wasm memory fall back to the reference loops (and say so)', () => {
     const g = geometryOf(CONV_CASES[0]);
     const { input, output } = sizes(g);

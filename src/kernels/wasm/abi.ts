@@ -71,6 +71,8 @@ export const RANGE = {
   nonzeroChannels: 22,
   convForwardLists: 23,
   convWeightsLists: 24,
+  add: 25,
+  zeroPad: 26,
 } as const;
 
 /**
@@ -162,6 +164,20 @@ export interface ConvExports {
   ): void;
   conv2d_weights(geom: number, x: number, dy: number, dw: number, p0: number, p1: number): void;
   nonzero_channels(x: number, c: number, lists: number, stride: number, p0: number, p1: number): number;
+  add_arrays(a: number, b: number, out: number, i0: number, i1: number): void;
+  zero_pad(
+    x: number,
+    y: number,
+    height: number,
+    width: number,
+    channels: number,
+    heightOut: number,
+    widthOut: number,
+    top: number,
+    left: number,
+    r0: number,
+    r1: number,
+  ): void;
   conv2d_forward_lists(
     geom: number,
     x: number,

@@ -976,6 +976,59 @@ export class WasmConvolutions {
     );
   }
 
+  /** out = a + b over n elements (out may alias a or b), split in whole cache lines. */
+  addElementwise(a: Float32Array, b: Float32Array, out: Float32Array, n: number): boolean {
+    if (!this.owns(a, b, out) || !(n >= 0) || a.length < n || b.length < n || out.length < n) return false;
+    this.range(RANGE.add, n, 16, n, [a.byteOffset, b.byteOffset, out.byteOffset], () =>
+      this.wasm.add_arrays(a.byteOffset, b.byteOffset, out.byteOffset, 0, n),
+    );
+    return true;
+  }
+
+  /** ZeroPadding2D's forward (and Cropping2D's gradient), by output rows. */
+  zeroPad2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): boolean {
+    const heightOut = height + top + bottom;
+    const widthOut = width + left + right;
+    const counts = [batch, height, width, channels, top, bottom, left, right];
+    if (
+      !this.owns(x, y) ||
+      !counts.every((v) => Number.isInteger(v) && v >= 0) ||
+      x.length < batch * height * width * channels ||
+      y.length < batch * heightOut * widthOut * channels
+    ) {
+      return false;
+    }
+    const rows = batch * heightOut;
+    const args = [x.byteOffset, y.byteOffset, height, width, channels, heightOut, widthOut, top, left];
+    this.range(RANGE.zeroPad, rows, 1, rows * widthOut * channels, args, () =>
+      this.wasm.zero_pad(
+        x.byteOffset,
+        y.byteOffset,
+        height,
+        width,
+        channels,
+        heightOut,
+        widthOut,
+        top,
+        left,
+        0,
+        rows,
+      ),
+    );
+    return true;
+  }
+
   /** Returns the buffers to the heap. */
   dispose(): void {
     for (const block of [

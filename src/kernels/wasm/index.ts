@@ -682,6 +682,29 @@ export class WasmKernels extends ReferenceKernels {
     super.conv2dBackwardInput(dy, kernel, dx, geometry);
   }
 
+  override addElementwise(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+    if (this.convolutions.addElementwise(a, b, out, n)) return;
+    this.stats.fallbacks++;
+    super.addElementwise(a, b, out, n);
+  }
+
+  override zeroPad2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void {
+    if (this.convolutions.zeroPad2d(x, y, batch, height, width, channels, top, bottom, left, right)) return;
+    this.stats.fallbacks++;
+    super.zeroPad2d(x, y, batch, height, width, channels, top, bottom, left, right);
+  }
+
   override conv2dBackward(
     x: Float32Array,
     dy: Float32Array,
