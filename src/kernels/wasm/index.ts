@@ -43,6 +43,11 @@ export interface WasmKernelOptions {
   spinMicros?: number;
   /** Initial size of the shared memory in MiB (it grows on demand; default 16). */
   initialMiB?: number;
+  /**
+   * The most the shared memory may grow to, in MiB (default 4096: the whole wasm32 address space). Beyond
+   * it, allocations throw `OutOfMemoryError`.
+   */
+  maximumMiB?: number;
   /** Folder holding `kernels-simd.wasm`/`kernels-relaxed.wasm`; default the package's `build/wasm/`. */
   wasmDir?: string | URL;
   /**
@@ -815,7 +820,9 @@ export class WasmKernels extends ReferenceKernels {
  */
 export async function createWasmKernels(options: WasmKernelOptions = {}): Promise<WasmKernels> {
   const { module, relaxedSimd } = await loadKernelModule(options);
-  const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024);
+  const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024, {
+    maximumBytes: options.maximumMiB === undefined ? undefined : options.maximumMiB * 1024 * 1024,
+  });
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
   const wasm = instance.exports as unknown as KernelExports;
   if (wasm.heap_base() > CONTROL_OFFSET) {
