@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RandomGenerator } from '../src/tensor/random.js';
+import { type ChildRun, runChild } from './helpers/killableProcess.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const trainer = join(root, 'test/helpers/resumeTrainer.ts');
@@ -24,62 +24,21 @@ function backupIndex(line: string): number {
   );
 }
 
-interface Attempt {
-  /** The last line the child printed before the kill (or exit). */
-  lastLine: string;
-  /** Lines `resumed <optimizer> <epoch> <batch>`. */
-  resumed: string[];
-  killed: boolean;
-  code: number | null;
-  /** When each `saved` line arrived (ms, performance.now()). */
-  savedAt: number[];
-}
-
-/**
- * Runs the trainer once. With `kill`, kills it `kill.delayMs` after it reported a new backup at or past
- * backup number `kill.backup` of the job (so every run makes progress, whatever the machine's load); without,
- * lets it finish.
- */
-function runTrainer(outDir: string, kill: { backup: number; delayMs: number } | null): Promise<Attempt> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', trainer, outDir], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let buffered = '';
-    let lastLine = '';
-    let stderr = '';
-    const resumed: string[] = [];
-    let timer: NodeJS.Timeout | null = null;
-    let killed = false;
-    const savedAt: number[] = [];
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        if (killed) return;
-        lastLine = line;
-        if (line.startsWith('resumed ')) resumed.push(line);
-        if (!line.startsWith('saved ')) continue;
-        savedAt.push(performance.now());
-        if (kill !== null && timer === null && backupIndex(line) >= kill.backup) {
-          timer = setTimeout(() => {
-            killed = true;
-            child.kill('SIGKILL');
-          }, kill.delayMs);
-        }
-      }
-    });
-    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (timer !== null) clearTimeout(timer);
-      if (!killed && code !== 0) reject(new Error(`the trainer failed (exit ${code}): ${stderr}`));
-      else resolve({ lastLine, resumed, killed, code, savedAt });
-    });
+/** Runs the trainer once, to its end or to a kill. */
+async function runTrainer(outDir: string, kill?: { backup: number; delayMs: number }): Promise<ChildRun> {
+  const run = await runChild(['--import', 'tsx', trainer, outDir], {
+    cwd: root,
+    kill:
+      kill === undefined
+        ? undefined
+        : // After a new backup at or past the mark: every run makes progress, whatever the machine's load.
+          {
+            when: (line) => line.startsWith('saved ') && backupIndex(line) >= kill.backup,
+            delayMs: kill.delayMs,
+          },
   });
+  if (!run.killed && run.code !== 0) throw new Error(`the trainer failed (exit ${run.code}): ${run.stderr}`);
+  return run;
 }
 
 function results(outDir: string): Record<string, unknown> {
@@ -96,14 +55,15 @@ test(
     try {
       const reference = join(folder, 'reference');
       const started = performance.now();
-      const uninterrupted = await runTrainer(reference, null);
+      const uninterrupted = await runTrainer(reference);
+      const savedAt = uninterrupted.lineTimes.filter((_, i) => uninterrupted.lines[i].startsWith('saved '));
       const referenceMs = performance.now() - started;
       const expected = results(reference);
       // The typical time between two backups on this machine now (the first, which starts the HDF5 worker,
       // excluded): kill delays are drawn in proportion, so every run makes a similar share of progress.
-      const intervals = uninterrupted.savedAt
+      const intervals = savedAt
         .slice(2)
-        .map((time, i) => time - uninterrupted.savedAt[i + 1])
+        .map((time, i) => time - savedAt[i + 1])
         .sort((a, b) => a - b);
       const backupInterval = intervals[Math.floor(intervals.length / 2)];
 
@@ -112,7 +72,7 @@ test(
       // The kills are spread evenly over the job's backups, each at a random moment within 1.5 backup intervals
       // after its mark: in a batch, in a backup, at an epoch's end, in a restore.
       const totalBackups = OPTIMIZERS.length * BACKUPS_PER_OPTIMIZER;
-      const attempts: Attempt[] = [];
+      const attempts: ChildRun[] = [];
       for (let kills = 0; ;) {
         assert.ok(attempts.length < 100, 'the killed run makes no progress');
         const kill =
@@ -121,7 +81,7 @@ test(
                 backup: Math.ceil(((kills + 1) * totalBackups) / (KILLS + 1)),
                 delayMs: random.uniform() * 1.5 * backupInterval,
               }
-            : null;
+            : undefined;
         const attempt = await runTrainer(killedDir, kill);
         attempts.push(attempt);
         if (!attempt.killed) break;
@@ -135,7 +95,9 @@ test(
       const perOptimizer = OPTIMIZERS.map(
         (name) => `${name} ${kills.filter((attempt) => attempt.lastLine.includes(` ${name}`)).length}`,
       );
-      const resumes = attempts.flatMap((attempt) => attempt.resumed);
+      const resumes = attempts.flatMap((attempt) =>
+        attempt.lines.filter((line) => line.startsWith('resumed ')),
+      );
       const midEpochResumes = resumes.filter((line) => !line.endsWith(' 0'));
       t.diagnostic(
         `${kills.length} kills (${midEpoch.length} after a batch inside an epoch; per optimizer: ${perOptimizer.join(', ')}), ` +

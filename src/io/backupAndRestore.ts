@@ -12,6 +12,7 @@ import { Callback, type Logs } from '../models/callbacks.js';
 import { CallbackArgumentError, requireModel } from '../models/callbacks/common.js';
 import { getRandomState, type RandomState, setRandomState } from '../tensor/random.js';
 import { ModelFileError } from './errors.js';
+import { parseExactJson, stringifyExactJson } from './exactJson.js';
 import { readModelFile, saveModel } from './modelFile.js';
 import { restoreOptimizerState } from './optimizerState.js';
 import { removeStaleTemporaries, temporaryPathFor } from './temporaryFiles.js';
@@ -66,32 +67,8 @@ export class BackupError extends Error {
   override readonly name = 'BackupError';
 }
 
-/*
- * JSON has no NaN or infinities, and writes −0 as 0; a diverged loss or a running sum may be any of them, and
- * the resumed run must see the very same numbers. They are written as strings and read back.
- */
-const SPECIAL_NUMBERS: Record<string, number> = {
-  NaN: NaN,
-  Infinity: Infinity,
-  '-Infinity': -Infinity,
-  '-0': -0,
-};
-
-function encodeNumbers(_key: string, value: unknown): unknown {
-  if (typeof value !== 'number') return value;
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Infinity) return 'Infinity';
-  if (value === -Infinity) return '-Infinity';
-  if (Object.is(value, -0)) return '-0';
-  return value;
-}
-
-function decodeNumbers(_key: string, value: unknown): unknown {
-  return typeof value === 'string' && value in SPECIAL_NUMBERS ? SPECIAL_NUMBERS[value] : value;
-}
-
 /** Writes text next to `path` under a temporary name, flushes it, and renames it over `path`. */
-async function writeTextAtomically(path: string, text: string): Promise<void> {
+export async function writeTextAtomically(path: string, text: string): Promise<void> {
   const temporary = temporaryPathFor(path);
   try {
     const handle = await fs.open(temporary, 'wx');
@@ -269,7 +246,7 @@ export class BackupAndRestore extends Callback {
       globalRandom: getRandomState(),
       layerRandom,
     };
-    await writeTextAtomically(this.statePath, JSON.stringify(state, encodeNumbers) + '\n');
+    await writeTextAtomically(this.statePath, stringifyExactJson(state) + '\n');
     // Checkpoints the state file no longer names (the previous one, or one a killed run wrote after it).
     for (const name of await fs.readdir(this.backupDir)) {
       if (CHECKPOINT.test(name) && name !== checkpoint)
@@ -289,7 +266,7 @@ export class BackupAndRestore extends Callback {
     }
     let state: BackupState;
     try {
-      state = JSON.parse(text, decodeNumbers) as BackupState;
+      state = parseExactJson(text) as BackupState;
     } catch (error) {
       throw new BackupError(
         `${this.statePath}: not a backup state (${(error as Error).message}); remove the folder '${this.backupDir}' to start over`,

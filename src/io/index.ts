@@ -13,6 +13,7 @@ export {
   type BackupAndRestoreOptions,
   BackupError,
 } from './backupAndRestore.js';
+export { parseExactJson, stringifyExactJson } from './exactJson.js';
 export { ModelFileError, type ModelFileErrorCode } from './errors.js';
 export { closeHdf5Worker } from './hdf5/client.js';
 export type { CustomObjects } from './modelConfig.js';
