@@ -130,3 +130,22 @@ test('callbacks may evaluate and predict with the model while it trains; a faile
   await assert.rejects(model.fit(x, tensor([1, 2]), quiet), /input samples but 2 targets/);
   assert.equal(model.predict(x).rows, 128);
 });
+
+test('dispose() refuses while an un-awaited fit still trains the model, and works once it is awaited', async () => {
+  const model = new Sequential([new Dense({ inputShape: [2], units: 1, activation: 'sigmoid' })]);
+  model.compile({ optimizer: 'sgd', loss: 'binary_crossentropy' });
+  const x = tensor(
+    Float32Array.from({ length: 64 }, (_, i) => (i % 7) / 7),
+    [32, 2],
+  );
+  const y = tensor(
+    Float32Array.from({ length: 32 }, (_, i) => i % 2),
+    [32, 1],
+  );
+  const running = model.fit(x, y, { epochs: 3, verbose: 0 });
+  assert.throws(() => model.dispose(), ModelBusyError);
+  assert.equal(model.isDisposed, false);
+  await running;
+  model.dispose();
+  assert.equal(model.isDisposed, true);
+});

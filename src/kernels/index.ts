@@ -1,6 +1,7 @@
 import type { Kernels } from './kernels.js';
 import { ReferenceKernels } from './reference.js';
 
+export * from './errors.js';
 export * from './kernels.js';
 export { ReferenceKernels } from './reference.js';
 export {

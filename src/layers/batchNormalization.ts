@@ -4,7 +4,9 @@ import {
   type InitializerLike,
   serializeInitializer,
 } from '../initializers/index.js';
+import { DisposedError } from '../kernels/errors.js';
 import type { Kernels } from '../kernels/kernels.js';
+import { OwnedMemory } from '../tensor/ownership.js';
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
 import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
@@ -79,6 +81,8 @@ export class BatchNormalization extends Layer {
   private movingVarianceWeight: Variable | null = null;
   private batchMean: Float32Array | null = null;
   private batchVariance: Float32Array | null = null;
+  /** Owns the batch statistics (the weights own themselves). */
+  private readonly statistics = new OwnedMemory(this);
   /** Whether the last forward pass normalised with the batch's statistics (else the moving ones). */
   private usedBatchStatistics = false;
   private readonly normalized = new BatchBuffer(
@@ -138,13 +142,19 @@ export class BatchNormalization extends Layer {
 
   /** The moving mean (built layers only). */
   get movingMean(): Variable {
-    if (this.movingMeanWeight === null) throw new Error(`layer '${this.name}' is not built yet`);
+    if (this.movingMeanWeight === null) {
+      if (this.isDisposed) throw new DisposedError('layer', this.name, 'use its moving statistics');
+      throw new Error(`layer '${this.name}' is not built yet`);
+    }
     return this.movingMeanWeight;
   }
 
   /** The moving variance (built layers only). */
   get movingVariance(): Variable {
-    if (this.movingVarianceWeight === null) throw new Error(`layer '${this.name}' is not built yet`);
+    if (this.movingVarianceWeight === null) {
+      if (this.isDisposed) throw new DisposedError('layer', this.name, 'use its moving statistics');
+      throw new Error(`layer '${this.name}' is not built yet`);
+    }
     return this.movingVarianceWeight;
   }
 
@@ -170,8 +180,8 @@ export class BatchNormalization extends Layer {
     if (this.center) this.betaWeight = make('beta', this.betaInitializer);
     this.movingMeanWeight = make('moving_mean', this.movingMeanInitializer);
     this.movingVarianceWeight = make('moving_variance', this.movingVarianceInitializer);
-    this.batchMean = kernels.alloc(features);
-    this.batchVariance = kernels.alloc(features);
+    this.batchMean = this.statistics.alloc(kernels, features);
+    this.batchVariance = this.statistics.alloc(kernels, features);
   }
 
   /** γ and β when the layer is trainable: the moving statistics are never trained (Keras's non-trainable weights). */
@@ -277,8 +287,7 @@ export class BatchNormalization extends Layer {
 
   override dispose(): void {
     for (const buffer of [this.normalized, this.output, this.inputGradient]) buffer.release();
-    if (this.batchMean !== null) this.kernels.free(this.batchMean);
-    if (this.batchVariance !== null) this.kernels.free(this.batchVariance);
+    this.statistics.freeAll();
     this.batchMean = this.batchVariance = null;
     this.gammaWeight = this.betaWeight = this.movingMeanWeight = this.movingVarianceWeight = null;
     super.dispose();

@@ -1,4 +1,5 @@
 import { type ActivationName, getActivation } from '../activations/index.js';
+import { DisposedError } from '../kernels/errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import {
   getInitializer,
@@ -89,7 +90,10 @@ export class Dense extends Layer {
 
   /** The kernel W, shape (inputs, units). */
   get kernel(): Variable {
-    if (this.kernelWeight === null) throw new Error(`layer '${this.name}' is not built yet`);
+    if (this.kernelWeight === null) {
+      if (this.isDisposed) throw new DisposedError('layer', this.name, 'use its kernel');
+      throw new Error(`layer '${this.name}' is not built yet`);
+    }
     return this.kernelWeight;
   }
 

@@ -1,3 +1,4 @@
+import { DisposedError } from '../kernels/errors.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
@@ -6,6 +7,7 @@ import { BatchBuffer } from '../layers/layer.js';
 import { getLoss, type Loss } from '../losses/index.js';
 import { getMetric, type Metric, type MetricAccumulator, type MetricContext } from '../metrics/index.js';
 import { getOptimizer, type Optimizer } from '../optimizers/index.js';
+import { addUser, removeUser } from '../tensor/ownership.js';
 import { globalRandom } from '../tensor/random.js';
 import { type Shape, ShapeError, sizeOf, Tensor, type TensorLike, toTensor } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
@@ -134,6 +136,15 @@ const EVALUATE_OPTION_KEYS = {
  * `[loss, ...metrics]` in compile order. (`returnDict: true` gives a typed object instead.)
  */
 export type EvaluateResult = number | number[];
+
+/** Resolves in a later task of the event loop (not a microtask), so that pending tasks run first. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+    if (immediate !== undefined) immediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
 
 /** An IO implementation that `model.save` delegates to (registered by `src/io`). */
 export type ModelSaver = (model: BaseModel, path: string, options?: Record<string, unknown>) => Promise<void>;
@@ -287,6 +298,7 @@ export abstract class BaseModel {
   private targetWidth = 1;
   private readonly batchLogs: Logs = {};
   private trainableFlag = true;
+  private disposed = false;
 
   protected constructor(name: string) {
     this.name = name;
@@ -318,6 +330,50 @@ export abstract class BaseModel {
   abstract outputShapeOf(layer: Layer): Shape | null;
   /** Keras's config of the model (`layers`, …) for saving and cloning. */
   abstract getConfig(): Record<string, unknown>;
+  /** Frees the subclass's own buffers and forgets its layers (called once, by {@link BaseModel.dispose}). */
+  protected releaseLayers(): void {}
+
+  /**
+   * Frees the model's kernel memory. What is freed:
+   *
+   * - the model's own buffers (inputs, targets, output gradient, its graph's scratch), always;
+   * - each of its layers that no other live model uses (weights, gradients, batch buffers); a layer shared
+   *   with a live model (`new Sequential(modelA.layers.slice(0, -1))`) stays with that model;
+   * - the optimizer of its last `compile`, when no other live model was compiled with it; otherwise only the
+   *   optimizer's slots for the layers disposed here.
+   *
+   * Afterwards every method of the model throws {@link DisposedError}, as does any disposed layer or
+   * optimizer. A model dropped without `dispose()` has the same memory freed after garbage collection, as
+   * a safety net; calling `dispose()` frees it at once. Calling it again does nothing.
+   * @throws ModelBusyError while an unfinished `fit` trains this model's layers (a forgotten `await`)
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    // Freeing weights that an unfinished fit still trains would turn its next step into a use-after-free.
+    this.assertIdle('dispose', false);
+    const layers = this.layers;
+    const optimizer = this.compiled?.optimizer ?? null;
+    this.disposed = true;
+    this.compiled = null;
+    for (const buffer of [this.inputBuffer, this.targetBuffer, this.outputGradient]) buffer.release();
+    const orphans = layers.filter((layer) => !removeUser(layer, this) && !layer.isDisposed);
+    if (optimizer !== null) {
+      if (removeUser(optimizer, this)) optimizer.releaseVariables(orphans.flatMap((layer) => layer.weights));
+      else optimizer.dispose();
+    }
+    for (const layer of orphans) layer.dispose();
+    this.releaseLayers();
+  }
+
+  /** Whether {@link BaseModel.dispose} was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Throws {@link DisposedError} once the model is disposed. */
+  protected assertLive(action: string): void {
+    if (this.disposed) throw new DisposedError('model', this.name, action);
+  }
 
   /** Whether every layer's weights exist. */
   get built(): boolean {
@@ -423,6 +479,7 @@ export abstract class BaseModel {
    * @throws ModelBusyError while a `fit` that trains this model's layers has not finished
    */
   compile(options: CompileOptions): void {
+    this.assertLive('compile');
     this.assertIdle('compile', false);
     checkOptions('compile', options, COMPILE_OPTION_KEYS);
     const optimizer = getOptimizer(options.optimizer);
@@ -434,6 +491,10 @@ export abstract class BaseModel {
     }
     const metrics = given.map((metric) => getMetric(metric));
     const metricNames = metrics.map((metric) => metric.name);
+    // The model now uses this optimizer (its dispose frees it); a replaced one goes back to the caller.
+    const previous = this.compiled?.optimizer;
+    if (previous !== undefined && previous !== optimizer) removeUser(previous, this);
+    addUser(optimizer, this);
     this.compiled = { optimizer, loss, metricNames, metrics, trainable, trainableVariables: null };
     if (this.inputShape !== null) this.ensureBuilt(this.inputShape);
   }
@@ -459,6 +520,7 @@ export abstract class BaseModel {
   }
 
   private requireCompiled(method: string): CompiledState {
+    this.assertLive(method);
     if (this.compiled === null) {
       throw new NotCompiledError(
         `model '${this.name}' must be compiled before ${method}(): call model.compile({ optimizer, loss })`,
@@ -489,6 +551,7 @@ export abstract class BaseModel {
    * callbacks (synchronously, as a callback's hook runs).
    */
   private assertIdle(method: string, allowFromCallbacks: boolean): void {
+    this.assertLive(method);
     const run = this.blockingFits(allowFromCallbacks)[0];
     if (run === undefined) return;
     const consequence =
@@ -496,7 +559,9 @@ export abstract class BaseModel {
         ? 'a second fit() would train the same layers at the same time'
         : method === 'compile'
           ? 'compiling now would change a model that is training'
-          : `${method}() now would use half-trained weights`;
+          : method === 'dispose'
+            ? 'disposing now would free the weights it is training'
+            : `${method}() now would use half-trained weights`;
     const waiting =
       method === 'evaluate' || method === 'predict'
         ? `, or \`await model.${method}Async(...)\`, which waits for the fit`
@@ -531,6 +596,7 @@ export abstract class BaseModel {
    * declared with `inputShape: [28, 28]` even though the sizes agree.
    */
   private prepareInputs(x: TensorLike, what: string): Tensor {
+    this.assertLive(what);
     const inputs = toTensor(x, `${what}: inputs`);
     if (inputs.shape.length < 2) {
       throw new InputDataError(
@@ -731,6 +797,8 @@ export abstract class BaseModel {
         for (const [key, value] of Object.entries(result)) logs[`val_${key}`] = value;
       }
       for (const callback of callbacks) await callback.onEpochEnd(epoch, logs);
+      // Let the event loop turn between epochs: the finalizers that free forgotten models run only then.
+      await nextTask();
     }
     compiled.optimizer.finalizeVariableValues(trainableVariables);
     for (const callback of callbacks) await callback.onTrainEnd();
@@ -929,6 +997,7 @@ export abstract class BaseModel {
 
   /** Saves the model (`.h5` or `.keras`), atomically: a failed save leaves the previous file intact. */
   async save(path: string, options?: Record<string, unknown>): Promise<void> {
+    this.assertLive('save');
     if (modelSaver === null)
       throw new Error('no model writer is registered: import warmstart (its index registers one)');
     await modelSaver(this, path, options);

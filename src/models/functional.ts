@@ -20,12 +20,14 @@
  * layers).
  * @module
  */
+import { DisposedError } from '../kernels/errors.js';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { InputLayer } from '../layers/inputLayer.js';
 import { Layer, uniqueLayerName } from '../layers/layer.js';
 import { BatchBuffer } from '../layers/layer.js';
 import { Merge } from '../layers/merge.js';
 import { deserializeLayer, serializeLayer } from '../layers/registry.js';
+import { addUser } from '../tensor/ownership.js';
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
 import { BaseModel } from './baseModel.js';
 import { registerModelCloner } from './cloneModel.js';
@@ -245,7 +247,8 @@ function kerasTensorConfig(tensor: SymbolicTensor): Record<string, unknown> {
 
 /**
  * A model made of a graph of layers, as Keras's functional `keras.Model(inputs, outputs)`. It trains,
- * evaluates, predicts, saves and clones like a {@link Sequential}.
+ * evaluates, predicts, saves and clones like a {@link Sequential}, and {@link BaseModel.dispose} frees it and
+ * the layers no other live model uses.
  */
 export class Model extends BaseModel {
   /** The model's input tensors (one). */
@@ -306,6 +309,9 @@ export class Model extends BaseModel {
     this.nodes = Object.freeze(mapGraph(inputs, outputs));
     const kernels = this.nodes[0].layer.kernels;
     for (const node of this.nodes) {
+      if (node.layer.isDisposed) {
+        throw new DisposedError('layer', node.layer.name, `make model '${this.name}' with it`);
+      }
       if (node.layer.kernels !== kernels) {
         throw new GraphError(
           `layer '${node.layer.name}' lives on backend '${node.layer.kernels.name}', the model on '${kernels.name}'`,
@@ -314,6 +320,7 @@ export class Model extends BaseModel {
       this.nodeOf.set(node.layer, node);
       this.tensorIndex.set(node.output, this.tensorIndex.size);
     }
+    for (const node of this.nodes) addUser(node.layer, this);
     this.inputIndices = this.nodes.map((node) => node.inputs.map((tensor) => this.tensorIndex.get(tensor)!));
     this.outputIndex = this.nodes.map((node) => this.tensorIndex.get(node.output)!);
     const count = this.tensorIndex.size;
@@ -334,7 +341,16 @@ export class Model extends BaseModel {
 
   /** The layers in Keras's order, input layers included (as Keras lists a functional model's layers). */
   get layers(): Layer[] {
+    this.assertLive('use it');
     return this.nodes.map((node) => node.layer);
+  }
+
+  protected override releaseLayers(): void {
+    for (const sum of this.gradientSums) sum?.release();
+    this.values.fill(null);
+    this.gradients.fill(null);
+    this.nodeOf.clear();
+    this.planFor = null;
   }
 
   /** The graph's nodes in Keras's order. */
@@ -461,6 +477,7 @@ export class Model extends BaseModel {
    * model's `input_layers` and `output_layers`.
    */
   getConfig(): Record<string, unknown> {
+    this.assertLive('get its config');
     const layers = this.nodes.map((node) => {
       const serialized: Record<string, unknown> = { ...serializeLayer(node.layer) };
       if (node.merged) {
@@ -490,6 +507,7 @@ export class Model extends BaseModel {
    * Used by `cloneModel`, which passes fresh copies made from the layers' configs.
    */
   rebuild(replacement: (layer: Layer) => Layer): Model {
+    this.assertLive('clone it');
     const tensors = new Map<SymbolicTensor, SymbolicTensor>();
     for (const node of this.nodes) {
       let output: SymbolicTensor;

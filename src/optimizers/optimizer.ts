@@ -1,3 +1,5 @@
+import { DisposedError } from '../kernels/errors.js';
+import { OwnedMemory } from '../tensor/ownership.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
 import { checkConfigKeys, checkOptions, type OptionKeyList, type OptionKeys } from '../kernels/options.js';
@@ -102,6 +104,11 @@ const f = Math.fround;
  * Slots live in the variables' kernel memory from {@link Optimizer.build} on; a step allocates nothing.
  * Arithmetic on scalars (bias corrections, η) is done here in float32 (`Math.fround`) as Keras does it; loops over
  * floats are kernel calls.
+ *
+ * Memory: the optimizer owns its slots (and accumulators, moving averages). A model uses the optimizer of its
+ * last `compile`; disposing the last model that uses it disposes it ({@link Optimizer.dispose}), and disposing
+ * a model frees the slots of the variables disposed with it ({@link Optimizer.releaseVariables}). An optimizer
+ * dropped without `dispose` has its slots freed after garbage collection.
  */
 export abstract class Optimizer {
   /** Keras's class name (`SGD`, `Adam`). */
@@ -132,6 +139,8 @@ export abstract class Optimizer {
   private readonly builtStates: VariableState[] = [];
   private excludedVariables = new Set<Variable>();
   private excludedNames: RegExp | null = null;
+  private readonly memory = new OwnedMemory(this);
+  private disposed = false;
 
   constructor(options: OptimizerOptions, defaults: OptimizerDefaults) {
     const owner = new.target.name;
@@ -256,9 +265,10 @@ export abstract class Optimizer {
   private buildVariable(variable: Variable): VariableState {
     const existing = this.states.get(variable);
     if (existing !== undefined) return existing;
+    if (this.disposed) throw new DisposedError('optimizer', this.name, `build slots for '${variable.path}'`);
     const kernels = variable.kernels;
     const allocate = (value: number): Float32Array => {
-      const buffer = kernels.alloc(variable.size);
+      const buffer = this.memory.alloc(kernels, variable.size);
       if (value !== 0) kernels.fill(buffer, value);
       return buffer;
     };
@@ -272,6 +282,39 @@ export abstract class Optimizer {
     this.states.set(variable, state);
     this.builtStates.push(state);
     return state;
+  }
+
+  /**
+   * Frees the slots (accumulators, moving averages) kept for these variables: what a model's `dispose` calls
+   * for the variables it disposes. A variable seen again later starts from fresh slots.
+   */
+  releaseVariables(variables: readonly Variable[]): void {
+    for (const variable of variables) {
+      const state = this.states.get(variable);
+      if (state === undefined) continue;
+      for (const buffer of [...state.slots, state.accumulator, state.average]) {
+        if (buffer !== null) this.memory.free(buffer);
+      }
+      this.states.delete(variable);
+      this.builtStates.splice(this.builtStates.indexOf(state), 1);
+    }
+  }
+
+  /**
+   * Frees every slot; the optimizer cannot build or apply anything afterwards ({@link DisposedError}).
+   * `model.dispose()` calls it when no other live model was compiled with this optimizer. Calling it again
+   * does nothing.
+   */
+  dispose(): void {
+    this.memory.freeAll();
+    this.states.clear();
+    this.builtStates.length = 0;
+    this.disposed = true;
+  }
+
+  /** Whether {@link Optimizer.dispose} was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 
   /** The optimizer's slots for a variable, in Keras's order (empty before `build`). */

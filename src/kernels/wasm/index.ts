@@ -44,6 +44,11 @@ export interface WasmKernelOptions {
   spinMicros?: number;
   /** Initial size of the shared memory in MiB (it grows on demand; default 16). */
   initialMiB?: number;
+  /**
+   * The most the shared memory may grow to, in MiB (default 4096: the whole wasm32 address space). Beyond
+   * it, allocations throw `OutOfMemoryError`.
+   */
+  maximumMiB?: number;
   /** Folder holding `kernels-simd.wasm`/`kernels-relaxed.wasm`; default the package's `build/wasm/`. */
   wasmDir?: string | URL;
   /**
@@ -59,6 +64,7 @@ const WASM_KERNEL_OPTION_KEYS = {
   relaxedSimd: true,
   spinMicros: true,
   initialMiB: true,
+  maximumMiB: true,
   wasmDir: true,
   mainChunkLimit: true,
 } as const satisfies OptionKeys<WasmKernelOptions>;
@@ -827,7 +833,9 @@ export class WasmKernels extends ReferenceKernels {
 export async function createWasmKernels(options: WasmKernelOptions = {}): Promise<WasmKernels> {
   checkOptions('createWasmKernels', options, WASM_KERNEL_OPTION_KEYS);
   const { module, relaxedSimd } = await loadKernelModule(options);
-  const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024);
+  const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024, {
+    maximumBytes: options.maximumMiB === undefined ? undefined : options.maximumMiB * 1024 * 1024,
+  });
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
   const wasm = instance.exports as unknown as KernelExports;
   if (wasm.heap_base() > CONTROL_OFFSET) {
