@@ -98,6 +98,8 @@ const ALIASES: ReadonlyArray<readonly [from: string, to: string, note: string | 
   ['period', 'saveFreq', "Keras 2's name; saveFreq counts batches"],
   ['filename', 'filepath', null],
   ['verbosity', 'verbose', null],
+  ['var_names', 'names', null],
+  ['var_list', 'variables', null],
 ];
 
 /** Case, underscores and dashes aside: `batch_size`, `BatchSize` and `batchSize` are one name. */

@@ -332,7 +332,7 @@ export abstract class Optimizer {
    * contains one of `names`.
    */
   excludeFromWeightDecay(options: { variables?: readonly Variable[]; names?: readonly string[] }): void {
-    checkOptions(`${this.name}.excludeFromWeightDecay`, options, { variables: true, names: true });
+    checkOptions(`${this.className}.excludeFromWeightDecay`, options, { variables: true, names: true });
     this.excludedVariables = new Set(options.variables ?? []);
     const names = options.names ?? [];
     // As in Keras, the names are joined into one regular expression searched in each variable's name.
