@@ -7,7 +7,20 @@
  */
 
 import { registerBackend } from '../index.js';
-import type { AccuracyName, ActivationName, LossName, SgdStep } from '../kernels.js';
+import type {
+  AccuracyName,
+  ActivationName,
+  AdadeltaStep,
+  AdagradStep,
+  AdamaxStep,
+  AdamStep,
+  FtrlStep,
+  LionStep,
+  LossName,
+  NadamStep,
+  RmspropStep,
+  SgdStep,
+} from '../kernels.js';
 import { ReferenceKernels } from '../reference.js';
 import {
   ACCURACY_CODES,
@@ -23,6 +36,7 @@ import {
 } from './abi.js';
 import { WasmHeap } from './heap.js';
 import { loadKernelModule } from './loader.js';
+import { WasmOptimizers } from './optimizers.js';
 import { WorkerPool } from './pool.js';
 
 /** Options of {@link createWasmKernels}. */
@@ -103,6 +117,8 @@ export class WasmKernels extends ReferenceKernels {
    * size did not fit): a cheap way for tests and benchmarks to check the fast path really ran.
    */
   readonly stats = { fallbacks: 0 };
+  /** @internal The optimizer steps (`optimizers.ts`); the overrides below delegate to it. */
+  readonly optimizers: WasmOptimizers;
 
   /** @internal Use {@link createWasmKernels}. */
   constructor(heap: WasmHeap, wasm: KernelExports, pool: WorkerPool | null, relaxedSimd: boolean) {
@@ -111,6 +127,12 @@ export class WasmKernels extends ReferenceKernels {
     this.wasm = wasm;
     this.pool = pool;
     this.info = { relaxedSimd, threads: pool === null ? 1 : 2 };
+    this.optimizers = new WasmOptimizers({
+      heap,
+      wasm,
+      splitter: (work, threshold) => this.splitter(work, threshold),
+      rowLengthOf: (offset) => this.rowLengths.get(offset) ?? 0,
+    });
   }
 
   /**
@@ -565,13 +587,13 @@ export class WasmKernels extends ReferenceKernels {
   }
 
   override scale(x: Float32Array, factor: number): void {
-    if (!this.heap.owns(x)) {
-      this.stats.fallbacks++;
-      super.scale(x, factor);
-      return;
-    }
-    this.wasm.scale(x.byteOffset, x.length, factor);
+    if (this.optimizers.scale(x, factor)) return;
+    this.stats.fallbacks++;
+    super.scale(x, factor);
   }
+
+  // ---- Optimizer steps: each a descriptor for `optimizer_update` (see optimizers.ts), bit-identical to the
+  // reference loops they fall back to.
 
   override sgdUpdate(
     param: Float32Array,
@@ -579,40 +601,124 @@ export class WasmKernels extends ReferenceKernels {
     velocity: Float32Array | null,
     step: SgdStep,
   ): void {
-    const length = param.length;
-    const heap = this.heap;
-    const useVelocity = velocity !== null && step.momentum !== 0;
-    if (
-      !heap.owns(param) ||
-      !heap.owns(grad) ||
-      grad.length < length ||
-      (useVelocity && (!heap.owns(velocity) || velocity.length < length))
-    ) {
-      this.stats.fallbacks++;
-      super.sgdUpdate(param, grad, velocity, step);
-      return;
-    }
-    const v = useVelocity ? velocity.byteOffset : 0;
-    const nesterov = step.nesterov ? 1 : 0;
-    const pool = this.splitter(length, this.splitSgd);
-    if (pool !== null) {
-      // A stale or unknown row length only changes how the elements are shared out, never the result.
-      const n = this.rowLengths.get(grad.byteOffset) ?? 0;
-      const rowLength = n > 0 && length % n === 0 && length / n > 8 ? n : 0;
-      const args = [param.byteOffset, grad.byteOffset, v, length, nesterov, rowLength];
-      pool.run(TASK.sgd, 2, args, step.learningRate, step.momentum);
-    } else {
-      this.wasm.sgd_update(
-        param.byteOffset,
-        grad.byteOffset,
-        v,
-        step.learningRate,
-        step.momentum,
-        nesterov,
-        0,
-        length,
-      );
-    }
+    if (this.optimizers.sgd(param, grad, velocity, step)) return;
+    this.stats.fallbacks++;
+    super.sgdUpdate(param, grad, velocity, step);
+  }
+
+  override fill(x: Float32Array, value: number): void {
+    if (this.optimizers.fill(x, value)) return;
+    this.stats.fallbacks++;
+    super.fill(x, value);
+  }
+
+  override clipByValue(x: Float32Array, min: number, max: number): void {
+    if (this.optimizers.clipByValue(x, min, max)) return;
+    this.stats.fallbacks++;
+    super.clipByValue(x, min, max);
+  }
+
+  override accumulateGradient(accumulator: Float32Array, gradient: Float32Array, divisor: number): void {
+    if (this.optimizers.accumulateGradient(accumulator, gradient, divisor)) return;
+    this.stats.fallbacks++;
+    super.accumulateGradient(accumulator, gradient, divisor);
+  }
+
+  override emaUpdate(average: Float32Array, value: Float32Array, momentum: number): void {
+    if (this.optimizers.emaUpdate(average, value, momentum)) return;
+    this.stats.fallbacks++;
+    super.emaUpdate(average, value, momentum);
+  }
+
+  override rmspropUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    velocity: Float32Array,
+    averageGradient: Float32Array | null,
+    momentum: Float32Array | null,
+    step: RmspropStep,
+  ): void {
+    if (this.optimizers.rmsprop(param, grad, velocity, averageGradient, momentum, step)) return;
+    this.stats.fallbacks++;
+    super.rmspropUpdate(param, grad, velocity, averageGradient, momentum, step);
+  }
+
+  override adamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vhat: Float32Array | null,
+    step: AdamStep,
+  ): void {
+    if (this.optimizers.adam(param, grad, m, v, vhat, step)) return;
+    this.stats.fallbacks++;
+    super.adamUpdate(param, grad, m, v, vhat, step);
+  }
+
+  override adadeltaUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulatedGrad: Float32Array,
+    accumulatedDelta: Float32Array,
+    step: AdadeltaStep,
+  ): void {
+    if (this.optimizers.adadelta(param, grad, accumulatedGrad, accumulatedDelta, step)) return;
+    this.stats.fallbacks++;
+    super.adadeltaUpdate(param, grad, accumulatedGrad, accumulatedDelta, step);
+  }
+
+  override adagradUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulator: Float32Array,
+    step: AdagradStep,
+  ): void {
+    if (this.optimizers.adagrad(param, grad, accumulator, step)) return;
+    this.stats.fallbacks++;
+    super.adagradUpdate(param, grad, accumulator, step);
+  }
+
+  override adamaxUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    u: Float32Array,
+    step: AdamaxStep,
+  ): void {
+    if (this.optimizers.adamax(param, grad, m, u, step)) return;
+    this.stats.fallbacks++;
+    super.adamaxUpdate(param, grad, m, u, step);
+  }
+
+  override nadamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    step: NadamStep,
+  ): void {
+    if (this.optimizers.nadam(param, grad, m, v, step)) return;
+    this.stats.fallbacks++;
+    super.nadamUpdate(param, grad, m, v, step);
+  }
+
+  override lionUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, step: LionStep): void {
+    if (this.optimizers.lion(param, grad, m, step)) return;
+    this.stats.fallbacks++;
+    super.lionUpdate(param, grad, m, step);
+  }
+
+  override ftrlUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulator: Float32Array,
+    linear: Float32Array,
+    step: FtrlStep,
+  ): void {
+    if (this.optimizers.ftrl(param, grad, accumulator, linear, step)) return;
+    this.stats.fallbacks++;
+    super.ftrlUpdate(param, grad, accumulator, linear, step);
   }
 }
 

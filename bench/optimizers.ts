@@ -1,0 +1,286 @@
+/**
+ * `npm run bench -- --optimizers` (or `node --import tsx bench/optimizers.ts`): one epoch of model A
+ * (784-300-100-50-50-50-8 selu, batch 32, training only) through `Sequential.fit` on Fashion-MNIST task A
+ * (43,997 images) for each optimizer of the race, on the wasm backend, AFTER (the optimizer kernels of
+ * assembly/optimizers.ts) and BEFORE (the same backend with every optimizer step run by the reference
+ * TypeScript loops on views into wasm memory, and SGD by the former float32 `sgd_update` task: what the
+ * backend did before those kernels). Both run in the same process, their epochs interleaved, so that the
+ * load of a shared machine falls on both alike. Prints the table and writes `bench/optimizers-results.json`.
+ *
+ * Options: --data-dir DIR (else $WARMSTART_DATA_DIR; random images with half zeros when neither exists,
+ * said so), --epochs N (timed epochs per optimizer and mode, default 3; the median is reported),
+ * --only a,b (optimizer names below), --no-before, --threads 1|2, --out FILE.
+ * @module
+ */
+
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import { setKernels } from '../src/kernels/index.js';
+import { ReferenceKernels } from '../src/kernels/reference.js';
+import type { SgdStep } from '../src/kernels/kernels.js';
+import { TASK } from '../src/kernels/wasm/abi.js';
+import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
+import { Dense } from '../src/layers/dense.js';
+import { Flatten } from '../src/layers/flatten.js';
+import { Sequential } from '../src/models/sequential.js';
+import type { Optimizer } from '../src/optimizers/optimizer.js';
+import { Adadelta, Adagrad, Adam, AdamW, Nadam, RMSprop, SGD } from '../src/optimizers/index.js';
+import { loadTransferData } from '../src/experiments/transfer.js';
+import { RandomGenerator, setRandomSeed } from '../src/tensor/random.js';
+import { Tensor } from '../src/tensor/tensor.js';
+
+/** The optimizers timed, with the race's learning rates (src/experiments/optimizers.ts). */
+const OPTIMIZERS: ReadonlyArray<readonly [string, () => Optimizer]> = [
+  ['sgd', () => new SGD({ learningRate: 0.01 })],
+  ['momentum', () => new SGD({ learningRate: 0.01, momentum: 0.9 })],
+  ['nesterov', () => new SGD({ learningRate: 0.01, momentum: 0.9, nesterov: true })],
+  ['adagrad', () => new Adagrad({ learningRate: 0.01 })],
+  ['rmsprop', () => new RMSprop({ learningRate: 0.001, rho: 0.9 })],
+  ['adadelta', () => new Adadelta({ learningRate: 1.0, rho: 0.95 })],
+  ['adam', () => new Adam({ learningRate: 0.001 })],
+  ['adamw', () => new AdamW({ learningRate: 0.001 })],
+  ['nadam', () => new Nadam({ learningRate: 0.001 })],
+];
+
+/** The Kernels methods that the optimizer kernels took over (their reference loops are the BEFORE mode). */
+const REFERENCE_METHODS = [
+  'fill',
+  'clipByValue',
+  'accumulateGradient',
+  'emaUpdate',
+  'rmspropUpdate',
+  'adamUpdate',
+  'adadeltaUpdate',
+  'adagradUpdate',
+  'adamaxUpdate',
+  'nadamUpdate',
+  'lionUpdate',
+  'ftrlUpdate',
+] as const;
+
+interface Options {
+  dataDir: string | undefined;
+  epochs: number;
+  only: string[] | null;
+  before: boolean;
+  threads: 1 | 2;
+  out: string;
+}
+
+function parse(args: readonly string[]): Options {
+  const value = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const epochs = Number(value('--epochs') ?? 3);
+  if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`--epochs must be a positive integer`);
+  const only = value('--only')?.split(',') ?? null;
+  const unknown = only?.filter((name) => !OPTIMIZERS.some(([known]) => known === name)) ?? [];
+  if (unknown.length > 0) {
+    throw new RangeError(
+      `--only: unknown ${unknown.join(', ')}; known: ${OPTIMIZERS.map(([n]) => n).join(', ')}`,
+    );
+  }
+  return {
+    dataDir: value('--data-dir') ?? process.env['WARMSTART_DATA_DIR'],
+    epochs,
+    only,
+    before: !args.includes('--no-before'),
+    threads: value('--threads') === '1' ? 1 : 2,
+    out: value('--out') ?? fileURLToPath(new URL('./optimizers-results.json', import.meta.url)),
+  };
+}
+
+/** Task A's training images and labels, or random images (half zeros) when the dataset is absent. */
+async function trainingData(dataDir: string | undefined): Promise<{ x: Tensor; y: Tensor; source: string }> {
+  if (dataDir !== undefined) {
+    try {
+      const data = await loadTransferData({ dataDir });
+      return { ...data.taskA.train, source: `Fashion-MNIST task A from ${data.dataDir}` };
+    } catch (error) {
+      console.log(`dataset not usable (${(error as Error).message}); using random images`);
+    }
+  }
+  const count = 43997;
+  const random = new RandomGenerator(1);
+  const x = new Float32Array(count * 784);
+  for (let i = 0; i < x.length; i++) x[i] = random.uniform() < 0.5 ? 0 : random.uniform();
+  const y = new Float32Array(count);
+  for (let i = 0; i < count; i++) y[i] = Math.floor(random.uniform() * 8);
+  return {
+    x: new Tensor(x, [count, 28, 28]),
+    y: new Tensor(y, [count]),
+    source: 'RANDOM images (50 % zeros): no dataset found (--data-dir or WARMSTART_DATA_DIR)',
+  };
+}
+
+/**
+ * The SGD step as the backend ran it before assembly/optimizers.ts: the float32 `sgd_update` task (a
+ * multiply-add per element), split at the dW product's row. It reaches into the backend's internals, which
+ * only this A/B comparison needs.
+ */
+function legacySgdUpdate(
+  this: WasmKernels,
+  param: Float32Array,
+  grad: Float32Array,
+  velocity: Float32Array | null,
+  step: SgdStep,
+): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const internals = this as any;
+  const length = param.length;
+  const useVelocity = velocity !== null && step.momentum !== 0;
+  const v = useVelocity ? velocity.byteOffset : 0;
+  const nesterov = step.nesterov ? 1 : 0;
+  const pool = internals.splitter(length, this.splitSgd);
+  if (pool !== null) {
+    const n = internals.rowLengths.get(grad.byteOffset) ?? 0;
+    const rowLength = n > 0 && length % n === 0 && length / n > 8 ? n : 0;
+    pool.run(
+      TASK.sgd,
+      2,
+      [param.byteOffset, grad.byteOffset, v, length, nesterov, rowLength],
+      step.learningRate,
+      step.momentum,
+    );
+  } else {
+    internals.wasm.sgd_update(
+      param.byteOffset,
+      grad.byteOffset,
+      v,
+      step.learningRate,
+      step.momentum,
+      nesterov,
+      0,
+      length,
+    );
+  }
+}
+
+/** The former single-threaded `scale` (weight decay, clipping). */
+function legacyScale(this: WasmKernels, x: Float32Array, factor: number): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  (this as any).wasm.scale(x.byteOffset, x.length, factor);
+}
+
+/** Puts `kernels` in the BEFORE mode (true) or back to its own methods (false). */
+function setBefore(kernels: WasmKernels, before: boolean): void {
+  const own = kernels as unknown as Record<string, unknown>;
+  const reference = ReferenceKernels.prototype as unknown as Record<string, unknown>;
+  for (const name of REFERENCE_METHODS) {
+    if (before) own[name] = reference[name];
+    else delete own[name];
+  }
+  if (before) {
+    own['sgdUpdate'] = legacySgdUpdate;
+    own['scale'] = legacyScale;
+  } else {
+    delete own['sgdUpdate'];
+    delete own['scale'];
+  }
+}
+
+function buildModelA(optimizer: Optimizer): Sequential {
+  setRandomSeed(42);
+  const model = new Sequential([new Flatten({ inputShape: [28, 28] })]);
+  for (const units of [300, 100, 50, 50, 50]) {
+    model.add(new Dense({ units, activation: 'selu', kernelInitializer: 'lecun_normal' }));
+  }
+  model.add(new Dense({ units: 8, activation: 'softmax' }));
+  model.compile({ optimizer, loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  return model;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+interface Row {
+  optimizer: string;
+  afterSeconds: number[];
+  beforeSeconds: number[];
+  fallbacks: number;
+}
+
+/** Runs the benchmark with the command-line arguments `args`. */
+export async function runOptimizerBench(args: readonly string[]): Promise<void> {
+  const options = parse(args);
+  const { x, y, source } = await trainingData(options.dataDir);
+  const kernels = await createWasmKernels({ threads: options.threads });
+  setKernels(kernels);
+  console.log(`data: ${source}; ${x.shape[0]} images, batch 32, training only`);
+  console.log(`wasm: ${kernels.info.threads} thread(s), relaxed SIMD ${kernels.info.relaxedSimd}`);
+  const warmup = [x.slice(0, 3200), y.slice(0, 3200)] as const;
+  const rows: Row[] = [];
+  for (const [name, make] of OPTIMIZERS) {
+    if (options.only !== null && !options.only.includes(name)) continue;
+    const modes = options.before ? [false, true] : [false];
+    const models = new Map(modes.map((before) => [before, buildModelA(make())]));
+    const row: Row = { optimizer: name, afterSeconds: [], beforeSeconds: [], fallbacks: 0 };
+    for (const before of modes) {
+      setBefore(kernels, before);
+      await models.get(before)!.fit(warmup[0], warmup[1], { epochs: 1, batchSize: 32, verbose: 0 });
+    }
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
+      for (const before of epoch % 2 === 0 ? modes : [...modes].reverse()) {
+        setBefore(kernels, before);
+        const fallbacks = kernels.stats.fallbacks;
+        const started = performance.now();
+        await models.get(before)!.fit(x, y, { epochs: 1, batchSize: 32, verbose: 0 });
+        const seconds = (performance.now() - started) / 1000;
+        (before ? row.beforeSeconds : row.afterSeconds).push(seconds);
+        if (!before) row.fallbacks += kernels.stats.fallbacks - fallbacks;
+      }
+    }
+    setBefore(kernels, false);
+    // Models have no dispose: their weights stay in the wasm heap until the process ends (18 models, ~90 MB).
+    rows.push(row);
+    const b = row.beforeSeconds.length > 0 ? `, before ${median(row.beforeSeconds).toFixed(3)} s` : '';
+    console.log(
+      `${name}: after ${median(row.afterSeconds).toFixed(3)} s/epoch${b} (fallbacks ${row.fallbacks})`,
+    );
+  }
+
+  const sgd = rows.find((row) => row.optimizer === 'sgd');
+  const sgdAfter = sgd === undefined ? null : median(sgd.afterSeconds);
+  const sgdBefore = sgd === undefined || sgd.beforeSeconds.length === 0 ? null : median(sgd.beforeSeconds);
+  console.log(
+    '\n| optimizer | before (s/epoch) | after (s/epoch) | speed-up | after / SGD after | before / SGD before |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const row of rows) {
+    const after = median(row.afterSeconds);
+    const before = row.beforeSeconds.length > 0 ? median(row.beforeSeconds) : null;
+    const cells = [
+      row.optimizer,
+      before === null ? '—' : before.toFixed(3),
+      after.toFixed(3),
+      before === null ? '—' : `${(before / after).toFixed(2)}×`,
+      sgdAfter === null ? '—' : `${(after / sgdAfter).toFixed(3)}×`,
+      before === null || sgdBefore === null ? '—' : `${(before / sgdBefore).toFixed(2)}×`,
+    ];
+    console.log(`| ${cells.join(' | ')} |`);
+  }
+  const result = {
+    date: new Date().toISOString(),
+    data: source,
+    threads: kernels.info.threads,
+    relaxedSimd: kernels.info.relaxedSimd,
+    epochsPerMode: options.epochs,
+    rows: rows.map((row) => ({
+      ...row,
+      afterMedian: median(row.afterSeconds),
+      beforeMedian: row.beforeSeconds.length > 0 ? median(row.beforeSeconds) : null,
+    })),
+  };
+  writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nwritten to ${options.out}`);
+  await kernels.dispose();
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await runOptimizerBench(process.argv.slice(2));
+}
