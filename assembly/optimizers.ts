@@ -656,15 +656,29 @@ function emaRange(desc: usize, average: usize, value: usize, i0: i32, i1: i32): 
   }
 }
 
-/** x ← x·factor, the product in float64 (the factor is a float64 at byte 8) and rounded once. */
+/**
+ * x ← x·factor, the product in float64 (the factor is a float64 at byte 8) and rounded once. When the factor
+ * is a float32 value (weight decay's `1 − λη`), a float32 product is the same correctly rounded result.
+ */
 // @ts-ignore: decorator
 @inline
 function scaleRange(desc: usize, x: usize, i0: i32, i1: i32): void {
-  const factor = f64x2.splat(load<f64>(desc, 8));
+  const factor = load<f64>(desc, 8);
+  if (<f64>(<f32>factor) == factor) {
+    const factor32 = f32x4.splat(<f32>factor);
+    for (let i = i0; i < i1; i += 4) {
+      const p = x + ((<usize>i) << 2);
+      const scaled = f32x4.mul(v128.load(p), factor32);
+      if (i + 4 <= i1) v128.store(p, scaled);
+      else storeLanes(p, scaled, i1 - i);
+    }
+    return;
+  }
+  const factor64 = f64x2.splat(factor);
   for (let i = i0; i < i1; i += 4) {
     const p = x + ((<usize>i) << 2);
     const v = v128.load(p);
-    const scaled = narrow(f64x2.mul(low64(v), factor), f64x2.mul(high64(v), factor));
+    const scaled = narrow(f64x2.mul(low64(v), factor64), f64x2.mul(high64(v), factor64));
     if (i + 4 <= i1) v128.store(p, scaled);
     else storeLanes(p, scaled, i1 - i);
   }

@@ -198,11 +198,28 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** Per mode: wall seconds per epoch, CPU seconds (all threads) per epoch, and seconds in the optimizer. */
+interface Timings {
+  seconds: number[];
+  cpuSeconds: number[];
+  updateSeconds: number[];
+}
+
 interface Row {
   optimizer: string;
-  afterSeconds: number[];
-  beforeSeconds: number[];
+  after: Timings;
+  before: Timings;
   fallbacks: number;
+}
+
+/** Makes `optimizer` add the wall time of each of its steps to `clock.seconds`. */
+function timeSteps(optimizer: Optimizer, clock: { seconds: number }): void {
+  const step = optimizer.applyVariableGradients.bind(optimizer);
+  optimizer.applyVariableGradients = (variables) => {
+    const started = performance.now();
+    step(variables);
+    clock.seconds += (performance.now() - started) / 1000;
+  };
 }
 
 /** Runs the benchmark with the command-line arguments `args`. */
@@ -218,8 +235,16 @@ export async function runOptimizerBench(args: readonly string[]): Promise<void> 
   for (const [name, make] of OPTIMIZERS) {
     if (options.only !== null && !options.only.includes(name)) continue;
     const modes = options.before ? [false, true] : [false];
-    const models = new Map(modes.map((before) => [before, buildModelA(make())]));
-    const row: Row = { optimizer: name, afterSeconds: [], beforeSeconds: [], fallbacks: 0 };
+    const clocks = new Map(modes.map((before) => [before, { seconds: 0 }]));
+    const models = new Map(
+      modes.map((before) => {
+        const optimizer = make();
+        timeSteps(optimizer, clocks.get(before)!);
+        return [before, buildModelA(optimizer)];
+      }),
+    );
+    const empty = (): Timings => ({ seconds: [], cpuSeconds: [], updateSeconds: [] });
+    const row: Row = { optimizer: name, after: empty(), before: empty(), fallbacks: 0 };
     for (const before of modes) {
       setBefore(kernels, before);
       await models.get(before)!.fit(warmup[0], warmup[1], { epochs: 1, batchSize: 32, verbose: 0 });
@@ -228,39 +253,53 @@ export async function runOptimizerBench(args: readonly string[]): Promise<void> 
       for (const before of epoch % 2 === 0 ? modes : [...modes].reverse()) {
         setBefore(kernels, before);
         const fallbacks = kernels.stats.fallbacks;
+        const clock = clocks.get(before)!;
+        clock.seconds = 0;
+        const cpu = process.cpuUsage();
         const started = performance.now();
         await models.get(before)!.fit(x, y, { epochs: 1, batchSize: 32, verbose: 0 });
-        const seconds = (performance.now() - started) / 1000;
-        (before ? row.beforeSeconds : row.afterSeconds).push(seconds);
-        if (!before) row.fallbacks += kernels.stats.fallbacks - fallbacks;
+        const timings = before ? row.before : row.after;
+        timings.seconds.push((performance.now() - started) / 1000);
+        const used = process.cpuUsage(cpu);
+        timings.cpuSeconds.push((used.user + used.system) / 1e6);
+        timings.updateSeconds.push(clock.seconds);
+        // fit's check of the inputs (user data, outside the wasm memory) is one fallback per call.
+        if (!before) row.fallbacks += kernels.stats.fallbacks - fallbacks - 1;
       }
     }
     setBefore(kernels, false);
-    // Models have no dispose: their weights stay in the wasm heap until the process ends (18 models, ~90 MB).
+    for (const model of models.values()) for (const layer of model.layers) layer.dispose();
     rows.push(row);
-    const b = row.beforeSeconds.length > 0 ? `, before ${median(row.beforeSeconds).toFixed(3)} s` : '';
-    console.log(
-      `${name}: after ${median(row.afterSeconds).toFixed(3)} s/epoch${b} (fallbacks ${row.fallbacks})`,
-    );
+    const show = (t: Timings): string =>
+      `${median(t.seconds).toFixed(3)} s/epoch (optimizer ${median(t.updateSeconds).toFixed(3)} s, CPU ${median(t.cpuSeconds).toFixed(2)} s)`;
+    const b = row.before.seconds.length > 0 ? `; before ${show(row.before)}` : '';
+    console.log(`${name}: after ${show(row.after)}${b}; optimizer fallbacks ${row.fallbacks}`);
   }
 
   const sgd = rows.find((row) => row.optimizer === 'sgd');
-  const sgdAfter = sgd === undefined ? null : median(sgd.afterSeconds);
-  const sgdBefore = sgd === undefined || sgd.beforeSeconds.length === 0 ? null : median(sgd.beforeSeconds);
+  const ratio = (row: Row, mode: 'after' | 'before'): string => {
+    if (sgd === undefined || row[mode].seconds.length === 0 || sgd[mode].seconds.length === 0) return '—';
+    return `${(median(row[mode].seconds) / median(sgd[mode].seconds)).toFixed(3)}×`;
+  };
+  const cell = (t: Timings, key: keyof Timings, digits = 3): string =>
+    t[key].length === 0 ? '—' : median(t[key]).toFixed(digits);
   console.log(
-    '\n| optimizer | before (s/epoch) | after (s/epoch) | speed-up | after / SGD after | before / SGD before |',
+    '\n| optimizer | before s/epoch | after s/epoch | speed-up | after / SGD after | before / SGD before | optimizer s/epoch before → after |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const row of rows) {
-    const after = median(row.afterSeconds);
-    const before = row.beforeSeconds.length > 0 ? median(row.beforeSeconds) : null;
+    const speedUp =
+      row.before.seconds.length === 0
+        ? '—'
+        : `${(median(row.before.seconds) / median(row.after.seconds)).toFixed(2)}×`;
     const cells = [
       row.optimizer,
-      before === null ? '—' : before.toFixed(3),
-      after.toFixed(3),
-      before === null ? '—' : `${(before / after).toFixed(2)}×`,
-      sgdAfter === null ? '—' : `${(after / sgdAfter).toFixed(3)}×`,
-      before === null || sgdBefore === null ? '—' : `${(before / sgdBefore).toFixed(2)}×`,
+      cell(row.before, 'seconds'),
+      cell(row.after, 'seconds'),
+      speedUp,
+      ratio(row, 'after'),
+      ratio(row, 'before'),
+      `${cell(row.before, 'updateSeconds')} → ${cell(row.after, 'updateSeconds')}`,
     ];
     console.log(`| ${cells.join(' | ')} |`);
   }
@@ -272,8 +311,8 @@ export async function runOptimizerBench(args: readonly string[]): Promise<void> 
     epochsPerMode: options.epochs,
     rows: rows.map((row) => ({
       ...row,
-      afterMedian: median(row.afterSeconds),
-      beforeMedian: row.beforeSeconds.length > 0 ? median(row.beforeSeconds) : null,
+      afterMedian: median(row.after.seconds),
+      beforeMedian: row.before.seconds.length > 0 ? median(row.before.seconds) : null,
     })),
   };
   writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
