@@ -51,7 +51,10 @@ export class WasmOptimizers {
   splitLight = SPLIT_LIGHT;
   /** @internal Elements from which updates with a square root and a division split. */
   splitHeavy = SPLIT_HEAVY;
-  /** The descriptor (64 bytes) and, after it, the three slot addresses: one block, owned by this object. */
+  /**
+   * The descriptor (64 bytes) and, after it, the three slot addresses: one block, which lives as long as the
+   * backend (as its scratch regions do: the kernels stay usable after `dispose`, which only stops the pool).
+   */
   private readonly block: Float32Array;
   private readonly words: Int32Array;
   private readonly doubles: Float64Array;
@@ -64,11 +67,6 @@ export class WasmOptimizers {
     this.doubles = new Float64Array(this.block.buffer, this.block.byteOffset, this.block.length / 2);
     this.descriptor = this.block.byteOffset;
     this.slots = this.descriptor + OPTIMIZER_DESCRIPTOR.bytes;
-  }
-
-  /** Returns the descriptor block to the heap; the object is unusable afterwards. */
-  dispose(): void {
-    this.host.heap.free(this.block);
   }
 
   sgd(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, step: SgdStep): boolean {
