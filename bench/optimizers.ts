@@ -9,7 +9,8 @@
  *
  * Options: --data-dir DIR (else $WARMSTART_DATA_DIR; random images with half zeros when neither exists,
  * said so), --epochs N (timed epochs per optimizer and mode, default 3; the median is reported),
- * --only a,b (optimizer names below), --no-before, --threads 1|2, --out FILE.
+ * --only a,b (optimizer names below), --no-before, --threads 1|2, --out FILE. `--kernels` instead times
+ * each update kernel alone over model A's variables (µs per training step).
  * @module
  */
 
@@ -203,6 +204,8 @@ interface Timings {
   seconds: number[];
   cpuSeconds: number[];
   updateSeconds: number[];
+  /** CPU seconds (all threads) spent in the optimizer's steps. */
+  updateCpuSeconds: number[];
 }
 
 interface Row {
@@ -212,19 +215,132 @@ interface Row {
   fallbacks: number;
 }
 
-/** Makes `optimizer` add the wall time of each of its steps to `clock.seconds`. */
-function timeSteps(optimizer: Optimizer, clock: { seconds: number }): void {
+interface Clock {
+  seconds: number;
+  cpuSeconds: number;
+}
+
+/** Makes `optimizer` add the wall and CPU time of each of its steps to `clock`. */
+function timeSteps(optimizer: Optimizer, clock: Clock): void {
   const step = optimizer.applyVariableGradients.bind(optimizer);
   optimizer.applyVariableGradients = (variables) => {
+    const cpu = process.cpuUsage();
     const started = performance.now();
     step(variables);
     clock.seconds += (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    clock.cpuSeconds += (used.user + used.system) / 1e6;
   };
+}
+
+/** Model A's variables: the sizes one training step updates. */
+const MODEL_A_SIZES = [784 * 300, 300, 300 * 100, 100, 100 * 50, 50, 50 * 50, 50, 50 * 50, 50, 50 * 8, 8];
+
+/**
+ * `--kernels`: each update kernel alone over model A's twelve variables (one training step's updates), the
+ * best of 60 runs of 20 steps (short, so that some run escapes the other processes of a shared machine), in µs per step and ns per element: the cost the fusion into dW inherits.
+ */
+async function kernelTable(threads: 1 | 2): Promise<void> {
+  const kernels = await createWasmKernels({ threads });
+  const f = Math.fround;
+  const variables = MODEL_A_SIZES.map((size) => {
+    const arrays = Array.from({ length: 5 }, () => kernels.alloc(size));
+    for (const a of arrays) for (let i = 0; i < size; i++) a[i] = Math.random() * 0.01;
+    return arrays;
+  });
+  const total = MODEL_A_SIZES.reduce((a, b) => a + b, 0);
+  const adam = {
+    alpha: f(1e-3),
+    beta1: f(0.9),
+    oneMinusBeta1: f(0.1),
+    beta2: f(0.999),
+    oneMinusBeta2: f(0.001),
+    epsilon: f(1e-7),
+  };
+  const nadam = {
+    learningRate: f(1e-3),
+    beta1: f(0.9),
+    oneMinusBeta1: f(0.1),
+    beta2: f(0.999),
+    oneMinusBeta2: f(0.001),
+    epsilon: f(1e-7),
+    nextMomentum: f(0.85),
+    nextProductComplement: f(0.3),
+    oneMinusMomentum: f(0.14),
+    productComplement: f(0.2),
+    beta2Correction: f(0.01),
+  };
+  const rmsprop = { learningRate: f(1e-3), rho: f(0.9), oneMinusRho: f(0.1), momentum: 0, epsilon: f(1e-7) };
+  const updates: ReadonlyArray<readonly [string, (a: Float32Array[]) => void]> = [
+    [
+      'sgd',
+      ([p, g]) => kernels.sgdUpdate(p, g, null, { learningRate: f(0.01), momentum: 0, nesterov: false }),
+    ],
+    [
+      'momentum',
+      ([p, g, v]) => kernels.sgdUpdate(p, g, v, { learningRate: f(0.01), momentum: f(0.9), nesterov: false }),
+    ],
+    [
+      'nesterov',
+      ([p, g, v]) => kernels.sgdUpdate(p, g, v, { learningRate: f(0.01), momentum: f(0.9), nesterov: true }),
+    ],
+    [
+      'former float32 sgd',
+      ([p, g]) =>
+        legacySgdUpdate.call(kernels, p, g, null, { learningRate: f(0.01), momentum: 0, nesterov: false }),
+    ],
+    [
+      'former float32 momentum',
+      ([p, g, v]) =>
+        legacySgdUpdate.call(kernels, p, g, v, { learningRate: f(0.01), momentum: f(0.9), nesterov: false }),
+    ],
+    [
+      'former float32 nesterov',
+      ([p, g, v]) =>
+        legacySgdUpdate.call(kernels, p, g, v, { learningRate: f(0.01), momentum: f(0.9), nesterov: true }),
+    ],
+    ['adagrad', ([p, g, a]) => kernels.adagradUpdate(p, g, a, { learningRate: f(0.01), epsilon: f(1e-7) })],
+    ['rmsprop', ([p, g, v]) => kernels.rmspropUpdate(p, g, v, null, null, rmsprop)],
+    [
+      'adadelta',
+      ([p, g, a, d]) =>
+        kernels.adadeltaUpdate(p, g, a, d, {
+          learningRate: 1,
+          rho: f(0.95),
+          oneMinusRho: f(0.05),
+          epsilon: f(1e-7),
+        }),
+    ],
+    ['adam', ([p, g, m, v]) => kernels.adamUpdate(p, g, m, v, null, adam)],
+    ['adamw decay (scale)', ([p]) => kernels.scale(p, f(1 - f(f(0.004) * f(0.001))))],
+    ['nadam', ([p, g, m, v]) => kernels.nadamUpdate(p, g, m, v, nadam)],
+  ];
+  console.log(`wasm: ${kernels.info.threads} thread(s); model A's ${total} parameters per step`);
+  console.log('| update | µs per step | ns per element |');
+  console.log('| --- | --- | --- |');
+  for (const [name, update] of updates) {
+    const step = (): void => {
+      for (const arrays of variables) update(arrays);
+    };
+    for (let i = 0; i < 50; i++) step();
+    let best = Infinity;
+    for (let run = 0; run < 60; run++) {
+      const started = performance.now();
+      for (let i = 0; i < 20; i++) step();
+      best = Math.min(best, (performance.now() - started) / 20);
+    }
+    console.log(`| ${name} | ${(best * 1000).toFixed(1)} | ${((best * 1e6) / total).toFixed(3)} |`);
+  }
+  await kernels.dispose();
 }
 
 /** Runs the benchmark with the command-line arguments `args`. */
 export async function runOptimizerBench(args: readonly string[]): Promise<void> {
   const options = parse(args);
+  if (args.includes('--kernels')) {
+    await kernelTable(options.threads);
+    return;
+  }
   const { x, y, source } = await trainingData(options.dataDir);
   const kernels = await createWasmKernels({ threads: options.threads });
   setKernels(kernels);
@@ -235,7 +351,7 @@ export async function runOptimizerBench(args: readonly string[]): Promise<void> 
   for (const [name, make] of OPTIMIZERS) {
     if (options.only !== null && !options.only.includes(name)) continue;
     const modes = options.before ? [false, true] : [false];
-    const clocks = new Map(modes.map((before) => [before, { seconds: 0 }]));
+    const clocks = new Map(modes.map((before) => [before, { seconds: 0, cpuSeconds: 0 }]));
     const models = new Map(
       modes.map((before) => {
         const optimizer = make();
@@ -243,7 +359,7 @@ export async function runOptimizerBench(args: readonly string[]): Promise<void> 
         return [before, buildModelA(optimizer)];
       }),
     );
-    const empty = (): Timings => ({ seconds: [], cpuSeconds: [], updateSeconds: [] });
+    const empty = (): Timings => ({ seconds: [], cpuSeconds: [], updateSeconds: [], updateCpuSeconds: [] });
     const row: Row = { optimizer: name, after: empty(), before: empty(), fallbacks: 0 };
     for (const before of modes) {
       setBefore(kernels, before);
@@ -255,6 +371,7 @@ export async function runOptimizerBench(args: readonly string[]): Promise<void> 
         const fallbacks = kernels.stats.fallbacks;
         const clock = clocks.get(before)!;
         clock.seconds = 0;
+        clock.cpuSeconds = 0;
         const cpu = process.cpuUsage();
         const started = performance.now();
         await models.get(before)!.fit(x, y, { epochs: 1, batchSize: 32, verbose: 0 });
@@ -263,6 +380,7 @@ export async function runOptimizerBench(args: readonly string[]): Promise<void> 
         const used = process.cpuUsage(cpu);
         timings.cpuSeconds.push((used.user + used.system) / 1e6);
         timings.updateSeconds.push(clock.seconds);
+        timings.updateCpuSeconds.push(clock.cpuSeconds);
         // fit's check of the inputs (user data, outside the wasm memory) is one fallback per call.
         if (!before) row.fallbacks += kernels.stats.fallbacks - fallbacks - 1;
       }
@@ -271,38 +389,52 @@ export async function runOptimizerBench(args: readonly string[]): Promise<void> 
     for (const model of models.values()) for (const layer of model.layers) layer.dispose();
     rows.push(row);
     const show = (t: Timings): string =>
-      `${median(t.seconds).toFixed(3)} s/epoch (optimizer ${median(t.updateSeconds).toFixed(3)} s, CPU ${median(t.cpuSeconds).toFixed(2)} s)`;
+      `${median(t.seconds).toFixed(3)} s/epoch (optimizer ${median(t.updateSeconds).toFixed(3)} s); CPU ${median(t.cpuSeconds).toFixed(3)} s (optimizer ${median(t.updateCpuSeconds).toFixed(3)} s)`;
     const b = row.before.seconds.length > 0 ? `; before ${show(row.before)}` : '';
     console.log(`${name}: after ${show(row.after)}${b}; optimizer fallbacks ${row.fallbacks}`);
   }
 
   const sgd = rows.find((row) => row.optimizer === 'sgd');
-  const ratio = (row: Row, mode: 'after' | 'before'): string => {
-    if (sgd === undefined || row[mode].seconds.length === 0 || sgd[mode].seconds.length === 0) return '—';
-    return `${(median(row[mode].seconds) / median(sgd[mode].seconds)).toFixed(3)}×`;
+  const cell = (t: Timings, key: keyof Timings): string =>
+    t[key].length === 0 ? '—' : median(t[key]).toFixed(3);
+  /** One table: epoch `key` (wall or CPU seconds) and the optimizer's share `stepKey`, before and after. */
+  const table = (
+    title: string,
+    key: 'seconds' | 'cpuSeconds',
+    stepKey: 'updateSeconds' | 'updateCpuSeconds',
+  ) => {
+    const ratio = (row: Row, mode: 'after' | 'before'): string => {
+      if (sgd === undefined || row[mode][key].length === 0 || sgd[mode][key].length === 0) return '—';
+      return `${(median(row[mode][key]) / median(sgd[mode][key])).toFixed(3)}×`;
+    };
+    console.log(`\n${title}`);
+    console.log(
+      '| optimizer | before s/epoch | after s/epoch | speed-up | after / SGD after | before / SGD before | in the optimizer, before → after |',
+    );
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const row of rows) {
+      const speedUp =
+        row.before[key].length === 0
+          ? '—'
+          : `${(median(row.before[key]) / median(row.after[key])).toFixed(2)}×`;
+      const cells = [
+        row.optimizer,
+        cell(row.before, key),
+        cell(row.after, key),
+        speedUp,
+        ratio(row, 'after'),
+        ratio(row, 'before'),
+        `${cell(row.before, stepKey)} → ${cell(row.after, stepKey)}`,
+      ];
+      console.log(`| ${cells.join(' | ')} |`);
+    }
   };
-  const cell = (t: Timings, key: keyof Timings, digits = 3): string =>
-    t[key].length === 0 ? '—' : median(t[key]).toFixed(digits);
-  console.log(
-    '\n| optimizer | before s/epoch | after s/epoch | speed-up | after / SGD after | before / SGD before | optimizer s/epoch before → after |',
+  table('Wall-clock seconds per epoch (median):', 'seconds', 'updateSeconds');
+  table(
+    'CPU seconds per epoch, all threads (median; steadier than wall time on a shared machine):',
+    'cpuSeconds',
+    'updateCpuSeconds',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  for (const row of rows) {
-    const speedUp =
-      row.before.seconds.length === 0
-        ? '—'
-        : `${(median(row.before.seconds) / median(row.after.seconds)).toFixed(2)}×`;
-    const cells = [
-      row.optimizer,
-      cell(row.before, 'seconds'),
-      cell(row.after, 'seconds'),
-      speedUp,
-      ratio(row, 'after'),
-      ratio(row, 'before'),
-      `${cell(row.before, 'updateSeconds')} → ${cell(row.after, 'updateSeconds')}`,
-    ];
-    console.log(`| ${cells.join(' | ')} |`);
-  }
   const result = {
     date: new Date().toISOString(),
     data: source,
