@@ -12,7 +12,10 @@
 // (`xxxVector`) taking the gradient as a v128, the element's addresses in the variable and its slots, the
 // step's scalars already splatted, and how many lanes to store (4 in the body of a loop; 1..3 at a tail or
 // at a chunk boundary). `xxxRange` loads the scalars from the descriptor once and runs the vector function
-// over [i0, i1). A caller that holds a tile of gradients in registers does the same as `xxxRange` per tile.
+// over [i0, i1). A caller that holds a tile of gradients in registers does as `xxxRange` does: switch on the
+// kind once, load the scalars once (`scalar(desc, i)`; SGD's two float64s as `xxxRange` shows), then call
+// e.g. `adamVector<Off, Full>(g, param + o, m + o, v + o, 0, alpha, …, 4)` for each vector of the tile, with
+// `Part` and the lane count for a vector that the variable's end (or the caller's range) cuts short.
 //
 // The descriptor (`desc`, layout in src/kernels/wasm/abi.ts, `OPTIMIZER_DESCRIPTOR`): i32 kind at byte 0, i32
 // reserved at byte 4, float32 scalars from byte 8 (scalar i at byte 8 + 4i), or one float64 at byte 8 for
@@ -45,13 +48,13 @@ export const OPT_SCALE: i32 = 20;
 // Variant flags and store widths are types, not values (see `num` in simd.ts: generic instantiations are
 // specialised at compile time, the constant arguments of `@inline` functions are not).
 /** A variant flag that is on. */
-type On = N1;
+export type On = N1;
 /** A variant flag that is off. */
-type Off = N2;
+export type Off = N2;
 /** Store all four lanes. */
-type Full = N4;
+export type Full = N4;
 /** Store the first `count` lanes only (a tail, or a chunk that ends inside a vector). */
-type Part = N1;
+export type Part = N1;
 
 // @ts-ignore: decorator
 @inline
