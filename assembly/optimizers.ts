@@ -721,7 +721,8 @@ export function optimizer_update(desc: usize, param: usize, grad: usize, slots: 
     case OPT_ACCUMULATE: accumulateRange(desc, param, grad, i0, i1); break;
     case OPT_EMA: emaRange(desc, param, grad, i0, i1); break;
     case OPT_SCALE: scaleRange(desc, param, i0, i1); break;
-    default: break;
+    // A kind this module does not know is a caller's bug: trap (a RuntimeError in JS) rather than do nothing.
+    default: unreachable();
   }
 }
 

@@ -407,3 +407,18 @@ describe('wasm optimizer kernels: fallbacks', () => {
     for (const x of [p, g, m]) wasmOne.free(x);
   });
 });
+
+test('optimizer_update traps on a kind it does not know', () => {
+  const desc = wasmOne.alloc(20);
+  const x = wasmOne.alloc(8);
+  new Int32Array(desc.buffer, desc.byteOffset, 1)[0] = 99;
+  const slots = desc.byteOffset + 64;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const exports = (wasmOne as any).wasm as { optimizer_update(...args: number[]): void };
+  assert.throws(
+    () => exports.optimizer_update(desc.byteOffset, x.byteOffset, 0, slots, 0, 8),
+    WebAssembly.RuntimeError,
+  );
+  wasmOne.free(desc);
+  wasmOne.free(x);
+});
