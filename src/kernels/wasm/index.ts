@@ -77,11 +77,6 @@ const SPLIT_FORWARD = 1 << 18;
  * A's 784→300 and 300→100 layers.
  */
 const SPLIT_DEPTH = 256;
-/**
- * Elements below which the SGD step stays on one thread: the 300×100 matrix splits too, so its rows stay
- * on the core whose dW and forward chunks use them.
- */
-const SPLIT_SGD = 1 << 14;
 
 /**
  * Kernels backed by WebAssembly SIMD. Create with {@link createWasmKernels} (compilation is async); call
@@ -109,8 +104,16 @@ export class WasmKernels extends ReferenceKernels {
   private partial: Float32Array | null = null;
   /** @internal Depth from which forward products split by depth (benchmarks may change it). */
   splitDepth = SPLIT_DEPTH;
-  /** @internal Elements from which the SGD step splits (benchmarks may change it). */
-  splitSgd = SPLIT_SGD;
+  /**
+   * @internal Elements from which the SGD step (and the other memory-bound passes of optimizers.ts) splits;
+   * benchmarks may change it.
+   */
+  get splitSgd(): number {
+    return this.optimizers.splitLight;
+  }
+  set splitSgd(value: number) {
+    this.optimizers.splitLight = value;
+  }
 
   /**
    * Calls that ran the inherited reference loops because a view was outside this backend's memory (or a

@@ -34,7 +34,8 @@ export interface OptimizerHost {
 
 /**
  * Elements from which a pass splits over the threads: passes that are mostly memory traffic (SGD, fill,
- * clip, accumulation, EMA, scale) from 16 Ki elements, as the SGD task always has; updates with a square
+ * clip, accumulation, EMA, scale) from 16 Ki elements, as the SGD task always has (model A's 300×100 matrix
+ * splits too, so its rows stay on the core whose dW and forward chunks use them); updates with a square
  * root and a division per element are several times the work per element, so they split earlier.
  */
 const SPLIT_LIGHT = 1 << 14;
