@@ -15,6 +15,7 @@
  */
 
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import { setKernels } from '../src/kernels/index.js';
@@ -346,6 +347,10 @@ export async function runOptimizerBench(args: readonly string[]): Promise<void> 
   setKernels(kernels);
   console.log(`data: ${source}; ${x.shape[0]} images, batch 32, training only`);
   console.log(`wasm: ${kernels.info.threads} thread(s), relaxed SIMD ${kernels.info.relaxedSimd}`);
+  const loadAtStart = os.loadavg();
+  console.log(
+    `machine load average at start: ${loadAtStart.map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min)`,
+  );
   const warmup = [x.slice(0, 3200), y.slice(0, 3200)] as const;
   const rows: Row[] = [];
   for (const [name, make] of OPTIMIZERS) {
@@ -439,6 +444,7 @@ export async function runOptimizerBench(args: readonly string[]): Promise<void> 
     date: new Date().toISOString(),
     data: source,
     threads: kernels.info.threads,
+    loadAverage: { atStart: loadAtStart, atEnd: os.loadavg() },
     relaxedSimd: kernels.info.relaxedSimd,
     epochsPerMode: options.epochs,
     rows: rows.map((row) => ({
