@@ -31,7 +31,7 @@ type Flavour = 'signed' | 'positive';
 
 /**
  * Random float32 values spread over many magnitudes (log-uniform over 1e-8..10), with a sprinkling of exact
- * zeros, −0 (signed arrays), subnormals and values near the ends of the float32 range, so that rounding sees every
+ * zeros, −0 and NaN (signed arrays), ∞ (positive ones), subnormals and values near the ends of the float32 range, so that rounding sees every
  * exponent and the special cases of max, sign and clip are hit.
  */
 function values(random: () => number, length: number, flavour: Flavour): Float32Array {
@@ -45,6 +45,7 @@ function values(random: () => number, length: number, flavour: Flavour): Float32
     else if (r < 0.065) v = 1e30 * random();
     else if (r < 0.075)
       v = 1e-39 * random(); // subnormal
+    else if (r < 0.077) v = flavour === 'signed' ? NaN : Infinity;
     else v = Math.pow(10, -8 + 9 * random());
     if (flavour === 'signed' && random() < 0.5) v = -v;
     out[i] = v;
