@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerOptimizersCommand } from '../src/cli/optimizers.js';
 import {
@@ -24,8 +25,8 @@ import { deserializeOptimizer } from '../src/optimizers/index.js';
 import { globalRandom, setRandomSeed } from '../src/tensor/random.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { generateDataset, makeTempDir, writeDataset } from './fixtures-gen/datasetFixtures.js';
-import { requireFixture } from './helpers/fixtures.js';
-import { SHARED_DIR } from './helpers/kerasFixtures.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** A 3-class problem on 4×4 "images": the class is where the bright quadrant is. */
 function tinyData(train: number, valid: number): OptimizerRaceData {
@@ -55,11 +56,34 @@ function tinyNetwork(classes: number): Sequential {
   ]);
 }
 
-test('the seed contenders are the seed notebook’s seven optimizers; tuned variants keep their classes', () => {
+test('the seed contenders are exactly the seed notebook’s seven optimizers as Keras recorded them', () => {
   assert.deepEqual(
     SEED_CONTENDERS.map((contender) => contender.name),
     ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adadelta'],
   );
+  const folder = join(root, 'test', 'fixtures', 'keras-optimizers');
+  const files = {
+    sgd: 'seed_sgd.json',
+    momentum: 'seed_sgd_momentum.json',
+    nesterov: 'seed_sgd_nesterov.json',
+    adagrad: 'seed_adagrad.json',
+    rmsprop: 'seed_rmsprop.json',
+    adam: 'seed_adam.json',
+    adadelta: 'seed_adadelta.json',
+  } as const;
+  for (const contender of SEED_CONTENDERS) {
+    const recorded = JSON.parse(
+      readFileSync(join(folder, files[contender.name as keyof typeof files]), 'utf8'),
+    );
+    assert.equal(contender.className, recorded.class_name);
+    const { name: _ours, ...ours } = createOptimizer(contender).getConfig();
+    const { name: _theirs, ...theirs } = deserializeOptimizer(recorded.config).getConfig();
+    assert.deepEqual(
+      ours,
+      theirs,
+      `${contender.name} differs from ${files[contender.name as keyof typeof files]}`,
+    );
+  }
   // Tuned variants only change hyperparameters of the same optimizer classes; every rate says why.
   for (const contender of TUNED_CONTENDERS) {
     assert.ok(
@@ -71,37 +95,6 @@ test('the seed contenders are the seed notebook’s seven optimizers; tuned vari
   for (const contender of listContenders())
     assert.ok(contender.note.length > 20, `${contender.name} needs a note`);
 });
-
-const SEED_RECORDS = join(SHARED_DIR, 'reference', 'optimizers');
-const SEED_FILES = {
-  sgd: 'seed_sgd.json',
-  momentum: 'seed_sgd_momentum.json',
-  nesterov: 'seed_sgd_nesterov.json',
-  adagrad: 'seed_adagrad.json',
-  rmsprop: 'seed_rmsprop.json',
-  adam: 'seed_adam.json',
-  adadelta: 'seed_adadelta.json',
-} as const;
-
-test(
-  'the seed contenders are configured exactly as Keras recorded the notebook’s seven optimizers',
-  {
-    skip: requireFixture(
-      Object.values(SEED_FILES).map((file) => join(SEED_RECORDS, file)),
-      "Keras 3's records of the notebook's optimizers (the shared folder's reference/optimizers)",
-    ),
-  },
-  () => {
-    for (const contender of SEED_CONTENDERS) {
-      const file = SEED_FILES[contender.name as keyof typeof SEED_FILES];
-      const recorded = JSON.parse(readFileSync(join(SEED_RECORDS, file), 'utf8'));
-      assert.equal(contender.className, recorded.class_name);
-      const { name: _ours, ...ours } = createOptimizer(contender).getConfig();
-      const { name: _theirs, ...theirs } = deserializeOptimizer(recorded.config).getConfig();
-      assert.deepEqual(ours, theirs, `${contender.name} differs from ${file}`);
-    }
-  },
-);
 
 test('selectContenders picks by name or variant, in race order, and names the choices on a typo', () => {
   assert.equal(selectContenders().length, listContenders().length);
