@@ -7,6 +7,7 @@
  */
 
 import { registerBackend } from '../index.js';
+import { checkOptions, type OptionKeys } from '../options.js';
 import type {
   AccuracyName,
   ActivationName,
@@ -65,6 +66,17 @@ export interface WasmKernelOptions {
    */
   mainChunkLimit?: number;
 }
+
+/** The keys of {@link WasmKernelOptions}. */
+const WASM_KERNEL_OPTION_KEYS = {
+  threads: true,
+  relaxedSimd: true,
+  spinMicros: true,
+  initialMiB: true,
+  maximumMiB: true,
+  wasmDir: true,
+  mainChunkLimit: true,
+} as const satisfies OptionKeys<WasmKernelOptions>;
 
 /** What a {@link WasmKernels} instance runs on. */
 export interface WasmKernelInfo {
@@ -923,6 +935,7 @@ export class WasmKernels extends ReferenceKernels {
  * `threads: 1`, starts the helper thread.
  */
 export async function createWasmKernels(options: WasmKernelOptions = {}): Promise<WasmKernels> {
+  checkOptions('createWasmKernels', options, WASM_KERNEL_OPTION_KEYS);
   const { module, relaxedSimd } = await loadKernelModule(options);
   const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024, {
     maximumBytes: options.maximumMiB === undefined ? undefined : options.maximumMiB * 1024 * 1024,
