@@ -1,3 +1,4 @@
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -35,6 +36,15 @@ export interface DownloadToFileOptions {
   verify: (bytes: Uint8Array) => string;
 }
 
+/** The keys of {@link DownloadToFileOptions}. */
+const DOWNLOAD_TO_FILE_OPTION_KEYS = {
+  mirrors: true,
+  idleTimeoutMs: true,
+  onProgress: true,
+  log: true,
+  verify: true,
+} as const satisfies OptionKeys<DownloadToFileOptions>;
+
 /** Milliseconds without any received byte after which a mirror is abandoned, unless told otherwise. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
@@ -58,6 +68,7 @@ export async function downloadToFile(
   destinationPath: string,
   options: DownloadToFileOptions,
 ): Promise<Uint8Array> {
+  checkOptions('downloadToFile', options, DOWNLOAD_TO_FILE_OPTION_KEYS);
   const failures: string[] = [];
   let sawChecksumMismatch = false;
   for (const mirror of options.mirrors) {

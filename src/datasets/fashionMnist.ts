@@ -1,6 +1,8 @@
+import { checkOptions } from '../kernels/options.js';
 import {
   type IdxDatasetSpec,
   type ImageDataset,
+  LOAD_DATASET_OPTION_KEYS,
   type LoadDatasetOptions,
   loadIdxDataset,
 } from './idxDataset.js';
@@ -86,6 +88,7 @@ const printedReleaseNotes = new Set<string>();
 export async function loadFashionMnist(
   options: LoadDatasetOptions & { verbose?: 0 | 1 | 2 } = {},
 ): Promise<ImageDataset> {
+  checkOptions('loadFashionMnist', options, { ...LOAD_DATASET_OPTION_KEYS, verbose: true });
   const { verbose = 1, ...loadOptions } = options;
   if (verbose !== 0 && verbose !== 1 && verbose !== 2) {
     throw new RangeError(`loadFashionMnist: verbose must be 0, 1 or 2, got ${JSON.stringify(verbose)}`);

@@ -1,3 +1,4 @@
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -110,6 +111,18 @@ export interface LoadDatasetOptions {
   expectedDigests?: ReleaseDigests;
 }
 
+/** The keys of {@link LoadDatasetOptions}. */
+export const LOAD_DATASET_OPTION_KEYS = {
+  dataDir: true,
+  cacheDir: true,
+  download: true,
+  mirrors: true,
+  onProgress: true,
+  log: true,
+  idleTimeoutMs: true,
+  expectedDigests: true,
+} as const satisfies OptionKeys<LoadDatasetOptions>;
+
 /** Where a loader found, or put, a dataset's files. */
 export interface LocatedDataset {
   /** The folder. */
@@ -148,6 +161,7 @@ export async function locateIdxDataset(
   spec: IdxDatasetSpec,
   options: LoadDatasetOptions = {},
 ): Promise<LocatedDataset> {
+  checkOptions('locateIdxDataset', options, LOAD_DATASET_OPTION_KEYS);
   const envDataDir = process.env[DATA_DIR_ENV];
   if (options.dataDir !== undefined) {
     return locateInUserFolder(spec, options.dataDir, 'dataDir option');
@@ -208,6 +222,7 @@ export async function loadIdxDataset(
   spec: IdxDatasetSpec,
   options: LoadDatasetOptions = {},
 ): Promise<ImageDataset> {
+  checkOptions('loadIdxDataset', options, LOAD_DATASET_OPTION_KEYS);
   const located = await locateIdxDataset(spec, options);
   const hashedFiles = {} as Record<IdxDatasetFile, HashedFile>;
   for (const fileName of IDX_DATASET_FILES) {

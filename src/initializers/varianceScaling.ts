@@ -1,3 +1,4 @@
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import type { Shape } from '../tensor/tensor.js';
 import { computeFans, Initializer } from './initializer.js';
 
@@ -14,6 +15,23 @@ export interface VarianceScalingOptions {
   seed?: number | null;
 }
 
+/** The keys of {@link VarianceScalingOptions}. */
+const VARIANCE_SCALING_OPTION_KEYS = {
+  scale: true,
+  mode: true,
+  distribution: true,
+  seed: true,
+} as const satisfies OptionKeys<VarianceScalingOptions>;
+
+/** Options of the fixed-variance initializers (`GlorotUniform`, `HeNormal`, …): only Keras's `seed`. */
+export interface SeedOptions {
+  /** Draw from a private generator seeded with this instead of the global one (default null). */
+  seed?: number | null;
+}
+
+/** The keys of {@link SeedOptions}. */
+const SEED_OPTION_KEYS = { seed: true } as const satisfies OptionKeys<SeedOptions>;
+
 /**
  * Keras's `VarianceScaling`: with `n` the chosen fan,
  * - truncated_normal: samples from N(0, σ²) cut at ±2σ, σ = √(scale / n) / 0.87962566103423978
@@ -28,6 +46,7 @@ export class VarianceScaling extends Initializer {
   readonly distribution: VarianceScalingDistribution;
 
   constructor(options: VarianceScalingOptions = {}) {
+    checkOptions(new.target.name, options, VARIANCE_SCALING_OPTION_KEYS);
     super(options.seed ?? null);
     this.scale = options.scale ?? 1;
     this.mode = options.mode ?? 'fan_in';
@@ -60,7 +79,8 @@ export class VarianceScaling extends Initializer {
 /** Glorot (Xavier) uniform, Keras's default kernel initializer: U(−ℓ, ℓ), ℓ = √(6 / (fanIn + fanOut)). */
 export class GlorotUniform extends VarianceScaling {
   override readonly className: string = 'GlorotUniform';
-  constructor(options: { seed?: number | null } = {}) {
+  constructor(options: SeedOptions = {}) {
+    checkOptions('GlorotUniform', options, SEED_OPTION_KEYS);
     super({ scale: 1, mode: 'fan_avg', distribution: 'uniform', seed: options.seed });
   }
   override getConfig(): Record<string, unknown> {
@@ -71,7 +91,8 @@ export class GlorotUniform extends VarianceScaling {
 /** Glorot (Xavier) normal: truncated N(0, 2 / (fanIn + fanOut)). */
 export class GlorotNormal extends VarianceScaling {
   override readonly className: string = 'GlorotNormal';
-  constructor(options: { seed?: number | null } = {}) {
+  constructor(options: SeedOptions = {}) {
+    checkOptions('GlorotNormal', options, SEED_OPTION_KEYS);
     super({ scale: 1, mode: 'fan_avg', distribution: 'truncated_normal', seed: options.seed });
   }
   override getConfig(): Record<string, unknown> {
@@ -82,7 +103,8 @@ export class GlorotNormal extends VarianceScaling {
 /** LeCun normal, SELU's companion: truncated N(0, 1 / fanIn). */
 export class LecunNormal extends VarianceScaling {
   override readonly className: string = 'LecunNormal';
-  constructor(options: { seed?: number | null } = {}) {
+  constructor(options: SeedOptions = {}) {
+    checkOptions('LecunNormal', options, SEED_OPTION_KEYS);
     super({ scale: 1, mode: 'fan_in', distribution: 'truncated_normal', seed: options.seed });
   }
   override getConfig(): Record<string, unknown> {
@@ -93,7 +115,8 @@ export class LecunNormal extends VarianceScaling {
 /** LeCun uniform: U(−ℓ, ℓ), ℓ = √(3 / fanIn). */
 export class LecunUniform extends VarianceScaling {
   override readonly className: string = 'LecunUniform';
-  constructor(options: { seed?: number | null } = {}) {
+  constructor(options: SeedOptions = {}) {
+    checkOptions('LecunUniform', options, SEED_OPTION_KEYS);
     super({ scale: 1, mode: 'fan_in', distribution: 'uniform', seed: options.seed });
   }
   override getConfig(): Record<string, unknown> {
@@ -104,7 +127,8 @@ export class LecunUniform extends VarianceScaling {
 /** He normal, ReLU's companion: truncated N(0, 2 / fanIn). */
 export class HeNormal extends VarianceScaling {
   override readonly className: string = 'HeNormal';
-  constructor(options: { seed?: number | null } = {}) {
+  constructor(options: SeedOptions = {}) {
+    checkOptions('HeNormal', options, SEED_OPTION_KEYS);
     super({ scale: 2, mode: 'fan_in', distribution: 'truncated_normal', seed: options.seed });
   }
   override getConfig(): Record<string, unknown> {
@@ -115,7 +139,8 @@ export class HeNormal extends VarianceScaling {
 /** He uniform: U(−ℓ, ℓ), ℓ = √(6 / fanIn). */
 export class HeUniform extends VarianceScaling {
   override readonly className: string = 'HeUniform';
-  constructor(options: { seed?: number | null } = {}) {
+  constructor(options: SeedOptions = {}) {
+    checkOptions('HeUniform', options, SEED_OPTION_KEYS);
     super({ scale: 2, mode: 'fan_in', distribution: 'uniform', seed: options.seed });
   }
   override getConfig(): Record<string, unknown> {

@@ -6,6 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { Dropout } from '../layers/dropout.js';
 import type { BaseModel, FitState } from '../models/baseModel.js';
 import { Callback, type Logs } from '../models/callbacks.js';
@@ -47,6 +48,15 @@ export interface BackupAndRestoreOptions {
   /** Receives warnings (weights that are not finite when backed up); default `process.emitWarning`. */
   onWarning?: (message: string) => void;
 }
+
+/** The keys of {@link BackupAndRestoreOptions}. */
+const BACKUP_AND_RESTORE_OPTION_KEYS = {
+  backupDir: true,
+  saveFreq: true,
+  deleteCheckpoint: true,
+  restoreHistory: true,
+  onWarning: true,
+} as const satisfies OptionKeys<BackupAndRestoreOptions>;
 
 /** What the backup's state file holds. */
 interface BackupState {
@@ -141,6 +151,7 @@ export class BackupAndRestore extends Callback {
         `${OWNER}: pass options: new BackupAndRestore({ backupDir: 'backup' })`,
       );
     }
+    checkOptions(OWNER, options, BACKUP_AND_RESTORE_OPTION_KEYS);
     if (typeof options.backupDir !== 'string' || options.backupDir.length === 0) {
       throw new CallbackArgumentError(
         `${OWNER}: backupDir must be a non-empty folder path, got ${JSON.stringify(options.backupDir)}`,

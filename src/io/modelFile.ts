@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { bareClassName, UnknownLayerError } from '../layers/registry.js';
 import type { BaseModel } from '../models/baseModel.js';
 import { Model } from '../models/functional.js';
@@ -76,6 +77,16 @@ export interface LoadModelOptions {
   limits?: ReadLimits;
 }
 
+/** The keys of {@link LoadModelOptions}. */
+const LOAD_MODEL_OPTION_KEYS = {
+  expect: true,
+  compile: true,
+  customObjects: true,
+  timeoutMs: true,
+  onWarning: true,
+  limits: true,
+} as const satisfies OptionKeys<LoadModelOptions>;
+
 /** Options of {@link saveModel} (and `model.save`). */
 export interface SaveModelOptions {
   /** Save the optimizer, loss and metrics, and the optimizer's state (default true). */
@@ -90,6 +101,28 @@ export interface SaveModelOptions {
    */
   onWarning?: (message: string) => void;
 }
+
+/** The keys of {@link SaveModelOptions}. */
+const SAVE_MODEL_OPTION_KEYS = {
+  includeOptimizer: true,
+  overwrite: true,
+  timeoutMs: true,
+  onWarning: true,
+} as const satisfies OptionKeys<SaveModelOptions>;
+
+/** Options of {@link readModelFile}. */
+export interface ReadModelFileOptions {
+  /** Deadline for reading the file, in milliseconds (default: 20 s plus 0.1 ms per kilobyte). */
+  timeoutMs?: number;
+  /** Bounds on what reading may allocate. */
+  limits?: ReadLimits;
+}
+
+/** The keys of {@link ReadModelFileOptions}. */
+const READ_MODEL_FILE_OPTION_KEYS = {
+  timeoutMs: true,
+  limits: true,
+} as const satisfies OptionKeys<ReadModelFileOptions>;
 
 const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 const ZIP_SIGNATURE = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
@@ -143,8 +176,9 @@ function hdf5Error(error: unknown, path: string, what: string): unknown {
  */
 export async function readModelFile(
   path: string,
-  options: { timeoutMs?: number; limits?: ReadLimits } = {},
+  options: ReadModelFileOptions = {},
 ): Promise<ModelFileParts> {
+  checkOptions('readModelFile', options, READ_MODEL_FILE_OPTION_KEYS);
   let head: Buffer;
   let size: number;
   try {
@@ -262,8 +296,9 @@ export async function loadModel<T extends BaseModel>(
 ): Promise<T>;
 export async function loadModel(path: string, options?: LoadModelOptions): Promise<Sequential | Model>;
 export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<BaseModel> {
+  checkOptions('loadModel', options, LOAD_MODEL_OPTION_KEYS);
   const warn = options.onWarning ?? defaultWarn;
-  const parts = await readModelFile(path, options);
+  const parts = await readModelFile(path, { timeoutMs: options.timeoutMs, limits: options.limits });
   if (options.expect !== undefined) {
     const found = modelClassOf(parts.modelConfig);
     const expected = options.expect.prototype as object;
@@ -380,6 +415,7 @@ export async function saveModel(
   path: string,
   options: SaveModelOptions = {},
 ): Promise<void> {
+  checkOptions('save', options, SAVE_MODEL_OPTION_KEYS);
   const format = formatOf(path);
   const includeOptimizer = options.includeOptimizer ?? true;
   const warning = nonFiniteWeightsWarning(model, path);

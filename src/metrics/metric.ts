@@ -1,3 +1,4 @@
+import type { OptionKeys } from '../kernels/options.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { Loss } from '../losses/loss.js';
 
@@ -54,6 +55,15 @@ export function checkAccumulatorState(state: readonly number[], length: number, 
     );
   }
 }
+
+/** Options of the metrics that take only a name (the accuracies, `mae`, `mse`). */
+export interface MetricOptions {
+  /** Key in logs (default Keras's name of the metric). */
+  name?: string;
+}
+
+/** The keys of {@link MetricOptions}; metrics with more options add theirs. */
+export const METRIC_OPTION_KEYS = { name: true } as const satisfies OptionKeys<MetricOptions>;
 
 /**
  * A metric, as Keras's `keras.metrics.Metric`: a name (the key in logs and `History`), a direction (whether

@@ -1,6 +1,7 @@
 import { DisposedError } from '../kernels/errors.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/kernels.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import type { Layer } from '../layers/layer.js';
 import { BatchBuffer } from '../layers/layer.js';
 import { getLoss, type Loss } from '../losses/index.js';
@@ -45,6 +46,13 @@ export interface CompileOptions {
   metrics?: (string | Metric)[];
 }
 
+/** The keys of {@link CompileOptions}. */
+const COMPILE_OPTION_KEYS = {
+  optimizer: true,
+  loss: true,
+  metrics: true,
+} as const satisfies OptionKeys<CompileOptions>;
+
 /**
  * How much `fit` and `evaluate` print: 0 nothing; 1 a progress bar (redrawn in place on a terminal; where the
  * output is not a terminal (a pipe, a file, CI logs) one line per epoch, without the per-batch redraws Keras
@@ -86,6 +94,20 @@ export interface FitOptions {
   progressWriter?: ProgressWriter;
 }
 
+/** The keys of {@link FitOptions}. */
+const FIT_OPTION_KEYS = {
+  epochs: true,
+  batchSize: true,
+  validationData: true,
+  validationSplit: true,
+  shuffle: true,
+  verbose: true,
+  callbacks: true,
+  initialEpoch: true,
+  seed: true,
+  progressWriter: true,
+} as const satisfies OptionKeys<FitOptions>;
+
 /** Options of {@link BaseModel.predict}. */
 export interface PredictOptions {
   /** Samples per forward pass (default 32). */
@@ -95,6 +117,13 @@ export interface PredictOptions {
   /** Where the line goes (default `process.stdout`). */
   progressWriter?: ProgressWriter;
 }
+
+/** The keys of {@link PredictOptions}. */
+const PREDICT_OPTION_KEYS = {
+  batchSize: true,
+  verbose: true,
+  progressWriter: true,
+} as const satisfies OptionKeys<PredictOptions>;
 
 /** Options of {@link BaseModel.evaluate}. */
 export interface EvaluateOptions {
@@ -110,6 +139,14 @@ export interface EvaluateOptions {
   /** Return `{ loss, accuracy, … }` keyed by name instead of Keras's list (or scalar). */
   returnDict?: boolean;
 }
+
+/** The keys of {@link EvaluateOptions}. */
+const EVALUATE_OPTION_KEYS = {
+  batchSize: true,
+  verbose: true,
+  progressWriter: true,
+  returnDict: true,
+} as const satisfies OptionKeys<EvaluateOptions>;
 
 /**
  * What `evaluate` returns without `returnDict`, as Keras: the loss alone when the model has no metrics, else
@@ -554,6 +591,7 @@ export abstract class BaseModel {
   compile(options: CompileOptions): void {
     this.assertLive('compile');
     this.assertIdle('compile', false);
+    checkOptions('compile', options, COMPILE_OPTION_KEYS);
     const optimizer = getOptimizer(options.optimizer);
     const loss = getLoss(options.loss);
     const trainable = new Set(this.trainableFlag ? this.layers.filter((layer) => layer.trainable) : []);
@@ -762,6 +800,7 @@ export abstract class BaseModel {
    */
   async fit(x: TensorLike, y: TensorLike, options: FitOptions = {}): Promise<History> {
     this.assertIdle('fit', false);
+    checkOptions('fit', options, FIT_OPTION_KEYS);
     const layers = this.layers;
     let settle = (): void => {};
     const run: RunningFit = {
@@ -1111,6 +1150,7 @@ export abstract class BaseModel {
     options: EvaluateOptions = {},
   ): EvaluateResult | Record<string, number> {
     this.assertIdle('evaluate', true);
+    checkOptions('evaluate', options, EVALUATE_OPTION_KEYS);
     const compiled = this.requireCompiled('evaluate');
     const batchSize = options.batchSize ?? 32;
     const verbose = checkVerbosity(options.verbose ?? 'auto', 'evaluate');
@@ -1164,6 +1204,7 @@ export abstract class BaseModel {
    */
   predict(x: TensorLike, options: PredictOptions = {}): Tensor {
     this.assertIdle('predict', true);
+    checkOptions('predict', options, PREDICT_OPTION_KEYS);
     const batchSize = options.batchSize ?? 32;
     const verbose = checkVerbosity(options.verbose ?? 0, 'predict');
     if (!Number.isInteger(batchSize) || batchSize <= 0) {

@@ -1,5 +1,6 @@
 import { DisposedError } from '../kernels/errors.js';
 import { getKernels } from '../kernels/index.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { InputLayer } from '../layers/inputLayer.js';
 import type { Layer } from '../layers/layer.js';
 import { uniqueLayerName } from '../layers/layer.js';
@@ -14,6 +15,9 @@ export interface SequentialOptions {
   name?: string;
 }
 
+/** The keys of {@link SequentialOptions}. */
+const SEQUENTIAL_OPTION_KEYS = { name: true } as const satisfies OptionKeys<SequentialOptions>;
+
 /**
  * A plain stack of layers, each feeding the next, as Keras's `Sequential`. The layers are shared, not copied:
  * `new Sequential(modelA.layers.slice(0, -1))` trains model A's own layer objects (use `cloneModel` and
@@ -27,6 +31,12 @@ export class Sequential extends BaseModel {
   private needsInputGradient: boolean[] = [];
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
+    if (!Array.isArray(layers)) {
+      throw new TypeError(
+        `Sequential: the first argument is the list of layers (new Sequential([layer, …], { name })), got ${typeof layers}`,
+      );
+    }
+    checkOptions('Sequential', options, SEQUENTIAL_OPTION_KEYS);
     super(options.name ?? uniqueLayerName('sequential'));
     for (const layer of layers) this.add(layer);
   }

@@ -1,3 +1,4 @@
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Callback, type Logs } from '../callbacks.js';
@@ -11,6 +12,12 @@ export interface CSVLoggerOptions {
   /** Append to an existing file (no second header) instead of overwriting it (default false). */
   append?: boolean;
 }
+
+/** The keys of {@link CSVLoggerOptions}. */
+const CSV_LOGGER_OPTION_KEYS = {
+  separator: true,
+  append: true,
+} as const satisfies OptionKeys<CSVLoggerOptions>;
 
 const OWNER = 'CSVLogger';
 
@@ -36,6 +43,7 @@ export class CSVLogger extends Callback {
   private writeHeader = true;
 
   constructor(filename: string, options: CSVLoggerOptions = {}) {
+    checkOptions('CSVLogger', options, CSV_LOGGER_OPTION_KEYS);
     super();
     if (typeof filename !== 'string' || filename.length === 0) {
       throw new CallbackArgumentError(

@@ -1,3 +1,4 @@
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logs } from '../callbacks.js';
@@ -8,6 +9,7 @@ import {
   type MonitorMode,
   requireModel,
   writeLine,
+  MESSAGE_OPTION_KEYS,
 } from './common.js';
 import { MonitorCallback } from './monitorCallback.js';
 import { formatPython, formatPythonValue, type PythonValue } from './pythonFormat.js';
@@ -38,6 +40,18 @@ export interface ModelCheckpointOptions extends MessageOptions {
    */
   saveFreq?: 'epoch' | number;
 }
+
+/** The keys of {@link ModelCheckpointOptions}. */
+const MODEL_CHECKPOINT_OPTION_KEYS = {
+  ...MESSAGE_OPTION_KEYS,
+  filepath: true,
+  monitor: true,
+  saveBestOnly: true,
+  saveWeightsOnly: true,
+  mode: true,
+  initialValueThreshold: true,
+  saveFreq: true,
+} as const satisfies OptionKeys<ModelCheckpointOptions>;
 
 const OWNER = 'ModelCheckpoint';
 
@@ -80,6 +94,7 @@ export class ModelCheckpoint extends MonitorCallback {
         `${OWNER}: pass options: new ModelCheckpoint({ filepath: 'model.keras' })`,
       );
     }
+    checkOptions(OWNER, options, MODEL_CHECKPOINT_OPTION_KEYS);
     super(
       OWNER,
       options.monitor ?? 'val_loss',
