@@ -103,6 +103,9 @@ test('warmstart transfer killed at random moments and rerun with the same --out 
       '2',
       '--verbose',
       '2',
+      // Every phase's epochs are short here: back up after each one, so that every phase can continue.
+      '--backup-every',
+      '1',
     ];
     const { reference, killed, runs } = await killAndResume(folder.path, args, 4, 77);
     const continued = runs.flatMap((run) =>
@@ -163,6 +166,8 @@ test('warmstart optimizers killed at random moments and rerun skips finished con
       '3',
       '--verbose',
       '2',
+      '--backup-every',
+      '1',
     ];
     const { reference, killed, runs } = await killAndResume(folder.path, args, 3, 78);
     const continued = runs.flatMap((run) =>

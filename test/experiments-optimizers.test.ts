@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -363,7 +363,10 @@ test('a contender whose loss turns NaN stops at that batch, is marked in results
       ),
     );
     assert.match(html, /<td>sgd-huge \(diverged\)<\/td>/);
-    // A rerun finds both in the journal: the diverged run is a result, not an interruption.
+    // A rerun finds both in the journal: the diverged run is a result, not an interruption. A backup that a
+    // race killed between recording a contender and removing its backup left behind goes then.
+    mkdirSync(join(folder.path, 'resume', 'seed-42', 'adam'), { recursive: true });
+    writeFileSync(join(folder.path, 'resume', 'seed-42', 'adam', 'training_state.json'), '{}');
     const again = await runOptimizerRace(
       {
         outDir: folder.path,
@@ -379,6 +382,7 @@ test('a contender whose loss turns NaN stops at that batch, is marked in results
       JSON.parse(JSON.stringify(again.contenders.map((c) => c.runs.map((r) => r.history)))),
       JSON.parse(JSON.stringify(result.contenders.map((c) => c.runs.map((r) => r.history)))),
     );
+    assert.deepEqual(readdirSync(join(folder.path, 'resume')), ['journal.json']);
   } finally {
     folder.remove();
   }

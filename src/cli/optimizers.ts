@@ -84,6 +84,12 @@ export function registerOptimizersCommand(
     )
     .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', verboseOption, 1)
     .option(
+      '--backup-every <batches>',
+      'back the running phase up at the end of the first epoch after this many batches (1: every epoch)',
+      positiveIntegerOption,
+      1000,
+    )
+    .option(
       '--fresh',
       'start over: forget the contenders an earlier, interrupted race with this --out finished (by default a ' +
         'rerun skips them and continues the interrupted one from its backup)',
@@ -110,6 +116,7 @@ export function registerOptimizersCommand(
           verbose: options.verbose,
           writer: stdout(),
           fresh: options.fresh === true,
+          backupEvery: options.backupEvery,
         },
         undefined,
         { dataDir: options.dataDir, task: options.task },

@@ -48,6 +48,12 @@ export function registerTransferCommand(program: Command): void {
     )
     .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', verboseOption, 1)
     .option(
+      '--backup-every <batches>',
+      'back the running phase up at the end of the first epoch after this many batches (1: every epoch)',
+      positiveIntegerOption,
+      1000,
+    )
+    .option(
       '--fresh',
       'start over: forget the phases an earlier, interrupted run with this --out finished (by default a rerun ' +
         'skips them and continues the interrupted phase from its backup)',
@@ -69,6 +75,7 @@ export function registerTransferCommand(program: Command): void {
         modelA: options.modelA,
         verbose: options.verbose,
         fresh: options.fresh === true,
+        backupEvery: options.backupEvery,
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       await writeTransferReport(result, options.out);

@@ -12,7 +12,7 @@ import { cloneModel } from '../models/cloneModel.js';
 import { deserializeOptimizer, type KerasConfig, type Optimizer } from '../optimizers/index.js';
 import { setRandomSeed } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { fitWithBackup, StudyJournal, tensorsDigest } from './resume.js';
+import { DEFAULT_BACKUP_EVERY, fitWithBackup, StudyJournal, tensorsDigest } from './resume.js';
 import { type DivergenceRecord, type MeanSd, meanSd, writeJsonAtomically } from './results.js';
 import { buildDenseNetwork, NOTEBOOK_KERNEL_INITIALIZER } from './transfer.js';
 
@@ -299,6 +299,11 @@ export interface OptimizerRaceOptions {
   writer?: ProgressWriter;
   /** Start over: forget the contenders an earlier, interrupted race in `outDir` finished (default false). */
   fresh?: boolean;
+  /**
+   * Back the running contender up at the end of the first epoch after at least this many batches (default
+   * `DEFAULT_BACKUP_EVERY`, 1,000: every epoch of task A's 1,375 batches; 1: every epoch).
+   */
+  backupEvery?: number;
 }
 
 export type { DivergenceRecord, MeanSd } from './results.js';
@@ -502,6 +507,9 @@ export async function runOptimizerRace(
     throw new RangeError(`seeds must be a positive integer, got ${seeds}`);
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  const backupEvery = options.backupEvery ?? DEFAULT_BACKUP_EVERY;
+  if (!Number.isInteger(backupEvery) || backupEvery < 1)
+    throw new RangeError(`backupEvery must be a positive integer (batches), got ${backupEvery}`);
   const contenders = options.contenders ?? selectContenders(options.only);
   if (contenders.length === 0) throw new RangeError('no contender selected');
   const writer = options.writer ?? process.stdout;
@@ -569,6 +577,8 @@ export async function runOptimizerRace(
       ) {
         say(`${heading}: finished in an earlier run`);
         run = done.run;
+        // A race killed right after recording the contender left its backup.
+        await journal.discardBackup(key);
       } else {
         say(heading);
         const model = cloneModel(base);
@@ -594,6 +604,7 @@ export async function runOptimizerRace(
           journal,
           key,
           say,
+          backupEvery,
         );
         const seconds = (performance.now() - started) / 1000;
         const curve = history.val_accuracy ?? [];

@@ -176,6 +176,13 @@ export class StudyJournal {
 const SILENT: ProgressWriter = { write: () => true };
 
 /**
+ * The studies back the running phase up at the end of the first epoch after at least this many batches
+ * since the last backup: every epoch of model A (1,375 batches), none of task B's short phases (7 batches an
+ * epoch; redone from their start after an interruption, in about a second).
+ */
+export const DEFAULT_BACKUP_EVERY = 1000;
+
+/**
  * Trains one phase of a study: its `fit` with a backup in the journal's folder (restored when an earlier run
  * was interrupted; the resumed `History` holds the whole phase) and a guard that stops at the first
  * non-finite loss (`stoppedAt` says where; the phase's backup is then dropped, so a rerun starts it over).
@@ -187,9 +194,15 @@ export async function fitWithBackup(
   journal: StudyJournal,
   key: string,
   say: (line: string) => void,
+  backupEvery: number = DEFAULT_BACKUP_EVERY,
 ): Promise<{ history: Record<string, number[]>; stoppedAt: TerminateOnNaN['stoppedAt'] }> {
   const guard = new TerminateOnNaN({ writer: SILENT });
+  // Whole epochs, at least `backupEvery` batches apart: a phase of short epochs is cheaper to redo than to
+  // back up after each one (a backup of the notebook's network costs about as much as one of task B's epochs).
+  const steps = Math.ceil(data.x.rows / (fitOptions.batchSize ?? 32));
+  const epochsApart = Math.max(1, Math.ceil(backupEvery / steps));
   const backup = new BackupAndRestore({
+    saveFreq: epochsApart === 1 ? 'epoch' : epochsApart * steps,
     backupDir: journal.backupDir(key),
     deleteCheckpoint: false,
     restoreHistory: true,

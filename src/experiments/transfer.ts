@@ -19,7 +19,7 @@ import { Sequential } from '../models/sequential.js';
 import { SGD } from '../optimizers/sgd.js';
 import { getRandomState, type RandomState, setRandomSeed, setRandomState } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { fitWithBackup, StudyJournal, tensorsDigest } from './resume.js';
+import { DEFAULT_BACKUP_EVERY, fitWithBackup, StudyJournal, tensorsDigest } from './resume.js';
 import {
   describeDivergence,
   type DivergenceRecord,
@@ -69,6 +69,11 @@ export interface TransferOptions {
   callbacks?: () => Callback[];
   /** Start over: forget what an earlier, interrupted run of the study in `outDir` finished (default false). */
   fresh?: boolean;
+  /**
+   * Back the running phase up at the end of the first epoch after at least this many batches (default
+   * {@link DEFAULT_BACKUP_EVERY}, 1,000: every epoch of model A; 1: every epoch of every phase).
+   */
+  backupEvery?: number;
 }
 
 /** One model's record in `results.json`. */
@@ -225,6 +230,8 @@ export async function runTransferOnce(
   const finished = journal.get<TransferRun>(key('run'));
   if (finished !== undefined) {
     say(`Seed ${seed}: finished in an earlier run (${journal.folder})`);
+    // A run killed right after recording the seed left its files.
+    await journal.discardBackup(`seed-${seed}`);
     return finished;
   }
   const learningRate = options.learningRate ?? 1e-3;
@@ -258,15 +265,17 @@ export async function runTransferOnce(
     loss: stoppedAt.loss,
     learningRate,
   });
-  const skipped = (phase: string, entry: PhaseEntry): void => {
+  const skipped = async (phase: string, key: string, entry: PhaseEntry): Promise<void> => {
     say(`${phase}: finished in an earlier run`);
     setRandomState(entry.randomAfter);
+    // A run killed right after recording the phase left its backup.
+    await journal.discardBackup(key);
   };
   const sgd = (): SGD => new SGD({ learningRate });
 
   // Model A on task A (or a model A someone saved, possibly from Python Keras).
   let entryA = journal.get<PhaseEntry>(key('modelA'));
-  if (entryA !== undefined) skipped('Model A', entryA);
+  if (entryA !== undefined) await skipped('Model A', key('modelA'), entryA);
   else {
     const started = performance.now();
     let modelA: BaseModel;
@@ -290,6 +299,7 @@ export async function runTransferOnce(
         journal,
         key('modelA'),
         say,
+        options.backupEvery,
       );
       historyA = trained.history;
       if (trained.stoppedAt !== null) {
@@ -317,7 +327,7 @@ export async function runTransferOnce(
 
   // Model B from scratch on task B's 200 images.
   let entryB = journal.get<PhaseEntry>(key('modelB'));
-  if (entryB !== undefined) skipped('Model B', entryB);
+  if (entryB !== undefined) await skipped('Model B', key('modelB'), entryB);
   else {
     const started = performance.now();
     say(`Model B: task B from scratch, ${taskB.train.x.rows} images, ${options.epochsB ?? 20} epochs`);
@@ -334,6 +344,7 @@ export async function runTransferOnce(
       journal,
       key('modelB'),
       say,
+      options.backupEvery,
     );
     const seconds = (performance.now() - started) / 1000;
     if (trained.stoppedAt !== null) {
@@ -367,7 +378,7 @@ export async function runTransferOnce(
   if (entryFrozen !== undefined) {
     // The weights the frozen phase ended with; the generator as it stood then.
     (await readModelFile(frozenPath)).assignWeights(modelBOnA);
-    skipped('Model B on A, frozen', entryFrozen);
+    await skipped('Model B on A, frozen', key('modelBOnAFrozen'), entryFrozen);
   } else {
     for (const layer of modelBOnA.layers.slice(0, -1)) layer.trainable = false;
     modelBOnA.compile({ optimizer: sgd(), loss: 'binary_crossentropy', metrics: ['accuracy'] });
@@ -379,6 +390,7 @@ export async function runTransferOnce(
       journal,
       key('modelBOnAFrozen'),
       say,
+      options.backupEvery,
     );
     const seconds = (performance.now() - started) / 1000;
     if (trained.stoppedAt !== null) {
@@ -415,6 +427,7 @@ export async function runTransferOnce(
     journal,
     key('modelBOnAUnfrozen'),
     say,
+    options.backupEvery,
   );
   const unfrozen = trained.history;
   const secondsBOnA = entryFrozen.seconds + (performance.now() - unfrozenStarted) / 1000;
@@ -469,6 +482,9 @@ export async function runTransfer(
   if (!Number.isInteger(seeds) || seeds < 1)
     throw new RangeError(`seeds must be a positive integer, got ${seeds}`);
   const first = options.seed ?? 42;
+  const backupEvery = options.backupEvery ?? DEFAULT_BACKUP_EVERY;
+  if (!Number.isInteger(backupEvery) || backupEvery < 1)
+    throw new RangeError(`backupEvery must be a positive integer (batches), got ${backupEvery}`);
   const journal = await StudyJournal.open(
     options.outDir,
     'transfer',
