@@ -1,6 +1,8 @@
 /**
- * warmstart's one seeded generator: initializers, shuffling and dropout all draw from it, so the same seed
- * gives the same weights and the same training history on the same backend.
+ * warmstart's seeded generators. Initializers draw from the global one; each `fit` draws its seed from it once,
+ * and epoch k of that fit shuffles and draws its dropout masks from {@link epochGenerator}(seed, k). So the same
+ * seed gives the same weights and the same training history on the same backend, and a run resumed at any
+ * epoch (or, with the epoch generator's state, at any batch) repeats the uninterrupted one.
  *
  * The bits come from xoshiro128** (Blackman and Vigna), seeded through splitmix32; normals from Box–Muller.
  * @module
