@@ -117,7 +117,7 @@ for (const backend of ['reference', 'wasm'] as const) {
           layer.dispose();
         }
       } finally {
-        if (backend === 'wasm') await (kernels as { dispose(): Promise<void> }).dispose();
+        if (backend === 'wasm') await (kernels as unknown as { dispose(): Promise<void> }).dispose();
       }
     },
   );

@@ -677,7 +677,11 @@ test("each optimizer's and schedule's config keys are exactly its option keys in
       .sort();
     assert.deepEqual(declared, written, Class.name);
     // So a config Keras wrote round-trips, and one with an extra key is refused.
-    assert.deepEqual(Class.fromConfig(new Class().getConfig()).getConfig(), new Class().getConfig());
+    const fromConfig = Class.fromConfig as (
+      this: unknown,
+      config: Record<string, unknown>,
+    ) => warmstart.Optimizer;
+    assert.deepEqual(fromConfig.call(Class, new Class().getConfig()).getConfig(), new Class().getConfig());
   }
   const schedules = [
     new ExponentialDecay({ initialLearningRate: 0.1, decaySteps: 10, decayRate: 0.5 }),
@@ -694,4 +698,25 @@ test("each optimizer's and schedule's config keys are exactly its option keys in
     );
     assert.deepEqual(declared.sort(), Object.keys(schedule.getConfig()).sort(), Class.name);
   }
+});
+
+test('VarianceScaling refuses a mode or distribution Keras does not know instead of falling back silently', () => {
+  assert.throws(
+    () => new warmstart.VarianceScaling({ mode: 'fan_inn' as never }),
+    /mode must be one of fan_in, fan_out, fan_avg, got "fan_inn"/,
+  );
+  assert.throws(
+    () => new warmstart.VarianceScaling({ distribution: 'normal' as never }),
+    /distribution must be one of truncated_normal, untruncated_normal, uniform, got "normal"/,
+  );
+  assert.equal(new warmstart.VarianceScaling({ mode: 'fan_out', distribution: 'uniform' }).mode, 'fan_out');
+});
+
+test("a tf.keras 2 config's VarianceScaling distribution 'normal' still loads, as truncated_normal", () => {
+  const initializer = warmstart.getInitializer({
+    class_name: 'VarianceScaling',
+    config: { scale: 2, mode: 'FAN_IN', distribution: 'normal', seed: null },
+  }) as warmstart.VarianceScaling;
+  assert.equal(initializer.distribution, 'truncated_normal');
+  assert.equal(initializer.mode, 'fan_in');
 });

@@ -7,6 +7,13 @@ export type FanMode = 'fan_in' | 'fan_out' | 'fan_avg';
 /** The distribution samples are drawn from. */
 export type VarianceScalingDistribution = 'truncated_normal' | 'untruncated_normal' | 'uniform';
 
+const FAN_MODES: readonly FanMode[] = ['fan_in', 'fan_out', 'fan_avg'];
+const DISTRIBUTIONS: readonly VarianceScalingDistribution[] = [
+  'truncated_normal',
+  'untruncated_normal',
+  'uniform',
+];
+
 /** Options of {@link VarianceScaling}, named as Keras names them. */
 export interface VarianceScalingOptions {
   scale?: number;
@@ -52,6 +59,17 @@ export class VarianceScaling extends Initializer {
     this.mode = options.mode ?? 'fan_in';
     this.distribution = options.distribution ?? 'truncated_normal';
     if (!(this.scale > 0)) throw new RangeError(`VarianceScaling: scale must be positive, got ${this.scale}`);
+    // Keras raises on anything else; without this check a typo ('fan_inn') silently meant fan_avg.
+    if (!FAN_MODES.includes(this.mode)) {
+      throw new RangeError(
+        `VarianceScaling: mode must be one of ${FAN_MODES.join(', ')}, got ${JSON.stringify(this.mode)}`,
+      );
+    }
+    if (!DISTRIBUTIONS.includes(this.distribution)) {
+      throw new RangeError(
+        `VarianceScaling: distribution must be one of ${DISTRIBUTIONS.join(', ')}, got ${JSON.stringify(this.distribution)}`,
+      );
+    }
   }
 
   fill(target: Float32Array, shape: Shape): void {
