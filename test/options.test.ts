@@ -18,6 +18,7 @@ import {
   AdamW,
   Add,
   AlphaDropout,
+  BackupAndRestore,
   AUC,
   AveragePooling2D,
   BatchNormalization,
@@ -323,6 +324,12 @@ const ROWS: Row[] = [
   ],
   ['CSVLogger', () => new CSVLogger('log.csv', { seperator: ';' } as never), 'seperator', 'separator'],
   ['TerminateOnNaN', () => new TerminateOnNaN({ raise_error: true } as never), 'raise_error', 'raiseError'],
+  [
+    'BackupAndRestore',
+    () => new BackupAndRestore({ backupDir: 'backup', save_freq: 5 } as never),
+    'save_freq',
+    'saveFreq',
+  ],
   ['ProgbarLogger', () => new ProgbarLogger({ verbosity: 2 } as never), 'verbosity', 'verbose'],
   // Models.
   ['Sequential', () => new Sequential([], { nam: 'stack' } as never), 'nam', 'name'],

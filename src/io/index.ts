@@ -7,11 +7,19 @@
 import { registerModelSaver } from '../models/baseModel.js';
 import { saveModel, type SaveModelOptions } from './modelFile.js';
 
+export {
+  BACKUP_STATE_FILE,
+  BackupAndRestore,
+  type BackupAndRestoreOptions,
+  BackupError,
+} from './backupAndRestore.js';
+export { parseExactJson, stringifyExactJson } from './exactJson.js';
 export { ModelFileError, type ModelFileErrorCode } from './errors.js';
 export { closeHdf5Worker } from './hdf5/client.js';
 export type { CustomObjects } from './modelConfig.js';
 export {
   loadModel,
+  nonFiniteWeightsWarning,
   readModelFile,
   saveModel,
   WARMSTART_VERSION,

@@ -95,6 +95,11 @@ export interface SaveModelOptions {
   overwrite?: boolean;
   /** Deadline for writing, in milliseconds. */
   timeoutMs?: number;
+  /**
+   * Receives warnings (weights that are NaN or infinite: saved anyway, as Keras saves them); default
+   * `process.emitWarning` with type `WarmstartWarning`, as {@link LoadModelOptions.onWarning}.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** The keys of {@link SaveModelOptions}. */
@@ -102,6 +107,7 @@ const SAVE_MODEL_OPTION_KEYS = {
   includeOptimizer: true,
   overwrite: true,
   timeoutMs: true,
+  onWarning: true,
 } as const satisfies OptionKeys<SaveModelOptions>;
 
 /** Options of {@link readModelFile}. */
@@ -132,6 +138,28 @@ function sniff(bytes: Buffer): 'h5' | 'keras' | null {
 
 function defaultWarn(message: string): void {
   process.emitWarning(message, { type: 'WarmstartWarning' });
+}
+
+/**
+ * A warning naming the weights that are not finite (NaN or ±∞, what a diverged training leaves), or null when
+ * every weight is finite.
+ */
+export function nonFiniteWeightsWarning(model: BaseModel, path: string): string | null {
+  const bad: string[] = [];
+  let count = 0;
+  for (const weight of model.weights) {
+    const values = weight.value;
+    const first = model.kernels.firstNonFinite(values);
+    if (first < 0) continue;
+    // Count the rest plainly: a broken weight is rare, and saving is not a hot path.
+    let inWeight = 0;
+    for (let i = first; i < values.length; i++) if (!Number.isFinite(values[i])) inWeight++;
+    bad.push(`${weight.path} (${inWeight} of ${values.length})`);
+    count += inWeight;
+  }
+  if (count === 0) return null;
+  const shown = bad.length > 3 ? `${bad.slice(0, 3).join(', ')} and ${bad.length - 3} more` : bad.join(', ');
+  return `${path}: model '${model.name}' has ${count} weight values that are NaN or infinite, in ${shown}; it is saved anyway, as Keras does, but it cannot predict anything (did training diverge? a lower learning rate may help)`;
 }
 
 /** Turns a failure of the HDF5 worker into the file error it means. */
@@ -390,6 +418,8 @@ export async function saveModel(
   checkOptions('save', options, SAVE_MODEL_OPTION_KEYS);
   const format = formatOf(path);
   const includeOptimizer = options.includeOptimizer ?? true;
+  const warning = nonFiniteWeightsWarning(model, path);
+  if (warning !== null) (options.onWarning ?? defaultWarn)(warning);
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs(model.countParams() * 8);
   await checkFolder(path);
   if (options.overwrite === false) {

@@ -1,6 +1,12 @@
 import type { AucCurve, AucSummation, Kernels } from '../kernels/kernels.js';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
-import { Metric, type MetricAccumulator, type MetricContext, MetricShapeError } from './metric.js';
+import {
+  checkAccumulatorState,
+  Metric,
+  type MetricAccumulator,
+  type MetricContext,
+  MetricShapeError,
+} from './metric.js';
 
 /*
  * Confusion-matrix metrics flatten predictions and targets (Keras's `multi_label=False`): every output value
@@ -40,6 +46,16 @@ class ConfusionAccumulator implements MetricAccumulator {
     if (this.seen === 0) return NaN;
     const count = typeof this.thresholds === 'number' ? this.thresholds : this.thresholds.length;
     return this.summarize(kernels, this.counts, count);
+  }
+
+  getState(): number[] {
+    return [this.seen, ...this.counts];
+  }
+
+  setState(state: readonly number[]): void {
+    checkAccumulatorState(state, 1 + this.counts.length, 'a confusion-matrix metric');
+    this.seen = state[0];
+    this.counts.set(state.slice(1));
   }
 }
 

@@ -18,12 +18,18 @@ export async function writeTextFiles(
   return paths;
 }
 
-/** `[[1, v₁], [2, v₂], …]`: a per-epoch curve as chart points, epochs 1-based from `firstEpoch`. */
+/**
+ * `[[1, v₁], [2, v₂], …]`: a per-epoch curve as chart points, epochs 1-based from `firstEpoch`. A value that
+ * is not a finite number (a diverged loss) is a gap (null), not a point.
+ */
 export function epochPoints(
   values: readonly (number | null)[] | undefined,
   firstEpoch = 1,
 ): Array<[number, number | null]> {
-  return (values ?? []).map((value, index) => [firstEpoch + index, value]);
+  return (values ?? []).map((value, index) => [
+    firstEpoch + index,
+    typeof value === 'number' && Number.isFinite(value) ? value : null,
+  ]);
 }
 
 /** Per-epoch mean of several curves (curves that end early contribute to the epochs they have). */

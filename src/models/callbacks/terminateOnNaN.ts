@@ -29,7 +29,13 @@ export class NonFiniteLossError extends Error {
 export class TerminateOnNaN extends Callback {
   /** Whether a non-finite loss throws. */
   readonly raiseError: boolean;
+  /**
+   * Where the last `fit` stopped: its epoch and batch (0-based) and the loss there (the epoch's running mean,
+   * NaN or ±∞), or null when the loss stayed finite. Not in Keras: what a study reports.
+   */
+  stoppedAt: { epoch: number; batch: number; loss: number } | null = null;
   private readonly writer: ProgressWriter | undefined;
+  private epoch = 0;
 
   constructor(options: TerminateOnNaNOptions = {}) {
     checkOptions('TerminateOnNaN', options, TERMINATE_ON_NAN_OPTION_KEYS);
@@ -38,9 +44,18 @@ export class TerminateOnNaN extends Callback {
     this.writer = options.writer;
   }
 
+  override onTrainBegin(): void {
+    this.stoppedAt = null;
+  }
+
+  override onEpochBegin(epoch: number): void {
+    this.epoch = epoch;
+  }
+
   override onBatchEnd(batch: number, logs: Logs): void {
     const loss = logs.loss;
     if (loss === undefined || Number.isFinite(loss)) return;
+    this.stoppedAt ??= { epoch: this.epoch, batch, loss };
     if (this.raiseError) {
       throw new NonFiniteLossError(
         `NaN or Inf loss encountered at batch ${batch}. Loss value: ${loss}. Terminating training immediately.`,
