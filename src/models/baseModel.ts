@@ -11,6 +11,7 @@ import type { Variable } from '../tensor/variable.js';
 import { Callback, History, type Logs, ProgbarLogger, type ProgressWriter } from './callbacks.js';
 import { InputDataError, NotCompiledError } from './errors.js';
 import { formatSummary } from './summary.js';
+import { TrainingYielder, type YieldEvery } from './yielding.js';
 
 /** Options of {@link BaseModel.compile}. */
 export interface CompileOptions {
@@ -40,8 +41,14 @@ export interface FitOptions {
   callbacks?: Callback[];
   /** Epoch to start counting from, to resume a run (default 0). */
   initialEpoch?: number;
-  /** Where the progress bar writes (default `process.stdout`). */
+  /** Where the progress bar writes (default `process.stdout` in Node, the console in browsers). */
   progressWriter?: ProgressWriter;
+  /**
+   * Give the event loop a turn while training, so a page stays responsive and callbacks' output shows:
+   * `{ milliseconds: 16 }` after that much training, `{ batches: 50 }` after that many batches, `false`
+   * never. Default: every 16 ms in browsers, never in Node.
+   */
+  yieldEvery?: YieldEvery;
 }
 
 /** Options of {@link BaseModel.evaluate} and {@link BaseModel.predict}. */
@@ -386,12 +393,13 @@ export abstract class BaseModel {
     }
     const order = new Int32Array(samples);
     for (let i = 0; i < samples; i++) order[i] = i;
+    const yielder = TrainingYielder.from(options.yieldEvery);
     this.stopTraining = false;
     for (const callback of callbacks) await callback.onTrainBegin();
     for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
       for (const callback of callbacks) await callback.onEpochBegin(epoch);
       if (options.shuffle ?? true) globalRandom().shuffle(order);
-      const logs = this.trainEpoch(
+      const logs = await this.trainEpoch(
         inputs,
         targets,
         order,
@@ -399,6 +407,7 @@ export abstract class BaseModel {
         compiled,
         trainableVariables,
         callbacks,
+        yielder,
       );
       if (validationSet !== null) {
         const result = this.runEvaluation(validationSet.inputs, validationSet.targets, batchSize, compiled);
@@ -412,7 +421,7 @@ export abstract class BaseModel {
   }
 
   /** One epoch of gradient steps; returns the epoch's mean loss and metrics. */
-  private trainEpoch(
+  private async trainEpoch(
     inputs: Tensor,
     targets: { data: Float32Array; width: number },
     order: Int32Array,
@@ -420,7 +429,8 @@ export abstract class BaseModel {
     compiled: CompiledState,
     trainableVariables: readonly Variable[],
     callbacks: Callback[],
-  ): Logs {
+    yielder: TrainingYielder | null,
+  ): Promise<Logs> {
     const kernels = this.kernels;
     const rowLength = sizeOf(this.requireInputShape());
     const outputs = this.outputWidth;
@@ -451,6 +461,8 @@ export abstract class BaseModel {
       logs.loss = lossSum / seen;
       for (let i = 0; i < metrics.length; i++) logs[metrics[i].name] = correct[i] / seen;
       for (const callback of callbacks) callback.onBatchEnd(step, logs);
+      // After the turn, so that a page's "stop" (model.stopTraining = true) takes effect at once.
+      if (yielder !== null && yielder.due()) await yielder.turn();
       if (this.stopTraining) break;
     }
     return { ...logs };
