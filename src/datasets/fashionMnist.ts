@@ -66,8 +66,14 @@ export const FASHION_MNIST: IdxDatasetSpec = {
 
 /**
  * Loads Fashion-MNIST, as `keras.datasets.fashion_mnist.load_data()` does, from the first of: the `dataDir`
- * option, the folder in WARMSTART_DATA_DIR, the cache folder (`~/.cache/warmstart/datasets/fashion-mnist`),
- * or a download from the official mirrors into the cache, verified against the current release's digests.
+ * option (Node); the `dataUrl` option (a folder URL, e.g. the page's own server); in Node, the folder in
+ * WARMSTART_DATA_DIR, the cache folder (`~/.cache/warmstart/datasets/fashion-mnist`) or a download into it;
+ * in a browser, the Cache API or a download. Downloads from the official mirrors are verified against the
+ * current release's digests.
+ *
+ * ```ts
+ * const data = await loadFashionMnist({ dataUrl: '/data/', onProgress: (p) => show(p.receivedBytes) });
+ * ```
  *
  * @param options - see {@link LoadDatasetOptions}
  * @returns the training and test sets as bytes, the class names, and which release the files are

@@ -34,7 +34,9 @@ export class TrainingYielder {
     if ('milliseconds' in option) {
       const { milliseconds } = option;
       if (!(milliseconds > 0 && Number.isFinite(milliseconds)))
-        throw new InputDataError(`fit: yieldEvery.milliseconds must be a positive number, got ${milliseconds}`);
+        throw new InputDataError(
+          `fit: yieldEvery.milliseconds must be a positive number, got ${milliseconds}`,
+        );
       return new TrainingYielder(milliseconds, Infinity);
     }
     if ('batches' in option) {

@@ -5,6 +5,7 @@
  * @module
  */
 import { NotAvailableError } from './errors.js';
+import { gunzipBytes } from './gzip.js';
 import { md5Hex } from './md5.js';
 import type { HostModule, TextFile, TextWriter } from './types.js';
 
@@ -81,6 +82,11 @@ export function yieldToEventLoop(): Promise<void> {
 
 /** One frame at 60 Hz: the page redraws and answers input between slices of training. */
 export const defaultTrainingSliceMs: number | null = 16;
+
+/** See {@link HostModule.gunzip}: fflate's inflate, with the container's checks (`gzip.ts`). */
+export function gunzip(bytes: Uint8Array): Uint8Array {
+  return gunzipBytes(bytes);
+}
 
 /** SHA-256 through `crypto.subtle`; MD5 (which `crypto.subtle` lacks) in plain TypeScript. */
 export async function digestHex(algorithm: 'md5' | 'sha256', bytes: Uint8Array): Promise<string> {

@@ -10,6 +10,8 @@ import { availableParallelism, cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { gunzipSync } from 'node:zlib';
+import { GzipError } from './gzip.js';
 import type { HostModule, TextFile, TextWriter } from './types.js';
 
 /** See {@link HostModule.hostName}. */
@@ -76,6 +78,20 @@ export function yieldToEventLoop(): Promise<void> {
 
 /** See {@link HostModule.defaultTrainingSliceMs}: a Node program has no page to keep responsive. */
 export const defaultTrainingSliceMs: number | null = null;
+
+/** See {@link HostModule.gunzip}: zlib, with its errors sorted as `gzip.ts` sorts fflate's. */
+export function gunzip(bytes: Uint8Array): Uint8Array {
+  try {
+    const content = gunzipSync(bytes);
+    return new Uint8Array(content.buffer, content.byteOffset, content.byteLength);
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    if (code === 'Z_BUF_ERROR') {
+      throw new GzipError('truncated', `gzip stream ends early after ${bytes.length} bytes (${message})`);
+    }
+    throw new GzipError('corrupt', `cannot decompress: ${message}`);
+  }
+}
 
 /** See {@link HostModule.digestHex}. */
 export async function digestHex(algorithm: 'md5' | 'sha256', bytes: Uint8Array): Promise<string> {

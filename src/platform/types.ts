@@ -49,6 +49,11 @@ export interface HostModule {
    * every frame's worth, so a page stays interactive), or null (Node: never).
    */
   readonly defaultTrainingSliceMs: number | null;
+  /**
+   * Decompresses a gzip archive, checking its CRC-32 and length.
+   * @throws GzipError (from `gzip.ts`) `truncated` or `corrupt`
+   */
+  gunzip(bytes: Uint8Array): Uint8Array;
   /** Hex digest of `bytes`. */
   digestHex(algorithm: 'md5' | 'sha256', bytes: Uint8Array): Promise<string>;
   /** Creates a folder and its parents (file systems only). */

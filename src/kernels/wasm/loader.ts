@@ -49,13 +49,18 @@ function candidateUrls(file: KernelFile, wasmDir: string | URL | undefined): URL
   return [bundledUrl(file), ...host.kernelFolderFallbacks().map((folder) => new URL(file, folder))];
 }
 
-async function readKernelFile(file: KernelFile, wasmDir: string | URL | undefined): Promise<Uint8Array<ArrayBuffer>> {
+async function readKernelFile(
+  file: KernelFile,
+  wasmDir: string | URL | undefined,
+): Promise<Uint8Array<ArrayBuffer>> {
   const failures: string[] = [];
   let urls: URL[];
   try {
     urls = candidateUrls(file, wasmDir);
   } catch (error) {
-    throw new Error(`warmstart: wasmDir ${String(wasmDir)} is not a folder URL or path (${(error as Error).message})`);
+    throw new Error(
+      `warmstart: wasmDir ${String(wasmDir)} is not a folder URL or path (${(error as Error).message})`,
+    );
   }
   for (const url of urls) {
     try {
