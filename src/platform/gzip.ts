@@ -65,7 +65,14 @@ function headerLength(bytes: Uint8Array): number {
       offset++;
     }
   }
-  if (flags & FLAG_HEADER_CRC) offset += 2;
+  if (flags & FLAG_HEADER_CRC) {
+    need(offset + 2);
+    const stored = bytes[offset]! | (bytes[offset + 1]! << 8);
+    if ((crc32(bytes.subarray(0, offset)) & 0xffff) !== stored) {
+      throw new GzipError('corrupt', 'header CRC mismatch');
+    }
+    offset += 2;
+  }
   need(offset);
   return offset;
 }
