@@ -141,6 +141,8 @@ export async function bundleBrowserEntry(options: BundleOptions): Promise<Bundle
     logLevel: 'silent',
     // Free references to Node's globals become markers the scan below attributes to their source file.
     define: options.stubKnownLeaks ? {} : { process: '__NODE_ONLY_process', Buffer: '__NODE_ONLY_Buffer' },
+    // The build gives the known leaks stand-ins for Node's globals too (see node-globals-stub.ts).
+    inject: options.stubKnownLeaks ? [`${ROOT}scripts/node-globals-stub.ts`] : [],
     plugins: [options.stubKnownLeaks ? stubNodeOnlyImports() : recordNodeImports(found)],
   });
   const output = result.outputFiles?.find((file) => file.path.endsWith('.js'));

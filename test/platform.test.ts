@@ -166,22 +166,26 @@ describe("fit's turns for the event loop", () => {
       batchSize: 10,
       verbose: 0,
       shuffle: false,
+      validationData: [x.slice(0, 50), y.slice(0, 50)],
       yieldEvery,
     });
     training = false;
-    return { turns, loss: history.history.loss![0]! };
+    return { turns, loss: history.history.loss![0]!, valLoss: history.history.val_loss![0]! };
   }
 
-  test('every N batches, or never (the default in Node), with the same arithmetic', async () => {
+  test('every N batches of training and validation, or never (Node), with the same arithmetic', async () => {
     const never = await countTurns();
     assert.equal(never.turns, 0, 'Node does not yield by default');
+    // One turn after the data is checked, 10 training batches, then 5 validation batches.
     const everyTwo = await countTurns({ batches: 2 });
-    assert.equal(everyTwo.turns, 5);
+    assert.equal(everyTwo.turns, 1 + 5 + 2);
     const everyBatch = await countTurns({ milliseconds: 1e-9 });
-    assert.equal(everyBatch.turns, 10);
+    assert.equal(everyBatch.turns, 1 + 10 + 5);
     assert.equal((await countTurns(false)).turns, 0);
-    assert.equal(everyTwo.loss, never.loss);
-    assert.equal(everyBatch.loss, never.loss);
+    for (const run of [everyTwo, everyBatch]) {
+      assert.equal(run.loss, never.loss);
+      assert.equal(run.valLoss, never.valLoss);
+    }
   });
 
   test('a bad yieldEvery is an InputDataError naming it', async () => {

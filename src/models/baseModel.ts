@@ -396,6 +396,8 @@ export abstract class BaseModel {
     const yielder = TrainingYielder.from(options.yieldEvery);
     this.stopTraining = false;
     for (const callback of callbacks) await callback.onTrainBegin();
+    // Checking and preparing the data took a while: let the page breathe before the first batch.
+    if (yielder !== null) await yielder.turn();
     for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
       for (const callback of callbacks) await callback.onEpochBegin(epoch);
       if (options.shuffle ?? true) globalRandom().shuffle(order);
@@ -410,7 +412,17 @@ export abstract class BaseModel {
         yielder,
       );
       if (validationSet !== null) {
-        const result = this.runEvaluation(validationSet.inputs, validationSet.targets, batchSize, compiled);
+        const { inputs: validationInputs, targets: validationTargets } = validationSet;
+        const result =
+          yielder === null
+            ? this.runEvaluation(validationInputs, validationTargets, batchSize, compiled)
+            : await this.runEvaluationYielding(
+                validationInputs,
+                validationTargets,
+                batchSize,
+                compiled,
+                yielder,
+              );
         for (const [key, value] of Object.entries(result)) logs[`val_${key}`] = value;
       }
       for (const callback of callbacks) await callback.onEpochEnd(epoch, logs);
@@ -475,27 +487,68 @@ export abstract class BaseModel {
     batchSize: number,
     compiled: CompiledState,
   ): Logs {
+    const sums = { loss: 0, correct: new Float64Array(compiled.metrics.length) };
+    this.evaluateRows(inputs, targets, batchSize, compiled, 0, inputs.rows, sums);
+    return this.evaluationLogs(compiled, sums, inputs.rows);
+  }
+
+  /**
+   * {@link runEvaluation} with turns for the event loop between batches (fit's validation, when fit yields):
+   * the same batches summed in the same order, so the same result.
+   */
+  private async runEvaluationYielding(
+    inputs: Tensor,
+    targets: { data: Float32Array; width: number },
+    batchSize: number,
+    compiled: CompiledState,
+    yielder: TrainingYielder,
+  ): Promise<Logs> {
+    const sums = { loss: 0, correct: new Float64Array(compiled.metrics.length) };
+    for (let start = 0; start < inputs.rows; start += batchSize) {
+      this.evaluateRows(inputs, targets, batchSize, compiled, start, start + batchSize, sums);
+      if (yielder.due()) await yielder.turn();
+    }
+    return this.evaluationLogs(compiled, sums, inputs.rows);
+  }
+
+  /** Adds the loss and the correct counts of rows `[from, to)`, batch by batch, to `sums`. */
+  private evaluateRows(
+    inputs: Tensor,
+    targets: { data: Float32Array; width: number },
+    batchSize: number,
+    compiled: CompiledState,
+    from: number,
+    to: number,
+    sums: { loss: number; correct: Float64Array },
+  ): void {
     const kernels = this.kernels;
     const rowLength = sizeOf(this.requireInputShape());
     const outputs = this.outputWidth;
     this.targetWidth = targets.width;
     const metrics = compiled.metrics;
-    const correct = new Float64Array(metrics.length);
-    let lossSum = 0;
-    const samples = inputs.rows;
-    for (let start = 0; start < samples; start += batchSize) {
-      const count = Math.min(batchSize, samples - start);
+    const end = Math.min(to, inputs.rows);
+    for (let start = from; start < end; start += batchSize) {
+      const count = Math.min(batchSize, end - start);
       const input = this.inputBuffer.rows(count);
       const target = this.targetBuffer.rows(count);
       input.set(inputs.data.subarray(start * rowLength, (start + count) * rowLength));
       target.set(targets.data.subarray(start * targets.width, (start + count) * targets.width));
       const output = this.forwardPass(input, count, false);
-      lossSum += compiled.loss.compute(kernels, output, target, null, count, outputs, false);
+      sums.loss += compiled.loss.compute(kernels, output, target, null, count, outputs, false);
       for (let i = 0; i < metrics.length; i++)
-        correct[i] += kernels.countCorrect(metrics[i].kind, output, target, count, outputs);
+        sums.correct[i] += kernels.countCorrect(metrics[i].kind, output, target, count, outputs);
     }
-    const logs: Logs = { loss: samples === 0 ? NaN : lossSum / samples };
-    metrics.forEach((metric, i) => (logs[metric.name] = samples === 0 ? NaN : correct[i] / samples));
+  }
+
+  private evaluationLogs(
+    compiled: CompiledState,
+    sums: { loss: number; correct: Float64Array },
+    samples: number,
+  ): Logs {
+    const logs: Logs = { loss: samples === 0 ? NaN : sums.loss / samples };
+    compiled.metrics.forEach(
+      (metric, i) => (logs[metric.name] = samples === 0 ? NaN : sums.correct[i] / samples),
+    );
     return logs;
   }
 

@@ -59,17 +59,12 @@ export function standardOutput(): TextWriter {
   };
 }
 
-interface Scheduler {
-  yield?: () => Promise<void>;
-}
-
 /**
- * `scheduler.yield()` where the browser has it (input and rendering run first, then this task continues
- * ahead of others); else a message to ourselves, which unlike `setTimeout(0)` is never clamped to 4 ms.
+ * A message to ourselves: the continuation queues behind tasks already waiting (input, rendering, timers,
+ * network callbacks) and, unlike `setTimeout(0)`, is never clamped to 4 ms. Not `scheduler.yield()`: its
+ * continuation jumps ahead of other tasks, so a page's timers would starve while it trains.
  */
 export function yieldToEventLoop(): Promise<void> {
-  const scheduler = (globalThis as { scheduler?: Scheduler }).scheduler;
-  if (typeof scheduler?.yield === 'function') return scheduler.yield();
   return new Promise((done) => {
     const channel = new MessageChannel();
     channel.port1.onmessage = () => {
