@@ -61,7 +61,6 @@ export async function buildBrowserArtifacts(outDir: string): Promise<void> {
     target: 'es2020',
     outfile: join(outDir, 'web/study.js'),
     minify: true,
-    sourcemap: 'linked',
     logLevel: 'warning',
     plugins: [engineAsImport()],
   });

@@ -4,7 +4,7 @@
 // trains. A second page runs the README's <script type="module"> example and must match Node bit for bit.
 // Screenshots go to /work/team/screens (WARMSTART_SCREENSHOT_DIR), outside the repository.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -114,6 +114,15 @@ describe('the study page in Chromium', { skip }, () => {
     assert.ok(existsSync(CHROMIUM), `Chromium is required in CI: ${CHROMIUM} is missing`);
     await buildBrowserArtifacts(temp.path);
     writeFileSync(join(temp.path, 'web/module-example.html'), MODULE_EXAMPLE);
+    // The README's example imports the browser build from ./warmstart/, as a site serving dist/browser would.
+    cpSync(join(temp.path, 'browser'), join(temp.path, 'web/warmstart'), { recursive: true });
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const example = /```html\n(<script type="module">[\s\S]*?<\/script>)\n```/.exec(readme);
+    assert.ok(example !== null, 'the README has a <script type="module"> example');
+    writeFileSync(
+      join(temp.path, 'web/readme-example.html'),
+      `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body>${example[1]}</body></html>`,
+    );
     server = await startStudyServer({
       dataDir,
       port: 0,
@@ -265,6 +274,25 @@ describe('the study page in Chromium', { skip }, () => {
     const inNode = await run(ready, Sequential, Dense, SGD, tensor, setRandomSeed);
     assert.equal(inPage.losses.length, 5);
     assert.deepEqual(inPage.losses, inNode, 'the same losses, bit for bit');
+    assert.deepEqual(pageErrors, []);
+    await page.close();
+  });
+
+  test('the README\'s <script type="module"> example runs as written', async () => {
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const logged = new Promise<unknown>((resolve) =>
+      page.on('console', (message) => {
+        if (message.type() === 'log') void message.args()[0]?.jsonValue().then(resolve);
+      }),
+    );
+    await page.goto(`${server.url}readme-example.html`);
+    const accuracy = (await Promise.race([
+      logged,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the example logged nothing')), 60_000)),
+    ])) as number[];
+    assert.equal(accuracy.length, 20);
+    assert.ok(accuracy[19]! > 0.5, `it learns: ${accuracy}`);
     assert.deepEqual(pageErrors, []);
     await page.close();
   });
