@@ -10,7 +10,7 @@
  * @module
  */
 import { build, type Plugin } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundleBrowserEntry, ROOT } from './browser-bundle.js';
@@ -46,6 +46,8 @@ function engineAsImport(): Plugin {
 
 /** Builds `<outDir>/browser/` (the engine bundle) and `<outDir>/web/` (the study page). */
 export async function buildBrowserArtifacts(outDir: string): Promise<void> {
+  // Anew each time: nothing from an older build (a file since renamed, a source map no longer made) stays.
+  for (const folder of ['browser', 'web']) rmSync(join(outDir, folder), { recursive: true, force: true });
   copyKernels(join(outDir, 'browser'));
   await bundleBrowserEntry({
     stubKnownLeaks: true,
