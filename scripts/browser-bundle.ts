@@ -42,6 +42,13 @@ export const KNOWN_NODE_LEAKS: Readonly<Record<string, readonly NodeOnly[]>> = {
   'src/kernels/wasm/pool.ts': ['node:worker_threads', 'process'],
 };
 
+/**
+ * The parts not yet split into platform modules, by path prefix: the build stubs their Node imports (any file
+ * under them, so that a change there does not break the build before the list above is updated; the test
+ * still demands the exact list).
+ */
+export const NOT_YET_SPLIT: readonly string[] = ['src/io/', 'src/kernels/wasm/pool.ts'];
+
 const NODE_BUILTIN =
   /^node:|^(fs|path|os|crypto|zlib|url|v8|worker_threads|child_process|stream|util|http|https|net)(\/.*)?$/;
 
@@ -62,8 +69,8 @@ function recordNodeImports(found: Map<string, Set<NodeOnly>>): Plugin {
 }
 
 /**
- * Replaces the Node built-ins that the files of {@link KNOWN_NODE_LEAKS} import with a module whose every
- * export throws `NotAvailableError`-like errors when used, so that a page loads the bundle and only the
+ * Replaces the Node built-ins that the parts {@link NOT_YET_SPLIT} import with a module whose every
+ * export throws an error naming the missing feature when used, so that a page loads the bundle and only the
  * features still tied to Node (model files, the helper thread) fail, with a message saying so.
  */
 export function stubNodeOnlyImports(): Plugin {
@@ -72,7 +79,7 @@ export function stubNodeOnlyImports(): Plugin {
     setup(builder) {
       builder.onResolve({ filter: NODE_BUILTIN }, (args) => {
         const importer = relativeToRoot(args.importer);
-        if (!(importer in KNOWN_NODE_LEAKS)) {
+        if (!NOT_YET_SPLIT.some((prefix) => importer.startsWith(prefix))) {
           return { errors: [{ text: `${importer} imports ${args.path}, which browsers do not have` }] };
         }
         return { path: args.path, namespace: 'node-stub' };
