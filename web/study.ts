@@ -402,6 +402,9 @@ function denseNetwork(head: Dense, name: string): Sequential {
   return model;
 }
 
+/** `evaluate`'s options here: the logs by name, and no progress line (where `evaluate` prints one). */
+const QUIET = { returnDict: true as const, verbose: 0 };
+
 /** Test loss and accuracy, 250 images (a few milliseconds) at a time with the page's turn in between. */
 async function evaluateInSlices(
   model: BaseModel,
@@ -412,9 +415,9 @@ async function evaluateInSlices(
   const rows = data.x.rows;
   for (let start = 0; start < rows; start += 250) {
     const end = Math.min(rows, start + 250);
-    const [batchLoss, batchAccuracy] = model.evaluate(data.x.slice(start, end), data.y.slice(start, end));
-    loss += batchLoss! * (end - start);
-    accuracy += batchAccuracy! * (end - start);
+    const result = model.evaluate(data.x.slice(start, end), data.y.slice(start, end), QUIET);
+    loss += result.loss! * (end - start);
+    accuracy += result.accuracy! * (end - start);
     await nextTask();
   }
   return { loss: loss / rows, accuracy: accuracy / rows };

@@ -4,7 +4,7 @@
  * which shared memory, and so the WebAssembly backend's threads, need.
  * @module
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,14 @@ import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FASHION_MNIST, IDX_DATASET_FILES, locateIdxDataset } from '../datasets/index.js';
 import { describeContender, listContenders } from '../experiments/optimizers.js';
-import { integerOption } from './options.js';
+
+/** Parses `--port`: 0 (any free port) to 65535. */
+function portOption(value: string): number {
+  const port = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(port >= 0 && port <= 65535))
+    throw new InvalidArgumentError(`expected a port, 0–65535, got '${value}'`);
+  return port;
+}
 
 /** Options of {@link startStudyServer}. */
 export interface StudyServerOptions {
@@ -172,7 +179,7 @@ export function registerServeCommand(program: Command): void {
       '--data-dir <dir>',
       'folder with the Fashion-MNIST IDX files (default: $WARMSTART_DATA_DIR, the cache, or download)',
     )
-    .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', integerOption, 8080)
+    .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', portOption, 8080)
     .action(async (options) => {
       const server = await startStudyServer({ dataDir: options.dataDir, port: options.port });
       process.stdout.write(
