@@ -5,7 +5,7 @@
 // Screenshots go to /work/team/screens (WARMSTART_SCREENSHOT_DIR), outside the repository.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,10 @@ const GAP_PROBE = `
   window.__probe = { maxGap: 0, samples: 0, frames: 0, paused: false, longest: [] };
   let last = performance.now();
   let lastStatus = '';
+  // Each change of the page's state goes into the browser's trace, to find the training in it.
+  new MutationObserver(() => console.timeStamp('state:' + document.body.dataset.state)).observe(document, {
+    subtree: true, attributes: true, attributeFilter: ['data-state'],
+  });
   const tick = () => {
     const now = performance.now();
     const status = document.getElementById('status')?.textContent ?? '';
@@ -77,6 +81,55 @@ interface Probe {
   frames: number;
   /** The five longest gaps: milliseconds, the page's status before and after. */
   longest: [number, string, string][];
+}
+
+/** A task of the page's main thread, from the browser's trace: wall time and the thread's own CPU time. */
+interface MainThreadTask {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/**
+ * The page's main-thread tasks while it was training, from a Chromium trace (categories `devtools.timeline`):
+ * `RunTask` events on `CrRendererMain` that overlap the time from a `state:training` stamp to the next change
+ * of state.
+ */
+function trainingTasks(trace: Buffer): MainThreadTask[] {
+  type TraceEvent = {
+    name: string;
+    pid: number;
+    tid: number;
+    ts: number;
+    dur?: number;
+    tdur?: number;
+    args?: { name?: string; data?: { message?: string } };
+  };
+  const events = (JSON.parse(trace.toString()) as { traceEvents: TraceEvent[] }).traceEvents;
+  const main = new Set(
+    events
+      .filter((event) => event.name === 'thread_name' && event.args?.name === 'CrRendererMain')
+      .map((event) => `${event.pid}:${event.tid}`),
+  );
+  const changes = events
+    .filter((event) => event.name === 'TimeStamp' && String(event.args?.data?.message).startsWith('state:'))
+    .map((event) => ({ ts: event.ts, training: event.args?.data?.message === 'state:training' }))
+    .sort((a, b) => a.ts - b.ts);
+  // Training windows [start, end): from a `state:training` stamp to the next change of state.
+  const windows = changes.flatMap((change, i) =>
+    change.training ? [[change.ts, changes[i + 1]?.ts ?? Infinity] as const] : [],
+  );
+  // A task overlapping a window counts: the state flips inside the task that goes on to train (the
+  // stamp is written by a microtask of that task).
+  const overlaps = (start: number, end: number): boolean =>
+    windows.some(([from, to]) => start < to && end > from);
+  return events
+    .filter(
+      (event) =>
+        event.name === 'RunTask' &&
+        main.has(`${event.pid}:${event.tid}`) &&
+        overlaps(event.ts, event.ts + (event.dur ?? 0)),
+    )
+    .map((event) => ({ wallMs: (event.dur ?? 0) / 1000, cpuMs: (event.tdur ?? event.dur ?? 0) / 1000 }));
 }
 
 /** The README's `<script type="module">` example, plus a tiny deterministic training to compare with Node. */
@@ -152,7 +205,16 @@ describe('the study page in Chromium', { skip }, () => {
   }
 
   test('a shortened study trains, draws its curves, fills its tables and stays responsive', async () => {
-    const page = await openPage('?epochsA=2&slice=5000&run=all&only=sgd,adam&raceEpochs=2');
+    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+    await page.addInitScript(GAP_PROBE);
+    await browser.startTracing(page, {
+      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'],
+    });
+    await page.goto(`${server.url}?epochsA=2&slice=5000&run=all&only=sgd,adam&raceEpochs=2`);
     await page.waitForFunction(() => document.body.dataset.state === 'training', null, { timeout: 120_000 });
     // Input while it trains: switch tabs and back; the page records how long each click waited.
     await page.waitForFunction(
@@ -217,6 +279,7 @@ describe('the study page in Chromium', { skip }, () => {
       };
     });
 
+    const tasks = trainingTasks(await browser.stopTracing());
     await page.screenshot({ path: join(screenshotDir, 'study-done-race.png'), fullPage: true });
     await page.click('[data-tab=transfer]');
     await page.screenshot({ path: join(screenshotDir, 'study-done-transfer.png'), fullPage: true });
@@ -241,18 +304,32 @@ describe('the study page in Chromium', { skip }, () => {
       ['sgd', 'adam'],
     );
     for (const row of facts.race) assert.ok(Number(row[2]) > 0.5, `race: ${row}`);
-    // Responsiveness: timers and frames ran throughout training, and no task held the thread for 200 ms.
+    // Responsiveness. What the page controls: no task of its main thread ran 200 ms of CPU while it trained
+    // (thread time from the browser's trace, which the machine's load does not inflate).
+    assert.ok(tasks.length > 100, `the trace holds the training's tasks (${tasks.length})`);
+    const longestCpu = Math.max(...tasks.map((task) => task.cpuMs));
+    const longestWall = Math.max(...tasks.map((task) => task.wallMs));
+    assert.ok(longestCpu < 200, `a main-thread task ran ${longestCpu.toFixed(0)} ms of CPU while training`);
+    // What a person sees: timers, frames and clicks got their turn within 200 ms, by the wall clock. On a
+    // machine with more runnable processes than cores the wall clock measures the machine (the OS
+    // preempts the browser for hundreds of milliseconds): then the figures are printed, not asserted.
     assert.ok(facts.probe.samples > 20, `the probe ran during training (${facts.probe.samples} times)`);
     assert.ok(facts.probe.frames > 10, `frames were drawn during training (${facts.probe.frames})`);
-    assert.ok(
-      facts.probe.maxGap < 200,
-      `longest main-thread gap while training: ${facts.probe.maxGap} ms; the longest, with the page's status ` +
-        `before and after: ${JSON.stringify(facts.probe.longest)}`,
-    );
     assert.equal(facts.inputDelays.length, 2);
-    for (const delay of facts.inputDelays) assert.ok(delay < 200, `a click waited ${delay} ms`);
+    const load = loadavg()[0]!;
+    const oversubscribed = load > availableParallelism();
+    const wallClock = `longest main-thread gap while training ${facts.probe.maxGap.toFixed(0)} ms; the longest, with the page's status before and after: ${JSON.stringify(facts.probe.longest)}; clicks answered in ${facts.inputDelays.map((d) => d.toFixed(0)).join(', ')} ms`;
+    if (oversubscribed) {
+      console.log(
+        `# wall-clock gap not asserted: load average ${load.toFixed(1)} on ${availableParallelism()} cores; ${wallClock}`,
+      );
+    } else {
+      assert.ok(facts.probe.maxGap < 200, wallClock);
+      for (const delay of facts.inputDelays) assert.ok(delay < 200, `a click waited ${delay} ms`);
+    }
     console.log(
-      `# browser study: longest gap ${facts.probe.maxGap.toFixed(0)} ms over ${facts.probe.samples} probes, ` +
+      `# browser study: longest training task ${longestCpu.toFixed(0)} ms CPU (${longestWall.toFixed(0)} ms wall), ` +
+        `longest gap ${facts.probe.maxGap.toFixed(0)} ms over ${facts.probe.samples} probes, ` +
         `${facts.probe.frames} frames, clicks answered in ${facts.inputDelays.map((d) => d.toFixed(0)).join(', ')} ms; ` +
         `test accuracies ${facts.transfer.map((row) => row[3]).join(', ')}; screenshots in ${screenshotDir}`,
     );
