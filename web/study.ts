@@ -403,7 +403,7 @@ function denseNetwork(head: Dense, name: string): Sequential {
 }
 
 /** `evaluate`'s options here: the logs by name, and no progress line (where `evaluate` prints one). */
-const QUIET = { returnDict: true as const, verbose: 0 };
+const QUIET = { returnDict: true as const, verbose: 0 as const };
 
 /** Test loss and accuracy, 250 images (a few milliseconds) at a time with the page's turn in between. */
 async function evaluateInSlices(
