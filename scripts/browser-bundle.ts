@@ -92,13 +92,23 @@ export function stubNodeOnlyImports(): Plugin {
   };
 }
 
+/**
+ * The stand-in for a Node built-in: any property is a stub, and calling or constructing one throws a
+ * message naming the missing feature, except while the bundle's modules are being evaluated (between the
+ * banner and the footer of {@link bundleBrowserEntry}), so that a module computing a constant from Node
+ * at import (`hostname()`) still loads, and fails only if that feature is used.
+ */
 function stubSource(moduleName: string): string {
   return `
-const fail = () => { throw new Error('warmstart: ${moduleName} is not available in a browser: this feature (model files, helper threads) comes with the second half of issue #9'); };
-const stub = new Proxy(function () {}, { get: (_, key) => (key === '__esModule' ? false : key === 'then' ? undefined : stub), apply: fail, construct: fail });
+const fail = () => { throw new Error('warmstart: ${moduleName} is not available in a browser yet: model files and helper threads come with the second half of issue #9'); };
+const use = () => (globalThis.${LOADING_FLAG} ? stub : fail());
+const stub = new Proxy(function () {}, { get: (_, key) => (key === '__esModule' ? false : key === 'then' || key === Symbol.toPrimitive ? undefined : stub), apply: use, construct: use });
 module.exports = stub;
 `;
 }
+
+/** Set while the browser bundle's modules are evaluated (see {@link stubSource}). */
+const LOADING_FLAG = '__warmstartEvaluatingBundle';
 
 function relativeToRoot(path: string): string {
   return path.startsWith(ROOT) ? path.slice(ROOT.length) : path;
@@ -150,6 +160,12 @@ export async function bundleBrowserEntry(options: BundleOptions): Promise<Bundle
     define: options.stubKnownLeaks ? {} : { process: '__NODE_ONLY_process', Buffer: '__NODE_ONLY_Buffer' },
     // The build gives the known leaks stand-ins for Node's globals too (see node-globals-stub.ts).
     inject: options.stubKnownLeaks ? [`${ROOT}scripts/node-globals-stub.ts`] : [],
+    ...(options.stubKnownLeaks
+      ? {
+          banner: { js: `globalThis.${LOADING_FLAG} = true;` },
+          footer: { js: `delete globalThis.${LOADING_FLAG};` },
+        }
+      : {}),
     plugins: [options.stubKnownLeaks ? stubNodeOnlyImports() : recordNodeImports(found)],
   });
   const output = result.outputFiles?.find((file) => file.path.endsWith('.js'));

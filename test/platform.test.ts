@@ -174,14 +174,15 @@ describe("fit's turns for the event loop", () => {
   }
 
   test('every N batches of training and validation, or never (Node), with the same arithmetic', async () => {
+    // Without yieldEvery, Node turns the event loop at most once per epoch (fit may, between epochs).
     const never = await countTurns();
-    assert.equal(never.turns, 0, 'Node does not yield by default');
+    assert.ok(never.turns <= 1, `Node does not yield within an epoch by default (${never.turns} turns)`);
+    assert.equal((await countTurns(false)).turns, never.turns);
     // One turn after the data is checked, 10 training batches, then 5 validation batches.
     const everyTwo = await countTurns({ batches: 2 });
-    assert.equal(everyTwo.turns, 1 + 5 + 2);
+    assert.equal(everyTwo.turns - never.turns, 1 + 5 + 2);
     const everyBatch = await countTurns({ milliseconds: 1e-9 });
-    assert.equal(everyBatch.turns, 1 + 10 + 5);
-    assert.equal((await countTurns(false)).turns, 0);
+    assert.equal(everyBatch.turns - never.turns, 1 + 10 + 5);
     for (const run of [everyTwo, everyBatch]) {
       assert.equal(run.loss, never.loss);
       assert.equal(run.valLoss, never.valLoss);
