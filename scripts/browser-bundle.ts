@@ -102,7 +102,11 @@ function stubSource(moduleName: string): string {
   return `
 const fail = () => { throw new Error('warmstart: ${moduleName} is not available in a browser yet: model files and helper threads come with the second half of issue #9'); };
 const use = () => (globalThis.${LOADING_FLAG} ? stub : fail());
-const stub = new Proxy(function () {}, { get: (_, key) => (key === '__esModule' ? false : key === 'then' || key === Symbol.toPrimitive ? undefined : stub), apply: use, construct: use });
+const pick = (_, key) => (key === '__esModule' ? false : key === 'then' || key === Symbol.toPrimitive ? undefined : stub);
+// esbuild's interop copies a CommonJS module's own names into an object whose prototype is the module's
+// prototype: a prototype that answers every name makes \`import { anyName }\` a stub too.
+const anything = new Proxy({}, { get: pick });
+const stub = new Proxy(function () {}, { get: pick, apply: use, construct: use, getPrototypeOf: () => anything });
 module.exports = stub;
 `;
 }

@@ -14,6 +14,8 @@ import {
   Dense,
   deserializeOptimizer,
   Flatten,
+  type ActivationName,
+  type InitializerLike,
   type KerasConfig,
   type Kernels,
   loadFashionMnist,
@@ -100,6 +102,7 @@ const element = <T extends HTMLElement = HTMLElement>(id: string): T => {
 const study = {
   settings: null as Settings | null,
   backend: '',
+  description: null as StudyDescription | null,
   transfer: null as TransferResult | null,
   race: [] as RaceEntry[],
   /** Delay between an input event and its handler, per tab click (the page must answer while it trains). */
@@ -392,12 +395,31 @@ async function loadData(settings: Settings): Promise<StudyData> {
   };
 }
 
-/** The notebook's dense network: Flatten, Dense 300/100/50/50/50 selu, then `head`. */
+/** One hidden layer of the notebook's network, as `warmstart serve` describes it. */
+interface HiddenLayer {
+  units: number;
+  activation: ActivationName;
+  kernelInitializer: InitializerLike;
+}
+
+/** What the page takes from the CLI's studies (`/study.json` of `warmstart serve`). */
+interface StudyDescription {
+  hidden: HiddenLayer[];
+  contenders: Contender[];
+}
+
+async function fetchStudyDescription(): Promise<StudyDescription> {
+  const response = await fetch('./study.json');
+  if (!response.ok) {
+    throw new Error(`the page needs /study.json from \`warmstart serve\` (HTTP ${response.status})`);
+  }
+  return (await response.json()) as StudyDescription;
+}
+
+/** The notebook's dense network (its hidden layers as the CLI builds them), then `head`. */
 function denseNetwork(head: Dense, name: string): Sequential {
   const model = new Sequential([new Flatten({ inputShape: [28, 28] })], { name });
-  for (const units of [300, 100, 50, 50, 50]) {
-    model.add(new Dense({ units, activation: 'selu', kernelInitializer: 'lecun_normal' }));
-  }
+  for (const layer of study.description!.hidden) model.add(new Dense(layer));
   model.add(head);
   return model;
 }
@@ -654,10 +676,7 @@ function showRace(entries: readonly RaceEntry[]): void {
 
 /** The race's contenders (from `warmstart serve`), its table and its empty charts. */
 async function prepareRace(settings: Settings, data: StudyData): Promise<RaceEntry[]> {
-  const response = await fetch('./study.json');
-  if (!response.ok)
-    throw new Error(`the race needs the contenders from warmstart serve (HTTP ${response.status})`);
-  const { contenders } = (await response.json()) as { contenders: Contender[] };
+  const { contenders } = study.description!;
   const only = settings.raceOnly;
   const selected = contenders.filter(
     (contender) => only === null || only.includes(contender.name) || only.includes(contender.variant),
@@ -763,6 +782,7 @@ async function main(): Promise<void> {
   const settings = readSettings(new URLSearchParams(location.search));
   study.settings = settings;
   const kernels = await ready();
+  study.description = await fetchStudyDescription();
   study.backend = describeBackend(kernels);
   element('engine').textContent =
     `Engine: ${study.backend}; crossOriginIsolated: ${String(globalThis.crossOriginIsolated)}. ` +

@@ -12,6 +12,8 @@ import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FASHION_MNIST, IDX_DATASET_FILES, locateIdxDataset } from '../datasets/index.js';
 import { describeContender, listContenders } from '../experiments/optimizers.js';
+import { buildDenseNetwork } from '../experiments/transfer.js';
+import { Dense } from '../layers/dense.js';
 
 /** Parses `--port`: 0 (any free port) to 65535. */
 function portOption(value: string): number {
@@ -115,13 +117,29 @@ function sendFile(request: IncomingMessage, response: ServerResponse, path: stri
     .pipe(response);
 }
 
-/** What the page needs from the Node side: the optimizer race's contenders, as the CLI races them. */
+/**
+ * What the page takes from the studies the CLI runs, so that it trains the same things: the notebook's
+ * hidden layers (units, activation, kernel initializer, as `buildDenseNetwork` makes them) and the optimizer
+ * race's contenders.
+ */
 function studyJson(): string {
+  const network = buildDenseNetwork(new Dense({ units: 1, activation: 'sigmoid' }));
+  const hidden = network.layers
+    .filter((layer): layer is Dense => layer instanceof Dense)
+    .slice(0, -1)
+    .map((layer) => {
+      const config = layer.getConfig();
+      return {
+        units: config.units,
+        activation: config.activation,
+        kernelInitializer: config.kernel_initializer,
+      };
+    });
   const contenders = listContenders().map((contender) => ({
     ...contender,
     description: describeContender(contender),
   }));
-  return JSON.stringify({ contenders });
+  return JSON.stringify({ hidden, contenders });
 }
 
 /**
