@@ -6,6 +6,7 @@
 import { gemm_forward, gemm_forward_part, gemm_weights } from './gemm';
 import { activation_block, sgd_update, SOFTMAX } from './elementwise';
 import { gemm_input } from './gemm';
+import { optimizer_update } from './optimizers';
 
 export { gemm_forward, gemm_forward_part, add_partial, gemm_weights, gemm_input, column_sums } from './gemm';
 export {
@@ -20,6 +21,30 @@ export {
   gather_rows,
 } from './elementwise';
 export { loss, count_correct } from './loss';
+export {
+  conv2d_forward,
+  conv2d_weights,
+  conv2d_input,
+  conv2d_flip,
+  im2col,
+  col2im,
+  depthwise_forward,
+  depthwise_input,
+  depthwise_flip,
+  depthwise_weights,
+  channel_sums,
+  max_pool_forward,
+  max_pool_backward,
+  avg_pool_forward,
+  avg_pool_backward,
+  relu_forward,
+  relu_backward,
+  channel_moments,
+  bn_normalize,
+  bn_sums,
+  channel_affine,
+} from './conv';
+export { optimizer_update } from './optimizers';
 
 // Task codes in the control block (word 0), shared with src/kernels/wasm/abi.ts.
 const TASK_FORWARD: i32 = 1;
@@ -27,6 +52,7 @@ const TASK_WEIGHTS: i32 = 2;
 const TASK_INPUT: i32 = 3;
 const TASK_SGD: i32 = 4;
 const TASK_FORWARD_PART: i32 = 5;
+const TASK_OPTIMIZER: i32 = 6;
 
 /** End of this module's static data: the JS allocator must start above it. */
 export function heap_base(): usize {
@@ -129,5 +155,19 @@ export function run_chunk(ctrl: usize, c: i32): void {
     } else {
       sgd_update(param, grad, velocity, lr, momentum, nesterov, chunkStart(c, chunks, length, 16), chunkStart(c + 1, chunks, length, 16));
     }
+  } else if (task == TASK_OPTIMIZER) {
+    // optimizer_update (assembly/optimizers.ts) over this chunk's elements, split as TASK_SGD splits.
+    const length = arg(ctrl, 4);
+    const rowLength = arg(ctrl, 5);
+    let i0: i32, i1: i32;
+    if (rowLength > 0) {
+      const rows = length / rowLength;
+      i0 = chunkStart(c, chunks, rows, 3) * rowLength;
+      i1 = chunkStart(c + 1, chunks, rows, 3) * rowLength;
+    } else {
+      i0 = chunkStart(c, chunks, length, 16);
+      i1 = chunkStart(c + 1, chunks, length, 16);
+    }
+    optimizer_update(<usize>arg(ctrl, 0), <usize>arg(ctrl, 1), <usize>arg(ctrl, 2), <usize>arg(ctrl, 3), i0, i1);
   }
 }

@@ -26,18 +26,12 @@ export type NodeOnly = `node:${string}` | 'process' | 'Buffer';
  */
 export const KNOWN_NODE_LEAKS: Readonly<Record<string, readonly NodeOnly[]>> = {
   // Model files (second half of #9: io on bytes, h5wasm's browser build in a module Worker).
-  'src/io/hdf5/client.ts': [
-    'node:crypto',
-    'node:fs',
-    'node:os',
-    'node:path',
-    'node:worker_threads',
-    'process',
-  ],
-  'src/io/hdf5/worker.ts': ['Buffer', 'node:fs', 'node:worker_threads'],
+  'src/io/hdf5/client.ts': ['node:fs', 'node:worker_threads'],
+  'src/io/hdf5/worker.ts': ['node:worker_threads'],
   'src/io/inspect.ts': ['node:fs'],
   'src/io/legacyH5.ts': ['Buffer'],
-  'src/io/modelFile.ts': ['Buffer', 'node:crypto', 'node:fs', 'node:path', 'process'],
+  'src/io/modelFile.ts': ['Buffer', 'node:fs', 'node:path', 'process'],
+  'src/io/temporaryFiles.ts': ['node:crypto', 'node:fs', 'node:os', 'node:path', 'process'],
   // The helper thread (second half of #9: spawnHelper on module Web Workers).
   'src/kernels/wasm/pool.ts': ['node:worker_threads', 'process'],
 };

@@ -9,13 +9,7 @@ import {
 } from '../experiments/optimizers.js';
 import { writeOptimizerReport } from '../report/index.js';
 import type { ProgressWriter } from '../models/callbacks.js';
-import { integerOption } from './options.js';
-
-function positiveIntegerOption(value: string): number {
-  const parsed = integerOption(value);
-  if (parsed < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return parsed;
-}
+import { initializerOption, positiveIntegerOption, seedOption, verboseOption } from './options.js';
 
 function taskOption(value: string): OptimizerRaceTask {
   const task = value.toLowerCase() === 'a' ? 'A' : value.toLowerCase();
@@ -59,7 +53,7 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
     )
     .option('--epochs <n>', 'epochs per optimizer', positiveIntegerOption, 10)
     .option('--batch-size <n>', 'batch size', positiveIntegerOption, 32)
-    .option('--seed <n>', 'seed of the first run (initial weights and batch order)', integerOption, 42)
+    .option('--seed <n>', 'seed of the first run (initial weights and batch order)', seedOption, 42)
     .option(
       '--seeds <n>',
       'repeat the race with this many seeds and report mean ± sd',
@@ -77,7 +71,13 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
       'where results.json, the SVG charts and report.html are written',
       'runs/optimizers',
     )
-    .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', integerOption, 1)
+    .option(
+      '--kernel-initializer <name>',
+      "hidden layers' kernel initializer: glorot_uniform (Keras's default, the notebook's) or e.g. lecun_normal",
+      initializerOption,
+      'glorot_uniform',
+    )
+    .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', verboseOption, 1)
     .action(async (options) => {
       if (options.list) {
         for (const contender of listContenders()) {
@@ -87,8 +87,6 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
         }
         return;
       }
-      if (![0, 1, 2].includes(options.verbose))
-        throw new InvalidArgumentError(`--verbose must be 0, 1 or 2, got ${options.verbose}`);
       const started = performance.now();
       const result = await runOptimizerRace(
         {
@@ -98,6 +96,7 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
           batchSize: options.batchSize,
           seed: options.seed,
           seeds: options.seeds,
+          kernelInitializer: options.kernelInitializer,
           verbose: options.verbose,
           writer: stdout(),
         },

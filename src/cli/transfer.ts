@@ -1,7 +1,14 @@
 import type { Command } from 'commander';
 import { formatTransferTable, runTransfer } from '../experiments/transfer.js';
 import { writeTransferReport } from '../report/index.js';
-import { integerOption, positiveNumberOption } from './options.js';
+import {
+  initializerOption,
+  nonNegativeIntegerOption,
+  positiveIntegerOption,
+  positiveNumberOption,
+  seedOption,
+  verboseOption,
+} from './options.js';
 
 /** Adds `warmstart transfer`: the notebook's transfer-learning study on Fashion-MNIST. */
 export function registerTransferCommand(program: Command): void {
@@ -15,19 +22,31 @@ export function registerTransferCommand(program: Command): void {
       'folder with the Fashion-MNIST IDX files (default: $WARMSTART_DATA_DIR, the cache, or download)',
     )
     .option('--out <dir>', 'where results.json and my_model_A.h5 are written', 'runs/transfer')
-    .option('--seed <n>', 'seed of the first run', integerOption, 42)
-    .option('--seeds <n>', 'repeat the study with this many seeds and report mean ± sd', integerOption, 1)
-    .option('--epochs-a <n>', 'epochs of model A', integerOption, 20)
-    .option('--epochs-b <n>', 'epochs of model B from scratch', integerOption, 20)
-    .option('--epochs-frozen <n>', 'epochs of B on A with reused layers frozen', integerOption, 4)
-    .option('--epochs-unfrozen <n>', 'epochs of B on A after unfreezing', integerOption, 16)
+    .option('--seed <n>', 'seed of the first run', seedOption, 42)
+    .option(
+      '--seeds <n>',
+      'repeat the study with this many seeds and report mean ± sd',
+      positiveIntegerOption,
+      1,
+    )
+    .option('--epochs-a <n>', 'epochs of model A (0: keep it untrained)', nonNegativeIntegerOption, 20)
+    .option('--epochs-b <n>', 'epochs of model B from scratch', nonNegativeIntegerOption, 20)
+    .option('--epochs-frozen <n>', 'epochs of B on A with reused layers frozen', nonNegativeIntegerOption, 4)
+    .option('--epochs-unfrozen <n>', 'epochs of B on A after unfreezing', nonNegativeIntegerOption, 16)
     .option('--learning-rate <x>', 'SGD learning rate of every phase', positiveNumberOption, 1e-3)
-    .option('--batch-size <n>', 'batch size', integerOption, 32)
+    .option('--batch-size <n>', 'batch size', positiveIntegerOption, 32)
+    .option(
+      '--kernel-initializer <name>',
+      "hidden layers' kernel initializer: glorot_uniform (Keras's default, the notebook's) or e.g. " +
+        "lecun_normal (the book's later advice for SELU)",
+      initializerOption,
+      'glorot_uniform',
+    )
     .option(
       '--model-a <file>',
       'start from a saved model A (.h5 or .keras, e.g. from Python Keras) instead of training it',
     )
-    .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', integerOption, 1)
+    .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', verboseOption, 1)
     .action(async (options) => {
       const started = performance.now();
       const result = await runTransfer({
@@ -41,6 +60,7 @@ export function registerTransferCommand(program: Command): void {
         epochsUnfrozen: options.epochsUnfrozen,
         learningRate: options.learningRate,
         batchSize: options.batchSize,
+        kernelInitializer: options.kernelInitializer,
         modelA: options.modelA,
         verbose: options.verbose,
       });

@@ -4,6 +4,7 @@
  * @module
  */
 import type { TextWriter } from '../platform/types.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { DatasetError } from './errors.js';
 
 /** How far the download of one file has come; reported while it arrives and once more when it is complete. */
@@ -58,6 +59,15 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** The keys of {@link DownloadToFileOptions}. */
+export const DOWNLOAD_TO_FILE_OPTION_KEYS = {
+  mirrors: true,
+  idleTimeoutMs: true,
+  onProgress: true,
+  log: true,
+  verify: true,
+} as const satisfies OptionKeys<DownloadToFileOptions>;
+
 /** Milliseconds without any received byte after which a mirror is abandoned, unless told otherwise. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
@@ -78,6 +88,7 @@ export async function downloadFromMirrors(
   options: DownloadToFileOptions,
   keep: (bytes: Uint8Array) => Promise<void> = async () => {},
 ): Promise<VerifiedDownload> {
+  checkOptions('downloadFromMirrors', options, DOWNLOAD_TO_FILE_OPTION_KEYS);
   const failures: string[] = [];
   let sawChecksumMismatch = false;
   for (const mirror of options.mirrors) {

@@ -3,9 +3,15 @@
  * and mirrors) and every source ends in the same checks (`assemble.ts`).
  * @module
  */
+import { checkOptions } from '../kernels/options.js';
 import * as platform from './platform.js';
 import { loadIdxDatasetFromUrl } from './remote.js';
-import type { IdxDatasetSpec, ImageDataset, LoadDatasetOptions } from './spec.js';
+import {
+  type IdxDatasetSpec,
+  type ImageDataset,
+  LOAD_DATASET_OPTION_KEYS,
+  type LoadDatasetOptions,
+} from './spec.js';
 
 export { identifyRelease } from './assemble.js';
 export * from './spec.js';
@@ -25,6 +31,7 @@ export function loadIdxDataset(
   spec: IdxDatasetSpec,
   options: LoadDatasetOptions = {},
 ): Promise<ImageDataset> {
+  checkOptions('loadIdxDataset', options, LOAD_DATASET_OPTION_KEYS);
   if (options.dataDir === undefined && options.dataUrl !== undefined) {
     return loadIdxDatasetFromUrl(spec, options.dataUrl, options, {
       log: options.log ?? platform.defaultLog,

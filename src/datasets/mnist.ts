@@ -1,6 +1,8 @@
+import { checkOptions } from '../kernels/options.js';
 import {
   type IdxDatasetSpec,
   type ImageDataset,
+  LOAD_DATASET_OPTION_KEYS,
   type LoadDatasetOptions,
   loadIdxDataset,
 } from './idxDataset.js';
@@ -61,5 +63,6 @@ export const MNIST: IdxDatasetSpec = {
  * @throws DatasetError for a missing, corrupt or inconsistent file, or a failed download
  */
 export function loadMnist(options?: LoadDatasetOptions): Promise<ImageDataset> {
+  checkOptions('loadMnist', options, LOAD_DATASET_OPTION_KEYS);
   return loadIdxDataset(MNIST, options);
 }

@@ -11,8 +11,10 @@ import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { assembleDataset, type StoredFile } from './assemble.js';
 import { verifyDigests } from './checksums.js';
+import { checkOptions } from '../kernels/options.js';
 import {
   DEFAULT_IDLE_TIMEOUT_MS,
+  DOWNLOAD_TO_FILE_OPTION_KEYS,
   type DownloadProgress,
   downloadFromMirrors,
   type DownloadToFileOptions,
@@ -26,6 +28,7 @@ import {
   type IdxDatasetFile,
   type IdxDatasetSpec,
   type ImageDataset,
+  LOAD_DATASET_OPTION_KEYS,
   type LoadDatasetOptions,
   type LocatedDataset,
 } from './spec.js';
@@ -68,6 +71,7 @@ export async function locateIdxDataset(
   spec: IdxDatasetSpec,
   options: LoadDatasetOptions = {},
 ): Promise<LocatedDataset> {
+  checkOptions('locateIdxDataset', options, LOAD_DATASET_OPTION_KEYS);
   const envDataDir = process.env[DATA_DIR_ENV];
   if (options.dataDir !== undefined) {
     return locateInUserFolder(spec, options.dataDir, 'dataDir option');
@@ -180,6 +184,7 @@ export async function downloadToFile(
   destinationPath: string,
   options: DownloadToFileOptions,
 ): Promise<Uint8Array> {
+  checkOptions('downloadToFile', options, DOWNLOAD_TO_FILE_OPTION_KEYS);
   const { bytes } = await downloadFromMirrors(fileName, destinationPath, options, async (verified) => {
     await mkdir(dirname(destinationPath), { recursive: true });
     await writeFileAtomically(destinationPath, verified);

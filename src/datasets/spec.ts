@@ -2,6 +2,7 @@
  * What describes an MNIST-style dataset and what the loaders take and return: shared by every platform.
  * @module
  */
+import type { OptionKeys } from '../kernels/options.js';
 import type { DatasetCache } from './cache.js';
 import type { FileDigests } from './checksums.js';
 import type { DownloadProgress } from './download.js';
@@ -120,6 +121,20 @@ export interface LoadDatasetOptions {
    */
   expectedDigests?: ReleaseDigests;
 }
+
+/** The keys of {@link LoadDatasetOptions}. */
+export const LOAD_DATASET_OPTION_KEYS = {
+  dataDir: true,
+  dataUrl: true,
+  cache: true,
+  cacheDir: true,
+  download: true,
+  mirrors: true,
+  onProgress: true,
+  log: true,
+  idleTimeoutMs: true,
+  expectedDigests: true,
+} as const satisfies OptionKeys<LoadDatasetOptions>;
 
 /** Where a loader found, or put, a dataset's files. */
 export interface LocatedDataset {

@@ -44,6 +44,12 @@ export interface TransferOptions {
   batchSize?: number;
   /** Start from this saved model A (a Keras `.h5` or `.keras`) instead of training one. */
   modelA?: string;
+  /**
+   * Kernel initializer of the hidden Dense layers (default `'glorot_uniform'`, Keras's default and what the
+   * notebook's `Dense(n_hidden, activation="selu")` gets). `'lecun_normal'` is the book's later advice for
+   * self-normalizing SELU networks; any Keras initializer name works.
+   */
+  kernelInitializer?: string;
   /** 0 silent, 1 progress bars, 2 one line per epoch. */
   verbose?: 0 | 1 | 2;
   /** Where progress and phase headings go (default stdout). */
@@ -61,6 +67,8 @@ export interface ModelRecord {
 /** One run of the study, as `results.json` holds it. */
 export interface TransferRun {
   seed: number;
+  /** The hidden layers' kernel initializer of models A and B (model A's when it was loaded: its file's). */
+  kernelInitializer?: string;
   modelA: ModelRecord;
   modelB: ModelRecord;
   modelBOnA: ModelRecord & {
@@ -81,11 +89,22 @@ export interface TransferSummary {
   };
 }
 
-/** The notebook's dense network: Flatten, Dense 300/100/50/50/50 selu, then the given head. */
-export function buildDenseNetwork(head: Dense, name?: string): Sequential {
+/** The hidden layers' kernel initializer the notebook uses: Keras's default for `Dense`. */
+export const NOTEBOOK_KERNEL_INITIALIZER = 'glorot_uniform';
+
+/**
+ * The notebook's dense network, exactly its layers: `Flatten(input_shape=[28, 28])`, then
+ * `Dense(n_hidden, activation="selu")` for n_hidden in (300, 100, 50, 50, 50), then the given head. The hidden
+ * layers' kernels start from `kernelInitializer` (default Keras's `glorot_uniform`, as in the notebook).
+ */
+export function buildDenseNetwork(
+  head: Dense,
+  name?: string,
+  kernelInitializer: string = NOTEBOOK_KERNEL_INITIALIZER,
+): Sequential {
   const model = new Sequential([new Flatten({ inputShape: [28, 28] })], { name });
   for (const units of [300, 100, 50, 50, 50]) {
-    model.add(new Dense({ units, activation: 'selu', kernelInitializer: 'lecun_normal' }));
+    model.add(new Dense({ units, activation: 'selu', kernelInitializer }));
   }
   model.add(head);
   return model;
@@ -110,7 +129,7 @@ function sameWeights(a: Tensor[], b: Tensor[]): boolean {
 export type TransferData = Awaited<ReturnType<typeof loadTransferData>>;
 
 /** Loads Fashion-MNIST and splits it into the notebook's tasks. */
-export async function loadTransferData(options: LoadDatasetOptions = {}) {
+export async function loadTransferData(options: LoadDatasetOptions & { verbose?: 0 | 1 } = {}) {
   const dataset = await loadFashionMnist(options);
   const { taskA, taskB } = splitTaskAB(dataset);
   const pack = (part: { images: Uint8Array; labels: Uint8Array; count: number }, binary: boolean) => ({
@@ -130,7 +149,7 @@ export async function loadTransferData(options: LoadDatasetOptions = {}) {
 }
 
 function record(model: BaseModel, history: Record<string, number[]>, x: Tensor, y: Tensor): ModelRecord {
-  const [loss, accuracy] = model.evaluate(x, y);
+  const { loss, accuracy } = model.evaluate(x, y, { verbose: 0, returnDict: true });
   return { history, test: { loss, accuracy } };
 }
 
@@ -184,7 +203,11 @@ export async function runTransferOnce(
     });
   } else {
     say(`Model A: task A, ${taskA.train.x.rows} images, ${options.epochsA ?? 20} epochs (seed ${seed})`);
-    modelA = buildDenseNetwork(new Dense({ units: 8, activation: 'softmax' }), 'model_A');
+    modelA = buildDenseNetwork(
+      new Dense({ units: 8, activation: 'softmax' }),
+      'model_A',
+      options.kernelInitializer,
+    );
     modelA.compile({
       optimizer: new SGD({ learningRate }),
       loss: 'sparse_categorical_crossentropy',
@@ -201,7 +224,11 @@ export async function runTransferOnce(
   // Model B from scratch on task B's 200 images.
   started = performance.now();
   say(`Model B: task B from scratch, ${taskB.train.x.rows} images, ${options.epochsB ?? 20} epochs`);
-  const modelB = buildDenseNetwork(new Dense({ units: 1, activation: 'sigmoid' }), 'model_B');
+  const modelB = buildDenseNetwork(
+    new Dense({ units: 1, activation: 'sigmoid' }),
+    'model_B',
+    options.kernelInitializer,
+  );
   modelB.compile({
     optimizer: new SGD({ learningRate }),
     loss: 'binary_crossentropy',
@@ -247,6 +274,10 @@ export async function runTransferOnce(
 
   return {
     seed,
+    kernelInitializer:
+      options.modelA === undefined
+        ? (options.kernelInitializer ?? NOTEBOOK_KERNEL_INITIALIZER)
+        : `${options.kernelInitializer ?? NOTEBOOK_KERNEL_INITIALIZER} (model B; model A from ${options.modelA})`,
     modelA: recordA,
     modelB: recordB,
     modelBOnA: { ...recordBOnA, phases: { frozen, unfrozen } },
@@ -264,7 +295,8 @@ export async function runTransfer(
   options: TransferOptions,
   data?: TransferData,
 ): Promise<TransferRun | TransferSummary> {
-  const loaded = data ?? (await loadTransferData({ dataDir: options.dataDir }));
+  const loaded =
+    data ?? (await loadTransferData({ dataDir: options.dataDir, verbose: options.verbose === 0 ? 0 : 1 }));
   const seeds = options.seeds ?? 1;
   if (!Number.isInteger(seeds) || seeds < 1)
     throw new RangeError(`seeds must be a positive integer, got ${seeds}`);

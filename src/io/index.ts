@@ -18,9 +18,11 @@ export {
   WRITTEN_BACKEND,
   WRITTEN_KERAS_VERSION,
   type LoadModelOptions,
+  type ModelClass,
+  type ReadModelFileOptions,
   type SaveModelOptions,
 } from './modelFile.js';
 export type { ModelFileParts, StoredLayerWeights, StoredWeight } from './modelParts.js';
-export { inspectModelFile, type ModelFileInfo } from './inspect.js';
+export { inspectModelFile, type InspectModelFileOptions, type ModelFileInfo } from './inspect.js';
 
 registerModelSaver((model, path, options) => saveModel(model, path, options as SaveModelOptions | undefined));

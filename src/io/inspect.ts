@@ -2,6 +2,7 @@
  * Describing a model file without trusting it: what `warmstart inspect` prints.
  * @module
  */
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { promises as fs } from 'node:fs';
 import { UnknownLayerError } from '../layers/registry.js';
 import type { BaseModel } from '../models/baseModel.js';
@@ -166,6 +167,20 @@ function fromModel(model: BaseModel, info: ModelFileInfo): void {
   info.summary = model.summary(null);
 }
 
+/** Options of {@link inspectModelFile}. */
+export interface InspectModelFileOptions {
+  /** Layer factories and losses for classes the file names that warmstart lacks (as `loadModel` takes them). */
+  customObjects?: CustomObjects;
+  /** Deadline for reading the file, in milliseconds. */
+  timeoutMs?: number;
+}
+
+/** The keys of {@link InspectModelFileOptions}. */
+const INSPECT_MODEL_FILE_OPTION_KEYS = {
+  customObjects: true,
+  timeoutMs: true,
+} as const satisfies OptionKeys<InspectModelFileOptions>;
+
 /**
  * Describes a model file: format, Keras version, layers with shapes and parameter counts, optimizer and its
  * settings, loss, metrics, and whether warmstart can load (and compile) it, with the reason when not. Never
@@ -173,8 +188,9 @@ function fromModel(model: BaseModel, info: ModelFileInfo): void {
  */
 export async function inspectModelFile(
   path: string,
-  options: { customObjects?: CustomObjects; timeoutMs?: number } = {},
+  options: InspectModelFileOptions = {},
 ): Promise<ModelFileInfo> {
+  checkOptions('inspectModelFile', options, INSPECT_MODEL_FILE_OPTION_KEYS);
   const info: ModelFileInfo = {
     path,
     format: null,

@@ -18,6 +18,7 @@ import { ModelFileError } from './errors.js';
 import { childGroup, datasetAt, floatValues } from './hdf5/access.js';
 import type { GroupSnapshot, WriteGroup } from './hdf5/snapshot.js';
 import { addDataset, group, type WriterIdentity } from './legacyH5.js';
+import { kerasJson } from './kerasJson.js';
 import { kerasCompileConfig, kerasModelConfig, parseJson } from './modelConfig.js';
 import {
   assignLayerWeights,
@@ -261,8 +262,8 @@ export function kerasArchiveBytes(
   // Keras writes the members in this order, stored without compression.
   return zipSync(
     {
-      [METADATA]: strToU8(JSON.stringify(metadata)),
-      [CONFIG]: strToU8(JSON.stringify(config)),
+      [METADATA]: strToU8(kerasJson(metadata)),
+      [CONFIG]: strToU8(kerasJson(config)),
       [WEIGHTS]: weights,
     },
     { level: 0 },

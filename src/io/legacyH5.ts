@@ -16,6 +16,7 @@ import type { BaseModel } from '../models/baseModel.js';
 import { ModelFileError } from './errors.js';
 import { childGroup, datasetAt, floatValues, stringAttribute, stringListAttribute } from './hdf5/access.js';
 import type { GroupSnapshot, WriteAttribute, WriteDataset, WriteGroup } from './hdf5/snapshot.js';
+import { kerasJson } from './kerasJson.js';
 import { legacyModelConfig, legacyTrainingConfig, parseJson } from './modelConfig.js';
 import {
   assignLayerWeights,
@@ -121,14 +122,6 @@ export function readLegacyH5(tree: GroupSnapshot, path: string): ModelFileParts 
 
 // ---- Writing.
 
-/** JSON as Python's `json.dumps` writes it by default: non-ASCII characters escaped (the attribute is ASCII). */
-export function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[\u007f-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-
 /** A scalar string attribute: `'A'` variable-length ASCII (Keras's bytes values), `'S'` UTF-8 (its str values). */
 function stringAttr(name: string, value: string, dtype: 'A' | 'S'): WriteAttribute {
   return { name, dtype, value, shape: null };
@@ -204,9 +197,9 @@ export function legacyH5Tree(
     stringAttr('keras_version', identity.kerasVersion, 'S'),
     stringAttr('backend', identity.backend, 'S'),
   );
-  root.attrs.push(stringAttr('model_config', asciiJson(legacyModelConfig(model)), 'A'));
+  root.attrs.push(stringAttr('model_config', kerasJson(legacyModelConfig(model)), 'A'));
   const trainingConfig = includeOptimizer ? legacyTrainingConfig(model) : null;
-  if (trainingConfig !== null) root.attrs.push(stringAttr('training_config', asciiJson(trainingConfig), 'A'));
+  if (trainingConfig !== null) root.attrs.push(stringAttr('training_config', kerasJson(trainingConfig), 'A'));
 
   const weights = group('model_weights');
   // Keras lists `model.layers`: a Sequential's without its input layer, a functional model's with them.

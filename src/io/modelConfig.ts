@@ -10,12 +10,17 @@
  * @module
  */
 import { BatchNormalization } from '../layers/batchNormalization.js';
+import { Conv2D } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
+import { DepthwiseConv2D } from '../layers/depthwiseConv2D.js';
 import { InputLayer } from '../layers/inputLayer.js';
-import type { Layer } from '../layers/layer.js';
+import { type Layer, reserveLayerName } from '../layers/layer.js';
 import { Merge } from '../layers/merge.js';
+import { SeparableConv2D } from '../layers/separableConv2D.js';
+import { UnknownOptionError } from '../kernels/options.js';
 import { bareClassName, deserializeLayer, type LayerFactory, UnknownLayerError } from '../layers/registry.js';
 import { getLoss, type Loss, UnknownLossError } from '../losses/index.js';
+import { isKnownMetricName } from '../metrics/index.js';
 import type { BaseModel } from '../models/baseModel.js';
 import {
   type FunctionalGraphSpec,
@@ -34,7 +39,7 @@ import {
   UnknownOptimizerError,
 } from '../optimizers/index.js';
 import { type Shape, ShapeError, sizeOf } from '../tensor/tensor.js';
-import { ModelFileError } from './errors.js';
+import { isNotAboutTheFile, ModelFileError } from './errors.js';
 
 /** Objects a file may name that warmstart does not know: layer factories and losses, by their Keras names. */
 export type CustomObjects = Record<string, LayerFactory | Loss>;
@@ -61,6 +66,20 @@ const KERAS_LAYERS = new Set([
   'BatchNormalization',
   'Add',
   'Concatenate',
+  'Conv2D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'ZeroPadding2D',
+  'Cropping2D',
+  'Reshape',
+  'Rescaling',
+  'ReLU',
+  'LeakyReLU',
+  'Softmax',
 ]);
 
 /** Model class names Keras uses for models nested as layers, which warmstart does not support. */
@@ -149,6 +168,8 @@ export function createLayer(entry: unknown, context: ConfigContext): Layer {
     if (typeof layer !== 'object' || layer === null || typeof (layer as Layer).forward !== 'function') {
       throw new TypeError(`the factory for '${name}' did not return a layer`);
     }
+    // A loaded name must not come back as an automatic one (custom factories bypass the registry).
+    reserveLayerName(layer.name);
     return layer;
   } catch (error) {
     if (error instanceof UnknownLayerError) {
@@ -159,7 +180,7 @@ export function createLayer(entry: unknown, context: ConfigContext): Layer {
         `loadModel(path, { customObjects: { ${name}: (config) => new YourLayer(...) } })`;
       throw unknown;
     }
-    if (error instanceof ModelFileError) throw error;
+    if (error instanceof ModelFileError || isNotAboutTheFile(error)) throw error;
     throw new ModelFileError(
       'BAD_CONFIG',
       context.path,
@@ -174,6 +195,17 @@ function estimatedParameters(layer: Layer, inputShape: Shape): number {
   if (layer instanceof Dense)
     return (inputShape[inputShape.length - 1] + (layer.useBias ? 1 : 0)) * layer.units;
   if (layer instanceof BatchNormalization) return 4 * inputShape[inputShape.length - 1];
+  const channels = inputShape[inputShape.length - 1];
+  const taps = (layer: { kernelSize: readonly number[] }): number =>
+    layer.kernelSize[0] * layer.kernelSize[1];
+  if (layer instanceof Conv2D)
+    return (taps(layer) * channels * layer.filters) / layer.groups + (layer.useBias ? layer.filters : 0);
+  if (layer instanceof DepthwiseConv2D)
+    return (taps(layer) + (layer.useBias ? 1 : 0)) * channels * layer.depthMultiplier;
+  if (layer instanceof SeparableConv2D) {
+    const depthwise = channels * layer.depthMultiplier;
+    return taps(layer) * depthwise + depthwise * layer.filters + (layer.useBias ? layer.filters : 0);
+  }
   return 0;
 }
 
@@ -197,6 +229,7 @@ function building<T>(context: ConfigContext, step: () => T): T {
   try {
     return step();
   } catch (error) {
+    if (isNotAboutTheFile(error)) throw error;
     if (error instanceof UnsupportedGraphError) {
       throw new ModelFileError(
         'UNSUPPORTED',
@@ -305,14 +338,19 @@ export function modelFromConfig(modelConfig: unknown, context: ConfigContext): B
   }
   const name = className(modelConfig);
   const config = modelConfig.config;
-  if (name === 'Sequential') return sequentialFromConfig(config, context);
-  if (
+  let model: BaseModel | null = null;
+  if (name === 'Sequential') model = sequentialFromConfig(config, context);
+  else if (
     (name === 'Functional' || name === 'Model') &&
     isObject(config) &&
     Array.isArray(config.layers) &&
     'input_layers' in config
   ) {
-    return functionalModelFromConfig(config, context);
+    model = functionalModelFromConfig(config, context);
+  }
+  if (model !== null) {
+    reserveLayerName(model.name);
+    return model;
   }
   throw new ModelFileError(
     'UNSUPPORTED',
@@ -461,7 +499,9 @@ export function legacyTrainingConfig(model: BaseModel): Json | null {
   const config: Json = {};
   for (const [key, value] of Object.entries(optimizer.getConfig())) {
     if (key in OPTIMIZER_DEFAULTS && OPTIMIZER_DEFAULTS[key] === value) continue;
-    config[key] = toLegacy(value);
+    // A schedule keeps its `module`: Keras 3 cannot find the class without it (as Keras 3 writes it in .h5
+    // too), and tf.keras 2.x reads only `class_name` and `config`.
+    config[key] = key === 'learning_rate' ? value : toLegacy(value);
   }
   return {
     loss: lossName(loss),
@@ -502,15 +542,6 @@ export interface CompileArguments {
   loss: Loss;
   metrics: string[];
 }
-
-/** Metrics warmstart computes (others in a file are dropped with a warning). */
-const KNOWN_METRICS = new Set([
-  'accuracy',
-  'acc',
-  'sparse_categorical_accuracy',
-  'categorical_accuracy',
-  'binary_accuracy',
-]);
 
 /** The one element of a single-output structure (Keras nests losses and metrics per output). */
 function single(value: unknown, what: string, context: ConfigContext): unknown {
@@ -601,10 +632,10 @@ function resolveMetrics(raw: unknown, context: ConfigContext): string[] {
         typeof metric.class_name === 'string' ? toSnake(bareClassName(metric.class_name)) : null,
       ];
       name =
-        (candidates.find((c) => typeof c === 'string' && KNOWN_METRICS.has(c)) as string | undefined) ??
+        (candidates.find((c) => typeof c === 'string' && isKnownMetricName(c)) as string | undefined) ??
         String(config.name ?? metric.class_name);
     }
-    if (name !== null && KNOWN_METRICS.has(name)) {
+    if (name !== null && isKnownMetricName(name)) {
       if (!names.includes(name)) names.push(name);
     } else {
       context.warn(
@@ -654,7 +685,7 @@ export function optimizerFromConfig(raw: unknown, context: ConfigContext): Optim
         { cause: error },
       );
     }
-    if (error instanceof OptimizerConfigError) {
+    if (error instanceof OptimizerConfigError || error instanceof UnknownOptionError) {
       throw new ModelFileError(
         'BAD_TRAINING_CONFIG',
         context.path,

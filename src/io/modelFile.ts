@@ -3,20 +3,15 @@
  * (Keras 3) files, `saveModel(model, path)` (what `model.save` calls) writing either, atomically.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
-import { UnknownLayerError } from '../layers/registry.js';
+import { dirname, extname, resolve } from 'node:path';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
+import { bareClassName, UnknownLayerError } from '../layers/registry.js';
 import type { BaseModel } from '../models/baseModel.js';
-import { ModelFileError } from './errors.js';
-import {
-  defaultTimeoutMs,
-  Hdf5Failure,
-  readHdf5,
-  readHdf5Bytes,
-  writeHdf5,
-  writeHdf5Bytes,
-} from './hdf5/client.js';
+import { Model } from '../models/functional.js';
+import { Sequential } from '../models/sequential.js';
+import { isNotAboutTheFile, ModelFileError } from './errors.js';
+import { defaultTimeoutMs, Hdf5Failure, readHdf5Bytes, writeHdf5Bytes } from './hdf5/client.js';
 import type { GroupSnapshot, ReadLimits } from './hdf5/snapshot.js';
 import { kerasArchiveBytes, kerasWeightsTree, readKerasArchive } from './kerasArchive.js';
 import { legacyH5Tree, readLegacyH5, type WriterIdentity } from './legacyH5.js';
@@ -28,6 +23,7 @@ import {
 } from './modelConfig.js';
 import type { ModelFileParts } from './modelParts.js';
 import { restoreOptimizerState } from './optimizerState.js';
+import { removeStaleTemporaries, temporaryPathFor } from './temporaryFiles.js';
 
 /** warmstart's version, written into the files it saves. */
 export const WARMSTART_VERSION = '0.1.0';
@@ -48,8 +44,23 @@ export const WRITTEN_BACKEND = 'warmstart';
 
 const IDENTITY: WriterIdentity = { kerasVersion: WRITTEN_KERAS_VERSION, backend: WRITTEN_BACKEND };
 
+/**
+ * A model class, as {@link LoadModelOptions.expect} takes it: `Sequential`, `Model`, or a base class of them
+ * (`BaseModel`). Only its prototype matters (the class is never called), so abstract classes and classes with
+ * protected constructors qualify.
+ */
+export interface ModelClass<T extends BaseModel> {
+  readonly prototype: T;
+  readonly name: string;
+}
+
 /** Options of {@link loadModel}. */
 export interface LoadModelOptions {
+  /**
+   * The class the file must hold: `Sequential` or `Model` (functional). `loadModel` then resolves to that type,
+   * and a file holding the other kind is a `ModelFileError` `WRONG_MODEL_CLASS`, before anything is built.
+   */
+  expect?: ModelClass<BaseModel>;
   /**
    * Compile the model with the optimizer (its hyperparameters and, when saved, its state), loss and metrics
    * the file records, so that `fit` continues where it stopped (default true). With false, only the
@@ -66,6 +77,16 @@ export interface LoadModelOptions {
   limits?: ReadLimits;
 }
 
+/** The keys of {@link LoadModelOptions}. */
+const LOAD_MODEL_OPTION_KEYS = {
+  expect: true,
+  compile: true,
+  customObjects: true,
+  timeoutMs: true,
+  onWarning: true,
+  limits: true,
+} as const satisfies OptionKeys<LoadModelOptions>;
+
 /** Options of {@link saveModel} (and `model.save`). */
 export interface SaveModelOptions {
   /** Save the optimizer, loss and metrics, and the optimizer's state (default true). */
@@ -75,6 +96,27 @@ export interface SaveModelOptions {
   /** Deadline for writing, in milliseconds. */
   timeoutMs?: number;
 }
+
+/** The keys of {@link SaveModelOptions}. */
+const SAVE_MODEL_OPTION_KEYS = {
+  includeOptimizer: true,
+  overwrite: true,
+  timeoutMs: true,
+} as const satisfies OptionKeys<SaveModelOptions>;
+
+/** Options of {@link readModelFile}. */
+export interface ReadModelFileOptions {
+  /** Deadline for reading the file, in milliseconds (default: 20 s plus 0.1 ms per kilobyte). */
+  timeoutMs?: number;
+  /** Bounds on what reading may allocate. */
+  limits?: ReadLimits;
+}
+
+/** The keys of {@link ReadModelFileOptions}. */
+const READ_MODEL_FILE_OPTION_KEYS = {
+  timeoutMs: true,
+  limits: true,
+} as const satisfies OptionKeys<ReadModelFileOptions>;
 
 const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 const ZIP_SIGNATURE = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
@@ -106,8 +148,9 @@ function hdf5Error(error: unknown, path: string, what: string): unknown {
  */
 export async function readModelFile(
   path: string,
-  options: { timeoutMs?: number; limits?: ReadLimits } = {},
+  options: ReadModelFileOptions = {},
 ): Promise<ModelFileParts> {
+  checkOptions('readModelFile', options, READ_MODEL_FILE_OPTION_KEYS);
   let head: Buffer;
   let size: number;
   try {
@@ -130,27 +173,27 @@ export async function readModelFile(
   if (size === 0) throw new ModelFileError('CORRUPT', path, 'the file is empty');
   const format = sniff(head);
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs(size);
-  if (format === 'h5') {
-    let tree: GroupSnapshot;
-    try {
-      tree = await readHdf5(path, { timeoutMs, limits: options.limits });
-    } catch (error) {
-      throw hdf5Error(error, path, 'the HDF5 file cannot be read');
-    }
-    return readLegacyH5(tree, path);
-  }
-  if (format === 'keras') {
+  if (format === 'h5' || format === 'keras') {
     let bytes: Uint8Array;
     try {
-      bytes = await fs.readFile(path);
+      bytes = new Uint8Array(await fs.readFile(path));
     } catch (error) {
       throw new ModelFileError('NOT_FOUND', path, `cannot read the file (${(error as Error).message})`, {
         cause: error,
       });
     }
+    if (format === 'h5') {
+      let tree: GroupSnapshot;
+      try {
+        tree = await readHdf5Bytes(bytes, { timeoutMs, limits: options.limits, name: path });
+      } catch (error) {
+        throw hdf5Error(error, path, 'the HDF5 file cannot be read');
+      }
+      return readLegacyH5(tree, path);
+    }
     return readKerasArchive(bytes, path, async (weights) => {
       try {
-        return await readHdf5Bytes(weights, { timeoutMs, limits: options.limits });
+        return await readHdf5Bytes(weights, { timeoutMs, limits: options.limits, name: 'model.weights.h5' });
       } catch (error) {
         throw hdf5Error(error, path, "the archive's model.weights.h5 cannot be read");
       }
@@ -198,15 +241,50 @@ export function modelFromParts(parts: ModelFileParts, context: ConfigContext, co
   return model;
 }
 
+/** The class a model config will be rebuilt as, or null when it names another (an error at build time). */
+function modelClassOf(modelConfig: unknown): typeof Sequential | typeof Model | null {
+  if (typeof modelConfig !== 'object' || modelConfig === null) return null;
+  const name = (modelConfig as { class_name?: unknown }).class_name;
+  if (typeof name !== 'string') return null;
+  const bare = bareClassName(name);
+  return bare === 'Sequential' ? Sequential : bare === 'Functional' || bare === 'Model' ? Model : null;
+}
+
 /**
  * Loads a model saved by Keras (tf.keras 2.0–2.15 `.h5`, Keras 3 `.h5` or `.keras`) or by warmstart.
  *
+ * Resolves to a {@link Sequential} when the file holds a Sequential model, and to a functional {@link Model}
+ * when it holds a functional one (Keras's `Functional`, or `Model` with a graph). To get the exact type without
+ * a cast, say which one the file must hold: `await loadModel('my_model_A.h5', { expect: Sequential })` is a
+ * `Sequential` (and a file holding a functional model is a `ModelFileError` with code `WRONG_MODEL_CLASS`).
+ *
  * Every way a file can be wrong ends in a {@link ModelFileError} (with a `code` and the path in its message)
- * or, for a layer class that is neither built in nor registered, an `UnknownLayerError` naming the class.
+ * or, for a layer class that is neither built in nor registered, an `UnknownLayerError` naming the class. An
+ * error that is not the file's (out of memory) propagates unchanged.
  */
+export async function loadModel<T extends BaseModel>(
+  path: string,
+  options: LoadModelOptions & { expect: ModelClass<T> },
+): Promise<T>;
+export async function loadModel(path: string, options?: LoadModelOptions): Promise<Sequential | Model>;
 export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<BaseModel> {
+  checkOptions('loadModel', options, LOAD_MODEL_OPTION_KEYS);
   const warn = options.onWarning ?? defaultWarn;
-  const parts = await readModelFile(path, options);
+  const parts = await readModelFile(path, { timeoutMs: options.timeoutMs, limits: options.limits });
+  if (options.expect !== undefined) {
+    const found = modelClassOf(parts.modelConfig);
+    const expected = options.expect.prototype as object;
+    if (
+      found !== null &&
+      !(found.prototype === expected || Object.prototype.isPrototypeOf.call(expected, found.prototype))
+    ) {
+      throw new ModelFileError(
+        'WRONG_MODEL_CLASS',
+        path,
+        `the file holds a ${found === Sequential ? 'Sequential' : 'functional Model'}, not a ${options.expect.name}: load it with { expect: ${found.name} }, or without expect`,
+      );
+    }
+  }
   let size = 0;
   try {
     size = (await fs.stat(path)).size;
@@ -217,7 +295,8 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   try {
     return modelFromParts(parts, context, options.compile ?? true);
   } catch (error) {
-    if (error instanceof ModelFileError || error instanceof UnknownLayerError) throw error;
+    if (error instanceof ModelFileError || error instanceof UnknownLayerError || isNotAboutTheFile(error))
+      throw error;
     // Anything else is an argument of the file that a constructor refused: still the file's fault.
     throw new ModelFileError(
       'BAD_CONFIG',
@@ -240,20 +319,79 @@ function formatOf(path: string): 'h5' | 'keras' {
   );
 }
 
+/** A file-system error of a save, in words that name the cause (and the folder when it is the folder's). */
+function describeWriteError(error: unknown, path: string): string {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const folder = dirname(resolve(path));
+  switch (code) {
+    case 'ENOENT':
+      return `the folder '${folder}' does not exist (it disappeared during the save)`;
+    case 'EACCES':
+    case 'EPERM':
+      return `no permission to write in the folder '${folder}'`;
+    case 'EROFS':
+      return `the folder '${folder}' is on a read-only file system`;
+    case 'ENOSPC':
+      return `no space left on the device of '${folder}'`;
+    case 'EDQUOT':
+      return `the disk quota of '${folder}' is exhausted`;
+    case 'EISDIR':
+      return `'${path}' is a folder`;
+    default:
+      return (error as Error).message;
+  }
+}
+
+/** Refuses, before any work, a save whose folder is missing or not a folder: the message names it. */
+async function checkFolder(path: string): Promise<void> {
+  const folder = dirname(resolve(path));
+  let isFolder: boolean;
+  try {
+    isFolder = (await fs.stat(folder)).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `the folder '${folder}' does not exist: create it first (for example \`mkdir -p ${folder}\`, or \`fs.mkdirSync(folder, { recursive: true })\`)`
+        : `the folder '${folder}' cannot be used (${describeWriteError(error, path)})`;
+    throw new ModelFileError('WRITE_FAILED', path, reason, { cause: error });
+  }
+  if (!isFolder) throw new ModelFileError('WRITE_FAILED', path, `'${folder}' is not a folder`);
+  const target = await fs.stat(path).catch(() => null);
+  if (target?.isDirectory()) throw new ModelFileError('WRITE_FAILED', path, 'a folder exists at this path');
+}
+
+/** Writes bytes to a new file and flushes them to the disk before returning. */
+async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
+  const handle = await fs.open(path, 'wx');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Saves a model as `.keras` (Keras 3's zip archive) or `.h5` (Keras's legacy HDF5 layout), chosen by the
- * extension. Atomic: the file is written next to its destination under a temporary name, read back and
- * checked, then renamed over the destination, so a failed save never leaves a partial file nor destroys the
- * previous one.
+ * extension. Atomic: the file is made in memory, written next to its destination under a temporary name
+ * (`.<name>.<pid>@<host>.<hex>.tmp`), read back and checked, then renamed over the destination, so a failed or
+ * killed save never leaves a partial file nor destroys the previous one. Nothing is written anywhere else, and
+ * each save removes the temporary files that killed processes left in its folder (never a live process's).
+ *
+ * Fails with a `ModelFileError` `WRITE_FAILED` whose message names the cause (a missing folder, no
+ * permission, a full disk); an error that is not about the file (out of memory) propagates unchanged.
  */
 export async function saveModel(
   model: BaseModel,
   path: string,
   options: SaveModelOptions = {},
 ): Promise<void> {
+  checkOptions('save', options, SAVE_MODEL_OPTION_KEYS);
   const format = formatOf(path);
   const includeOptimizer = options.includeOptimizer ?? true;
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs(model.countParams() * 8);
+  await checkFolder(path);
   if (options.overwrite === false) {
     const exists = await fs.stat(path).then(
       () => true,
@@ -261,23 +399,22 @@ export async function saveModel(
     );
     if (exists) throw new ModelFileError('WRITE_FAILED', path, 'the file exists and overwrite is false');
   }
-  const temporary = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  await removeStaleTemporaries(dirname(resolve(path)));
+  const temporary = temporaryPathFor(path);
   try {
-    if (format === 'h5') {
-      await writeHdf5(temporary, legacyH5Tree(model, IDENTITY, includeOptimizer), { timeoutMs });
-    } else {
-      const weights = await writeHdf5Bytes(kerasWeightsTree(model, includeOptimizer), { timeoutMs });
-      await fs.writeFile(temporary, kerasArchiveBytes(model, weights, IDENTITY, includeOptimizer));
-    }
-    const handle = await fs.open(temporary, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    const bytes =
+      format === 'h5'
+        ? await writeHdf5Bytes(legacyH5Tree(model, IDENTITY, includeOptimizer), { timeoutMs, name: path })
+        : kerasArchiveBytes(
+            model,
+            await writeHdf5Bytes(kerasWeightsTree(model, includeOptimizer), {
+              timeoutMs,
+              name: `${path} (model.weights.h5)`,
+            }),
+            IDENTITY,
+            includeOptimizer,
+          );
+    await writeDurably(temporary, bytes);
     // Read the file back as a loader would, so that nothing unreadable replaces a good file.
     const parts = await readModelFile(temporary, { timeoutMs });
     const stored = parts.layerWeights.reduce((total, layer) => total + layer.weights.length, 0);
@@ -287,11 +424,12 @@ export async function saveModel(
     await fs.rename(temporary, path);
   } catch (error) {
     await fs.rm(temporary, { force: true }).catch(() => undefined);
+    if (isNotAboutTheFile(error)) throw error;
     if (error instanceof ModelFileError && error.code === 'WRITE_FAILED') throw error;
     const reason =
       error instanceof Hdf5Failure || error instanceof ModelFileError
         ? error.message
-        : (error as Error).message;
+        : describeWriteError(error, path);
     throw new ModelFileError(
       'WRITE_FAILED',
       path,

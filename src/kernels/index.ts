@@ -2,8 +2,16 @@ import * as host from '../platform/host.js';
 import type { Kernels } from './kernels.js';
 import { ReferenceKernels } from './reference.js';
 
+export * from './errors.js';
 export * from './kernels.js';
 export { ReferenceKernels } from './reference.js';
+export {
+  checkOptions,
+  type OptionKeys,
+  suggestOption,
+  type UnknownKey,
+  UnknownOptionError,
+} from './options.js';
 
 /** A function that creates a backend's kernels (asynchronously when it must compile code first). */
 export type BackendFactory = () => Kernels | Promise<Kernels>;

@@ -5,6 +5,7 @@
  * @module
  */
 import { type Kernels, setBackend, setKernels } from './index.js';
+import { checkOptions, type OptionKeys } from './options.js';
 import { createWasmKernels, type WasmKernelOptions } from './wasm/index.js';
 
 /** Options of {@link ready}. */
@@ -12,6 +13,17 @@ export interface ReadyOptions extends Omit<WasmKernelOptions, 'mainChunkLimit'> 
   /** `'wasm'` (default) or `'reference'` (plain TypeScript: slow, but needs nothing). */
   backend?: 'wasm' | 'reference';
 }
+
+/** The keys of {@link ReadyOptions}. */
+const READY_OPTION_KEYS = {
+  backend: true,
+  threads: true,
+  relaxedSimd: true,
+  spinMicros: true,
+  initialMiB: true,
+  maximumMiB: true,
+  wasmDir: true,
+} as const satisfies OptionKeys<ReadyOptions>;
 
 /**
  * Why the WebAssembly backend could not start (models then use the reference kernels), or null when it runs
@@ -35,6 +47,7 @@ let started: { key: string; kernels: Promise<Kernels> } | null = null;
  * ```
  */
 export function ready(options: ReadyOptions = {}): Promise<Kernels> {
+  checkOptions('ready', options, READY_OPTION_KEYS);
   const key = JSON.stringify(options, (_, value: unknown) => (value instanceof URL ? value.href : value));
   if (started !== null && (key === '{}' || key === started.key)) return started.kernels;
   const kernels = start(options);

@@ -4,10 +4,13 @@ import {
   type InitializerLike,
   serializeInitializer,
 } from '../initializers/index.js';
+import { DisposedError } from '../kernels/errors.js';
 import type { Kernels } from '../kernels/kernels.js';
+import { OwnedMemory } from '../tensor/ownership.js';
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link BatchNormalization}, Keras's names in camelCase. */
 export interface BatchNormalizationOptions extends LayerOptions {
@@ -30,6 +33,20 @@ export interface BatchNormalizationOptions extends LayerOptions {
   /** Initializer of the moving variance (default ones). */
   movingVarianceInitializer?: InitializerLike;
 }
+
+/** The keys of {@link BatchNormalizationOptions}. */
+const BATCH_NORMALIZATION_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  axis: true,
+  momentum: true,
+  epsilon: true,
+  center: true,
+  scale: true,
+  betaInitializer: true,
+  gammaInitializer: true,
+  movingMeanInitializer: true,
+  movingVarianceInitializer: true,
+} as const satisfies OptionKeys<BatchNormalizationOptions>;
 
 /**
  * Batch normalization (Ioffe and Szegedy 2015) over the last axis, as Keras 3's `BatchNormalization`.
@@ -64,6 +81,8 @@ export class BatchNormalization extends Layer {
   private movingVarianceWeight: Variable | null = null;
   private batchMean: Float32Array | null = null;
   private batchVariance: Float32Array | null = null;
+  /** Owns the batch statistics (the weights own themselves). */
+  private readonly statistics = new OwnedMemory(this);
   /** Whether the last forward pass normalised with the batch's statistics (else the moving ones). */
   private usedBatchStatistics = false;
   private readonly normalized = new BatchBuffer(
@@ -80,6 +99,7 @@ export class BatchNormalization extends Layer {
   );
 
   constructor(options: BatchNormalizationOptions = {}) {
+    checkOptions('BatchNormalization', options, BATCH_NORMALIZATION_OPTION_KEYS);
     super(options, 'batch_normalization');
     this.axis = options.axis ?? -1;
     if (!Number.isInteger(this.axis))
@@ -122,13 +142,19 @@ export class BatchNormalization extends Layer {
 
   /** The moving mean (built layers only). */
   get movingMean(): Variable {
-    if (this.movingMeanWeight === null) throw new Error(`layer '${this.name}' is not built yet`);
+    if (this.movingMeanWeight === null) {
+      if (this.isDisposed) throw new DisposedError('layer', this.name, 'use its moving statistics');
+      throw new Error(`layer '${this.name}' is not built yet`);
+    }
     return this.movingMeanWeight;
   }
 
   /** The moving variance (built layers only). */
   get movingVariance(): Variable {
-    if (this.movingVarianceWeight === null) throw new Error(`layer '${this.name}' is not built yet`);
+    if (this.movingVarianceWeight === null) {
+      if (this.isDisposed) throw new DisposedError('layer', this.name, 'use its moving statistics');
+      throw new Error(`layer '${this.name}' is not built yet`);
+    }
     return this.movingVarianceWeight;
   }
 
@@ -154,8 +180,8 @@ export class BatchNormalization extends Layer {
     if (this.center) this.betaWeight = make('beta', this.betaInitializer);
     this.movingMeanWeight = make('moving_mean', this.movingMeanInitializer);
     this.movingVarianceWeight = make('moving_variance', this.movingVarianceInitializer);
-    this.batchMean = kernels.alloc(features);
-    this.batchVariance = kernels.alloc(features);
+    this.batchMean = this.statistics.alloc(kernels, features);
+    this.batchVariance = this.statistics.alloc(kernels, features);
   }
 
   /** γ and β when the layer is trainable: the moving statistics are never trained (Keras's non-trainable weights). */
@@ -255,13 +281,13 @@ export class BatchNormalization extends Layer {
       gamma_regularizer: null,
       beta_constraint: null,
       gamma_constraint: null,
+      synchronized: false,
     };
   }
 
   override dispose(): void {
     for (const buffer of [this.normalized, this.output, this.inputGradient]) buffer.release();
-    if (this.batchMean !== null) this.kernels.free(this.batchMean);
-    if (this.batchVariance !== null) this.kernels.free(this.batchVariance);
+    this.statistics.freeAll();
     this.batchMean = this.batchVariance = null;
     this.gammaWeight = this.betaWeight = this.movingMeanWeight = this.movingVarianceWeight = null;
     super.dispose();

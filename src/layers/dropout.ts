@@ -1,6 +1,7 @@
 import { globalRandom, RandomGenerator } from '../tensor/random.js';
 import { type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Dropout}, Keras's names in camelCase. */
 export interface DropoutOptions extends LayerOptions {
@@ -11,6 +12,14 @@ export interface DropoutOptions extends LayerOptions {
   /** Draw the masks from a private generator seeded with this, instead of warmstart's global one. */
   seed?: number | null;
 }
+
+/** The keys of {@link DropoutOptions}. */
+const DROPOUT_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  rate: true,
+  noiseShape: true,
+  seed: true,
+} as const satisfies OptionKeys<DropoutOptions>;
 
 /** Checks a dropout rate as Keras does (rate 1 would divide by zero when rescaling). */
 export function checkDropoutRate(owner: string, rate: unknown): number {
@@ -60,6 +69,7 @@ export class Dropout extends Layer {
   protected masked = false;
 
   constructor(options: DropoutOptions, defaultPrefix = 'dropout') {
+    checkOptions(new.target.name, options, DROPOUT_OPTION_KEYS);
     super(options, defaultPrefix);
     this.rate = checkDropoutRate(new.target.name, options.rate);
     checkNoiseShape(new.target.name, options.noiseShape);

@@ -1,4 +1,5 @@
 import * as host from '../platform/host.js';
+import { checkOptions } from '../kernels/options.js';
 import type { BaseModel } from './baseModel.js';
 
 /** Values reported at the end of a batch or an epoch: `loss`, `accuracy`, `val_loss`, … */
@@ -96,6 +97,7 @@ export class ProgbarLogger extends Callback {
   private steps = 0;
 
   constructor(options: { verbose?: number; writer?: ProgressWriter } = {}) {
+    checkOptions('ProgbarLogger', options, { verbose: true, writer: true });
     super();
     this.verbose = options.verbose ?? 1;
     this.writer = options.writer ?? defaultWriter();

@@ -7,3 +7,11 @@ export class InputDataError extends Error {
 export class NotCompiledError extends Error {
   override readonly name = 'NotCompiledError';
 }
+
+/**
+ * Thrown when a model is used while a `fit` that trains its layers has not finished: almost always an
+ * `await` missing before `model.fit(...)`. Its message names the model, the running fit and the fix.
+ */
+export class ModelBusyError extends Error {
+  override readonly name = 'ModelBusyError';
+}

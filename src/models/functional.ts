@@ -20,11 +20,14 @@
  * layers).
  * @module
  */
+import { DisposedError } from '../kernels/errors.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { InputLayer } from '../layers/inputLayer.js';
 import { Layer, uniqueLayerName } from '../layers/layer.js';
 import { BatchBuffer } from '../layers/layer.js';
 import { Merge } from '../layers/merge.js';
 import { deserializeLayer, serializeLayer } from '../layers/registry.js';
+import { addUser } from '../tensor/ownership.js';
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
 import { BaseModel } from './baseModel.js';
 import { registerModelCloner } from './cloneModel.js';
@@ -81,8 +84,12 @@ export interface InputOptions {
   name?: string;
 }
 
+/** The keys of {@link InputOptions}. */
+const INPUT_OPTION_KEYS = { shape: true, name: true } as const satisfies OptionKeys<InputOptions>;
+
 /** A model input, as `keras.Input(shape)`: an `InputLayer` and the symbolic tensor it produces. */
 export function Input(options: InputOptions): SymbolicTensor {
+  checkOptions('Input', options, INPUT_OPTION_KEYS);
   const layer = new InputLayer({ shape: options.shape, name: options.name });
   layer.build(layer.inputShape ?? options.shape);
   return new SymbolicTensor(layer.inputShape ?? options.shape, layer, [], false);
@@ -154,6 +161,13 @@ export interface ModelOptions {
   name?: string;
 }
 
+/** The keys of {@link ModelOptions}. */
+const MODEL_OPTION_KEYS = {
+  inputs: true,
+  outputs: true,
+  name: true,
+} as const satisfies OptionKeys<ModelOptions>;
+
 /**
  * The graph between `inputs` and `outputs`, ordered as Keras's `map_graph` orders a functional model's
  * operations: by decreasing depth (distance to the outputs), ties broken by the order a depth-first walk from
@@ -211,7 +225,7 @@ function mapGraph(inputs: readonly SymbolicTensor[], outputs: readonly SymbolicT
     seenLayers.set(node.layer, node);
     if (seenNames.has(node.layer.name)) {
       throw new GraphError(
-        `two layers of the model are named '${node.layer.name}': layer names must be unique`,
+        `two layers of the model are named '${node.layer.name}': layer names must be unique; pass another name to one of them (for example { name: '${node.layer.name}_2' } in its options)`,
       );
     }
     seenNames.add(node.layer.name);
@@ -233,7 +247,8 @@ function kerasTensorConfig(tensor: SymbolicTensor): Record<string, unknown> {
 
 /**
  * A model made of a graph of layers, as Keras's functional `keras.Model(inputs, outputs)`. It trains,
- * evaluates, predicts, saves and clones like a {@link Sequential}.
+ * evaluates, predicts, saves and clones like a {@link Sequential}, and {@link BaseModel.dispose} frees it and
+ * the layers no other live model uses.
  */
 export class Model extends BaseModel {
   /** The model's input tensors (one). */
@@ -262,6 +277,7 @@ export class Model extends BaseModel {
   private planFor: ReadonlySet<Layer> | null = null;
 
   constructor(options: ModelOptions) {
+    checkOptions('Model', options, MODEL_OPTION_KEYS);
     super(options.name ?? uniqueLayerName('functional'));
     const inputs = Array.isArray(options.inputs) ? [...options.inputs] : [options.inputs as SymbolicTensor];
     const outputs = Array.isArray(options.outputs)
@@ -293,6 +309,9 @@ export class Model extends BaseModel {
     this.nodes = Object.freeze(mapGraph(inputs, outputs));
     const kernels = this.nodes[0].layer.kernels;
     for (const node of this.nodes) {
+      if (node.layer.isDisposed) {
+        throw new DisposedError('layer', node.layer.name, `make model '${this.name}' with it`);
+      }
       if (node.layer.kernels !== kernels) {
         throw new GraphError(
           `layer '${node.layer.name}' lives on backend '${node.layer.kernels.name}', the model on '${kernels.name}'`,
@@ -301,6 +320,7 @@ export class Model extends BaseModel {
       this.nodeOf.set(node.layer, node);
       this.tensorIndex.set(node.output, this.tensorIndex.size);
     }
+    for (const node of this.nodes) addUser(node.layer, this);
     this.inputIndices = this.nodes.map((node) => node.inputs.map((tensor) => this.tensorIndex.get(tensor)!));
     this.outputIndex = this.nodes.map((node) => this.tensorIndex.get(node.output)!);
     const count = this.tensorIndex.size;
@@ -321,7 +341,16 @@ export class Model extends BaseModel {
 
   /** The layers in Keras's order, input layers included (as Keras lists a functional model's layers). */
   get layers(): Layer[] {
+    this.assertLive('use it');
     return this.nodes.map((node) => node.layer);
+  }
+
+  protected override releaseLayers(): void {
+    for (const sum of this.gradientSums) sum?.release();
+    this.values.fill(null);
+    this.gradients.fill(null);
+    this.nodeOf.clear();
+    this.planFor = null;
   }
 
   /** The graph's nodes in Keras's order. */
@@ -448,6 +477,7 @@ export class Model extends BaseModel {
    * model's `input_layers` and `output_layers`.
    */
   getConfig(): Record<string, unknown> {
+    this.assertLive('get its config');
     const layers = this.nodes.map((node) => {
       const serialized: Record<string, unknown> = { ...serializeLayer(node.layer) };
       if (node.merged) {
@@ -465,7 +495,7 @@ export class Model extends BaseModel {
     const reference = (tensor: SymbolicTensor): [string, number, number] => [tensor.node.layer.name, 0, 0];
     return {
       name: this.name,
-      trainable: true,
+      trainable: this.trainable,
       layers,
       input_layers: this.nestedInputs ? this.inputs.map(reference) : reference(this.inputs[0]),
       output_layers: this.nestedOutputs ? this.outputs.map(reference) : reference(this.outputs[0]),
@@ -477,6 +507,7 @@ export class Model extends BaseModel {
    * Used by `cloneModel`, which passes fresh copies made from the layers' configs.
    */
   rebuild(replacement: (layer: Layer) => Layer): Model {
+    this.assertLive('clone it');
     const tensors = new Map<SymbolicTensor, SymbolicTensor>();
     for (const node of this.nodes) {
       let output: SymbolicTensor;

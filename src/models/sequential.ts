@@ -1,8 +1,11 @@
+import { DisposedError } from '../kernels/errors.js';
 import { getKernels } from '../kernels/index.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { InputLayer } from '../layers/inputLayer.js';
 import type { Layer } from '../layers/layer.js';
 import { uniqueLayerName } from '../layers/layer.js';
 import { serializeLayer } from '../layers/registry.js';
+import { addUser, removeUser } from '../tensor/ownership.js';
 import { type Shape, ShapeError } from '../tensor/tensor.js';
 import { BaseModel } from './baseModel.js';
 
@@ -12,10 +15,14 @@ export interface SequentialOptions {
   name?: string;
 }
 
+/** The keys of {@link SequentialOptions}. */
+const SEQUENTIAL_OPTION_KEYS = { name: true } as const satisfies OptionKeys<SequentialOptions>;
+
 /**
  * A plain stack of layers, each feeding the next, as Keras's `Sequential`. The layers are shared, not copied:
  * `new Sequential(modelA.layers.slice(0, -1))` trains model A's own layer objects (use `cloneModel` and
- * `setWeights` for an independent copy).
+ * `setWeights` for an independent copy). {@link BaseModel.dispose} frees the model and the layers no other
+ * live model uses.
  */
 export class Sequential extends BaseModel {
   private readonly stack: Layer[] = [];
@@ -24,12 +31,19 @@ export class Sequential extends BaseModel {
   private needsInputGradient: boolean[] = [];
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
+    if (!Array.isArray(layers)) {
+      throw new TypeError(
+        `Sequential: the first argument is the list of layers (new Sequential([layer, …], { name })), got ${typeof layers}`,
+      );
+    }
+    checkOptions('Sequential', options, SEQUENTIAL_OPTION_KEYS);
     super(options.name ?? uniqueLayerName('sequential'));
     for (const layer of layers) this.add(layer);
   }
 
   /** Appends a layer (an `InputLayer` only declares the input shape and is not listed in `layers`). */
   add(layer: Layer): void {
+    this.assertLive('add a layer');
     if (layer instanceof InputLayer) {
       if (this.stack.length > 0)
         throw new ShapeError('an InputLayer can only come first in a Sequential model');
@@ -40,25 +54,31 @@ export class Sequential extends BaseModel {
       throw new ShapeError(`layer '${layer.name}' is already in model '${this.name}'`);
     if (this.stack.some((other) => other.name === layer.name)) {
       throw new ShapeError(
-        `model '${this.name}' already has a layer named '${layer.name}': layer names must be unique`,
+        `model '${this.name}' already has a layer named '${layer.name}': layer names must be unique; pass another name to the new layer (for example { name: '${layer.name}_2' } in its options)`,
       );
     }
+    if (layer.isDisposed) throw new DisposedError('layer', layer.name, `add it to model '${this.name}'`);
     this.stack.push(layer);
+    addUser(layer, this);
     if (this.stack.length === 1 && this.declaredInputShape === null && layer.inputShape !== null) {
       this.declaredInputShape = layer.inputShape;
     }
     if (this.declaredInputShape !== null) this.build(this.declaredInputShape);
   }
 
-  /** Removes the last layer, as Keras's `pop()`. */
+  /** Removes the last layer, as Keras's `pop()`; the layer is yours again (this model no longer frees it). */
   pop(): Layer {
+    this.assertLive('pop a layer');
     const layer = this.stack.pop();
     if (layer === undefined) throw new RangeError(`model '${this.name}' has no layers to pop`);
+    removeUser(layer, this);
+    if (this.compiled !== null) removeUser(this.compiled.optimizer, this);
     this.compiled = null;
     return layer;
   }
 
   get layers(): Layer[] {
+    this.assertLive('use it');
     return [...this.stack];
   }
 
@@ -142,7 +162,13 @@ export class Sequential extends BaseModel {
     this.planFor = trainable;
   }
 
+  protected override releaseLayers(): void {
+    this.stack.length = 0;
+    this.planFor = null;
+  }
+
   getConfig(): Record<string, unknown> {
+    this.assertLive('get its config');
     const layers = this.stack.map(serializeLayer);
     if (this.declaredInputShape !== null) {
       layers.unshift({
@@ -159,7 +185,7 @@ export class Sequential extends BaseModel {
     }
     return {
       name: this.name,
-      trainable: true,
+      trainable: this.trainable,
       dtype: 'float32',
       layers,
       build_input_shape: this.declaredInputShape === null ? null : [null, ...this.declaredInputShape],

@@ -39,6 +39,37 @@ export function generateDataset(trainCount: number, testCount: number, seed = 1)
   return { train: generateSplit(trainCount, seed), test: generateSplit(testCount, seed + 1000) };
 }
 
+/**
+ * Makes a dataset a network can learn: each image is faint noise with two bright rows whose position is the
+ * label's (rows 2·label + 2 and 2·label + 3), so that accuracy well above chance shows that training works.
+ * Labels are pseudo-random in 0..9, as in {@link generateDataset}.
+ *
+ * @param trainCount - number of training examples
+ * @param testCount - number of test examples
+ * @param seed - varies the labels and the noise
+ */
+export function generateLearnableDataset(trainCount: number, testCount: number, seed = 1): GeneratedDataset {
+  return {
+    train: generateLearnableSplit(trainCount, seed),
+    test: generateLearnableSplit(testCount, seed + 1000),
+  };
+}
+
+function generateLearnableSplit(count: number, seed: number): ImageSplit {
+  const { images, labels } = generateSplit(count, seed);
+  let state = (seed * 40503 + 17) >>> 0;
+  for (let index = 0; index < count; index++) {
+    const offset = index * PIXELS_PER_IMAGE;
+    const firstBright = (2 * labels[index] + 2) * 28;
+    for (let pixel = 0; pixel < PIXELS_PER_IMAGE; pixel++) {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      const noise = (state >>> 24) % 60;
+      images[offset + pixel] = pixel >= firstBright && pixel < firstBright + 56 ? 195 + noise : noise;
+    }
+  }
+  return { images, labels, count };
+}
+
 function generateSplit(count: number, seed: number): ImageSplit {
   const images = new Uint8Array(count * PIXELS_PER_IMAGE);
   const labels = new Uint8Array(count);

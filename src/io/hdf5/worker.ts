@@ -6,6 +6,11 @@
  * worker is affected. HDF5's own error reports, which it prints to stderr, are captured and turned into
  * failures, so that no call goes unchecked and nothing is printed.
  *
+ * It works on bytes only: it loads h5wasm's platform-neutral build, whose files live in Emscripten's in-memory
+ * file system (MEMFS), copies a file's bytes in to read it and hands a written file's bytes back. So no
+ * scratch file ever reaches a disk (a process killed mid-read or mid-write leaves nothing behind), and the same
+ * code can serve a browser.
+ *
  * {@link hdf5WorkerMain} is sent to the worker as source text (the client starts it with
  * `new Worker(text, { eval: true })`), which keeps h5wasm out of any TypeScript loader the main thread uses
  * and lets the same code run from the compiled package. It must therefore not use anything from this
@@ -38,6 +43,12 @@ interface H5Metadata {
 
 /** The slice of h5wasm's module this worker uses (typed here because its source text is all it gets). */
 interface H5Api {
+  /** Emscripten's file system (here MEMFS), set once `ready` resolves. */
+  FS: {
+    writeFile(path: string, data: Uint8Array): void;
+    readFile(path: string): Uint8Array;
+    unlink(path: string): void;
+  };
   default: {
     ready: Promise<H5ModuleApi>;
     File: new (path: string, mode: 'r' | 'w') => H5GroupApi & { file_id: bigint; close(): number };
@@ -77,31 +88,14 @@ interface H5AttributeApi {
 
 /** Runs the worker: answers {@link WorkerRequest}s posted to it with {@link WorkerResponse}s. */
 export async function hdf5WorkerMain(h5wasmUrl: string): Promise<void> {
-  const fs = (await import('node:fs')).default;
   const { parentPort } = await import('node:worker_threads');
   if (parentPort === null) throw new Error('hdf5WorkerMain must run in a worker thread');
 
   // HDF5 reports errors by printing its error stack to stderr and returning a negative status, which h5wasm
-  // mostly ignores. Capturing fd 2 turns every report into a failure of the call that caused it.
+  // mostly ignores. This build prints stderr (and Emscripten its aborts) through console.error, bound when the
+  // module loads, hence patched first: every report becomes a failure of the call that caused it, and nothing
+  // reaches the user's terminal.
   let diagnostics = '';
-  const originalWriteSync = fs.writeSync;
-  const capture = function (fd: number, buffer: unknown, ...rest: unknown[]): number {
-    if (fd === 2) {
-      if (typeof buffer === 'string') {
-        diagnostics += buffer;
-        return Buffer.byteLength(buffer);
-      }
-      const view = buffer as ArrayBufferView;
-      const offset = typeof rest[0] === 'number' ? rest[0] : 0;
-      const length = typeof rest[1] === 'number' ? rest[1] : view.byteLength - offset;
-      diagnostics += Buffer.from(view.buffer, view.byteOffset + offset, length).toString('utf8');
-      return length;
-    }
-    return (originalWriteSync as (...args: unknown[]) => number).call(fs, fd, buffer, ...rest);
-  };
-  (fs as unknown as { writeSync: typeof capture }).writeSync = capture;
-  // Emscripten reports aborts through console.error (bound when the module loads, hence patched first): keep
-  // them out of the user's terminal too; the failure itself reaches the caller.
   console.error = (...parts: unknown[]): void => {
     diagnostics += parts.map(String).join(' ') + '\n';
   };
@@ -110,6 +104,7 @@ export async function hdf5WorkerMain(h5wasmUrl: string): Promise<void> {
   const api = (await import(h5wasmUrl)) as H5Api;
   const h5wasm = api.default;
   const Module = await h5wasm.ready;
+  const memory = api.FS;
 
   class Failure extends Error {
     constructor(
@@ -131,12 +126,36 @@ export async function hdf5WorkerMain(h5wasmUrl: string): Promise<void> {
     return innermost ? `${innermost} (${reason})` : reason;
   };
 
-  /** Runs one h5wasm call and fails if HDF5 reported an error during it. */
+  /**
+   * What h5wasm's own checks mean when they throw a bare message (`error - name not defined!` is thrown when
+   * HDF5 cannot open the object being listed).
+   */
+  const explain = (message: string): string =>
+    /name not defined/i.test(message)
+      ? 'damaged HDF5 metadata: the object cannot be opened'
+      : `damaged HDF5 metadata (${message})`;
+
+  /** Whether the current request reads a file (its errors are the file's) or writes one (they are HDF5's). */
+  let reading = true;
+
+  /** Runs one h5wasm call and fails if HDF5 reported an error during it, or h5wasm threw. */
   const checked = <T>(what: string, call: () => T): T => {
     diagnostics = '';
-    const result = call();
+    let result: T;
+    try {
+      result = call();
+    } catch (error) {
+      if (error instanceof Failure || isFatal(error)) throw error;
+      const reported = diagnostics.includes('HDF5-DIAG') ? ` (HDF5: ${summarize(diagnostics)})` : '';
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Failure('hdf5', `${what}: ${reading ? explain(message) : message}${reported}`);
+    }
     if (diagnostics.includes('HDF5-DIAG') || diagnostics.includes('Error')) {
-      throw new Failure('hdf5', `${what}: ${summarize(diagnostics)}`);
+      const summary = summarize(diagnostics);
+      throw new Failure(
+        'hdf5',
+        reading ? `${what}: damaged or truncated HDF5 data (HDF5: ${summary})` : `${what}: ${summary}`,
+      );
     }
     return result;
   };
@@ -211,10 +230,23 @@ export async function hdf5WorkerMain(h5wasmUrl: string): Promise<void> {
     return attributes;
   };
 
-  const read = (path: string, limits: ReadLimits): GroupSnapshot => {
-    const fileSize = fs.statSync(path).size;
-    const file = checked(`opening '${path}'`, () => new h5wasm.File(path, 'r'));
-    if (file.file_id < 0n) throw new Failure('hdf5', `opening '${path}': not an HDF5 file`);
+  /** A fresh path in the in-memory file system for one request. */
+  let scratchCounter = 0;
+  const scratchPath = (): string => `/request-${++scratchCounter}.h5`;
+
+  const read = (name: string, bytes: Uint8Array, limits: ReadLimits): GroupSnapshot => {
+    const scratch = scratchPath();
+    memory.writeFile(scratch, bytes);
+    try {
+      return readFile(scratch, name, bytes.length, limits);
+    } finally {
+      memory.unlink(scratch);
+    }
+  };
+
+  const readFile = (scratch: string, name: string, fileSize: number, limits: ReadLimits): GroupSnapshot => {
+    const file = checked(`opening '${name}'`, () => new h5wasm.File(scratch, 'r'));
+    if (file.file_id < 0n) throw new Failure('hdf5', `opening '${name}': not an HDF5 file`);
     let objects = 0;
     let totalBytes = 0;
     const readDataset = (datasetPath: string): DatasetSnapshot => {
@@ -290,9 +322,23 @@ export async function hdf5WorkerMain(h5wasmUrl: string): Promise<void> {
     }
   };
 
-  const write = (path: string, root: WriteGroup): void => {
-    const file = checked(`creating '${path}'`, () => new h5wasm.File(path, 'w'));
-    if (file.file_id < 0n) throw new Failure('hdf5', `creating '${path}' failed`);
+  const write = (name: string, root: WriteGroup): Uint8Array => {
+    const scratch = scratchPath();
+    try {
+      writeFile(scratch, name, root);
+      return memory.readFile(scratch);
+    } finally {
+      try {
+        memory.unlink(scratch);
+      } catch {
+        // Nothing was created: HDF5 refused at once.
+      }
+    }
+  };
+
+  const writeFile = (scratch: string, name: string, root: WriteGroup): void => {
+    const file = checked(`creating '${name}'`, () => new h5wasm.File(scratch, 'w'));
+    if (file.file_id < 0n) throw new Failure('hdf5', `creating '${name}' failed`);
     const writeGroup = (target: H5GroupApi, spec: WriteGroup): void => {
       for (const attribute of spec.attrs) {
         checked(`writing attribute '${attribute.name}' of '${target.path}'`, () =>
@@ -319,7 +365,7 @@ export async function hdf5WorkerMain(h5wasmUrl: string): Promise<void> {
     try {
       writeGroup(file, root);
     } finally {
-      checked(`closing '${path}'`, () => file.close());
+      checked(`closing '${name}'`, () => file.close());
     }
   };
 
@@ -330,12 +376,20 @@ export async function hdf5WorkerMain(h5wasmUrl: string): Promise<void> {
 
   parentPort.on('message', (request: WorkerRequest) => {
     let response: WorkerResponse;
+    const transfer: ArrayBuffer[] = [];
+    reading = request.op === 'read';
     try {
       if (request.op === 'read') {
-        response = { id: request.id, ok: true, tree: read(request.path, request.limits) };
+        response = {
+          id: request.id,
+          ok: true,
+          tree: read(request.name, request.bytes, request.limits),
+          bytes: null,
+        };
       } else {
-        write(request.path, request.root);
-        response = { id: request.id, ok: true, tree: null };
+        const bytes = write(request.name, request.root);
+        transfer.push(bytes.buffer as ArrayBuffer);
+        response = { id: request.id, ok: true, tree: null, bytes };
       }
     } catch (error) {
       const fatal = isFatal(error);
@@ -347,7 +401,7 @@ export async function hdf5WorkerMain(h5wasmUrl: string): Promise<void> {
         failure: { kind, message: message.split('\n')[0].slice(0, 500), fatal },
       };
     }
-    parentPort.postMessage(response);
+    parentPort.postMessage(response, transfer);
   });
   parentPort.postMessage({ ready: true });
 }

@@ -1,4 +1,5 @@
 import * as host from '../../platform/host.js';
+import type { OptionKeys } from '../../kernels/options.js';
 import type { Optimizer } from '../../optimizers/optimizer.js';
 import type { BaseModel } from '../baseModel.js';
 import type { Callback, ProgressWriter } from '../callbacks.js';
@@ -61,6 +62,12 @@ export interface MessageOptions {
   /** Where messages go (default `process.stdout` in Node, the console in browsers). */
   writer?: ProgressWriter;
 }
+
+/** The keys of {@link MessageOptions}; each callback's list adds its own. */
+export const MESSAGE_OPTION_KEYS = {
+  verbose: true,
+  writer: true,
+} as const satisfies OptionKeys<MessageOptions>;
 
 /** Writes one line of a callback's messages. */
 export function writeLine(writer: ProgressWriter | undefined, line: string): void {

@@ -1,5 +1,6 @@
 import * as host from '../../platform/host.js';
 import type { TextFile } from '../../platform/types.js';
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import { Callback, type Logs } from '../callbacks.js';
 import { CallbackArgumentError } from './common.js';
 import { pythonFloatRepr } from './pythonFormat.js';
@@ -11,6 +12,12 @@ export interface CSVLoggerOptions {
   /** Append to an existing file (no second header) instead of overwriting it (default false). */
   append?: boolean;
 }
+
+/** The keys of {@link CSVLoggerOptions}. */
+const CSV_LOGGER_OPTION_KEYS = {
+  separator: true,
+  append: true,
+} as const satisfies OptionKeys<CSVLoggerOptions>;
 
 const OWNER = 'CSVLogger';
 
@@ -36,6 +43,7 @@ export class CSVLogger extends Callback {
   private writeHeader = true;
 
   constructor(filename: string, options: CSVLoggerOptions = {}) {
+    checkOptions('CSVLogger', options, CSV_LOGGER_OPTION_KEYS);
     super();
     if (typeof filename !== 'string' || filename.length === 0) {
       throw new CallbackArgumentError(

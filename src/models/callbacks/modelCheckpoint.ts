@@ -1,4 +1,5 @@
 import * as host from '../../platform/host.js';
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import type { Logs } from '../callbacks.js';
 import {
   CallbackArgumentError,
@@ -7,6 +8,7 @@ import {
   type MonitorMode,
   requireModel,
   writeLine,
+  MESSAGE_OPTION_KEYS,
 } from './common.js';
 import { MonitorCallback } from './monitorCallback.js';
 import { formatPython, formatPythonValue, type PythonValue } from './pythonFormat.js';
@@ -30,6 +32,17 @@ export interface ModelCheckpointOptions extends MessageOptions {
   /** With `saveBestOnly`, a value to beat before the first save (Keras's `initial_value_threshold`). */
   initialValueThreshold?: number | null;
 }
+
+/** The keys of {@link ModelCheckpointOptions}. */
+const MODEL_CHECKPOINT_OPTION_KEYS = {
+  ...MESSAGE_OPTION_KEYS,
+  filepath: true,
+  monitor: true,
+  saveBestOnly: true,
+  saveWeightsOnly: true,
+  mode: true,
+  initialValueThreshold: true,
+} as const satisfies OptionKeys<ModelCheckpointOptions>;
 
 const OWNER = 'ModelCheckpoint';
 
@@ -68,6 +81,7 @@ export class ModelCheckpoint extends MonitorCallback {
         `${OWNER}: pass options: new ModelCheckpoint({ filepath: 'model.keras' })`,
       );
     }
+    checkOptions(OWNER, options, MODEL_CHECKPOINT_OPTION_KEYS);
     super(
       OWNER,
       options.monitor ?? 'val_loss',

@@ -1,3 +1,4 @@
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import { Callback, type Logs, type ProgressWriter } from '../callbacks.js';
 import { requireModel, writeLine } from './common.js';
 
@@ -8,6 +9,12 @@ export interface TerminateOnNaNOptions {
   /** Where the message goes (default `process.stdout` in Node, the console in browsers). */
   writer?: ProgressWriter;
 }
+
+/** The keys of {@link TerminateOnNaNOptions}. */
+const TERMINATE_ON_NAN_OPTION_KEYS = {
+  raiseError: true,
+  writer: true,
+} as const satisfies OptionKeys<TerminateOnNaNOptions>;
 
 /** Thrown by {@link TerminateOnNaN} with `raiseError: true`. */
 export class NonFiniteLossError extends Error {
@@ -25,6 +32,7 @@ export class TerminateOnNaN extends Callback {
   private readonly writer: ProgressWriter | undefined;
 
   constructor(options: TerminateOnNaNOptions = {}) {
+    checkOptions('TerminateOnNaN', options, TERMINATE_ON_NAN_OPTION_KEYS);
     super();
     this.raiseError = options.raiseError ?? false;
     this.writer = options.writer;
