@@ -54,9 +54,9 @@ export const MNIST: IdxDatasetSpec = {
 
 /**
  * Loads MNIST, as `keras.datasets.mnist.load_data()` does (but from the IDX files), from the first of: the
- * `dataDir` option, the folder in WARMSTART_DATA_DIR (or its `mnist` subfolder), the cache folder
- * (`~/.cache/warmstart/datasets/mnist`), or a download from the mirrors into the cache, verified against the
- * published digests of the archives.
+ * `dataDir` option (Node); the `dataUrl` option; in Node, the folder in WARMSTART_DATA_DIR (or its `mnist`
+ * subfolder), the cache folder (`~/.cache/warmstart/datasets/mnist`) or a download into it; in a browser,
+ * the Cache API or a download. Downloads are verified against the published digests of the archives.
  *
  * @param options - see {@link LoadDatasetOptions}
  * @returns the training and test sets as bytes, the class names, and which release the files are

@@ -29,6 +29,7 @@ import {
 } from './callbacks.js';
 import { FitStateError, InputDataError, ModelBusyError, NotCompiledError } from './errors.js';
 import { formatSummary } from './summary.js';
+import { TrainingYielder, type YieldEvery } from './yielding.js';
 
 /** Options of {@link BaseModel.compile}. */
 export interface CompileOptions {
@@ -90,8 +91,14 @@ export interface FitOptions {
    * `setRandomSeed`, or this option). Layers with their own `seed` draw from their own generator instead.
    */
   seed?: number;
-  /** Where the progress bar writes (default `process.stdout`). */
+  /** Where the progress bar writes (default `process.stdout` in Node, the console in browsers). */
   progressWriter?: ProgressWriter;
+  /**
+   * Give the event loop a turn while training, so a page stays responsive and callbacks' output shows:
+   * `{ milliseconds: 16 }` after that much training, `{ batches: 50 }` after that many batches, `false`
+   * never. Default: every 16 ms in browsers, never in Node.
+   */
+  yieldEvery?: YieldEvery;
 }
 
 /** The keys of {@link FitOptions}. */
@@ -106,6 +113,7 @@ const FIT_OPTION_KEYS = {
   initialEpoch: true,
   seed: true,
   progressWriter: true,
+  yieldEvery: true,
 } as const satisfies OptionKeys<FitOptions>;
 
 /** Options of {@link BaseModel.predict}. */
@@ -907,11 +915,14 @@ export abstract class BaseModel {
       seen: 0,
       accumulators: [],
     };
+    const yielder = TrainingYielder.from(options.yieldEvery);
     this.stopTraining = false;
     this.activeFit = active;
     try {
       for (const callback of callbacks) await callback.onTrainBegin();
       active.started = true;
+      // Checking and preparing the data took a while: let the page breathe before the first batch.
+      if (yielder !== null) await yielder.turn();
       const resume = active.resume;
       if (resume?.history !== undefined) {
         history.epoch.push(...resume.history.epoch);
@@ -948,9 +959,20 @@ export abstract class BaseModel {
           trainableVariables,
           callbacks,
           active,
+          yielder,
         );
         if (validationSet !== null) {
-          const result = this.runEvaluation(validationSet.inputs, validationSet.targets, batchSize, compiled);
+          const { inputs: validationInputs, targets: validationTargets } = validationSet;
+          const result =
+            yielder === null
+              ? this.runEvaluation(validationInputs, validationTargets, batchSize, compiled)
+              : await this.runEvaluationYielding(
+                  validationInputs,
+                  validationTargets,
+                  batchSize,
+                  compiled,
+                  yielder,
+                );
           for (const [key, value] of Object.entries(result)) logs[`val_${key}`] = value;
         }
         active.ended = true;
@@ -1050,6 +1072,7 @@ export abstract class BaseModel {
     trainableVariables: readonly Variable[],
     callbacks: Callback[],
     active: ActiveFit,
+    yielder: TrainingYielder | null,
   ): Promise<Logs> {
     const kernels = this.kernels;
     const rowLength = sizeOf(this.requireInputShape());
@@ -1094,6 +1117,8 @@ export abstract class BaseModel {
         const pending = callback.onBatchEnd(step, logs);
         if (pending !== undefined) await pending;
       }
+      // After the turn, so that a page's "stop" (model.stopTraining = true) takes effect at once.
+      if (yielder !== null && yielder.due()) await yielder.turn();
       if (this.stopTraining) break;
     }
     return { ...logs };
@@ -1106,27 +1131,64 @@ export abstract class BaseModel {
     batchSize: number,
     compiled: CompiledState,
   ): Logs {
+    const sums = { loss: 0, metrics: this.metricAccumulators(compiled, targets.width) };
+    this.evaluateRows(inputs, targets, batchSize, compiled, 0, inputs.rows, sums);
+    return this.evaluationLogs(compiled, sums, inputs.rows);
+  }
+
+  /**
+   * {@link runEvaluation} with turns for the event loop between batches (fit's validation, when fit yields):
+   * the same batches summed in the same order, so the same result.
+   */
+  private async runEvaluationYielding(
+    inputs: Tensor,
+    targets: { data: Float32Array; width: number },
+    batchSize: number,
+    compiled: CompiledState,
+    yielder: TrainingYielder,
+  ): Promise<Logs> {
+    const sums = { loss: 0, metrics: this.metricAccumulators(compiled, targets.width) };
+    for (let start = 0; start < inputs.rows; start += batchSize) {
+      this.evaluateRows(inputs, targets, batchSize, compiled, start, start + batchSize, sums);
+      if (yielder.due()) await yielder.turn();
+    }
+    return this.evaluationLogs(compiled, sums, inputs.rows);
+  }
+
+  /** Adds the loss of rows `[from, to)`, batch by batch, to `sums`, and updates its metric accumulators. */
+  private evaluateRows(
+    inputs: Tensor,
+    targets: { data: Float32Array; width: number },
+    batchSize: number,
+    compiled: CompiledState,
+    from: number,
+    to: number,
+    sums: { loss: number; metrics: MetricAccumulator[] },
+  ): void {
     const kernels = this.kernels;
     const rowLength = sizeOf(this.requireInputShape());
     const outputs = this.outputWidth;
     this.targetWidth = targets.width;
-    const metrics = compiled.metrics;
-    const accumulators = this.metricAccumulators(compiled, targets.width);
-    let lossSum = 0;
-    const samples = inputs.rows;
-    for (let start = 0; start < samples; start += batchSize) {
-      const count = Math.min(batchSize, samples - start);
+    const end = Math.min(to, inputs.rows);
+    for (let start = from; start < end; start += batchSize) {
+      const count = Math.min(batchSize, end - start);
       const input = this.inputBuffer.rows(count);
       const target = this.targetBuffer.rows(count);
       input.set(inputs.data.subarray(start * rowLength, (start + count) * rowLength));
       target.set(targets.data.subarray(start * targets.width, (start + count) * targets.width));
       const output = this.forwardPass(input, count, false);
-      lossSum += compiled.loss.compute(kernels, output, target, null, count, outputs, false);
-      for (let i = 0; i < metrics.length; i++)
-        accumulators[i].update(kernels, output, target, count, outputs);
+      sums.loss += compiled.loss.compute(kernels, output, target, null, count, outputs, false);
+      for (const accumulator of sums.metrics) accumulator.update(kernels, output, target, count, outputs);
     }
-    const logs: Logs = { loss: samples === 0 ? NaN : lossSum / samples };
-    metrics.forEach((metric, i) => (logs[metric.name] = accumulators[i].result(kernels)));
+  }
+
+  private evaluationLogs(
+    compiled: CompiledState,
+    sums: { loss: number; metrics: MetricAccumulator[] },
+    samples: number,
+  ): Logs {
+    const logs: Logs = { loss: samples === 0 ? NaN : sums.loss / samples };
+    compiled.metrics.forEach((metric, i) => (logs[metric.name] = sums.metrics[i]!.result(this.kernels)));
     return logs;
   }
 

@@ -1,3 +1,4 @@
+import * as host from '../platform/host.js';
 import { checkOptions } from '../kernels/options.js';
 import type { BaseModel } from './baseModel.js';
 
@@ -69,24 +70,14 @@ export class History extends Callback {
   }
 }
 
-/** Where progress goes: a stream-like writer (`process.stdout` by default in Node). */
+/** Where progress goes: a stream-like writer (`process.stdout` by default in Node, the console in browsers). */
 export interface ProgressWriter {
   write(text: string): unknown;
   isTTY?: boolean;
 }
 
 function defaultWriter(): ProgressWriter {
-  const stdout = (globalThis as { process?: { stdout?: ProgressWriter } }).process?.stdout;
-  if (stdout) return stdout;
-  let line = '';
-  return {
-    write(text: string) {
-      line += text;
-      const parts = line.split('\n');
-      line = parts.pop() ?? '';
-      for (const part of parts) console.log(part.replace(/^.*\r/, ''));
-    },
-  };
+  return host.standardOutput();
 }
 
 /** Formats a log value as Keras does (four decimals; scientific when tiny). */

@@ -1,5 +1,6 @@
 // Small generated MNIST-style datasets, their files, and a local HTTP server to serve them, for the dataset
 // tests. Nothing here touches the internet.
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-import { hexDigest } from '../../src/datasets/checksums.js';
 import { encodeIdx } from '../../src/datasets/idx.js';
 import {
   IDX_DATASET_FILES,
@@ -120,7 +120,7 @@ export function gzipFiles(files: Record<IdxDatasetFile, Uint8Array>): Record<Idx
 export function rawDigestsOf(rawFiles: Record<IdxDatasetFile, Uint8Array>): ReleaseDigests {
   const digests = {} as ReleaseDigests;
   for (const fileName of IDX_DATASET_FILES)
-    digests[fileName] = { rawSha256: hexDigest('sha256', rawFiles[fileName]) };
+    digests[fileName] = { rawSha256: createHash('sha256').update(rawFiles[fileName]).digest('hex') };
   return digests;
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 
+import * as host from '../../platform/host.js';
 import { registerBackend } from '../index.js';
 import { checkOptions, type OptionKeys } from '../options.js';
 import type {
@@ -58,7 +59,10 @@ export interface WasmKernelOptions {
    * it, allocations throw `OutOfMemoryError`.
    */
   maximumMiB?: number;
-  /** Folder holding `kernels-simd.wasm`/`kernels-relaxed.wasm`; default the package's `build/wasm/`. */
+  /**
+   * Folder holding `kernels-simd.wasm` and `kernels-relaxed.wasm`: a URL (resolved against the page in a
+   * browser) or a path (Node). Default: next to the loader module, where the build and bundlers put them.
+   */
   wasmDir?: string | URL;
   /**
    * For tests: with two threads, the calling thread runs at most this many chunks of each split product
@@ -957,11 +961,9 @@ export async function createWasmKernels(options: WasmKernelOptions = {}): Promis
   return new WasmKernels(heap, wasm, pool, relaxedSimd);
 }
 
+/** Two threads where the platform has two cores or more (the pool falls back to one where it cannot start). */
 async function defaultThreads(): Promise<1 | 2> {
-  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return 1;
-  const os = await import('node:os');
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return cores >= 2 ? 2 : 1;
+  return host.availableCores() >= 2 ? 2 : 1;
 }
 
 /** Makes `setBackend('wasm')` create {@link WasmKernels} with default options. */

@@ -1,3 +1,4 @@
+import * as host from '../../platform/host.js';
 import type { OptionKeys } from '../../kernels/options.js';
 import type { Optimizer } from '../../optimizers/optimizer.js';
 import type { BaseModel } from '../baseModel.js';
@@ -58,7 +59,7 @@ export function checkVerbose(owner: string, value: unknown): 0 | 1 {
 export interface MessageOptions {
   /** 0 silent (default), 1 prints a line whenever the callback acts, as Keras's `verbose=1`. */
   verbose?: 0 | 1;
-  /** Where messages go (default `process.stdout`, or `console.log` outside Node). */
+  /** Where messages go (default `process.stdout` in Node, the console in browsers). */
   writer?: ProgressWriter;
 }
 
@@ -74,9 +75,7 @@ export function writeLine(writer: ProgressWriter | undefined, line: string): voi
     writer.write(line + '\n');
     return;
   }
-  const stdout = (globalThis as { process?: { stdout?: ProgressWriter } }).process?.stdout;
-  if (stdout) stdout.write(line + '\n');
-  else console.log(line);
+  host.standardOutput().write(line + '\n');
 }
 
 /** The model `fit` gave the callback; a clear error when the callback is driven outside `fit`. */

@@ -1,6 +1,5 @@
+import * as host from '../../platform/host.js';
 import { checkOptions, type OptionKeys } from '../../kernels/options.js';
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Logs } from '../callbacks.js';
 import {
   CallbackArgumentError,
@@ -193,8 +192,8 @@ export class ModelCheckpoint extends MonitorCallback {
     if (this.best === null) this.best = this.greaterIsBetter ? -Infinity : Infinity;
     const path = this.filePathFor(epoch, logs, batch);
     if (!this.shouldSave(epoch, logs, path)) return;
-    const directory = dirname(path);
-    if (directory !== '' && directory !== '.') await mkdir(directory, { recursive: true });
+    const directory = host.parentFolder(path);
+    if (directory !== '' && directory !== '.') await host.makeDirectory(directory);
     const model = requireModel(this, OWNER);
     if (this.saveWeightsOnly) await (model as WeightsSaver).saveWeights!(path);
     else await model.save(path);

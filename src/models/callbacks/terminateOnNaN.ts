@@ -6,7 +6,7 @@ import { requireModel, writeLine } from './common.js';
 export interface TerminateOnNaNOptions {
   /** Throw at once instead of stopping gracefully (default false), as Keras's `raise_error`. */
   raiseError?: boolean;
-  /** Where the message goes (default `process.stdout`). */
+  /** Where the message goes (default `process.stdout` in Node, the console in browsers). */
   writer?: ProgressWriter;
 }
 

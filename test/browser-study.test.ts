@@ -1,0 +1,376 @@
+// The study page in a real browser: Debian's Chromium (never a downloaded one), driven by playwright-core.
+// A shortened study (model A: 2 epochs on 5,000 images; B and B on A as in the notebook; a 2-contender race)
+// must draw its curves, fill its tables with accuracies above chance, and keep the page answering while it
+// trains. A second page runs the README's <script type="module"> example and must match Node bit for bit.
+// Screenshots go to /work/team/screens (WARMSTART_SCREENSHOT_DIR), outside the repository.
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { buildBrowserArtifacts } from '../scripts/build-browser.js';
+import { startStudyServer, type StudyServer } from '../src/cli/serve.js';
+import { Dense, ready, Sequential, setRandomSeed, SGD, tensor } from '../src/index.js';
+import { makeTempDir } from './fixtures-gen/datasetFixtures.js';
+
+const CHROMIUM = process.env['WARMSTART_CHROMIUM'] ?? '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const envDataDir = process.env['WARMSTART_DATA_DIR'] || undefined;
+const dataDir = envDataDir ?? resolve(repoRoot, '../shared/datasets/fashion-mnist-2017-08-26');
+const screenshotDir =
+  process.env['WARMSTART_SCREENSHOT_DIR'] ??
+  (existsSync('/work/team') ? '/work/team/screens' : join(tmpdir(), 'warmstart-screens'));
+
+// Without Chromium the test is skipped with the reason, except in CI, where .ci/run installs it: there a
+// missing browser must fail.
+const inCi = process.env['CI'] === 'true';
+const skip =
+  (!existsSync(CHROMIUM) && !inCi && `no Chromium at ${CHROMIUM} (apt-get install -y chromium)`) ||
+  (envDataDir === undefined && !existsSync(dataDir) && `no dataset at ${dataDir}`);
+if (skip) console.log(`# browser tests skipped: ${skip}`);
+
+/** Runs in the page before its own script: the longest gap between timer tasks while it trains. */
+const GAP_PROBE = `
+  // tsx compiles this test with esbuild's keepNames, so functions sent to page.evaluate call __name.
+  globalThis.__name = (target) => target;
+  // paused: while the test itself holds the page's thread (a screenshot), which is not the page's doing.
+  window.__probe = { maxGap: 0, samples: 0, frames: 0, paused: false, longest: [] };
+  let last = performance.now();
+  let lastStatus = '';
+  // Each change of the page's state goes into the browser's trace, to find the training in it.
+  new MutationObserver(() => console.timeStamp('state:' + document.body.dataset.state)).observe(document, {
+    subtree: true, attributes: true, attributeFilter: ['data-state'],
+  });
+  const tick = () => {
+    const now = performance.now();
+    const status = document.getElementById('status')?.textContent ?? '';
+    if (document.body && document.body.dataset.state === 'training' && !window.__probe.paused) {
+      window.__probe.maxGap = Math.max(window.__probe.maxGap, now - last);
+      window.__probe.samples++;
+      // The five longest gaps, with what the page said before and after, for the failure message.
+      window.__probe.longest.push([Math.round(now - last), lastStatus, status]);
+      window.__probe.longest.sort((a, b) => b[0] - a[0]).splice(5);
+    }
+    last = now;
+    lastStatus = status;
+    setTimeout(tick, 0);
+  };
+  setTimeout(tick, 0);
+  const frame = () => {
+    if (document.body && document.body.dataset.state === 'training') window.__probe.frames++;
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+`;
+
+/** What GAP_PROBE records. */
+interface Probe {
+  maxGap: number;
+  samples: number;
+  frames: number;
+  /** The five longest gaps: milliseconds, the page's status before and after. */
+  longest: [number, string, string][];
+}
+
+/** A task of the page's main thread, from the browser's trace: wall time and the thread's own CPU time. */
+interface MainThreadTask {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/**
+ * The page's main-thread tasks while it was training, from a Chromium trace (categories `devtools.timeline`):
+ * `RunTask` events on `CrRendererMain` that overlap the time from a `state:training` stamp to the next change
+ * of state.
+ */
+function trainingTasks(trace: Buffer): MainThreadTask[] {
+  type TraceEvent = {
+    name: string;
+    pid: number;
+    tid: number;
+    ts: number;
+    dur?: number;
+    tdur?: number;
+    args?: { name?: string; data?: { message?: string } };
+  };
+  const events = (JSON.parse(trace.toString()) as { traceEvents: TraceEvent[] }).traceEvents;
+  const main = new Set(
+    events
+      .filter((event) => event.name === 'thread_name' && event.args?.name === 'CrRendererMain')
+      .map((event) => `${event.pid}:${event.tid}`),
+  );
+  const changes = events
+    .filter((event) => event.name === 'TimeStamp' && String(event.args?.data?.message).startsWith('state:'))
+    .map((event) => ({ ts: event.ts, training: event.args?.data?.message === 'state:training' }))
+    .sort((a, b) => a.ts - b.ts);
+  // Training windows [start, end): from a `state:training` stamp to the next change of state.
+  const windows = changes.flatMap((change, i) =>
+    change.training ? [[change.ts, changes[i + 1]?.ts ?? Infinity] as const] : [],
+  );
+  // A task overlapping a window counts: the state flips inside the task that goes on to train (the
+  // stamp is written by a microtask of that task).
+  const overlaps = (start: number, end: number): boolean =>
+    windows.some(([from, to]) => start < to && end > from);
+  return events
+    .filter(
+      (event) =>
+        event.name === 'RunTask' &&
+        main.has(`${event.pid}:${event.tid}`) &&
+        overlaps(event.ts, event.ts + (event.dur ?? 0)),
+    )
+    .map((event) => ({ wallMs: (event.dur ?? 0) / 1000, cpuMs: (event.tdur ?? event.dur ?? 0) / 1000 }));
+}
+
+/** The README's `<script type="module">` example, plus a tiny deterministic training to compare with Node. */
+const MODULE_EXAMPLE = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>module example</title></head>
+<body data-state="starting">
+<script type="module">
+  import { ready, Sequential, Dense, SGD, tensor, setRandomSeed } from './engine/warmstart.js';
+  const kernels = await ready({ wasmDir: 'engine/' });   // a relative URL, resolved against this page
+  document.body.dataset.state = 'training';
+  ${tinyTrainingSource()}
+  window.result = { backend: kernels.name, losses: history.history.loss };
+  document.body.dataset.state = 'done';
+</script>
+</body></html>`;
+
+/** The same few lines run in the page and in Node. */
+function tinyTrainingSource(): string {
+  return `
+  setRandomSeed(3);
+  const x = tensor(Float32Array.from({ length: 64 * 20 }, (_, i) => Math.sin(i * 0.37)), [64, 20]);
+  const y = tensor(Float32Array.from({ length: 64 }, (_, i) => i % 3), [64]);
+  const model = new Sequential([new Dense({ units: 16, activation: 'relu', inputShape: [20] }), new Dense({ units: 3, activation: 'softmax' })]);
+  model.compile({ optimizer: new SGD({ learningRate: 0.1, momentum: 0.9 }), loss: 'sparse_categorical_crossentropy' });
+  const history = await model.fit(x, y, { epochs: 5, batchSize: 8, verbose: 0 });`;
+}
+
+describe('the study page in Chromium', { skip }, () => {
+  const temp = makeTempDir('browser-study');
+  let server: StudyServer;
+  let browser: Browser;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `Chromium is required in CI: ${CHROMIUM} is missing`);
+    await buildBrowserArtifacts(temp.path);
+    writeFileSync(join(temp.path, 'web/module-example.html'), MODULE_EXAMPLE);
+    // The README's example imports the browser build from ./warmstart/, as a site serving dist/browser would.
+    cpSync(join(temp.path, 'browser'), join(temp.path, 'web/warmstart'), { recursive: true });
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const example = /```html\n(<script type="module">[\s\S]*?<\/script>)\n```/.exec(readme);
+    assert.ok(example !== null, 'the README has a <script type="module"> example');
+    writeFileSync(
+      join(temp.path, 'web/readme-example.html'),
+      `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body>${example[1]}</body></html>`,
+    );
+    server = await startStudyServer({
+      dataDir,
+      port: 0,
+      webRoot: join(temp.path, 'web'),
+      engineRoot: join(temp.path, 'browser'),
+      log: () => {},
+    });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+    mkdirSync(screenshotDir, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    temp.remove();
+  });
+
+  async function openPage(path: string): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+    await page.addInitScript(GAP_PROBE);
+    await page.goto(server.url + path);
+    return page;
+  }
+
+  test('a shortened study trains, draws its curves, fills its tables and stays responsive', async () => {
+    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+    await page.addInitScript(GAP_PROBE);
+    await browser.startTracing(page, {
+      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'],
+    });
+    await page.goto(`${server.url}?epochsA=2&slice=5000&run=all&only=sgd,adam&raceEpochs=2`);
+    await page.waitForFunction(() => document.body.dataset.state === 'training', null, { timeout: 120_000 });
+    // Input while it trains: switch tabs and back; the page records how long each click waited.
+    await page.waitForFunction(
+      () => Number((document.getElementById('progress') as HTMLProgressElement).value) > 0.3,
+      null,
+      { timeout: 60_000, polling: 20 },
+    );
+    await page.evaluate(
+      () => ((window as unknown as { __probe: { paused: boolean } }).__probe.paused = true),
+    );
+    await page.screenshot({ path: join(screenshotDir, 'study-training.png'), fullPage: true });
+    // The first tick after this measures from here, not from before the screenshot.
+    await page.evaluate(
+      () =>
+        new Promise<void>((resume) =>
+          setTimeout(() => {
+            (window as unknown as { __probe: { paused: boolean } }).__probe.paused = false;
+            resume();
+          }, 0),
+        ),
+    );
+    await page.click('[data-tab=race]');
+    await page.click('[data-tab=transfer]');
+    await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state!), null, {
+      timeout: 240_000,
+    });
+    assert.equal(await page.evaluate(() => document.getElementById('error')!.textContent), '');
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'done');
+    assert.deepEqual(pageErrors, []);
+
+    const facts = await page.evaluate(() => {
+      const study = (window as unknown as { study: Record<string, unknown> }).study;
+      const lines = (id: string) =>
+        Array.from(
+          document.querySelectorAll(`#${id} svg .mark-line path`),
+          (path) => path.getAttribute('d') ?? '',
+        );
+      const ids = [
+        'chart-model-a-accuracy',
+        'chart-model-a-loss',
+        'chart-task-b-accuracy',
+        'chart-task-b-loss',
+        'chart-race-val-accuracy',
+        'chart-race-loss',
+      ];
+      const table = (id: string) =>
+        Array.from(document.querySelectorAll(`#${id} tbody tr`), (row) =>
+          Array.from(row.querySelectorAll('td'), (cell) => cell.textContent ?? ''),
+        );
+      return {
+        crossOriginIsolated,
+        backend: study.backend as string,
+        lines: Object.fromEntries(ids.map((id) => [id, lines(id)])),
+        markers: Array.from(
+          document.querySelectorAll('#chart-task-b-accuracy svg .mark-text text'),
+          (text) => text.textContent,
+        ),
+        transfer: table('transfer-table'),
+        race: table('race-table'),
+        probe: (window as unknown as { __probe: Probe }).__probe,
+        inputDelays: study.inputDelays as number[],
+      };
+    });
+
+    const tasks = trainingTasks(await browser.stopTracing());
+    await page.screenshot({ path: join(screenshotDir, 'study-done-race.png'), fullPage: true });
+    await page.click('[data-tab=transfer]');
+    await page.screenshot({ path: join(screenshotDir, 'study-done-transfer.png'), fullPage: true });
+
+    assert.equal(facts.crossOriginIsolated, true, 'COOP/COEP make the page cross-origin isolated');
+    assert.match(facts.backend, /^WebAssembly SIMD/);
+    // Curves: every chart has lines, and each line joins several epochs (an SVG path with line segments).
+    for (const [id, paths] of Object.entries(facts.lines)) {
+      assert.ok(paths.length >= 2, `${id} draws its lines (${paths.length})`);
+      for (const d of paths) assert.match(d, /^M[\d.,-]+L[\d.,-]+/, `${id}: a line through several points`);
+    }
+    assert.equal(facts.lines['chart-task-b-accuracy']!.length, 4, 'B and B on A, training and validation');
+    assert.ok(facts.markers.includes('reused layers unfrozen after epoch 4'), 'the unfreeze boundary');
+    // Tables: accuracies well above chance (1/8 for task A, 1/2 for task B).
+    const accuracy = (row: string[] | undefined): number => Number(row?.[3]);
+    assert.equal(facts.transfer.length, 3);
+    assert.ok(accuracy(facts.transfer[0]) > 0.6, `model A: ${facts.transfer[0]}`);
+    assert.ok(accuracy(facts.transfer[1]) > 0.6, `B from scratch: ${facts.transfer[1]}`);
+    assert.ok(accuracy(facts.transfer[2]) > 0.6, `B on A: ${facts.transfer[2]}`);
+    assert.deepEqual(
+      facts.race.map((row) => row[0]),
+      ['sgd', 'adam'],
+    );
+    for (const row of facts.race) assert.ok(Number(row[2]) > 0.5, `race: ${row}`);
+    // Responsiveness. What the page controls: no task of its main thread ran 200 ms of CPU while it trained
+    // (thread time from the browser's trace, which the machine's load does not inflate).
+    assert.ok(tasks.length > 100, `the trace holds the training's tasks (${tasks.length})`);
+    const longestCpu = Math.max(...tasks.map((task) => task.cpuMs));
+    const longestWall = Math.max(...tasks.map((task) => task.wallMs));
+    assert.ok(longestCpu < 200, `a main-thread task ran ${longestCpu.toFixed(0)} ms of CPU while training`);
+    // What a person sees: timers, frames and clicks got their turn within 200 ms, by the wall clock. On a
+    // machine with more runnable processes than cores the wall clock measures the machine (the OS
+    // preempts the browser for hundreds of milliseconds): then the figures are printed, not asserted.
+    assert.ok(facts.probe.samples > 20, `the probe ran during training (${facts.probe.samples} times)`);
+    assert.ok(facts.probe.frames > 10, `frames were drawn during training (${facts.probe.frames})`);
+    assert.equal(facts.inputDelays.length, 2);
+    const load = loadavg()[0]!;
+    const oversubscribed = load > availableParallelism();
+    const wallClock = `longest main-thread gap while training ${facts.probe.maxGap.toFixed(0)} ms; the longest, with the page's status before and after: ${JSON.stringify(facts.probe.longest)}; clicks answered in ${facts.inputDelays.map((d) => d.toFixed(0)).join(', ')} ms`;
+    if (oversubscribed) {
+      console.log(
+        `# wall-clock gap not asserted: load average ${load.toFixed(1)} on ${availableParallelism()} cores; ${wallClock}`,
+      );
+    } else {
+      assert.ok(facts.probe.maxGap < 200, wallClock);
+      for (const delay of facts.inputDelays) assert.ok(delay < 200, `a click waited ${delay} ms`);
+    }
+    console.log(
+      `# browser study: longest training task ${longestCpu.toFixed(0)} ms CPU (${longestWall.toFixed(0)} ms wall), ` +
+        `longest gap ${facts.probe.maxGap.toFixed(0)} ms over ${facts.probe.samples} probes, ` +
+        `${facts.probe.frames} frames, clicks answered in ${facts.inputDelays.map((d) => d.toFixed(0)).join(', ')} ms; ` +
+        `test accuracies ${facts.transfer.map((row) => row[3]).join(', ')}; screenshots in ${screenshotDir}`,
+    );
+    await page.close();
+  });
+
+  test('the README\'s <script type="module"> example trains in the page exactly as in Node', async () => {
+    const page = await openPage('module-example.html');
+    await page.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 60_000 });
+    const inPage = await page.evaluate(
+      () => (window as unknown as { result: { backend: string; losses: number[] } }).result,
+    );
+    assert.equal(inPage.backend, 'wasm');
+    await ready();
+    const run = new Function(
+      'ready, Sequential, Dense, SGD, tensor, setRandomSeed',
+      `return (async () => { ${tinyTrainingSource()}; return history.history.loss; })();`,
+    ) as (...api: unknown[]) => Promise<number[]>;
+    const inNode = await run(ready, Sequential, Dense, SGD, tensor, setRandomSeed);
+    assert.equal(inPage.losses.length, 5);
+    assert.deepEqual(inPage.losses, inNode, 'the same losses, bit for bit');
+    assert.deepEqual(pageErrors, []);
+    await page.close();
+  });
+
+  test('the README\'s <script type="module"> example runs as written', async () => {
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const logged = new Promise<unknown>((resolve) =>
+      page.on('console', (message) => {
+        if (message.type() === 'log') void message.args()[0]?.jsonValue().then(resolve);
+      }),
+    );
+    await page.goto(`${server.url}readme-example.html`);
+    const accuracy = (await Promise.race([
+      logged,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the example logged nothing')), 60_000)),
+    ])) as number[];
+    assert.equal(accuracy.length, 20);
+    assert.ok(accuracy[19]! > 0.5, `it learns: ${accuracy}`);
+    assert.deepEqual(pageErrors, []);
+    await page.close();
+  });
+});
