@@ -216,11 +216,13 @@ describe('the study page in Chromium', { skip }, () => {
     });
     await page.goto(`${server.url}?epochsA=2&slice=5000&run=all&only=sgd,adam&raceEpochs=2`);
     await page.waitForFunction(() => document.body.dataset.state === 'training', null, { timeout: 120_000 });
-    // Input while it trains: switch tabs and back; the page records how long each click waited.
+    // Mid-training, when B on A has unfrozen (so the screenshot shows curves on both sides of the boundary),
+    // some input: switch tabs and back; the page records how long each click waited.
     await page.waitForFunction(
-      () => Number((document.getElementById('progress') as HTMLProgressElement).value) > 0.3,
+      () =>
+        /B on A, unfrozen: epoch ([4-9]|1\d)\//.test(document.getElementById('status')!.textContent ?? ''),
       null,
-      { timeout: 60_000, polling: 20 },
+      { timeout: 120_000, polling: 10 },
     );
     await page.evaluate(
       () => ((window as unknown as { __probe: { paused: boolean } }).__probe.paused = true),
