@@ -26,6 +26,7 @@ export type NodeOnly = `node:${string}` | 'process' | 'Buffer';
  */
 export const KNOWN_NODE_LEAKS: Readonly<Record<string, readonly NodeOnly[]>> = {
   // Model files (second half of #9: io on bytes, h5wasm's browser build in a module Worker).
+  'src/io/backupAndRestore.ts': ['node:fs', 'node:path', 'process'],
   'src/io/hdf5/client.ts': ['node:fs', 'node:worker_threads'],
   'src/io/hdf5/worker.ts': ['node:worker_threads'],
   'src/io/inspect.ts': ['node:fs'],
