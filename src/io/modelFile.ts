@@ -446,12 +446,15 @@ const DOWNLOAD_MODEL_OPTION_KEYS = {
  * permission, a full disk); an error that is not about the file (out of memory) propagates unchanged.
  */
 export async function saveModel(model: BaseModel, path: string, options?: SaveModelOptions): Promise<void>;
-export async function saveModel(model: BaseModel, options: SaveModelBytesOptions): Promise<Uint8Array>;
+export async function saveModel(
+  model: BaseModel,
+  options: SaveModelBytesOptions,
+): Promise<Uint8Array<ArrayBuffer>>;
 export async function saveModel(
   model: BaseModel,
   target: string | SaveModelBytesOptions,
   options: SaveModelOptions = {},
-): Promise<void | Uint8Array> {
+): Promise<void | Uint8Array<ArrayBuffer>> {
   if (typeof target !== 'string') return saveModelBytes(model, target);
   const path = target;
   checkOptions('save', options, SAVE_MODEL_OPTION_KEYS);
@@ -470,7 +473,10 @@ export async function saveModel(
 }
 
 /** {@link saveModel} to bytes. */
-async function saveModelBytes(model: BaseModel, options: SaveModelBytesOptions): Promise<Uint8Array> {
+async function saveModelBytes(
+  model: BaseModel,
+  options: SaveModelBytesOptions,
+): Promise<Uint8Array<ArrayBuffer>> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(
       `save: pass a path, or { format: 'h5' } or { format: 'keras' } for the bytes; got ${String(options)}`,
@@ -491,7 +497,14 @@ async function saveModelBytes(model: BaseModel, options: SaveModelBytesOptions):
   if (warning !== null) (options.onWarning ?? defaultWarn)(warning);
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs(model.countParams() * 8);
   try {
-    const bytes = await encodeModel(model, format, includeOptimizer, timeoutMs, name);
+    // A fresh buffer of its own (the worker's transfer, or the zip writer's), never shared memory.
+    const bytes = (await encodeModel(
+      model,
+      format,
+      includeOptimizer,
+      timeoutMs,
+      name,
+    )) as Uint8Array<ArrayBuffer>;
     await checkWritten(model, bytes, timeoutMs);
     return bytes;
   } catch (error) {

@@ -10,9 +10,9 @@ import type { ModelInput } from './platformTypes.js';
 /**
  * A model file, as `loadModel` takes it: a path (Node) or URL (a `URL`, or in a page a string resolved
  * against the page, fetched), a `Blob` or `File`, or the file's bytes (`ArrayBuffer`, `Uint8Array` or
- * another view such as Node's `Buffer`). The format is told from the bytes, not from a name.
+ * another view such as Node's `Buffer`, also on shared memory). The format is told from the bytes, not from a name.
  */
-export type ModelSource = string | URL | Blob | ArrayBuffer | ArrayBufferView;
+export type ModelSource = string | URL | Blob | ArrayBufferLike | ArrayBufferView;
 
 /** A model file held in memory. */
 export function bytesInput(name: string, bytes: Uint8Array): ModelInput {

@@ -1319,14 +1319,14 @@ export abstract class BaseModel {
    * instead of a path, resolves to the file's bytes, on any platform (in a page: `new Blob([bytes])`).
    */
   save(path: string, options?: Record<string, unknown>): Promise<void>;
-  save(options: { format: 'h5' | 'keras' } & Record<string, unknown>): Promise<Uint8Array>;
+  save(options: { format: 'h5' | 'keras' } & Record<string, unknown>): Promise<Uint8Array<ArrayBuffer>>;
   async save(
     target: string | ({ format: 'h5' | 'keras' } & Record<string, unknown>),
     options?: Record<string, unknown>,
-  ): Promise<void | Uint8Array> {
+  ): Promise<void | Uint8Array<ArrayBuffer>> {
     this.assertLive('save');
     if (modelSaver === null)
       throw new Error('no model writer is registered: import warmstart (its index registers one)');
-    return modelSaver(this, target, options);
+    return modelSaver(this, target, options) as Promise<void | Uint8Array<ArrayBuffer>>;
   }
 }
