@@ -78,14 +78,21 @@ export async function modelFiles(file: File): Promise<Uint8Array> {
 
 /** A tiny training from Node, through the installed package. */
 const NODE_CODE = `
-import { Dense, Sequential, SGD, getKernels, setRandomSeed, tensor, wasmBackendError } from 'warmstart';
+import { Dense, Sequential, SGD, getKernels, loadModel, setRandomSeed, tensor, wasmBackendError } from 'warmstart';
 setRandomSeed(1);
 const x = tensor(Float32Array.from({ length: 256 * 8 }, (_, i) => Math.sin(i)), [256, 8]);
 const y = tensor(Float32Array.from({ length: 256 }, (_, i) => (Math.sin(i * 8) > 0 ? 1 : 0)), [256]);
 const model = new Sequential([new Dense({ units: 16, activation: 'relu', inputShape: [8] }), new Dense({ units: 2, activation: 'softmax' })]);
 model.compile({ optimizer: new SGD({ learningRate: 0.1 }), loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
 const history = await model.fit(x, y, { epochs: 5, verbose: 0 });
-console.log(JSON.stringify({ backend: getKernels().name, error: wasmBackendError?.message ?? null, loss: history.history.loss }));
+// Model files through the package's HDF5 worker (dist/src/io/hdf5/nodeWorker.js): a path and bytes.
+const predictions = (m) => Array.from(m.predict(x.slice(0, 4)).data).join(',');
+await model.save('model.keras');
+const reloaded = [await loadModel('model.keras'), await loadModel(await model.save({ format: 'h5' }))];
+console.log(JSON.stringify({
+  backend: getKernels().name, error: wasmBackendError?.message ?? null, loss: history.history.loss,
+  reloadedAlike: reloaded.map((m) => predictions(m) === predictions(model)),
+}));
 `;
 
 describe('the packed package in an empty project', () => {
@@ -134,17 +141,19 @@ describe('the packed package in an empty project', () => {
       assert.match(help, new RegExp(command));
   });
 
-  test('an import from Node trains on the WebAssembly kernels shipped in the package', () => {
+  test('an import from Node trains on the WebAssembly kernels shipped in the package, saves and loads', () => {
     writeFileSync(join(project, 'train.mjs'), NODE_CODE);
     const result = JSON.parse(run('node', ['train.mjs'], project)) as {
       backend: string;
       error: string | null;
       loss: number[];
+      reloadedAlike: boolean[];
     };
     assert.equal(result.error, null);
     assert.equal(result.backend, 'wasm');
     assert.equal(result.loss.length, 5);
     assert.ok(result.loss[4]! < result.loss[0]!, `the loss falls: ${result.loss}`);
+    assert.deepEqual(result.reloadedAlike, [true, true], 'saved and loaded back (.keras path, .h5 bytes)');
   });
 
   test('the type declarations compile under --strict without @types/node (nodenext and bundler)', () => {
