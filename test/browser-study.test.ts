@@ -206,6 +206,15 @@ describe('the study page in Chromium', { skip }, () => {
     await buildBrowserArtifacts(temp.path);
     writeFileSync(join(temp.path, 'web/module-example.html'), MODULE_EXAMPLE);
     writeFileSync(join(temp.path, 'web/io.html'), IO_PAGE);
+    // The engine as an esbuild user might deploy it, without the HDF5 worker beside it.
+    cpSync(join(temp.path, 'browser'), join(temp.path, 'web/no-worker'), {
+      recursive: true,
+      filter: (source) => !source.includes('hdf5'),
+    });
+    writeFileSync(
+      join(temp.path, 'web/no-worker.html'),
+      IO_PAGE.replaceAll('./engine/', './no-worker/').replace("wasmDir: 'engine/'", "wasmDir: 'no-worker/'"),
+    );
     mkdirSync(join(temp.path, 'web/models'));
     // The README's example imports the browser build from ./warmstart/, as a site serving dist/browser would.
     cpSync(join(temp.path, 'browser'), join(temp.path, 'web/warmstart'), { recursive: true });
@@ -422,6 +431,29 @@ describe('the study page in Chromium', { skip }, () => {
       `# model A downloaded from the page: ${statSync(path).size} bytes (.h5), ${inPage.keras.length} bytes (.keras)`,
     );
     assert.deepEqual(pageErrors, []);
+  });
+
+  test('without its worker file, model files fail with an error that names the missing file, not the model', async () => {
+    const page = await openPage('no-worker.html');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+    const errorsBefore = pageErrors.length;
+    const failure = (await page.evaluate(`(async () => {
+      const model = new warmstart.Sequential([new warmstart.Dense({ units: 2, inputShape: [3] })]);
+      const outcome = async (promise) => promise.then(() => null, (error) => ({ name: error.name, code: error.code ?? null, message: error.message }));
+      const bytes = Uint8Array.of(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0);
+      return { load: await outcome(warmstart.loadModel(bytes)), save: await outcome(model.save({ format: 'h5' })) };
+    })()`)) as Record<'load' | 'save', { name: string; code: string | null; message: string }>;
+    assert.equal(failure.load.name, 'Hdf5Failure', JSON.stringify(failure.load));
+    assert.match(
+      failure.load.message,
+      /the HDF5 worker did not start: it could not load its module file http:.*\/no-worker\/hdf5\/webWorker\.js .*; this is not about the file$/,
+    );
+    assert.equal(failure.save.name, 'ModelFileError');
+    assert.equal(failure.save.code, 'WRITE_FAILED');
+    assert.match(failure.save.message, /the HDF5 worker did not start/);
+    // The browser logs the failed request for the worker's script (one per attempt); nothing else.
+    for (const message of pageErrors.splice(errorsBefore)) assert.match(message, /404|webWorker/);
+    await page.close();
   });
 
   test('files saved by Node load in the page with the same predictions, from a URL, a Blob and bytes', async () => {

@@ -183,9 +183,12 @@ export function nonFiniteWeightsWarning(model: BaseModel, path: string): string 
   return `${path}: model '${model.name}' has ${count} weight values that are NaN or infinite, in ${shown}; it is saved anyway, as Keras does, but it cannot predict anything (did training diverge? a lower learning rate may help)`;
 }
 
-/** Turns a failure of the HDF5 worker into the file error it means. */
+/**
+ * Turns a failure of the HDF5 worker into the file error it means; a worker that did not start is no file's
+ * fault, and stays an `Hdf5Failure` saying so.
+ */
 function hdf5Error(error: unknown, path: string, what: string): unknown {
-  if (!(error instanceof Hdf5Failure)) return error;
+  if (!(error instanceof Hdf5Failure) || error.kind === 'startup') return error;
   const code = error.kind === 'timeout' ? 'TIMEOUT' : error.kind === 'limit' ? 'TOO_LARGE' : 'CORRUPT';
   const hint = error.kind === 'timeout' ? ' (a damaged HDF5 file can make the library loop)' : '';
   return new ModelFileError(code, path, `${what}: ${error.message}${hint}`, { cause: error });

@@ -37,11 +37,14 @@ export function startHdf5Worker(): Hdf5WorkerHandle {
       const error = (event: ErrorEvent): void => {
         // The worker is replaced: the page need not report the error a second time.
         event.preventDefault();
+        // An error without a message is the module file failing to load (a 404, a wrong MIME type).
         onFailure(
-          `the HDF5 worker failed: ${event.message || `its script (${new URL('./hdf5/webWorker.js', import.meta.url).href}) did not load or threw while loading`}`,
+          event.message
+            ? `failed: ${event.message}`
+            : `could not load its module file ${new URL('./hdf5/webWorker.js', import.meta.url).href} (a bundler emits it from this URL; with esbuild, copy dist/browser/hdf5/webWorker.js there)`,
         );
       };
-      const unreadable = (): void => onFailure('the HDF5 worker sent a message that cannot be read');
+      const unreadable = (): void => onFailure('sent a message that cannot be read');
       worker.addEventListener('message', message);
       worker.addEventListener('error', error);
       worker.addEventListener('messageerror', unreadable);

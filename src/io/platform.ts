@@ -28,8 +28,8 @@ export function startHdf5Worker(): Hdf5WorkerHandle {
     post: (request) => worker.postMessage(request),
     listen(onMessage, onFailure) {
       const message = (value: Hdf5WorkerMessage): void => onMessage(value);
-      const error = (value: Error): void => onFailure(`the HDF5 worker failed: ${value.message}`);
-      const exit = (code: number): void => onFailure(`the HDF5 worker exited (code ${code})`);
+      const error = (value: Error): void => onFailure(`failed: ${value.message}`);
+      const exit = (code: number): void => onFailure(`exited (code ${code})`);
       worker.on('message', message);
       worker.on('error', error);
       worker.on('exit', exit);

@@ -17,7 +17,8 @@ export interface Hdf5WorkerHandle {
   post(request: WorkerRequest): void;
   /**
    * Calls `onMessage` with each message of the worker and `onFailure` when the worker fails (an error it did
-   * not catch, its exit, a script that did not load); returns the function that stops listening.
+   * not catch, its exit, a module file that did not load), with what happened as the end of a sentence that
+   * starts "the HDF5 worker" (`failed: …`, `exited (code 1)`); returns the function that stops listening.
    */
   listen(onMessage: (message: Hdf5WorkerMessage) => void, onFailure: (reason: string) => void): () => void;
   /** Stops the worker at once, even in the middle of a request (a hang). */

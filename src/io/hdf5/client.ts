@@ -18,11 +18,17 @@ import type {
   WriteGroup,
 } from './snapshot.js';
 
-/** A failure reported by the HDF5 worker, or its deadline passing. */
+/**
+ * A failure reported by the HDF5 worker, or its deadline passing, or the worker not starting at all (its
+ * module file missing or refused, HDF5's WebAssembly not compiling): `startup`, which is no file's fault.
+ */
 export class Hdf5Failure extends Error {
   override readonly name = 'Hdf5Failure';
-  /** `hdf5`: the library refused the file; `limit`: a read limit was hit; `internal`: the library broke; `timeout`. */
-  readonly kind: WorkerFailure['kind'] | 'timeout';
+  /**
+   * `hdf5`: the library refused the file; `limit`: a read limit was hit; `internal`: the library broke;
+   * `timeout`; `startup`: the worker did not start.
+   */
+  readonly kind: WorkerFailure['kind'] | 'timeout' | 'startup';
   constructor(kind: Hdf5Failure['kind'], message: string) {
     super(message);
     this.kind = kind;
@@ -112,12 +118,12 @@ class Hdf5Client {
             resolve();
           } else if ('startupError' in message) {
             stopListening();
-            reject(new Hdf5Failure('internal', `the HDF5 worker failed to start: ${message.startupError}`));
+            reject(new Error(`HDF5 could not start in it (${message.startupError})`));
           }
         },
         (reason) => {
           stopListening();
-          reject(new Hdf5Failure('internal', reason));
+          reject(new Error(`it ${reason}`));
         },
       );
     });
@@ -138,12 +144,18 @@ class Hdf5Client {
     running.worker.keepAlive(true);
     let stopListening = (): void => {};
     try {
-      // Starting the worker (loading HDF5's WebAssembly) is not the file's fault: it has its own, longer deadline.
+      // Starting the worker (loading HDF5's WebAssembly) is not the file's fault: it has its own, longer
+      // deadline, and its failures are of their own kind.
       await withDeadline(
         () => running.ready,
         Math.max(timeoutMs, STARTUP_TIMEOUT_MS),
         'starting the HDF5 worker',
-      );
+      ).catch((error: unknown) => {
+        throw new Hdf5Failure(
+          'startup',
+          `the HDF5 worker did not start: ${(error as Error).message}; this is not about the file`,
+        );
+      });
       const response = await withDeadline(
         () =>
           new Promise<WorkerResponse>((resolve, reject) => {
@@ -155,7 +167,7 @@ class Hdf5Client {
               },
               (reason) => {
                 stopListening();
-                reject(new Hdf5Failure('internal', reason));
+                reject(new Hdf5Failure('internal', `the HDF5 worker ${reason}`));
               },
             );
             running.worker.post({ ...request, id } as WorkerRequest);
@@ -169,7 +181,7 @@ class Hdf5Client {
       throw new Hdf5Failure(response.failure.kind, response.failure.message);
     } catch (error) {
       stopListening();
-      if (!(error instanceof Hdf5Failure) || error.kind === 'timeout' || error.kind === 'internal') {
+      if (!(error instanceof Hdf5Failure) || ['timeout', 'internal', 'startup'].includes(error.kind)) {
         await this.discard(running);
       }
       throw error;
