@@ -18,21 +18,13 @@ export type NodeOnly = `node:${string}` | 'process' | 'Buffer';
 
 /**
  * What still needs Node in the browser bundle, by source file, until the second half of issue #9: the
- * model files (`src/io`, helper "io-trust") and the helper thread (`pool.ts`, helper "engine-step") are
- * being split into platform modules by their owners. The test demands that the bundle leaks EXACTLY this:
- * a file that stops leaking must be removed here, so the list only shrinks, and once it is empty the
- * check is fully strict. Until then the build replaces these imports with stubs that throw on use (see
- * {@link stubNodeOnlyImports}), so that the rest of the engine runs in a page.
+ * helper thread (`pool.ts`, helper "engine-step") is being split into a platform module by its owner (the
+ * model files, `src/io`, are split: `src/io/platform.ts` and its browser twin). The test demands that the
+ * bundle leaks EXACTLY this: a file that stops leaking must be removed here, so the list only shrinks, and
+ * once it is empty the check is fully strict. Until then the build replaces these imports with stubs that
+ * throw on use (see {@link stubNodeOnlyImports}), so that the rest of the engine runs in a page.
  */
 export const KNOWN_NODE_LEAKS: Readonly<Record<string, readonly NodeOnly[]>> = {
-  // Model files (second half of #9: io on bytes, h5wasm's browser build in a module Worker).
-  'src/io/backupAndRestore.ts': ['node:fs', 'node:path', 'process'],
-  'src/io/hdf5/client.ts': ['node:fs', 'node:worker_threads'],
-  'src/io/hdf5/worker.ts': ['node:worker_threads'],
-  'src/io/inspect.ts': ['node:fs'],
-  'src/io/legacyH5.ts': ['Buffer'],
-  'src/io/modelFile.ts': ['Buffer', 'node:fs', 'node:path', 'process'],
-  'src/io/temporaryFiles.ts': ['node:crypto', 'node:fs', 'node:os', 'node:path', 'process'],
   // The helper thread (second half of #9: spawnHelper on module Web Workers).
   'src/kernels/wasm/pool.ts': ['node:worker_threads', 'process'],
 };
@@ -42,7 +34,16 @@ export const KNOWN_NODE_LEAKS: Readonly<Record<string, readonly NodeOnly[]>> = {
  * under them, so that a change there does not break the build before the list above is updated; the test
  * still demands the exact list).
  */
-export const NOT_YET_SPLIT: readonly string[] = ['src/io/', 'src/kernels/wasm/pool.ts'];
+export const NOT_YET_SPLIT: readonly string[] = ['src/kernels/wasm/pool.ts'];
+
+/**
+ * The HDF5 worker's module file for browsers: `src/io/platform.browser.ts` starts it with
+ * `new Worker(new URL('./hdf5/webWorker.js', import.meta.url), { type: 'module' })`, a URL bundlers (Vite,
+ * webpack, Parcel) follow and esbuild does not; the build bundles it (h5wasm inside) to this path relative
+ * to the engine bundle, where that URL points from `dist/browser/warmstart.js`.
+ */
+export const HDF5_WORKER_ENTRY = 'src/io/hdf5/webWorker.js';
+export const HDF5_WORKER_BUNDLE = 'hdf5/webWorker.js';
 
 const NODE_BUILTIN =
   /^node:|^(fs|path|os|crypto|zlib|url|v8|worker_threads|child_process|stream|util|http|https|net)(\/.*)?$/;
@@ -66,7 +67,7 @@ function recordNodeImports(found: Map<string, Set<NodeOnly>>): Plugin {
 /**
  * Replaces the Node built-ins that the parts {@link NOT_YET_SPLIT} import with a module whose every
  * export throws an error naming the missing feature when used, so that a page loads the bundle and only the
- * features still tied to Node (model files, the helper thread) fail, with a message saying so.
+ * feature still tied to Node (the helper thread) fails, with a message saying so.
  */
 export function stubNodeOnlyImports(): Plugin {
   return {
@@ -95,7 +96,7 @@ export function stubNodeOnlyImports(): Plugin {
  */
 function stubSource(moduleName: string): string {
   return `
-const fail = () => { throw new Error('warmstart: ${moduleName} is not available in a browser yet: model files and helper threads come with the second half of issue #9'); };
+const fail = () => { throw new Error('warmstart: ${moduleName} is not available in a browser yet: helper threads come with the second half of issue #9'); };
 const use = () => (globalThis.${LOADING_FLAG} ? stub : fail());
 const pick = (_, key) => (key === '__esModule' ? false : key === 'then' || key === Symbol.toPrimitive ? undefined : stub);
 // esbuild's interop copies a CommonJS module's own names into an object whose prototype is the module's
@@ -115,12 +116,16 @@ function relativeToRoot(path: string): string {
 
 /** Options of {@link bundleBrowserEntry}. */
 export interface BundleOptions {
+  /** The module to bundle, relative to the package (default `src/index.ts`, the root entry). */
+  entry?: string;
   /** Replace the known leaks' Node imports by stubs (the build) instead of recording them (the test). */
   stubKnownLeaks: boolean;
   /** Where to write the bundle; omitted: kept in memory. */
   outfile?: string;
   /** Minify (the build); the test reads the unminified text. */
   minify?: boolean;
+  /** Write a source map beside a written bundle (default true). */
+  sourceMap?: boolean;
   /** Bundle as if the package had no `browser` field (the test's proof that the scan sees Node code). */
   ignoreBrowserField?: boolean;
 }
@@ -136,13 +141,13 @@ export interface BundleResult {
 }
 
 /**
- * Bundles `src/index.ts` for browsers (ES2020: no top-level await, which Vite's default target refuses)
- * and lists what in it needs Node.
+ * Bundles `src/index.ts` (or another entry, such as the HDF5 worker) for browsers (ES2020: no top-level
+ * await, which Vite's default target refuses) and lists what in it needs Node.
  */
 export async function bundleBrowserEntry(options: BundleOptions): Promise<BundleResult> {
   const found = new Map<string, Set<NodeOnly>>();
   const result = await build({
-    entryPoints: [`${ROOT}src/index.ts`],
+    entryPoints: [`${ROOT}${options.entry ?? 'src/index.ts'}`],
     bundle: true,
     // 'neutral' ignores the browser field; then the top-level await of Node's start module must pass too.
     platform: options.ignoreBrowserField ? 'neutral' : 'browser',
@@ -152,11 +157,18 @@ export async function bundleBrowserEntry(options: BundleOptions): Promise<Bundle
     write: options.outfile !== undefined,
     outfile: options.outfile ?? 'warmstart.js',
     minify: options.minify ?? false,
-    sourcemap: options.outfile !== undefined ? 'linked' : false,
+    sourcemap: options.outfile !== undefined && options.sourceMap !== false ? 'linked' : false,
+    // Module scripts (and module workers) are always read as UTF-8: no need to escape h5wasm's embedded
+    // WebAssembly, a string of mostly non-ASCII characters, into four to six times as many ASCII ones.
+    charset: 'utf8',
     metafile: true,
     logLevel: 'silent',
     // Free references to Node's globals become markers the scan below attributes to their source file.
-    define: options.stubKnownLeaks ? {} : { process: '__NODE_ONLY_process', Buffer: '__NODE_ONLY_Buffer' },
+    // (Only when scanning: a bundle that is written keeps its code as it is.)
+    define:
+      options.stubKnownLeaks || options.outfile !== undefined
+        ? {}
+        : { process: '__NODE_ONLY_process', Buffer: '__NODE_ONLY_Buffer' },
     // The build gives the known leaks stand-ins for Node's globals too (see node-globals-stub.ts).
     inject: options.stubKnownLeaks ? [`${ROOT}scripts/node-globals-stub.ts`] : [],
     ...(options.stubKnownLeaks

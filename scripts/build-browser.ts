@@ -3,7 +3,9 @@
  * - copies the kernel files next to the compiled loader (`dist/src/kernels/wasm/`), where its
  *   `new URL('./kernels-….wasm', import.meta.url)` literals, and so bundlers, find them;
  * - bundles the root entry for browsers into `dist/browser/warmstart.js` (ES module, minified, source map),
- *   the kernel files beside it: what a `<script type="module">` imports without a bundler;
+ *   the kernel files beside it: what a `<script type="module">` imports without a bundler; and the HDF5
+ *   worker (h5wasm inside) into `dist/browser/hdf5/webWorker.js`, where the bundle's
+ *   `new URL('./hdf5/webWorker.js', import.meta.url)` finds it;
  * - bundles the study page (`web/`) into `dist/web/`, importing the engine as `warmstart` (an import map).
  *
  * `node --import tsx scripts/build-browser.ts [outDir]` (default `dist`).
@@ -13,7 +15,7 @@ import { build, type Plugin } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bundleBrowserEntry, ROOT } from './browser-bundle.js';
+import { bundleBrowserEntry, HDF5_WORKER_BUNDLE, HDF5_WORKER_ENTRY, ROOT } from './browser-bundle.js';
 
 const KERNEL_FILES = ['kernels-relaxed.wasm', 'kernels-simd.wasm'];
 
@@ -53,6 +55,14 @@ export async function buildBrowserArtifacts(outDir: string): Promise<void> {
     stubKnownLeaks: true,
     outfile: join(outDir, 'browser/warmstart.js'),
     minify: true,
+  });
+  await bundleBrowserEntry({
+    entry: HDF5_WORKER_ENTRY,
+    stubKnownLeaks: false,
+    outfile: join(outDir, 'browser', HDF5_WORKER_BUNDLE),
+    minify: true,
+    // Its map would carry h5wasm's 4 MB of embedded WebAssembly a second time.
+    sourceMap: false,
   });
   mkdirSync(join(outDir, 'web'), { recursive: true });
   await build({

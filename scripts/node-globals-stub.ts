@@ -1,14 +1,14 @@
 /**
  * Stand-ins for Node's `Buffer` and `process` in the browser bundle, injected by the build (esbuild
- * `inject`) only while `src/io` and `pool.ts` still use them (see KNOWN_NODE_LEAKS in browser-bundle.ts):
- * enough for those modules to load (a `Buffer.from(bytes)` constant, a `typeof process` check); anything
- * more throws a message naming the missing feature. The test of the bundle proves no other module uses them.
+ * `inject`) only while `pool.ts` still uses them (see KNOWN_NODE_LEAKS in browser-bundle.ts): enough for it
+ * to load (a `typeof process` check); anything more throws a message naming the missing feature. The test
+ * of the bundle proves no other module uses them.
  * @module
  */
 const unavailable = (what: string) => (): never => {
   throw new Error(
-    `warmstart: ${what} is not available in a browser yet: model files and helper threads come with the ` +
-      'second half of issue #9',
+    `warmstart: ${what} is not available in a browser yet: helper threads come with the second half of ` +
+      'issue #9',
   );
 };
 

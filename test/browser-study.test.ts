@@ -1,10 +1,12 @@
 // The study page in a real browser: Debian's Chromium (never a downloaded one), driven by playwright-core.
 // A shortened study (model A: 2 epochs on 5,000 images; B and B on A as in the notebook; a 2-contender race)
 // must draw its curves, fill its tables with accuracies above chance, and keep the page answering while it
-// trains. A second page runs the README's <script type="module"> example and must match Node bit for bit.
-// Screenshots go to /work/team/screens (WARMSTART_SCREENSHOT_DIR), outside the repository.
+// trains; its download button must save model A as an .h5 (and the page a .keras) that Node loads with the
+// page's predictions, bit for bit. A second page runs the README's <script type="module"> example and must
+// match Node bit for bit; a third loads model files saved by Node (same predictions) and damaged ones (Node's
+// error codes). Screenshots go to /work/team/screens (WARMSTART_SCREENSHOT_DIR), outside the repository.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,8 +14,21 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { buildBrowserArtifacts } from '../scripts/build-browser.js';
 import { startStudyServer, type StudyServer } from '../src/cli/serve.js';
-import { Dense, ready, Sequential, setRandomSeed, SGD, tensor } from '../src/index.js';
+import {
+  closeHdf5Worker,
+  Dense,
+  loadModel,
+  ModelFileError,
+  ready,
+  saveModel,
+  Sequential,
+  setRandomSeed,
+  SGD,
+  tensor,
+  type Tensor,
+} from '../src/index.js';
 import { makeTempDir } from './fixtures-gen/datasetFixtures.js';
+import { damagedModels, EXPECTED_DAMAGE_CODES } from './helpers/damagedModels.js';
 
 const CHROMIUM = process.env['WARMSTART_CHROMIUM'] ?? '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -157,6 +172,29 @@ function tinyTrainingSource(): string {
   const history = await model.fit(x, y, { epochs: 5, batchSize: 8, verbose: 0 });`;
 }
 
+/** A page with the engine's API on `window.warmstart`, for the model-file tests to drive. */
+const IO_PAGE = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>model files</title></head>
+<body data-state="starting">
+<script type="module">
+  import * as warmstart from './engine/warmstart.js';
+  await warmstart.ready({ wasmDir: 'engine/' });
+  window.warmstart = warmstart;
+  document.body.dataset.state = 'ready';
+</script>
+</body></html>`;
+
+/**
+ * The inputs both sides predict on: \`count\` rows of \`shape\`, the same values in the page (this source) and
+ * in Node ({@link probeTensor}).
+ */
+const PROBE_SOURCE = `(count, shape) => warmstart.tensor(
+  Float32Array.from({ length: count * shape.reduce((a, b) => a * b, 1) }, (_, i) => ((i * 7919) % 256) / 255),
+  [count, ...shape])`;
+function probeTensor(count: number, shape: number[]): Tensor {
+  return new Function('warmstart', `return (${PROBE_SOURCE})`)({ tensor })(count, shape) as Tensor;
+}
+
 describe('the study page in Chromium', { skip }, () => {
   const temp = makeTempDir('browser-study');
   let server: StudyServer;
@@ -167,6 +205,17 @@ describe('the study page in Chromium', { skip }, () => {
     assert.ok(existsSync(CHROMIUM), `Chromium is required in CI: ${CHROMIUM} is missing`);
     await buildBrowserArtifacts(temp.path);
     writeFileSync(join(temp.path, 'web/module-example.html'), MODULE_EXAMPLE);
+    writeFileSync(join(temp.path, 'web/io.html'), IO_PAGE);
+    // The engine as an esbuild user might deploy it, without the HDF5 worker beside it.
+    cpSync(join(temp.path, 'browser'), join(temp.path, 'web/no-worker'), {
+      recursive: true,
+      filter: (source) => !source.includes('hdf5'),
+    });
+    writeFileSync(
+      join(temp.path, 'web/no-worker.html'),
+      IO_PAGE.replaceAll('./engine/', './no-worker/').replace("wasmDir: 'engine/'", "wasmDir: 'no-worker/'"),
+    );
+    mkdirSync(join(temp.path, 'web/models'));
     // The README's example imports the browser build from ./warmstart/, as a site serving dist/browser would.
     cpSync(join(temp.path, 'browser'), join(temp.path, 'web/warmstart'), { recursive: true });
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
@@ -188,10 +237,14 @@ describe('the study page in Chromium', { skip }, () => {
     mkdirSync(screenshotDir, { recursive: true });
   });
   after(async () => {
+    await studyPage?.close();
     await browser?.close();
     await server?.close();
+    await closeHdf5Worker();
     temp.remove();
   });
+  /** The study's page, kept open after its test for the download test. */
+  let studyPage: Page | undefined;
 
   async function openPage(path: string): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
@@ -335,6 +388,197 @@ describe('the study page in Chromium', { skip }, () => {
         `${facts.probe.frames} frames, clicks answered in ${facts.inputDelays.map((d) => d.toFixed(0)).join(', ')} ms; ` +
         `test accuracies ${facts.transfer.map((row) => row[3]).join(', ')}; screenshots in ${screenshotDir}`,
     );
+    studyPage = page;
+  });
+
+  test("the page's download button saves model A as an .h5 that Node loads with the page's predictions", async () => {
+    const page = studyPage;
+    assert.ok(page !== undefined, 'the study ran');
+    assert.equal(
+      await page.isDisabled('#download-model-a'),
+      false,
+      'the button is enabled once A has trained',
+    );
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-model-a')]);
+    assert.equal(download.suggestedFilename(), 'my_model_A.h5');
+    const path = join(temp.path, 'my_model_A.h5');
+    await download.saveAs(path);
+    await page.waitForFunction(() =>
+      /^Saved/.test(document.getElementById('download-note')!.textContent ?? ''),
+    );
+    await page.screenshot({ path: join(screenshotDir, 'study-download-model-a.png'), fullPage: true });
+    // The page predicts with its model A, and saves it as .keras too.
+    const inPage = (await page.evaluate(`(async () => {
+      const warmstart = await import('./engine/warmstart.js');
+      const probe = (${PROBE_SOURCE})(16, [28, 28]);
+      const keras = await study.modelA.save({ format: 'keras' });
+      return { predictions: Array.from(study.modelA.predict(probe).data), keras: Array.from(keras) };
+    })()`)) as { predictions: number[]; keras: number[] };
+    assert.equal(inPage.predictions.length, 16 * 8);
+    const probe = probeTensor(16, [28, 28]);
+    const fromH5 = await loadModel(path, { expect: Sequential });
+    assert.deepEqual(Array.from(fromH5.predict(probe).data), inPage.predictions, '.h5: bit for bit');
+    const kerasPath = join(temp.path, 'my_model_A.keras');
+    writeFileSync(kerasPath, Uint8Array.from(inPage.keras));
+    const fromKeras = await loadModel(kerasPath, { expect: Sequential });
+    assert.deepEqual(Array.from(fromKeras.predict(probe).data), inPage.predictions, '.keras: bit for bit');
+    // As the notebook saves it: compiled, with the optimizer and its state.
+    for (const model of [fromH5, fromKeras]) {
+      assert.equal(model.optimizer?.className, 'SGD');
+      assert.ok(Number(model.optimizer?.iterations) > 0, 'the optimizer state came along');
+    }
+    console.log(
+      `# model A downloaded from the page: ${statSync(path).size} bytes (.h5), ${inPage.keras.length} bytes (.keras)`,
+    );
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test('without its worker file, model files fail with an error that names the missing file, not the model', async () => {
+    const page = await openPage('no-worker.html');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+    const errorsBefore = pageErrors.length;
+    const failure = (await page.evaluate(`(async () => {
+      const model = new warmstart.Sequential([new warmstart.Dense({ units: 2, inputShape: [3] })]);
+      const outcome = async (promise) => promise.then(() => null, (error) => ({ name: error.name, code: error.code ?? null, message: error.message }));
+      const bytes = Uint8Array.of(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0);
+      return { load: await outcome(warmstart.loadModel(bytes)), save: await outcome(model.save({ format: 'h5' })) };
+    })()`)) as Record<'load' | 'save', { name: string; code: string | null; message: string }>;
+    assert.equal(failure.load.name, 'Hdf5Failure', JSON.stringify(failure.load));
+    assert.match(
+      failure.load.message,
+      /the HDF5 worker did not start: it could not load its module file http:.*\/no-worker\/hdf5\/webWorker\.js .*; this is not about the file$/,
+    );
+    assert.equal(failure.save.name, 'ModelFileError');
+    assert.equal(failure.save.code, 'WRITE_FAILED');
+    assert.match(failure.save.message, /the HDF5 worker did not start/);
+    // The browser logs the failed request for the worker's script (one per attempt); nothing else.
+    for (const message of pageErrors.splice(errorsBefore)) assert.match(message, /404|webWorker/);
+    await page.close();
+  });
+
+  test('files saved by Node load in the page with the same predictions, from a URL, a Blob and bytes', async () => {
+    setRandomSeed(17);
+    const model = new Sequential([
+      new Dense({ units: 12, activation: 'relu', inputShape: [20] }),
+      new Dense({ units: 4, activation: 'softmax' }),
+    ]);
+    model.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy' });
+    const x = tensor(
+      Float32Array.from({ length: 40 * 20 }, (_, i) => Math.sin(i * 0.3)),
+      [40, 20],
+    );
+    const y = tensor(
+      Float32Array.from({ length: 40 }, (_, i) => i % 4),
+      [40],
+    );
+    await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0 });
+    await saveModel(model, join(temp.path, 'web/models/node.h5'));
+    await saveModel(model, join(temp.path, 'web/models/node.keras'));
+    const expected = Array.from(model.predict(probeTensor(9, [20])).data);
+    const page = await openPage('io.html');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+    const inPage = (await page.evaluate(`(async () => {
+      const probe = (${PROBE_SOURCE})(9, [20]);
+      const results = {};
+      for (const name of ['node.h5', 'node.keras']) {
+        const url = 'models/' + name;
+        const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+        const sources = { url, blob: new Blob([bytes]), file: new File([bytes], name), bytes, buffer: bytes.buffer };
+        for (const [how, source] of Object.entries(sources)) {
+          const loaded = await warmstart.loadModel(source);
+          results[name + ' from ' + how] = {
+            predictions: Array.from(loaded.predict(probe).data),
+            iterations: loaded.optimizer.iterations,
+          };
+        }
+      }
+      return results;
+    })()`)) as Record<string, { predictions: number[]; iterations: number }>;
+    assert.equal(Object.keys(inPage).length, 10);
+    for (const [what, result] of Object.entries(inPage)) {
+      assert.deepEqual(result.predictions, expected, `${what}: bit for bit`);
+      assert.equal(result.iterations, model.optimizer!.iterations, `${what}: with the optimizer state`);
+    }
+    assert.deepEqual(pageErrors, []);
+    await page.close();
+  });
+
+  test("a damaged file gives Node's ModelFileError code in the page; a hang is cut by the deadline", async () => {
+    setRandomSeed(19);
+    const model = new Sequential([new Dense({ units: 5, activation: 'relu', inputShape: [6] })]);
+    model.compile({ optimizer: 'sgd', loss: 'mse' });
+    const damaged = await damagedModels(model, async (bytes) => {
+      try {
+        await loadModel(bytes, { onWarning: () => {} });
+      } catch (error) {
+        assert.ok(error instanceof ModelFileError, String(error));
+        return error.code;
+      }
+      throw new Error('a damaged file loaded');
+    });
+    mkdirSync(join(temp.path, 'web/damaged'));
+    for (const { name, bytes, code } of damaged) {
+      assert.ok(EXPECTED_DAMAGE_CODES[name]!.includes(code), `${name} in Node: ${code}`);
+      writeFileSync(join(temp.path, 'web/damaged', name), bytes);
+    }
+    // A 4 MB model: reading it takes well over a millisecond.
+    setRandomSeed(5);
+    const big = new Sequential([new Dense({ units: 1000, inputShape: [1000] })]);
+    await saveModel(big, join(temp.path, 'web/models/big.h5'));
+    const page = await openPage('io.html');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 60_000 });
+    const errorsBefore = pageErrors.length;
+    const cases = damaged.map(({ name, bytes }) => ({ name, bytes: Array.from(bytes) }));
+    const inPage = (await page.evaluate(
+      `(async (cases) => {
+        const attempt = async (source, options) => {
+          try {
+            const model = await warmstart.loadModel(source, options);
+            return { loaded: model.countParams() };
+          } catch (error) {
+            return { isModelFileError: error instanceof warmstart.ModelFileError, code: error.code, message: error.message };
+          }
+        };
+        const results = {};
+        for (const { name, bytes } of cases) {
+          results[name] = { bytes: await attempt(Uint8Array.from(bytes)), url: await attempt('damaged/' + name) };
+        }
+        results.missing = await attempt('damaged/missing.h5');
+        results.timeout = await attempt('models/big.h5', { timeoutMs: 1 });
+        results.afterTimeout = await attempt('models/big.h5');
+        return results;
+      })(${JSON.stringify(cases)})`,
+    )) as Record<
+      string,
+      Record<string, { isModelFileError?: boolean; code?: string; message?: string; loaded?: number }>
+    >;
+    for (const { name, code } of damaged) {
+      const { bytes, url } = inPage[name]!;
+      assert.deepEqual(
+        [bytes, url].map((result) => [result!.isModelFileError, result!.code]),
+        [
+          [true, code],
+          [true, code],
+        ],
+        `${name}: ${bytes!.message} / ${url!.message}`,
+      );
+      assert.match(
+        url!.message!,
+        new RegExp(`/damaged/${name.replace('.', '\\.')}: `),
+        'the message names the URL',
+      );
+    }
+    const missing = inPage['missing'] as { code?: string; message?: string };
+    assert.equal(missing.code, 'NOT_FOUND');
+    assert.match(missing.message!, /HTTP 404/);
+    assert.equal((inPage['timeout'] as { code?: string }).code, 'TIMEOUT');
+    // The hung worker was terminated; a fresh one reads the file.
+    assert.deepEqual(inPage['afterTimeout'], { loaded: 1000 * 1000 + 1000 });
+    // The browser logs the request for the missing file; nothing else may appear.
+    assert.deepEqual(pageErrors.splice(errorsBefore), [
+      'Failed to load resource: the server responded with a status of 404 (Not Found)',
+    ]);
+    assert.deepEqual(pageErrors, []);
     await page.close();
   });
 

@@ -1,9 +1,19 @@
 // The platform modules: both hosts agree where they overlap (digests, gunzip and its errors), the browser's
-// plain-TypeScript pieces (MD5, gunzip) match Node's native ones, and fit's yielding to the event loop.
+// plain-TypeScript pieces (MD5, gunzip) match Node's native ones, fit's yielding to the event loop, and io's
+// twins (model files by path or URL, what a browser refuses and how).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { ModelFileError } from '../src/io/errors.js';
+import * as browserIo from '../src/io/platform.browser.js';
+import * as nodeIo from '../src/io/platform.js';
 import { Dense } from '../src/layers/dense.js';
 import { Flatten } from '../src/layers/flatten.js';
 import { InputDataError } from '../src/models/errors.js';
@@ -197,5 +207,102 @@ describe("fit's turns for the event loop", () => {
         (error: unknown) => error instanceof InputDataError && /yieldEvery/.test(error.message),
       );
     }
+  });
+});
+
+describe("io's platform twins", () => {
+  test('Node opens a path, a file: URL and an http: URL alike; a browser fetches URLs resolved against the page', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'warmstart-io-platform-'));
+    const bytes = randomBytes(10_000);
+    writeFileSync(join(folder, 'model.h5'), bytes);
+    const server = createServer((request, response) => {
+      if (request.url === '/models/model.h5') response.end(bytes);
+      else response.writeHead(404, 'Not Found').end();
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const scope = globalThis as { location?: unknown };
+    try {
+      const path = join(folder, 'model.h5');
+      for (const location of [
+        path,
+        pathToFileURL(path),
+        pathToFileURL(path).href,
+        `${origin}/models/model.h5`,
+      ]) {
+        const input = await nodeIo.openModelLocation(location);
+        assert.equal(input.size, bytes.length);
+        assert.deepEqual(await input.head(8), new Uint8Array(bytes.subarray(0, 8)));
+        assert.deepEqual(await input.bytes(), new Uint8Array(bytes));
+      }
+      await assert.rejects(
+        nodeIo.openModelLocation(join(folder, 'other.h5')),
+        (error: unknown) =>
+          error instanceof ModelFileError && error.code === 'NOT_FOUND' && /ENOENT/.test(error.message),
+      );
+      await assert.rejects(
+        nodeIo.openModelLocation(folder),
+        (error: unknown) =>
+          error instanceof ModelFileError && error.code === 'NOT_FOUND' && /not a file/.test(error.message),
+      );
+      scope.location = { href: `${origin}/models/page.html?x=1` };
+      const fetched = await browserIo.openModelLocation('model.h5');
+      assert.equal(fetched.name, `${origin}/models/model.h5`);
+      assert.deepEqual(await fetched.bytes(), new Uint8Array(bytes));
+      await assert.rejects(
+        browserIo.openModelLocation('../missing.h5'),
+        (error: unknown) =>
+          error instanceof ModelFileError &&
+          error.code === 'NOT_FOUND' &&
+          error.message === `${origin}/missing.h5: cannot fetch the file (HTTP 404 Not Found)`,
+      );
+    } finally {
+      delete scope.location;
+      await new Promise((closed) => server.close(closed));
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  test('a browser has no paths to save to nor files for BackupAndRestore: NotAvailableError naming the alternative', async () => {
+    await assert.rejects(
+      browserIo.prepareModelFileWrite('models/a.h5', true),
+      (error: unknown) =>
+        error instanceof NotAvailableError &&
+        /saveModel\(model, \{ format: 'h5' \}\)/.test(error.message) &&
+        /downloadModel/.test(error.message),
+    );
+    for (const call of [
+      () => browserIo.writeTextAtomically('backup/state.json', '{}'),
+      () => browserIo.readTextIfExists('backup/state.json'),
+      () => browserIo.listFolder('backup'),
+      () => browserIo.makeFolder('backup'),
+      () => browserIo.removeFile('backup/state.json'),
+      () => browserIo.removeFolderIfEmpty('backup'),
+      () => browserIo.removeStaleTemporaries('backup'),
+    ]) {
+      await assert.rejects(
+        call(),
+        (error: unknown) => error instanceof NotAvailableError && /file system/.test(error.message),
+      );
+    }
+    assert.equal(browserIo.joinPath('backup/', 'checkpoint-1.keras'), 'backup/checkpoint-1.keras');
+    assert.equal(nodeIo.joinPath('backup/', 'checkpoint-1.keras'), join('backup', 'checkpoint-1.keras'));
+  });
+
+  test('downloads need a page; HDF5 in a browser twin needs Web Workers', () => {
+    assert.throws(
+      () => browserIo.offerDownload('a.h5', new Uint8Array(4)),
+      (error: unknown) => error instanceof NotAvailableError && /outside a page/.test(error.message),
+    );
+    assert.throws(
+      () => nodeIo.offerDownload('a.h5', new Uint8Array(4)),
+      (error: unknown) => error instanceof ModelFileError && error.code === 'WRITE_FAILED',
+    );
+    // Node has no Web Worker: the browser twin says so instead of failing on an undefined name.
+    assert.equal(typeof (globalThis as { Worker?: unknown }).Worker, 'undefined');
+    assert.throws(
+      () => browserIo.startHdf5Worker(),
+      (error: unknown) => error instanceof NotAvailableError && /Web Workers/.test(error.message),
+    );
   });
 });

@@ -13,6 +13,7 @@ import {
   cloneModel,
   Dense,
   deserializeOptimizer,
+  downloadModel,
   Flatten,
   type ActivationName,
   type InitializerLike,
@@ -105,6 +106,8 @@ const study = {
   description: null as StudyDescription | null,
   transfer: null as TransferResult | null,
   race: [] as RaceEntry[],
+  /** Model A, once trained (what the download button saves). */
+  modelA: null as Sequential | null,
   /** Delay between an input event and its handler, per tab click (the page must answer while it trains). */
   inputDelays: [] as number[],
 };
@@ -533,6 +536,7 @@ async function runTransferStudy(settings: Settings, data: StudyData): Promise<Tr
   result.modelA = { ...(await evaluateInSlices(modelA, taskA.test)), seconds: 0, history: historyA };
   result.modelA.seconds = (performance.now() - started) / 1000;
   showTransferTable(result);
+  offerModelA(modelA);
 
   // Model B from scratch on task B's 200 images.
   started = performance.now();
@@ -605,6 +609,31 @@ async function runTransferStudy(settings: Settings, data: StudyData): Promise<Tr
   showTransferTable(result);
   await charts.flush();
   return result as TransferResult;
+}
+
+/** The download button: model A as Keras's `.h5`, the file the notebook saves (`my_model_A.h5`). */
+function offerModelA(modelA: Sequential): void {
+  study.modelA = modelA;
+  const button = element<HTMLButtonElement>('download-model-a');
+  const note = element('download-note');
+  button.disabled = false;
+  note.textContent =
+    'Keras’s HDF5 format, with the optimizer’s state: it loads in warmstart (loadModel) and in Python Keras (keras.models.load_model).';
+  button.onclick = () => {
+    button.disabled = true;
+    note.textContent = 'Saving…';
+    downloadModel(modelA, 'my_model_A.h5').then(
+      () => {
+        note.textContent =
+          'Saved: see your downloads. It loads in warmstart (loadModel) and in Python Keras.';
+        button.disabled = false;
+      },
+      (error: unknown) => {
+        note.textContent = `Saving failed: ${error instanceof Error ? error.message : String(error)}`;
+        button.disabled = false;
+      },
+    );
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------

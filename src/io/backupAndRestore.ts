@@ -4,9 +4,8 @@
  * uninterrupted run would have, bit for bit.
  * @module
  */
-import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
+import { NotAvailableError } from '../platform/errors.js';
 import { Dropout } from '../layers/dropout.js';
 import type { BaseModel, FitState } from '../models/baseModel.js';
 import { Callback, type Logs } from '../models/callbacks.js';
@@ -16,7 +15,19 @@ import { ModelFileError } from './errors.js';
 import { parseExactJson, stringifyExactJson } from './exactJson.js';
 import { readModelFile, saveModel } from './modelFile.js';
 import { restoreOptimizerState } from './optimizerState.js';
-import { removeStaleTemporaries, temporaryPathFor } from './temporaryFiles.js';
+import {
+  emitWarning,
+  joinPath as join,
+  listFolder,
+  makeFolder,
+  readTextIfExists,
+  removeFile,
+  removeFolderIfEmpty,
+  removeStaleTemporaries,
+  writeTextAtomically,
+} from './platform.js';
+
+export { writeTextAtomically };
 
 const OWNER = 'BackupAndRestore';
 
@@ -45,7 +56,10 @@ export interface BackupAndRestoreOptions {
    * uninterrupted run's.
    */
   restoreHistory?: boolean;
-  /** Receives warnings (weights that are not finite when backed up); default `process.emitWarning`. */
+  /**
+   * Receives warnings (weights that are not finite when backed up); default `process.emitWarning` (type
+   * `WarmstartWarning`) in Node, `console.warn` in browsers.
+   */
   onWarning?: (message: string) => void;
 }
 
@@ -77,26 +91,8 @@ export class BackupError extends Error {
   override readonly name = 'BackupError';
 }
 
-/** Writes text next to `path` under a temporary name, flushes it, and renames it over `path`. */
-export async function writeTextAtomically(path: string, text: string): Promise<void> {
-  const temporary = temporaryPathFor(path);
-  try {
-    const handle = await fs.open(temporary, 'wx');
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temporary, path);
-  } catch (error) {
-    await fs.rm(temporary, { force: true }).catch(() => undefined);
-    throw error;
-  }
-}
-
 function defaultWarn(message: string): void {
-  process.emitWarning(message, { type: 'WarmstartWarning' });
+  emitWarning(message);
 }
 
 /**
@@ -219,17 +215,12 @@ export class BackupAndRestore extends Callback {
   /** Removes the backup when training ended normally (with `deleteCheckpoint`). */
   override async onTrainEnd(_logs?: Logs): Promise<void> {
     if (!this.deleteCheckpoint) return;
-    let names: string[];
-    try {
-      names = await fs.readdir(this.backupDir);
-    } catch {
-      return;
-    }
-    await fs.rm(this.statePath, { force: true });
-    for (const name of names)
-      if (CHECKPOINT.test(name)) await fs.rm(join(this.backupDir, name), { force: true });
+    const names = await listFolder(this.backupDir);
+    if (names === null) return;
+    await removeFile(this.statePath);
+    for (const name of names) if (CHECKPOINT.test(name)) await removeFile(join(this.backupDir, name));
     await removeStaleTemporaries(this.backupDir);
-    await fs.rmdir(this.backupDir).catch(() => undefined); // Only when nothing else is in it.
+    await removeFolderIfEmpty(this.backupDir); // Only when nothing else is in it.
   }
 
   /** Writes a new checkpoint, then the state file naming it, then removes the older checkpoints. */
@@ -241,7 +232,7 @@ export class BackupAndRestore extends Callback {
       const random = layer instanceof Dropout ? layer.getRandomState() : null;
       if (random !== null) layerRandom[layer.name] = random;
     }
-    await fs.mkdir(this.backupDir, { recursive: true });
+    await makeFolder(this.backupDir);
     const checkpoint = `checkpoint-${++this.generation}.keras`;
     await saveModel(model, join(this.backupDir, checkpoint), {
       onWarning: (message) => {
@@ -259,22 +250,22 @@ export class BackupAndRestore extends Callback {
     };
     await writeTextAtomically(this.statePath, stringifyExactJson(state) + '\n');
     // Checkpoints the state file no longer names (the previous one, or one a killed run wrote after it).
-    for (const name of await fs.readdir(this.backupDir)) {
-      if (CHECKPOINT.test(name) && name !== checkpoint)
-        await fs.rm(join(this.backupDir, name), { force: true });
+    for (const name of (await listFolder(this.backupDir)) ?? []) {
+      if (CHECKPOINT.test(name) && name !== checkpoint) await removeFile(join(this.backupDir, name));
     }
   }
 
   private async readState(): Promise<BackupState | null> {
-    let text: string;
+    let text: string | null;
     try {
-      text = await fs.readFile(this.statePath, 'utf8');
+      text = await readTextIfExists(this.statePath);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (error instanceof NotAvailableError) throw error;
       throw new BackupError(`${this.statePath}: cannot read the backup (${(error as Error).message})`, {
         cause: error,
       });
     }
+    if (text === null) return null;
     let state: BackupState;
     try {
       state = parseExactJson(text) as BackupState;

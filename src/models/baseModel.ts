@@ -171,8 +171,15 @@ function nextTask(): Promise<void> {
   });
 }
 
-/** An IO implementation that `model.save` delegates to (registered by `src/io`). */
-export type ModelSaver = (model: BaseModel, path: string, options?: Record<string, unknown>) => Promise<void>;
+/**
+ * An IO implementation that `model.save` delegates to (registered by `src/io`): it writes a path, or makes the
+ * file's bytes for `{ format }`.
+ */
+export type ModelSaver = (
+  model: BaseModel,
+  target: string | { format: 'h5' | 'keras' },
+  options?: Record<string, unknown>,
+) => Promise<void | Uint8Array>;
 let modelSaver: ModelSaver | null = null;
 
 /** Registers what `model.save(path)` calls; the `io` module does this when imported. */
@@ -1306,11 +1313,20 @@ export abstract class BaseModel {
     return text;
   }
 
-  /** Saves the model (`.h5` or `.keras`), atomically: a failed save leaves the previous file intact. */
-  async save(path: string, options?: Record<string, unknown>): Promise<void> {
+  /**
+   * Saves the model to a path (`.h5` or `.keras`, by its extension), atomically: a failed save leaves the
+   * previous file intact. With `{ format: 'h5' }` or `{ format: 'keras' }` (and `saveModel`'s other options)
+   * instead of a path, resolves to the file's bytes, on any platform (in a page: `new Blob([bytes])`).
+   */
+  save(path: string, options?: Record<string, unknown>): Promise<void>;
+  save(options: { format: 'h5' | 'keras' } & Record<string, unknown>): Promise<Uint8Array<ArrayBuffer>>;
+  async save(
+    target: string | ({ format: 'h5' | 'keras' } & Record<string, unknown>),
+    options?: Record<string, unknown>,
+  ): Promise<void | Uint8Array<ArrayBuffer>> {
     this.assertLive('save');
     if (modelSaver === null)
       throw new Error('no model writer is registered: import warmstart (its index registers one)');
-    await modelSaver(this, path, options);
+    return modelSaver(this, target, options) as Promise<void | Uint8Array<ArrayBuffer>>;
   }
 }
