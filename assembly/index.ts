@@ -32,6 +32,7 @@ import {
   relu_backward,
   relu_forward,
 } from './conv';
+import { optimizer_update } from './optimizers';
 
 export { gemm_forward, gemm_forward_part, add_partial, gemm_weights, gemm_input, column_sums } from './gemm';
 export {
@@ -74,6 +75,7 @@ export {
   bn_sums,
   channel_affine,
 } from './conv';
+export { optimizer_update } from './optimizers';
 
 // Task codes in the control block (word 0), shared with src/kernels/wasm/abi.ts.
 const TASK_FORWARD: i32 = 1;
@@ -81,7 +83,8 @@ const TASK_WEIGHTS: i32 = 2;
 const TASK_INPUT: i32 = 3;
 const TASK_SGD: i32 = 4;
 const TASK_FORWARD_PART: i32 = 5;
-const TASK_RANGE: i32 = 6;
+const TASK_OPTIMIZER: i32 = 6;
+const TASK_RANGE: i32 = 7;
 
 // Kernels of TASK_RANGE (word 2), shared with RANGE in src/kernels/wasm/abi.ts.
 const R_CONV_FORWARD: i32 = 0;
@@ -218,6 +221,20 @@ export function run_chunk(ctrl: usize, c: i32): void {
     } else {
       sgd_update(param, grad, velocity, lr, momentum, nesterov, chunkStart(c, chunks, length, 16), chunkStart(c + 1, chunks, length, 16));
     }
+  } else if (task == TASK_OPTIMIZER) {
+    // optimizer_update (assembly/optimizers.ts) over this chunk's elements, split as TASK_SGD splits.
+    const length = arg(ctrl, 4);
+    const rowLength = arg(ctrl, 5);
+    let i0: i32, i1: i32;
+    if (rowLength > 0) {
+      const rows = length / rowLength;
+      i0 = chunkStart(c, chunks, rows, 3) * rowLength;
+      i1 = chunkStart(c + 1, chunks, rows, 3) * rowLength;
+    } else {
+      i0 = chunkStart(c, chunks, length, 16);
+      i1 = chunkStart(c + 1, chunks, length, 16);
+    }
+    optimizer_update(<usize>arg(ctrl, 0), <usize>arg(ctrl, 1), <usize>arg(ctrl, 2), <usize>arg(ctrl, 3), i0, i1);
   }
 }
 

@@ -6,7 +6,8 @@
  *
  * Options: --quick (fewer repetitions, short slices), --dense (images without zeros: no zero-skipping in
  * warmstart's products; PyTorch and TF.js keep their own data), --no-torch, --no-tfjs, --no-numpy,
- * --out FILE. `--cnn` runs the convolutional benchmark instead (bench/cnn.ts, its own options there).
+ * --out FILE. `--optimizers`: the per-optimizer `fit` table of bench/optimizers.ts instead; `--cnn`: the
+ * convolutional benchmark instead (bench/cnn.ts, its own options there).
  *
  * Adding a contender (e.g. the real `Sequential.fit` once src/models/ has it): push another
  * {@link Contender} onto `contenders` below; its `run` returns an {@link EpochResult}.
@@ -25,6 +26,12 @@ import { fitEpochs } from './fit.js';
 import { type EpochResult, ModelA, randomDataset, runEpoch } from './model-a.js';
 
 const args = process.argv.slice(2);
+if (args.includes('--optimizers')) {
+  // The per-optimizer table instead (bench/optimizers.ts has its options).
+  const { runOptimizerBench } = await import('./optimizers.js');
+  await runOptimizerBench(args);
+  process.exit(0);
+}
 if (args.includes('--cnn')) {
   // The convolutional workloads (bench/cnn.ts): the small CNN's epoch and MobileNetV2's predict.
   await import('./cnn.js');

@@ -1,19 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { requireFixture } from './helpers/fixtures.js';
+import { FASHION_MNIST_PATH, FASHION_MNIST_PROBE } from './helpers/kerasFixtures.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const page = readFileSync(join(root, 'docs', 'from-keras.md'), 'utf8');
-const dataDir = process.env.WARMSTART_DATA_DIR;
-const noData =
-  dataDir === undefined || dataDir === '' || !existsSync(dataDir)
-    ? `WARMSTART_DATA_DIR (${dataDir ?? 'unset'}) does not name the Fashion-MNIST folder`
-    : false;
+const dataDir = FASHION_MNIST_PATH;
+// Skipped with the reason printed without the dataset; a failure under CI.
+const noData = requireFixture(
+  FASHION_MNIST_PROBE,
+  'Fashion-MNIST ($WARMSTART_DATA_DIR or the shared folder)',
+);
 
 /** The fenced blocks of one language, in page order. */
 function blocks(language: string): string[] {
@@ -103,8 +106,16 @@ test(
       assert.match(out, /Tensor\(shape=\[30\], dtype=float32\)\n\[[01](, [01]){29}\]/);
       assert.match(out, /Total params: 275,801/);
       assert.match(out, /error-rate ratio \d+\.\d\d/);
-      for (const name of ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adadelta'])
-        assert.match(out, new RegExp(`^${name} 0\\.\\d+$`, 'm'));
+      // One epoch on 2,000 images of task A's 8 classes (chance 1/8): the optimizers that take a step of the
+      // right size reach well above chance; the notebook's Adagrad at learning rate 1.0 and Adadelta at 0.001
+      // need not (they print a value all the same).
+      for (const name of ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adadelta']) {
+        const line = new RegExp(`^${name} (0\\.\\d+|1)$`, 'm').exec(out);
+        assert.ok(line !== null, `no validation accuracy printed for ${name}`);
+        if (!['adagrad', 'adadelta'].includes(name)) {
+          assert.ok(Number(line[1]) > 0.5, `${name}: validation accuracy ${line[1]} after one epoch`);
+        }
+      }
       assert.ok(statSync(join(folder, 'my_model_A.h5')).size > 1_000_000);
     } finally {
       rmSync(folder, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import {
   type ModelFileErrorCode,
   saveModel,
 } from '../src/io/index.js';
-import { writeHdf5 } from '../src/io/hdf5/client.js';
+import { writeHdf5Bytes } from '../src/io/hdf5/client.js';
 import type { WriteGroup } from '../src/io/hdf5/snapshot.js';
 import { addDataset, group, nameListAttributes } from '../src/io/legacyH5.js';
 import { Dense } from '../src/layers/dense.js';
@@ -26,7 +26,7 @@ let counter = 0;
 /** Writes an HDF5 file from a description and returns its path. */
 async function h5(root: WriteGroup): Promise<string> {
   const path = join(folder, `file-${counter++}.h5`);
-  await writeHdf5(path, root, { timeoutMs: 10_000 });
+  writeFileSync(path, await writeHdf5Bytes(root, { timeoutMs: 10_000 }));
   return path;
 }
 

@@ -230,7 +230,9 @@ test(
       savedV.map(Math.fround),
       'v slots grouped by name in tf.keras 2.3 land on their variables',
     );
-    // Training continues.
+    // Training continues from the restored state: one step over all 64 samples reports the loss of the
+    // weights it started from (what evaluate gives just before), counts one more iteration and moves every
+    // weight.
     const random = new RandomGenerator(3);
     const x = new Tensor(
       Float32Array.from({ length: 64 * 8 }, () => random.normal()),
@@ -240,9 +242,17 @@ test(
       Float32Array.from({ length: 64 }, () => random.normal()),
       [64, 1],
     );
-    const history = await model.fit(x, y, { epochs: 1, verbose: 0 });
-    assert.ok(Number.isFinite(history.history.loss[0]));
-    assert.equal(model.optimizer.iterations, 3632);
+    const before = model.evaluate(x, y, { batchSize: 64, verbose: 0, returnDict: true }).loss;
+    const weightsBefore = model.getWeights();
+    const history = await model.fit(x, y, { epochs: 1, batchSize: 64, shuffle: false, verbose: 0 });
+    assert.ok(
+      Math.abs(history.history.loss[0] - before) <= 1e-6 * before,
+      `fit's loss ${history.history.loss[0]}, evaluate's ${before}`,
+    );
+    assert.equal(model.optimizer.iterations, 3631);
+    model
+      .getWeights()
+      .forEach((weight, i) => assert.notDeepEqual(weight.data, weightsBefore[i].data, `weight ${i} moved`));
   },
 );
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { closeHdf5Worker, loadModel, saveModel, WRITTEN_KERAS_VERSION } from '../src/io/index.js';
-import { writeHdf5, writeHdf5Bytes } from '../src/io/hdf5/client.js';
+import { writeHdf5Bytes } from '../src/io/hdf5/client.js';
 import { containerNames, kerasSnakeCase } from '../src/io/kerasArchive.js';
 import { addDataset, group, nameListAttributes } from '../src/io/legacyH5.js';
 import { BatchNormalization } from '../src/layers/batchNormalization.js';
@@ -397,7 +397,7 @@ test('a .h5 as Keras 3 writes it (batch_shape, dtype policies, path weight names
   });
   root.groups.push(optimizer);
   const path = join(folder, 'keras3.h5');
-  await writeHdf5(path, root, { timeoutMs: 10_000 });
+  writeFileSync(path, await writeHdf5Bytes(root, { timeoutMs: 10_000 }));
 
   const model = await loadModel(path, quiet);
   assert.deepEqual(model.inputShape, [3]);

@@ -298,7 +298,7 @@ test('loading a model too large for the memory is an OutOfMemoryError, not an er
     big.dispose();
     const capped = await createWasmKernels({ threads: 1, maximumMiB: 16 });
     setKernels(capped);
-    const kept: Array<Sequential | Model> = [];
+    const kept: Awaited<ReturnType<typeof loadModel>>[] = [];
     try {
       await assert.rejects(
         (async () => {

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerOptimizersCommand } from '../src/cli/optimizers.js';
 import { registerTransferCommand } from '../src/cli/transfer.js';
@@ -9,7 +8,8 @@ import { buildDenseNetwork } from '../src/experiments/transfer.js';
 import { loadModel } from '../src/io/index.js';
 import { Dense } from '../src/layers/dense.js';
 import type { BaseModel } from '../src/models/baseModel.js';
-import { FIXTURE_DIR } from './helpers/kerasFixtures.js';
+import { requireFixture } from './helpers/fixtures.js';
+import { kerasH5Fixture } from './helpers/kerasFixtures.js';
 
 /** Each layer as `Class:units:activation:kernel initializer`, from its Keras config. */
 function describeLayers(model: BaseModel): string[] {
@@ -61,10 +61,15 @@ test('lecun_normal stays available for the hidden layers (the book’s later adv
 
 test(
   'the same layers as the model A that Python Keras saved when the notebook ran',
-  { skip: FIXTURE_DIR === null && 'the shared Keras fixtures are absent' },
+  {
+    skip: requireFixture(
+      [kerasH5Fixture('hopezh__my_model_A.h5'), kerasH5Fixture('dtn__my_model_A.h5')],
+      "Python Keras's model A files (the shared folder's Keras fixtures)",
+    ),
+  },
   async () => {
     for (const file of ['hopezh__my_model_A.h5', 'dtn__my_model_A.h5']) {
-      const saved = await loadModel(join(FIXTURE_DIR!, file), { compile: false });
+      const saved = await loadModel(kerasH5Fixture(file), { compile: false });
       const built = buildDenseNetwork(new Dense({ units: 8, activation: 'softmax' }));
       assert.deepEqual(describeLayers(built), describeLayers(saved), file);
     }

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { describeDivergence } from '../experiments/results.js';
 import {
   describeContender,
   formatOptimizerTable,
@@ -35,9 +36,13 @@ function namesOption(value: string): string[] {
  * Adds `warmstart optimizers`: the seed notebook's optimizer race on Fashion-MNIST (task A or all ten
  * classes): the same network and the same initial weights for every optimizer; a table on stdout, and
  * `results.json`, learning-curve SVGs and `report.html` in `--out`. Output goes to `output.stdout` (default
- * `process.stdout`).
+ * `process.stdout`); a contender that diverged is named on `output.stderr` (default `process.stderr`), one
+ * line each, and the exit code is then 1. A rerun with the same `--out` resumes (`--fresh` starts over).
  */
-export function registerOptimizersCommand(program: Command, output: { stdout?: ProgressWriter } = {}): void {
+export function registerOptimizersCommand(
+  program: Command,
+  output: { stdout?: ProgressWriter; stderr?: ProgressWriter } = {},
+): void {
   const stdout = (): ProgressWriter => output.stdout ?? process.stdout;
   program
     .command('optimizers')
@@ -78,6 +83,17 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
       'glorot_uniform',
     )
     .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', verboseOption, 1)
+    .option(
+      '--backup-every <batches>',
+      'back the running phase up at the end of the first epoch after this many batches (1: every epoch)',
+      positiveIntegerOption,
+      1000,
+    )
+    .option(
+      '--fresh',
+      'start over: forget the contenders an earlier, interrupted race with this --out finished (by default a ' +
+        'rerun skips them and continues the interrupted one from its backup)',
+    )
     .action(async (options) => {
       if (options.list) {
         for (const contender of listContenders()) {
@@ -99,6 +115,8 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
           kernelInitializer: options.kernelInitializer,
           verbose: options.verbose,
           writer: stdout(),
+          fresh: options.fresh === true,
+          backupEvery: options.backupEvery,
         },
         undefined,
         { dataDir: options.dataDir, task: options.task },
@@ -110,5 +128,10 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
         `\nwrote ${options.out}/results.json, ${charts.join(', ')} and ${report.html} ` +
           `in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
       );
+      const stderr = output.stderr ?? process.stderr;
+      for (const diverged of result.diverged ?? []) {
+        stderr.write(`warmstart: ${describeDivergence(diverged)}; the other contenders ran\n`);
+      }
+      if ((result.diverged ?? []).length > 0) process.exitCode = 1;
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatTransferTable, runTransfer } from '../experiments/transfer.js';
+import { describeTransferDivergence, formatTransferTable, runTransfer } from '../experiments/transfer.js';
 import { writeTransferReport } from '../report/index.js';
 import {
   architectureOption,
@@ -59,6 +59,17 @@ export function registerTransferCommand(program: Command): void {
       'start from a saved model A (.h5 or .keras, e.g. from Python Keras) instead of training it',
     )
     .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', verboseOption, 1)
+    .option(
+      '--backup-every <batches>',
+      'back the running phase up at the end of the first epoch after this many batches (1: every epoch)',
+      positiveIntegerOption,
+      1000,
+    )
+    .option(
+      '--fresh',
+      'start over: forget the phases an earlier, interrupted run with this --out finished (by default a rerun ' +
+        'skips them and continues the interrupted phase from its backup)',
+    )
     .action(async (options) => {
       const started = performance.now();
       const result = await runTransfer({
@@ -76,12 +87,19 @@ export function registerTransferCommand(program: Command): void {
         kernelInitializer: options.kernelInitializer,
         modelA: options.modelA,
         verbose: options.verbose,
+        fresh: options.fresh === true,
+        backupEvery: options.backupEvery,
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       await writeTransferReport(result, options.out);
       process.stdout.write('\n' + formatTransferTable(result) + '\n');
+      const diverged = result.diverged ?? null;
       process.stdout.write(
-        `\nwrote ${options.out}/results.json, my_model_A.h5 and report.html; the study took ${seconds} s\n`,
+        `\nwrote ${options.out}/results.json${diverged?.phase === 'model A' ? '' : ', my_model_A.h5'} and report.html; the study took ${seconds} s\n`,
       );
+      if (diverged !== null) {
+        process.stderr.write(`warmstart: ${describeTransferDivergence(diverged)}\n`);
+        process.exitCode = 1;
+      }
     });
 }

@@ -7,12 +7,13 @@ import { getKernels } from '../kernels/index.js';
 import { Dense } from '../layers/dense.js';
 import type { BaseModel } from '../models/baseModel.js';
 import type { ProgressWriter } from '../models/callbacks.js';
-import { pythonFloatRepr, TerminateOnNaN } from '../models/callbacks/index.js';
+import { pythonFloatRepr } from '../models/callbacks/index.js';
 import { cloneModel } from '../models/cloneModel.js';
 import { deserializeOptimizer, type KerasConfig, type Optimizer } from '../optimizers/index.js';
 import { setRandomSeed } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { type MeanSd, meanSd, writeJsonAtomically } from './results.js';
+import { DEFAULT_BACKUP_EVERY, fitWithBackup, StudyJournal, tensorsDigest } from './resume.js';
+import { type DivergenceRecord, type MeanSd, meanSd, writeJsonAtomically } from './results.js';
 import { buildDenseNetwork, NOTEBOOK_KERNEL_INITIALIZER } from './transfer.js';
 
 /** Which hyperparameters a contender uses: the seed notebook's, or a learning rate that suits this network. */
@@ -296,9 +297,16 @@ export interface OptimizerRaceOptions {
   verbose?: 0 | 1 | 2;
   /** Where progress and headings go (default stdout). */
   writer?: ProgressWriter;
+  /** Start over: forget the contenders an earlier, interrupted race in `outDir` finished (default false). */
+  fresh?: boolean;
+  /**
+   * Back the running contender up at the end of the first epoch after at least this many batches (default
+   * `DEFAULT_BACKUP_EVERY`, 1,000: every epoch of task A's 1,375 batches; 1: every epoch).
+   */
+  backupEvery?: number;
 }
 
-export type { MeanSd } from './results.js';
+export type { DivergenceRecord, MeanSd } from './results.js';
 
 /** One contender's run with one seed. */
 export interface ContenderRun {
@@ -318,6 +326,8 @@ export interface ContenderRun {
   epochsTo90: number | null;
   /** Whether the loss became NaN or infinite (training then stopped). */
   diverged: boolean;
+  /** Where it did (the batch training stopped at), or null. */
+  divergedAt?: DivergenceRecord | null;
   /** Wall time of `fit`, seconds. */
   seconds: number;
 }
@@ -379,6 +389,8 @@ export interface OptimizerRaceResult {
   initialWeights: { seed: number; sha256: string }[];
   /** Contenders in race order (those finished so far, while the race runs). */
   contenders: ContenderResult[];
+  /** Every run that diverged, in race order (each stopped at its first non-finite loss; the others ran). */
+  diverged?: DivergenceRecord[];
 }
 
 /** The 90 % mark of the "epochs to 90 %" column. */
@@ -469,8 +481,15 @@ export function buildRaceNetwork(classes: number, kernelInitializer?: string): B
  * The optimizer race: for each seed, the network is built once and its weights copied into a clone per
  * contender (`cloneModel` + `setWeights`), so every optimizer starts from the same weights and sees the
  * batches in the same order; each trains `epochs` epochs with sparse categorical cross-entropy, validated
- * after every epoch. A contender whose loss turns NaN stops there. `results.json` is rewritten atomically in
- * `outDir` after every contender, so a long race can be watched and an interrupted one keeps what finished.
+ * after every epoch. A contender whose loss turns NaN or infinite stops at that batch (`divergedAt` and the
+ * result's `diverged` say where) and the race goes on. `results.json` is rewritten atomically in `outDir`
+ * after every contender, so a long race can be watched.
+ *
+ * It resumes: each finished contender is recorded in `<outDir>/resume/journal.json` and the running one backs
+ * up after every epoch (`BackupAndRestore`), so the same call after an interruption skips the contenders that
+ * finished, continues the interrupted one from its backup, and ends with the results of an uninterrupted race
+ * (only the `seconds` differ). A journal of other settings is a `StudyResumeError`; `fresh: true` (the CLI's
+ * `--fresh`) starts over.
  */
 export async function runOptimizerRace(
   options: OptimizerRaceOptions,
@@ -488,6 +507,9 @@ export async function runOptimizerRace(
     throw new RangeError(`seeds must be a positive integer, got ${seeds}`);
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  const backupEvery = options.backupEvery ?? DEFAULT_BACKUP_EVERY;
+  if (!Number.isInteger(backupEvery) || backupEvery < 1)
+    throw new RangeError(`backupEvery must be a positive integer (batches), got ${backupEvery}`);
   const contenders = options.contenders ?? selectContenders(options.only);
   if (contenders.length === 0) throw new RangeError('no contender selected');
   const writer = options.writer ?? process.stdout;
@@ -499,6 +521,23 @@ export async function runOptimizerRace(
     options.network ?? ((classes: number) => buildRaceNetwork(classes, options.kernelInitializer));
   await mkdir(options.outDir, { recursive: true });
   const resultsPath = join(options.outDir, 'results.json');
+  const journal = await StudyJournal.open(
+    options.outDir,
+    'optimizers',
+    {
+      task: loaded.task,
+      classes: loaded.classes,
+      epochs,
+      batchSize,
+      backend: getKernels().name,
+      network:
+        options.network === undefined
+          ? { kernelInitializer: options.kernelInitializer ?? NOTEBOOK_KERNEL_INITIALIZER }
+          : 'given by the caller',
+      data: tensorsDigest([loaded.train.x, loaded.train.y, loaded.valid.x, loaded.valid.y]),
+    },
+    { fresh: options.fresh },
+  );
 
   const seedList = Array.from({ length: seeds }, (_, i) => firstSeed + i);
   const runs = new Map<OptimizerContender, ContenderRun[]>(contenders.map((contender) => [contender, []]));
@@ -514,6 +553,7 @@ export async function runOptimizerRace(
     seeds: seedList,
     initialWeights: [],
     contenders: [],
+    diverged: [],
   };
 
   for (const seed of seedList) {
@@ -525,49 +565,89 @@ export async function runOptimizerRace(
     const digest = weightsDigest(initial);
     result.initialWeights.push({ seed, sha256: digest });
     for (const [index, contender] of contenders.entries()) {
-      say(
-        `\n[${index + 1}/${contenders.length}] ${contender.name}: ${describeContender(contender)}, seed ${seed}`,
-      );
-      const model = cloneModel(base);
-      model.setWeights(initial);
-      const startDigest = weightsDigest(model.getWeights());
-      if (startDigest !== digest)
-        throw new Error(`contender '${contender.name}' would not start from the shared weights`);
-      model.compile({
-        optimizer: createOptimizer(contender),
-        loss: 'sparse_categorical_crossentropy',
-        metrics: ['accuracy'],
-      });
-      // The same seed before each fit: every contender sees the batches in the same order.
-      setRandomSeed(seed);
-      const started = performance.now();
-      const history = await model.fit(loaded.train.x, loaded.train.y, {
-        epochs,
-        batchSize,
-        verbose,
-        validationData: [loaded.valid.x, loaded.valid.y],
-        progressWriter: writer,
-        callbacks: [new TerminateOnNaN({ writer: verbose > 0 ? writer : { write: () => true } })],
-      });
-      const seconds = (performance.now() - started) / 1000;
-      const curve = history.history.val_accuracy ?? [];
-      const figures = accuracyFigures(curve);
-      runs.get(contender)!.push({
-        seed,
-        initialWeightsSha256: startDigest,
-        history: history.history,
-        finalValAccuracy: curve.length > 0 ? curve[curve.length - 1] : NaN,
-        bestValAccuracy: figures.best,
-        bestEpoch: figures.bestEpoch,
-        epochsTo90: figures.epochsTo90,
-        diverged: (history.history.loss ?? []).some((value) => !Number.isFinite(value)),
-        seconds,
-      });
+      const key = `seed-${seed}/${contender.name}`;
+      const description = describeContender(contender);
+      const heading = `\n[${index + 1}/${contenders.length}] ${contender.name}: ${description}, seed ${seed}`;
+      const done = journal.get<{ description: string; run: ContenderRun }>(key);
+      let run: ContenderRun;
+      if (
+        done !== undefined &&
+        done.description === description &&
+        done.run.initialWeightsSha256 === digest
+      ) {
+        say(`${heading}: finished in an earlier run`);
+        run = done.run;
+        // A race killed right after recording the contender left its backup.
+        await journal.discardBackup(key);
+      } else {
+        say(heading);
+        const model = cloneModel(base);
+        model.setWeights(initial);
+        const startDigest = weightsDigest(model.getWeights());
+        if (startDigest !== digest)
+          throw new Error(`contender '${contender.name}' would not start from the shared weights`);
+        const optimizer = createOptimizer(contender);
+        model.compile({ optimizer, loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+        // The same seed before each fit: every contender sees the batches in the same order.
+        setRandomSeed(seed);
+        const started = performance.now();
+        const { history, stoppedAt } = await fitWithBackup(
+          model,
+          loaded.train,
+          {
+            epochs,
+            batchSize,
+            verbose,
+            validationData: [loaded.valid.x, loaded.valid.y],
+            progressWriter: writer,
+          },
+          journal,
+          key,
+          say,
+          backupEvery,
+        );
+        const seconds = (performance.now() - started) / 1000;
+        const curve = history.val_accuracy ?? [];
+        const figures = accuracyFigures(curve);
+        const learningRate =
+          typeof optimizer.learningRate === 'number'
+            ? optimizer.learningRate
+            : Number(contender.config.learning_rate ?? NaN);
+        run = {
+          seed,
+          initialWeightsSha256: startDigest,
+          history,
+          finalValAccuracy: curve.length > 0 ? curve[curve.length - 1] : NaN,
+          bestValAccuracy: figures.best,
+          bestEpoch: figures.bestEpoch,
+          epochsTo90: figures.epochsTo90,
+          diverged: stoppedAt !== null,
+          divergedAt:
+            stoppedAt === null
+              ? null
+              : {
+                  phase: contender.name,
+                  seed,
+                  epoch: stoppedAt.epoch + 1,
+                  batch: stoppedAt.batch + 1,
+                  batches: Math.ceil(loaded.train.x.rows / batchSize),
+                  loss: stoppedAt.loss,
+                  learningRate,
+                },
+          seconds,
+        };
+        // A diverged run is a result too: the rerun would diverge at the same batch.
+        await journal.record(key, { description, run });
+        model.dispose();
+      }
+      runs.get(contender)!.push(run);
+      if (run.divergedAt) result.diverged!.push(run.divergedAt);
       result.contenders = contenders
         .filter((entry) => runs.get(entry)!.length > 0)
         .map((entry) => summarizeContender(entry, runs.get(entry)!));
       await writeJsonAtomically(resultsPath, result);
     }
+    base.dispose();
   }
   return result;
 }

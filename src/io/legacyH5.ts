@@ -125,6 +125,8 @@ export function readLegacyH5(tree: GroupSnapshot, path: string): ModelFileParts 
 
 // ---- Writing.
 
+const UTF8 = new TextEncoder();
+
 /** A scalar string attribute: `'A'` variable-length ASCII (Keras's bytes values), `'S'` UTF-8 (its str values). */
 function stringAttr(name: string, value: string, dtype: 'A' | 'S'): WriteAttribute {
   return { name, dtype, value, shape: null };
@@ -137,7 +139,7 @@ function stringAttr(name: string, value: string, dtype: 'A' | 'S'): WriteAttribu
  */
 export function nameListAttributes(name: string, values: readonly string[]): WriteAttribute[] {
   if (values.length === 0) return [{ name, dtype: '<d', value: [], shape: [0] }];
-  const width = Math.max(1, ...values.map((value) => Buffer.byteLength(value, 'utf8')));
+  const width = Math.max(1, ...values.map((value) => UTF8.encode(value).length));
   let chunks = 1;
   const sizes = (): number[] =>
     Array.from(

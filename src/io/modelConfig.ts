@@ -17,6 +17,7 @@ import { InputLayer } from '../layers/inputLayer.js';
 import { type Layer, reserveLayerName } from '../layers/layer.js';
 import { Merge } from '../layers/merge.js';
 import { SeparableConv2D } from '../layers/separableConv2D.js';
+import { UnknownOptionError } from '../kernels/options.js';
 import { bareClassName, deserializeLayer, type LayerFactory, UnknownLayerError } from '../layers/registry.js';
 import { getLoss, type Loss, UnknownLossError } from '../losses/index.js';
 import { isKnownMetricName } from '../metrics/index.js';
@@ -737,7 +738,7 @@ export function optimizerFromConfig(raw: unknown, context: ConfigContext): Optim
         { cause: error },
       );
     }
-    if (error instanceof OptimizerConfigError) {
+    if (error instanceof OptimizerConfigError || error instanceof UnknownOptionError) {
       throw new ModelFileError(
         'BAD_TRAINING_CONFIG',
         context.path,

@@ -8,7 +8,8 @@ import {
 import type { Conv2DGeometry, Kernels } from '../kernels/kernels.js';
 import { type Shape, sizeOf } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import type { OptionKeys } from '../kernels/options.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import {
   checkDataFormat,
   checkStridesAndDilation,
@@ -40,6 +41,19 @@ export interface BaseConv2DOptions extends LayerOptions {
   /** Initializer of the bias (default `'zeros'`). */
   biasInitializer?: InitializerLike;
 }
+
+/** The keys of {@link BaseConv2DOptions}; each convolution's list adds its own. */
+export const BASE_CONV_2D_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  kernelSize: true,
+  strides: true,
+  padding: true,
+  dataFormat: true,
+  dilationRate: true,
+  activation: true,
+  useBias: true,
+  biasInitializer: true,
+} as const satisfies OptionKeys<BaseConv2DOptions>;
 
 /**
  * What Conv2D, DepthwiseConv2D and SeparableConv2D share (Keras's `BaseConv`): the window arguments, the

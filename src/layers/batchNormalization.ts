@@ -9,7 +9,8 @@ import type { Kernels } from '../kernels/kernels.js';
 import { OwnedMemory } from '../tensor/ownership.js';
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link BatchNormalization}, Keras's names in camelCase. */
 export interface BatchNormalizationOptions extends LayerOptions {
@@ -32,6 +33,20 @@ export interface BatchNormalizationOptions extends LayerOptions {
   /** Initializer of the moving variance (default ones). */
   movingVarianceInitializer?: InitializerLike;
 }
+
+/** The keys of {@link BatchNormalizationOptions}. */
+const BATCH_NORMALIZATION_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  axis: true,
+  momentum: true,
+  epsilon: true,
+  center: true,
+  scale: true,
+  betaInitializer: true,
+  gammaInitializer: true,
+  movingMeanInitializer: true,
+  movingVarianceInitializer: true,
+} as const satisfies OptionKeys<BatchNormalizationOptions>;
 
 /**
  * Batch normalization (Ioffe and Szegedy 2015) over the last axis, as Keras 3's `BatchNormalization`.
@@ -89,6 +104,7 @@ export class BatchNormalization extends Layer {
   );
 
   constructor(options: BatchNormalizationOptions = {}) {
+    checkOptions('BatchNormalization', options, BATCH_NORMALIZATION_OPTION_KEYS);
     super(options, 'batch_normalization');
     this.axis = options.axis ?? -1;
     if (!Number.isInteger(this.axis))

@@ -7,7 +7,8 @@ import {
 import type { Conv2DGeometry, Kernels } from '../kernels/kernels.js';
 import { ShapeError } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
-import { BaseConv2D, type BaseConv2DOptions } from './baseConv2D.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
+import { BASE_CONV_2D_OPTION_KEYS, BaseConv2D, type BaseConv2DOptions } from './baseConv2D.js';
 
 /** Options of {@link Conv2D}, Keras's names in camelCase. */
 export interface Conv2DOptions extends BaseConv2DOptions {
@@ -21,6 +22,14 @@ export interface Conv2DOptions extends BaseConv2DOptions {
   /** Initializer of the kernel (default `'glorot_uniform'`, as Keras). */
   kernelInitializer?: InitializerLike;
 }
+
+/** The keys of {@link Conv2DOptions}. */
+const CONV_2D_OPTION_KEYS = {
+  ...BASE_CONV_2D_OPTION_KEYS,
+  filters: true,
+  groups: true,
+  kernelInitializer: true,
+} as const satisfies OptionKeys<Conv2DOptions>;
 
 /**
  * A 2-D convolution over channels-last images, as Keras's `Conv2D`: with the kernel K of shape
@@ -43,6 +52,7 @@ export class Conv2D extends BaseConv2D {
   private biasWeight: Variable | null = null;
 
   constructor(options: Conv2DOptions) {
+    checkOptions('Conv2D', options, CONV_2D_OPTION_KEYS);
     super(options, 'conv2d');
     if (!Number.isInteger(options.filters) || options.filters <= 0) {
       throw new RangeError(`Conv2D: filters must be a positive integer, got ${options.filters}`);

@@ -1,6 +1,7 @@
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { checkDataFormat, type Pair, requireImageShape, toSides } from './spatial.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Cropping2D}, Keras's names in camelCase. */
 export interface Cropping2DOptions extends LayerOptions {
@@ -12,6 +13,13 @@ export interface Cropping2DOptions extends LayerOptions {
   /** Only `'channels_last'` (the default) is supported. */
   dataFormat?: string | null;
 }
+
+/** The keys of {@link Cropping2DOptions}. */
+const CROPPING_2D_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  cropping: true,
+  dataFormat: true,
+} as const satisfies OptionKeys<Cropping2DOptions>;
 
 /**
  * Removes rows and columns at the edges of each image, as Keras's `Cropping2D`:
@@ -31,6 +39,7 @@ export class Cropping2D extends Layer {
   );
 
   constructor(options: Cropping2DOptions = {}) {
+    checkOptions('Cropping2D', options, CROPPING_2D_OPTION_KEYS);
     super(options, 'cropping2d');
     this.cropping = toSides(options.cropping ?? 0, 'cropping', 'Cropping2D');
     checkDataFormat(options.dataFormat, 'Cropping2D');

@@ -6,7 +6,8 @@ import {
 } from '../initializers/index.js';
 import type { Conv2DGeometry, Kernels } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
-import { BaseConv2D, type BaseConv2DOptions } from './baseConv2D.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
+import { BASE_CONV_2D_OPTION_KEYS, BaseConv2D, type BaseConv2DOptions } from './baseConv2D.js';
 
 /** Options of {@link DepthwiseConv2D}, Keras's names in camelCase. */
 export interface DepthwiseConv2DOptions extends BaseConv2DOptions {
@@ -15,6 +16,13 @@ export interface DepthwiseConv2DOptions extends BaseConv2DOptions {
   /** Initializer of the kernel (default `'glorot_uniform'`, as Keras). */
   depthwiseInitializer?: InitializerLike;
 }
+
+/** The keys of {@link DepthwiseConv2DOptions}. */
+const DEPTHWISE_CONV_2D_OPTION_KEYS = {
+  ...BASE_CONV_2D_OPTION_KEYS,
+  depthMultiplier: true,
+  depthwiseInitializer: true,
+} as const satisfies OptionKeys<DepthwiseConv2DOptions>;
 
 /** Checks Keras's `depth_multiplier`: a positive integer. */
 export function checkDepthMultiplier(value: unknown, owner: string): number {
@@ -44,6 +52,7 @@ export class DepthwiseConv2D extends BaseConv2D {
   private biasWeight: Variable | null = null;
 
   constructor(options: DepthwiseConv2DOptions) {
+    checkOptions('DepthwiseConv2D', options, DEPTHWISE_CONV_2D_OPTION_KEYS);
     super(options, 'depthwise_conv2d');
     this.depthMultiplier = checkDepthMultiplier(options.depthMultiplier ?? 1, 'DepthwiseConv2D');
     this.depthwiseInitializer = getInitializer(options.depthwiseInitializer ?? 'glorot_uniform');

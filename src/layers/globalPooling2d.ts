@@ -1,7 +1,8 @@
 import type { Conv2DGeometry, Kernels } from '../kernels/kernels.js';
 import { type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { checkDataFormat, requireImageShape } from './spatial.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link GlobalAveragePooling2D} and {@link GlobalMaxPooling2D}. */
 export interface GlobalPooling2DOptions extends LayerOptions {
@@ -10,6 +11,13 @@ export interface GlobalPooling2DOptions extends LayerOptions {
   /** Only `'channels_last'` (the default) is supported. */
   dataFormat?: string | null;
 }
+
+/** The keys of {@link GlobalPooling2DOptions}. */
+const GLOBAL_POOLING_2D_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  keepdims: true,
+  dataFormat: true,
+} as const satisfies OptionKeys<GlobalPooling2DOptions>;
 
 /**
  * What the global poolings share: one window covering the whole image, so they run on the pooling kernels
@@ -30,6 +38,7 @@ abstract class GlobalPooling2D extends Layer {
   );
 
   protected constructor(options: GlobalPooling2DOptions, defaultPrefix: string) {
+    checkOptions(new.target.name, options, GLOBAL_POOLING_2D_OPTION_KEYS);
     super(options, defaultPrefix);
     checkDataFormat(options.dataFormat, new.target.name);
     this.keepdims = options.keepdims ?? false;

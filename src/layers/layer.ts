@@ -1,6 +1,7 @@
 import { DisposedError } from '../kernels/errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { getKernels } from '../kernels/index.js';
+import type { OptionKeys } from '../kernels/options.js';
 import { OwnedMemory } from '../tensor/ownership.js';
 import { ShapeError, type Shape, type Tensor, sizeOf } from '../tensor/tensor.js';
 import { Variable } from '../tensor/variable.js';
@@ -14,6 +15,13 @@ export interface LayerOptions {
   /** Per-sample input shape, batch excluded: lets a model build as soon as it is created. */
   inputShape?: Shape;
 }
+
+/** The keys of {@link LayerOptions}; each layer's list adds its own to these. */
+export const LAYER_OPTION_KEYS = {
+  name: true,
+  trainable: true,
+  inputShape: true,
+} as const satisfies OptionKeys<LayerOptions>;
 
 const nameCounts = new Map<string, number>();
 

@@ -1,6 +1,6 @@
 import type { Conv2DGeometry, Kernels } from '../kernels/kernels.js';
 import { type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import {
   checkDataFormat,
   type PaddingMode,
@@ -10,6 +10,7 @@ import {
   toPair,
   windowGeometry,
 } from './spatial.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link MaxPooling2D} and {@link AveragePooling2D}, Keras's names in camelCase. */
 export interface Pooling2DOptions extends LayerOptions {
@@ -22,6 +23,15 @@ export interface Pooling2DOptions extends LayerOptions {
   /** Only `'channels_last'` (the default) is supported. */
   dataFormat?: string | null;
 }
+
+/** The keys of {@link Pooling2DOptions}. */
+const POOLING_2D_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  poolSize: true,
+  strides: true,
+  padding: true,
+  dataFormat: true,
+} as const satisfies OptionKeys<Pooling2DOptions>;
 
 /** What max and average pooling share (Keras's `BasePooling`): the window and the buffers. */
 abstract class Pooling2D extends Layer {
@@ -43,6 +53,7 @@ abstract class Pooling2D extends Layer {
   );
 
   protected constructor(options: Pooling2DOptions, defaultPrefix: string) {
+    checkOptions(new.target.name, options, POOLING_2D_OPTION_KEYS);
     super(options, defaultPrefix);
     const owner = new.target.name;
     this.poolSize = toPair(options.poolSize ?? 2, 'pool_size', owner);

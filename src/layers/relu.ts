@@ -1,6 +1,7 @@
 import type { ReluOptions } from '../kernels/kernels.js';
 import { type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link ReLU}, Keras's names in camelCase. */
 export interface ReLUOptions extends LayerOptions {
@@ -11,6 +12,14 @@ export interface ReLUOptions extends LayerOptions {
   /** Inputs at or below it are damped (default 0). */
   threshold?: number;
 }
+
+/** The keys of {@link ReLUOptions}. */
+const RELU_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  maxValue: true,
+  negativeSlope: true,
+  threshold: true,
+} as const satisfies OptionKeys<ReLUOptions>;
 
 /** Checks one of Keras's non-negative ReLU arguments. */
 export function checkNonNegative(value: unknown, name: string, owner: string): number {
@@ -91,6 +100,7 @@ export class ReLU extends ReluFamily {
   protected readonly options: ReluOptions;
 
   constructor(options: ReLUOptions = {}) {
+    checkOptions('ReLU', options, RELU_OPTION_KEYS);
     super(options, 're_lu');
     const maxValue = options.maxValue ?? null;
     this.maxValue = maxValue === null ? null : checkNonNegative(maxValue, 'max_value', 'ReLU');

@@ -1,6 +1,7 @@
 import type { Kernels } from '../kernels/kernels.js';
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Rescaling}. */
 export interface RescalingOptions extends LayerOptions {
@@ -9,6 +10,13 @@ export interface RescalingOptions extends LayerOptions {
   /** Added after scaling: one number, or one per channel (default 0). */
   offset?: number | readonly number[];
 }
+
+/** The keys of {@link RescalingOptions}. */
+const RESCALING_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  scale: true,
+  offset: true,
+} as const satisfies OptionKeys<RescalingOptions>;
 
 function checkFactor(value: unknown, name: string): number | readonly number[] {
   const valid =
@@ -48,6 +56,7 @@ export class Rescaling extends Layer {
   );
 
   constructor(options: RescalingOptions) {
+    checkOptions('Rescaling', options, RESCALING_OPTION_KEYS);
     super(options, 'rescaling');
     this.scale = checkFactor(options.scale, 'scale');
     this.offset = checkFactor(options.offset ?? 0, 'offset');

@@ -1,11 +1,18 @@
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { Layer, type LayerOptions } from './layer.js';
+import { Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Reshape}. */
 export interface ReshapeOptions extends LayerOptions {
   /** Per-sample output shape (batch excluded); one axis may be −1, inferred from the input's size. */
   targetShape: readonly number[];
 }
+
+/** The keys of {@link ReshapeOptions}. */
+const RESHAPE_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  targetShape: true,
+} as const satisfies OptionKeys<ReshapeOptions>;
 
 /**
  * Gives each sample another shape of the same size, as Keras's `Reshape` (`[28, 28]` → `[28, 28, 1]`).
@@ -17,6 +24,7 @@ export class Reshape extends Layer {
   readonly targetShape: readonly number[];
 
   constructor(options: ReshapeOptions) {
+    checkOptions('Reshape', options, RESHAPE_OPTION_KEYS);
     super(options, 'reshape');
     const target = options.targetShape;
     if (

@@ -6,7 +6,8 @@ import {
 } from '../initializers/index.js';
 import type { Conv2DGeometry, Kernels } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
-import { BaseConv2D, type BaseConv2DOptions } from './baseConv2D.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
+import { BASE_CONV_2D_OPTION_KEYS, BaseConv2D, type BaseConv2DOptions } from './baseConv2D.js';
 import { checkDepthMultiplier } from './depthwiseConv2D.js';
 import { BatchBuffer } from './layer.js';
 
@@ -21,6 +22,15 @@ export interface SeparableConv2DOptions extends BaseConv2DOptions {
   /** Initializer of the pointwise kernel (default `'glorot_uniform'`). */
   pointwiseInitializer?: InitializerLike;
 }
+
+/** The keys of {@link SeparableConv2DOptions}. */
+const SEPARABLE_CONV_2D_OPTION_KEYS = {
+  ...BASE_CONV_2D_OPTION_KEYS,
+  filters: true,
+  depthMultiplier: true,
+  depthwiseInitializer: true,
+  pointwiseInitializer: true,
+} as const satisfies OptionKeys<SeparableConv2DOptions>;
 
 /**
  * A depthwise-separable 2-D convolution, as Keras's `SeparableConv2D`: a depthwise convolution without bias
@@ -58,6 +68,7 @@ export class SeparableConv2D extends BaseConv2D {
   );
 
   constructor(options: SeparableConv2DOptions) {
+    checkOptions('SeparableConv2D', options, SEPARABLE_CONV_2D_OPTION_KEYS);
     super(options, 'separable_conv2d');
     if (!Number.isInteger(options.filters) || options.filters <= 0) {
       throw new RangeError(`SeparableConv2D: filters must be a positive integer, got ${options.filters}`);

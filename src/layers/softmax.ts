@@ -1,11 +1,18 @@
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Softmax}. */
 export interface SoftmaxOptions extends LayerOptions {
   /** The axis normalised over; only the last one (−1, Keras's default) is supported. */
   axis?: number;
 }
+
+/** The keys of {@link SoftmaxOptions}. */
+const SOFTMAX_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  axis: true,
+} as const satisfies OptionKeys<SoftmaxOptions>;
 
 /**
  * Keras's `Softmax` layer over the last axis: `y_i = e^{x_i} / Σ_j e^{x_j}` per row,
@@ -26,6 +33,7 @@ export class Softmax extends Layer {
   );
 
   constructor(options: SoftmaxOptions = {}) {
+    checkOptions('Softmax', options, SOFTMAX_OPTION_KEYS);
     super(options, 'softmax');
     const axis = options.axis ?? -1;
     if (!Number.isInteger(axis)) throw new RangeError(`Softmax: axis must be an integer, got ${axis}`);

@@ -1,6 +1,7 @@
 import { type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { checkDataFormat, type Pair, requireImageShape, toSides } from './spatial.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link ZeroPadding2D}, Keras's names in camelCase. */
 export interface ZeroPadding2DOptions extends LayerOptions {
@@ -12,6 +13,13 @@ export interface ZeroPadding2DOptions extends LayerOptions {
   /** Only `'channels_last'` (the default) is supported. */
   dataFormat?: string | null;
 }
+
+/** The keys of {@link ZeroPadding2DOptions}. */
+const ZERO_PADDING_2D_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  padding: true,
+  dataFormat: true,
+} as const satisfies OptionKeys<ZeroPadding2DOptions>;
 
 /**
  * Adds rows and columns of zeros around each image, as Keras's `ZeroPadding2D`:
@@ -32,6 +40,7 @@ export class ZeroPadding2D extends Layer {
   );
 
   constructor(options: ZeroPadding2DOptions = {}) {
+    checkOptions('ZeroPadding2D', options, ZERO_PADDING_2D_OPTION_KEYS);
     super(options, 'zero_padding2d');
     this.padding = toSides(options.padding ?? 1, 'padding', 'ZeroPadding2D');
     checkDataFormat(options.dataFormat, 'ZeroPadding2D');

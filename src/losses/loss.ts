@@ -1,4 +1,11 @@
 import type { Kernels, LossName, TargetRule } from '../kernels/kernels.js';
+import { checkOptions } from '../kernels/options.js';
+
+/**
+ * The built-in losses take no options: Keras's `from_logits`, `label_smoothing`, `reduction`, … are not
+ * supported, so an object with any key is refused rather than ignored (an empty one is accepted).
+ */
+export type LossOptions = Record<string, never>;
 
 /**
  * A loss function, reduced as Keras's default `sum_over_batch_size` (the mean over samples). The arithmetic
@@ -11,6 +18,11 @@ export abstract class Loss {
   abstract readonly name: LossName;
   /** The output activation this loss can fuse with, so backward starts from `(y − t)/m` at the logits. */
   abstract readonly fusableActivation: 'softmax' | 'sigmoid' | null;
+
+  /** @param options - none: see {@link LossOptions} */
+  constructor(options: LossOptions = {}) {
+    checkOptions(new.target.name, options, {});
+  }
 
   /** Whether targets are class indices (one per sample) rather than vectors of the output's width. */
   get sparseTargets(): boolean {

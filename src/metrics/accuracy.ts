@@ -1,7 +1,10 @@
+import { checkOptions } from '../kernels/options.js';
 import type { AccuracyName, Kernels } from '../kernels/kernels.js';
 import {
   MeanAccumulator,
   Metric,
+  METRIC_OPTION_KEYS,
+  type MetricOptions,
   type MetricAccumulator,
   type MetricContext,
   MetricShapeError,
@@ -26,7 +29,8 @@ function accuracyAccumulator(kind: AccuracyName, name: string, context: MetricCo
 export class BinaryAccuracy extends Metric {
   readonly className = 'BinaryAccuracy';
   readonly direction = 'up' as const;
-  constructor(options: { name?: string } = {}) {
+  constructor(options: MetricOptions = {}) {
+    checkOptions('BinaryAccuracy', options, METRIC_OPTION_KEYS);
     super(options.name ?? 'binary_accuracy');
   }
   accumulator(context: MetricContext): MetricAccumulator {
@@ -41,7 +45,8 @@ export class BinaryAccuracy extends Metric {
 export class CategoricalAccuracy extends Metric {
   readonly className = 'CategoricalAccuracy';
   readonly direction = 'up' as const;
-  constructor(options: { name?: string } = {}) {
+  constructor(options: MetricOptions = {}) {
+    checkOptions('CategoricalAccuracy', options, METRIC_OPTION_KEYS);
     super(options.name ?? 'categorical_accuracy');
   }
   accumulator(context: MetricContext): MetricAccumulator {
@@ -56,7 +61,8 @@ export class CategoricalAccuracy extends Metric {
 export class SparseCategoricalAccuracy extends Metric {
   readonly className = 'SparseCategoricalAccuracy';
   readonly direction = 'up' as const;
-  constructor(options: { name?: string } = {}) {
+  constructor(options: MetricOptions = {}) {
+    checkOptions('SparseCategoricalAccuracy', options, METRIC_OPTION_KEYS);
     super(options.name ?? 'sparse_categorical_accuracy');
   }
   accumulator(context: MetricContext): MetricAccumulator {
@@ -76,7 +82,8 @@ export class SparseCategoricalAccuracy extends Metric {
 export class Accuracy extends Metric {
   readonly className = 'Accuracy';
   readonly direction = 'up' as const;
-  constructor(options: { name?: string } = {}) {
+  constructor(options: MetricOptions = {}) {
+    checkOptions('Accuracy', options, METRIC_OPTION_KEYS);
     super(options.name ?? 'accuracy');
   }
   /** Which accuracy applies to a loss and shapes. */

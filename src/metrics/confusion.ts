@@ -1,5 +1,12 @@
 import type { AucCurve, AucSummation, Kernels } from '../kernels/kernels.js';
-import { Metric, type MetricAccumulator, type MetricContext, MetricShapeError } from './metric.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
+import {
+  checkAccumulatorState,
+  Metric,
+  type MetricAccumulator,
+  type MetricContext,
+  MetricShapeError,
+} from './metric.js';
 
 /*
  * Confusion-matrix metrics flatten predictions and targets (Keras's `multi_label=False`): every output value
@@ -40,6 +47,16 @@ class ConfusionAccumulator implements MetricAccumulator {
     const count = typeof this.thresholds === 'number' ? this.thresholds : this.thresholds.length;
     return this.summarize(kernels, this.counts, count);
   }
+
+  getState(): number[] {
+    return [this.seen, ...this.counts];
+  }
+
+  setState(state: readonly number[]): void {
+    checkAccumulatorState(state, 1 + this.counts.length, 'a confusion-matrix metric');
+    this.seen = state[0];
+    this.counts.set(state.slice(1));
+  }
 }
 
 function checkThreshold(threshold: number, className: string): number {
@@ -56,6 +73,12 @@ export interface ThresholdMetricOptions {
   name?: string;
 }
 
+/** The keys of {@link ThresholdMetricOptions}. */
+const THRESHOLD_METRIC_OPTION_KEYS = {
+  threshold: true,
+  name: true,
+} as const satisfies OptionKeys<ThresholdMetricOptions>;
+
 /**
  * Keras's `Precision`: `TP / (TP + FP)` over everything seen (0 when nothing was predicted positive), a
  * prediction being positive when `p > threshold` (default 0.5).
@@ -66,6 +89,7 @@ export class Precision extends Metric {
   /** The decision threshold. */
   readonly threshold: number;
   constructor(options: ThresholdMetricOptions = {}) {
+    checkOptions('Precision', options, THRESHOLD_METRIC_OPTION_KEYS);
     super(options.name ?? 'precision');
     this.threshold = checkThreshold(options.threshold ?? 0.5, this.className);
   }
@@ -91,6 +115,7 @@ export class Recall extends Metric {
   /** The decision threshold. */
   readonly threshold: number;
   constructor(options: ThresholdMetricOptions = {}) {
+    checkOptions('Recall', options, THRESHOLD_METRIC_OPTION_KEYS);
     super(options.name ?? 'recall');
     this.threshold = checkThreshold(options.threshold ?? 0.5, this.className);
   }
@@ -117,6 +142,14 @@ export interface AucOptions {
   name?: string;
 }
 
+/** The keys of {@link AucOptions}. */
+const AUC_OPTION_KEYS = {
+  numThresholds: true,
+  curve: true,
+  summationMethod: true,
+  name: true,
+} as const satisfies OptionKeys<AucOptions>;
+
 /**
  * Keras's `AUC`: the area under the ROC (or PR) curve, approximated over `numThresholds` evenly spaced
  * thresholds `[−ε, 1/(T−1), …, 1 + ε]` from confusion counts accumulated over everything seen; predictions
@@ -132,6 +165,7 @@ export class AUC extends Metric {
   /** How rectangles are summed. */
   readonly summationMethod: AucSummation;
   constructor(options: AucOptions = {}) {
+    checkOptions('AUC', options, AUC_OPTION_KEYS);
     super(options.name ?? 'auc');
     const thresholds = options.numThresholds ?? 200;
     if (!Number.isInteger(thresholds) || thresholds < 2)

@@ -1,3 +1,4 @@
+import type { OptionKeys } from '../kernels/options.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { Loss } from '../losses/loss.js';
 
@@ -30,7 +31,39 @@ export interface MetricAccumulator {
   update(kernels: Kernels, yPred: Float32Array, yTrue: Float32Array, m: number, n: number): void;
   /** The metric over every row added so far (NaN before any). */
   result(kernels: Kernels): number;
+  /**
+   * The running state as plain numbers (sums and counts), for a checkpoint taken in the middle of an epoch:
+   * {@link setState} on a fresh accumulator of the same metric continues exactly.
+   */
+  getState(): number[];
+  /**
+   * Restores a state {@link getState} returned.
+   * @throws RangeError when `state` does not have this accumulator's length
+   */
+  setState(state: readonly number[]): void;
 }
+
+/** Checks a state given to an accumulator's `setState` (length and numbers). */
+export function checkAccumulatorState(state: readonly number[], length: number, owner: string): void {
+  if (
+    !Array.isArray(state) ||
+    state.length !== length ||
+    !state.every((value) => typeof value === 'number')
+  ) {
+    throw new RangeError(
+      `${owner}: a saved state of ${length} numbers was expected, got ${JSON.stringify(state)}`,
+    );
+  }
+}
+
+/** Options of the metrics that take only a name (the accuracies, `mae`, `mse`). */
+export interface MetricOptions {
+  /** Key in logs (default Keras's name of the metric). */
+  name?: string;
+}
+
+/** The keys of {@link MetricOptions}; metrics with more options add theirs. */
+export const METRIC_OPTION_KEYS = { name: true } as const satisfies OptionKeys<MetricOptions>;
 
 /**
  * A metric, as Keras's `keras.metrics.Metric`: a name (the key in logs and `History`), a direction (whether
@@ -81,5 +114,14 @@ export class MeanAccumulator implements MetricAccumulator {
 
   result(): number {
     return this.samples === 0 ? NaN : this.total / this.samples;
+  }
+
+  getState(): number[] {
+    return [this.total, this.samples];
+  }
+
+  setState(state: readonly number[]): void {
+    checkAccumulatorState(state, 2, 'a mean metric');
+    [this.total, this.samples] = state;
   }
 }

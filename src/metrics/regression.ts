@@ -1,6 +1,9 @@
+import { checkOptions } from '../kernels/options.js';
 import {
   MeanAccumulator,
   Metric,
+  METRIC_OPTION_KEYS,
+  type MetricOptions,
   type MetricAccumulator,
   type MetricContext,
   MetricShapeError,
@@ -30,7 +33,8 @@ function errorAccumulator(
 export class MeanAbsoluteErrorMetric extends Metric {
   readonly className = 'MeanAbsoluteError';
   readonly direction = 'down' as const;
-  constructor(options: { name?: string } = {}) {
+  constructor(options: MetricOptions = {}) {
+    checkOptions('MeanAbsoluteErrorMetric', options, METRIC_OPTION_KEYS);
     super(options.name ?? 'mean_absolute_error');
   }
   accumulator(context: MetricContext): MetricAccumulator {
@@ -45,7 +49,8 @@ export class MeanAbsoluteErrorMetric extends Metric {
 export class MeanSquaredErrorMetric extends Metric {
   readonly className = 'MeanSquaredError';
   readonly direction = 'down' as const;
-  constructor(options: { name?: string } = {}) {
+  constructor(options: MetricOptions = {}) {
+    checkOptions('MeanSquaredErrorMetric', options, METRIC_OPTION_KEYS);
     super(options.name ?? 'mean_squared_error');
   }
   accumulator(context: MetricContext): MetricAccumulator {

@@ -1,3 +1,4 @@
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import {
   MeanAccumulator,
   Metric,
@@ -14,6 +15,9 @@ export interface TopKOptions {
   name?: string;
 }
 
+/** The keys of {@link TopKOptions}. */
+const TOP_K_OPTION_KEYS = { k: true, name: true } as const satisfies OptionKeys<TopKOptions>;
+
 function checkK(k: number, className: string): number {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`${className}: k must be an integer ≥ 1, got ${k}`);
   return k;
@@ -29,6 +33,7 @@ export class TopKCategoricalAccuracy extends Metric {
   /** How many of the largest predictions count. */
   readonly k: number;
   constructor(options: TopKOptions = {}) {
+    checkOptions('TopKCategoricalAccuracy', options, TOP_K_OPTION_KEYS);
     super(options.name ?? 'top_k_categorical_accuracy');
     this.k = checkK(options.k ?? 5, this.className);
   }
@@ -57,6 +62,7 @@ export class SparseTopKCategoricalAccuracy extends Metric {
   /** How many of the largest predictions count. */
   readonly k: number;
   constructor(options: TopKOptions = {}) {
+    checkOptions('SparseTopKCategoricalAccuracy', options, TOP_K_OPTION_KEYS);
     super(options.name ?? 'sparse_top_k_categorical_accuracy');
     this.k = checkK(options.k ?? 5, this.className);
   }

@@ -1,12 +1,19 @@
 import { DisposedError } from '../kernels/errors.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/kernels.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { BatchBuffer, Layer } from '../layers/layer.js';
 import { getLoss, type Loss } from '../losses/index.js';
 import { getMetric, type Metric, type MetricAccumulator, type MetricContext } from '../metrics/index.js';
 import { getOptimizer, type Optimizer } from '../optimizers/index.js';
 import { addUser, removeUser } from '../tensor/ownership.js';
-import { globalRandom } from '../tensor/random.js';
+import {
+  epochGenerator,
+  globalRandom,
+  type RandomGenerator,
+  type RandomState,
+  setTrainingRandom,
+} from '../tensor/random.js';
 import { type Shape, ShapeError, sizeOf, Tensor, type TensorLike, toTensor } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
 import {
@@ -17,9 +24,11 @@ import {
   orderLogKeys,
   ProgbarLogger,
   type ProgressWriter,
+  type TrainingParams,
 } from './callbacks.js';
-import { InputDataError, ModelBusyError, NotCompiledError } from './errors.js';
+import { FitStateError, InputDataError, ModelBusyError, NotCompiledError } from './errors.js';
 import { formatSummary } from './summary.js';
+import { TrainingYielder, type YieldEvery } from './yielding.js';
 
 /** Options of {@link BaseModel.compile}. */
 export interface CompileOptions {
@@ -36,6 +45,13 @@ export interface CompileOptions {
    */
   metrics?: (string | Metric)[];
 }
+
+/** The keys of {@link CompileOptions}. */
+const COMPILE_OPTION_KEYS = {
+  optimizer: true,
+  loss: true,
+  metrics: true,
+} as const satisfies OptionKeys<CompileOptions>;
 
 /**
  * How much `fit` and `evaluate` print: 0 nothing; 1 a progress bar (redrawn in place on a terminal; where the
@@ -65,9 +81,39 @@ export interface FitOptions {
   callbacks?: Callback[];
   /** Epoch to start counting from, to resume a run: an integer ≥ 0 (default 0). */
   initialEpoch?: number;
-  /** Where the progress bar writes (default `process.stdout`). */
+  /**
+   * The fit's seed, an integer in [0, 2³²) (not a Keras option). Default: one number drawn from warmstart's
+   * global generator when `fit` starts, so `setRandomSeed(s)` before the same code gives the same seed. Epoch
+   * k shuffles its samples and draws its dropout masks from a generator seeded with (seed, k) only, so
+   * `fit(x, y, { initialEpoch: k })` on the weights and optimizer state saved after epoch k − 1 continues
+   * exactly as the uninterrupted run did (given the same seed: the same code after the same
+   * `setRandomSeed`, or this option). Layers with their own `seed` draw from their own generator instead.
+   */
+  seed?: number;
+  /** Where the progress bar writes (default `process.stdout` in Node, the console in browsers). */
   progressWriter?: ProgressWriter;
+  /**
+   * Give the event loop a turn while training, so a page stays responsive and callbacks' output shows:
+   * `{ milliseconds: 16 }` after that much training, `{ batches: 50 }` after that many batches, `false`
+   * never. Default: every 16 ms in browsers, never in Node.
+   */
+  yieldEvery?: YieldEvery;
 }
+
+/** The keys of {@link FitOptions}. */
+const FIT_OPTION_KEYS = {
+  epochs: true,
+  batchSize: true,
+  validationData: true,
+  validationSplit: true,
+  shuffle: true,
+  verbose: true,
+  callbacks: true,
+  initialEpoch: true,
+  seed: true,
+  progressWriter: true,
+  yieldEvery: true,
+} as const satisfies OptionKeys<FitOptions>;
 
 /** Options of {@link BaseModel.predict}. */
 export interface PredictOptions {
@@ -78,6 +124,13 @@ export interface PredictOptions {
   /** Where the line goes (default `process.stdout`). */
   progressWriter?: ProgressWriter;
 }
+
+/** The keys of {@link PredictOptions}. */
+const PREDICT_OPTION_KEYS = {
+  batchSize: true,
+  verbose: true,
+  progressWriter: true,
+} as const satisfies OptionKeys<PredictOptions>;
 
 /** Options of {@link BaseModel.evaluate}. */
 export interface EvaluateOptions {
@@ -94,6 +147,14 @@ export interface EvaluateOptions {
   returnDict?: boolean;
 }
 
+/** The keys of {@link EvaluateOptions}. */
+const EVALUATE_OPTION_KEYS = {
+  batchSize: true,
+  verbose: true,
+  progressWriter: true,
+  returnDict: true,
+} as const satisfies OptionKeys<EvaluateOptions>;
+
 /**
  * What `evaluate` returns without `returnDict`, as Keras: the loss alone when the model has no metrics, else
  * `[loss, ...metrics]` in compile order. (`returnDict: true` gives a typed object instead.)
@@ -109,8 +170,15 @@ function nextTask(): Promise<void> {
   });
 }
 
-/** An IO implementation that `model.save` delegates to (registered by `src/io`). */
-export type ModelSaver = (model: BaseModel, path: string, options?: Record<string, unknown>) => Promise<void>;
+/**
+ * An IO implementation that `model.save` delegates to (registered by `src/io`): it writes a path, or makes the
+ * file's bytes for `{ format }`.
+ */
+export type ModelSaver = (
+  model: BaseModel,
+  target: string | { format: 'h5' | 'keras' },
+  options?: Record<string, unknown>,
+) => Promise<void | Uint8Array>;
 let modelSaver: ModelSaver | null = null;
 
 /** Registers what `model.save(path)` calls; the `io` module does this when imported. */
@@ -182,10 +250,10 @@ class CallbackHooks extends Callback {
       this.run.hookDepth--;
     }
   }
-  override onBatchEnd(batch: number, logs: Logs): void {
+  override onBatchEnd(batch: number, logs: Logs): void | Promise<void> {
     this.run.hookDepth++;
     try {
-      this.inner.onBatchEnd(batch, logs);
+      return this.inner.onBatchEnd(batch, logs);
     } finally {
       this.run.hookDepth--;
     }
@@ -199,6 +267,97 @@ function checkVerbosity(verbose: unknown, method: string): 0 | 1 | 2 {
   throw new InputDataError(
     `${method}: verbose must be 0 (silent), 1 (progress bar), 2 (one line per epoch) or 'auto', got ${JSON.stringify(verbose)}`,
   );
+}
+
+/**
+ * Where a running fit stands: what a checkpoint stores so that a resumed fit continues exactly (the
+ * `BackupAndRestore` callback saves it with the weights and the optimizer's state). Plain JSON apart from
+ * non-finite numbers (a diverged loss), which the writer must encode.
+ */
+export interface FitState {
+  /** The fit's seed (see {@link FitOptions.seed}). */
+  seed: number;
+  /** The epoch to continue (0-based): the running one, or the next when the running one has ended. */
+  epoch: number;
+  /** Batches of `epoch` already trained (0: the epoch starts from its first batch). */
+  step: number;
+  /** Batches per epoch of the fit that saved the state: a fit with other data or batch size refuses it. */
+  steps: number;
+  /** The epoch's generator after those batches (null when `step` is 0: it restarts from (seed, epoch)). */
+  random: RandomState | null;
+  /** The epoch's summed batch losses (each batch's mean times its size) so far. */
+  lossSum: number;
+  /** Samples the epoch has trained on so far. */
+  seen: number;
+  /** Each compiled metric's running state (`MetricAccumulator.getState`), in compile order. */
+  metrics: number[][];
+  /**
+   * The epochs ended so far, as the fit's `History` holds them; when present, restoring puts them back into
+   * the resumed fit's `History`, which then holds the whole run.
+   */
+  history?: { epoch: number[]; history: Record<string, number[]> };
+}
+
+/** The running fit's progress (see {@link FitState}): read by `getFitState`, set by `restoreFitState`. */
+interface ActiveFit {
+  seed: number;
+  readonly steps: number;
+  /** Values per target row (what the metrics' accumulators are made for). */
+  readonly targetWidth: number;
+  readonly params: TrainingParams;
+  readonly history: History;
+  /** Whether training began (past every `onTrainBegin`): restoring is refused from then on. */
+  started: boolean;
+  /** The state `restoreFitState` asked to continue from. */
+  resume: FitState | null;
+  epoch: number;
+  step: number;
+  /** Whether the running epoch's batches and validation are done (its `onEpochEnd` hooks run). */
+  ended: boolean;
+  epochLogs: Logs | null;
+  random: RandomGenerator | null;
+  lossSum: number;
+  seen: number;
+  accumulators: MetricAccumulator[];
+}
+
+/** Checks a state given to `restoreFitState` and names what is wrong. */
+function checkFitState(state: FitState, active: ActiveFit, metricCount: number): void {
+  const fail = (problem: string): never => {
+    throw new FitStateError(`restoreFitState: ${problem}`);
+  };
+  if (typeof state !== 'object' || state === null) fail(`expected a saved fit state, got ${String(state)}`);
+  const integer = (value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max)
+      fail(`${name} must be an integer in [0, ${max}], got ${JSON.stringify(value)}`);
+    return value as number;
+  };
+  integer(state.seed, 'seed', 0xffffffff);
+  integer(state.epoch, 'epoch');
+  const steps = integer(state.steps, 'steps');
+  if (steps !== active.steps) {
+    fail(
+      `the state was saved by a fit of ${steps} batches per epoch, this one has ${active.steps} (${active.params.samples} samples, batch size ${active.params.batchSize}): the data or the batch size changed`,
+    );
+  }
+  const step = integer(state.step, 'step', steps);
+  if (step > 0) {
+    if (state.random === null || typeof state.random !== 'object')
+      fail(`a state in the middle of an epoch (batch ${step}) needs the epoch's random state`);
+    if (typeof state.lossSum !== 'number')
+      fail(`lossSum must be a number, got ${JSON.stringify(state.lossSum)}`);
+    integer(state.seen, 'seen');
+    if (!Array.isArray(state.metrics) || state.metrics.length !== metricCount) {
+      fail(
+        `the state holds ${Array.isArray(state.metrics) ? state.metrics.length : 'no'} metric states, the model was compiled with ${metricCount} metrics`,
+      );
+    }
+  }
+  if (state.history !== undefined) {
+    const { epoch, history } = state.history;
+    if (!Array.isArray(epoch) || typeof history !== 'object' || history === null)
+      fail('history must be { epoch: number[], history: { key: number[] } }');
+  }
 }
 
 /** Keras's closing progress line of `evaluate`/`predict`: `313/313 ━━━━ 0s 1ms/step - loss: …`. */
@@ -288,6 +447,8 @@ export abstract class BaseModel extends Layer {
   );
   private targetWidth = 1;
   private readonly batchLogs: Logs = {};
+  /** The running fit's progress, or null outside `fit`. */
+  private activeFit: ActiveFit | null = null;
 
   protected constructor(name: string) {
     super({ name }, 'model');
@@ -519,6 +680,7 @@ export abstract class BaseModel extends Layer {
   compile(options: CompileOptions): void {
     this.assertLive('compile');
     this.assertIdle('compile', false);
+    checkOptions('compile', options, COMPILE_OPTION_KEYS);
     const optimizer = getOptimizer(options.optimizer);
     const loss = getLoss(options.loss);
     const trainable = this.trainable ? trainableLayers(this.layers) : new Set<Layer>();
@@ -727,6 +889,7 @@ export abstract class BaseModel extends Layer {
    */
   async fit(x: TensorLike, y: TensorLike, options: FitOptions = {}): Promise<History> {
     this.assertIdle('fit', false);
+    checkOptions('fit', options, FIT_OPTION_KEYS);
     // Layers inside nested models train too: they are what another model could share.
     const layers = this.layers.flatMap(leafLayers);
     let settle = (): void => {};
@@ -803,10 +966,13 @@ export abstract class BaseModel extends Layer {
 
     const samples = inputs.rows;
     const steps = Math.ceil(samples / batchSize);
+    const seed = options.seed ?? globalRandom().nextUint32();
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new InputDataError(`fit: seed must be an integer in [0, 2³²), got ${seed}`);
     const history = new History();
     const given: Callback[] = [...(options.callbacks ?? []), history];
     if (verbose > 0) given.push(new ProgbarLogger({ verbose, writer: options.progressWriter }));
-    const params = { epochs, steps, samples, batchSize, verbose, initialEpoch };
+    const params: TrainingParams = { epochs, steps, samples, batchSize, verbose, initialEpoch, seed };
     for (const callback of given) {
       callback.setModel(this);
       callback.setParams(params);
@@ -814,36 +980,172 @@ export abstract class BaseModel extends Layer {
     // Hooks run marked as callback code: a callback may evaluate or predict with the training model.
     const callbacks = given.map((callback) => new CallbackHooks(callback, run));
     const order = new Int32Array(samples);
-    for (let i = 0; i < samples; i++) order[i] = i;
+    const active: ActiveFit = {
+      seed,
+      steps,
+      targetWidth: targets.width,
+      params,
+      history,
+      started: false,
+      resume: null,
+      epoch: initialEpoch,
+      step: 0,
+      ended: false,
+      epochLogs: null,
+      random: null,
+      lossSum: 0,
+      seen: 0,
+      accumulators: [],
+    };
+    const yielder = TrainingYielder.from(options.yieldEvery);
     this.stopTraining = false;
-    for (const callback of callbacks) await callback.onTrainBegin();
-    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-      for (const callback of callbacks) await callback.onEpochBegin(epoch);
-      if (options.shuffle ?? true) globalRandom().shuffle(order);
-      const logs = this.trainEpoch(
-        inputs,
-        targets,
-        order,
-        batchSize,
-        compiled,
-        trainableVariables,
-        callbacks,
-      );
-      if (validationSet !== null) {
-        const result = this.runEvaluation(validationSet.inputs, validationSet.targets, batchSize, compiled);
-        for (const [key, value] of Object.entries(result)) logs[`val_${key}`] = value;
+    this.activeFit = active;
+    try {
+      for (const callback of callbacks) await callback.onTrainBegin();
+      active.started = true;
+      // Checking and preparing the data took a while: let the page breathe before the first batch.
+      if (yielder !== null) await yielder.turn();
+      const resume = active.resume;
+      if (resume?.history !== undefined) {
+        history.epoch.push(...resume.history.epoch);
+        for (const [key, values] of Object.entries(resume.history.history))
+          history.history[key] = [...values];
       }
-      for (const callback of callbacks) await callback.onEpochEnd(epoch, logs);
-      // Let the event loop turn between epochs: the finalizers that free forgotten models run only then.
-      await nextTask();
+      for (let epoch = resume?.epoch ?? initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+        // Epoch k's order and dropout masks come from (seed, k) alone: a resumed run repeats them.
+        const generator = epochGenerator(active.seed, epoch);
+        for (let i = 0; i < samples; i++) order[i] = i;
+        if (options.shuffle ?? true) generator.shuffle(order);
+        active.epoch = epoch;
+        active.ended = false;
+        active.epochLogs = null;
+        active.random = generator;
+        active.step = 0;
+        active.lossSum = 0;
+        active.seen = 0;
+        active.accumulators = this.metricAccumulators(compiled, targets.width);
+        if (resume !== null && epoch === resume.epoch && resume.step > 0) {
+          generator.setState(resume.random!);
+          active.step = resume.step;
+          active.lossSum = resume.lossSum;
+          active.seen = resume.seen;
+          active.accumulators.forEach((accumulator, i) => accumulator.setState(resume.metrics[i]));
+        }
+        for (const callback of callbacks) await callback.onEpochBegin(epoch);
+        const logs = await this.trainEpoch(
+          inputs,
+          targets,
+          order,
+          batchSize,
+          compiled,
+          trainableVariables,
+          callbacks,
+          active,
+          yielder,
+        );
+        if (validationSet !== null) {
+          const { inputs: validationInputs, targets: validationTargets } = validationSet;
+          const result =
+            yielder === null
+              ? this.runEvaluation(validationInputs, validationTargets, batchSize, compiled)
+              : await this.runEvaluationYielding(
+                  validationInputs,
+                  validationTargets,
+                  batchSize,
+                  compiled,
+                  yielder,
+                );
+          for (const [key, value] of Object.entries(result)) logs[`val_${key}`] = value;
+        }
+        active.ended = true;
+        active.epochLogs = logs;
+        for (const callback of callbacks) await callback.onEpochEnd(epoch, logs);
+        // Let the event loop turn between epochs: the finalizers that free forgotten models run only then.
+        await nextTask();
+      }
+      compiled.optimizer.finalizeVariableValues(trainableVariables);
+      for (const callback of callbacks) await callback.onTrainEnd();
+    } finally {
+      this.activeFit = null;
     }
-    compiled.optimizer.finalizeVariableValues(trainableVariables);
-    for (const callback of callbacks) await callback.onTrainEnd();
     return history;
   }
 
-  /** One epoch of gradient steps; returns the epoch's mean loss and metrics. */
-  private trainEpoch(
+  /**
+   * Where the running fit stands, for a callback to checkpoint (as `BackupAndRestore` does): the seed, the
+   * epoch and batch to continue from, the epoch's random state and running sums, and the history so far.
+   * Called from `onBatchEnd` it describes the state after that batch; from `onEpochEnd`, the start of the next
+   * epoch.
+   * @throws FitStateError outside `fit`
+   */
+  getFitState(): FitState {
+    const active = this.activeFit;
+    if (active === null) throw new FitStateError(`getFitState: model '${this.name}' is not training`);
+    const history = {
+      epoch: [...active.history.epoch],
+      history: Object.fromEntries(
+        Object.entries(active.history.history).map(([key, values]) => [key, [...values]]),
+      ),
+    };
+    const base = { seed: active.seed, steps: active.steps, lossSum: 0, seen: 0, metrics: [], random: null };
+    if (!active.started) {
+      return active.resume ?? { ...base, epoch: active.params.initialEpoch, step: 0, history };
+    }
+    if (active.ended) {
+      // History records the epoch after the other callbacks' onEpochEnd: add it if it has not yet.
+      if (history.epoch[history.epoch.length - 1] !== active.epoch && active.epochLogs !== null) {
+        history.epoch.push(active.epoch);
+        for (const [key, value] of Object.entries(active.epochLogs))
+          (history.history[key] ??= []).push(value);
+      }
+      return { ...base, epoch: active.epoch + 1, step: 0, history };
+    }
+    return {
+      ...base,
+      epoch: active.epoch,
+      step: active.step,
+      random: active.step > 0 ? active.random!.getState() : null,
+      lossSum: active.lossSum,
+      seen: active.seen,
+      metrics: active.accumulators.map((accumulator) => accumulator.getState()),
+      history,
+    };
+  }
+
+  /**
+   * Makes the running fit continue from a state {@link getFitState} returned (saved by an earlier, interrupted
+   * run): it starts at that epoch and batch, with that seed, the epoch's random state and its running loss
+   * and metric sums, so that every logged value and weight repeats the uninterrupted run. Restoring the
+   * weights and the optimizer's state is the caller's part. Only from a callback's `onTrainBegin`.
+   * @throws FitStateError outside `onTrainBegin`, or for a state of another fit (other batches per epoch,
+   * metrics) or malformed
+   */
+  restoreFitState(state: FitState): void {
+    const active = this.activeFit;
+    if (active === null || active.started) {
+      throw new FitStateError(
+        `restoreFitState: call it from a callback's onTrainBegin (model '${this.name}' is ${active === null ? 'not training' : 'already training'})`,
+      );
+    }
+    checkFitState(state, active, this.compiled?.metrics.length ?? 0);
+    if (state.step > 0) {
+      // A state that cannot be restored fails now, before training starts.
+      try {
+        epochGenerator(state.seed, state.epoch).setState(state.random!);
+        this.metricAccumulators(this.compiled!, active.targetWidth).forEach((accumulator, i) =>
+          accumulator.setState(state.metrics[i]),
+        );
+      } catch (error) {
+        throw new FitStateError(`restoreFitState: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    active.resume = state;
+    active.seed = state.seed;
+    active.params.seed = state.seed;
+  }
+
+  /** One epoch of gradient steps from batch `active.step` on; returns the epoch's mean loss and metrics. */
+  private async trainEpoch(
     inputs: Tensor,
     targets: { data: Float32Array; width: number },
     order: Int32Array,
@@ -851,7 +1153,9 @@ export abstract class BaseModel extends Layer {
     compiled: CompiledState,
     trainableVariables: readonly Variable[],
     callbacks: Callback[],
-  ): Logs {
+    active: ActiveFit,
+    yielder: TrainingYielder | null,
+  ): Promise<Logs> {
     const kernels = this.kernels;
     const rowLength = sizeOf(this.requireInputShape());
     const outputs = this.outputWidth;
@@ -859,29 +1163,44 @@ export abstract class BaseModel extends Layer {
     this.targetWidth = targets.width;
     const samples = order.length;
     const metrics = compiled.metrics;
-    const accumulators = this.metricAccumulators(compiled, targets.width);
+    const accumulators = active.accumulators;
     const logs = this.batchLogs;
     for (const key of Object.keys(logs)) delete logs[key];
-    let lossSum = 0;
-    let seen = 0;
-    for (let start = 0, step = 0; start < samples; start += batchSize, step++) {
+    const summarize = (): void => {
+      logs.loss = active.lossSum / active.seen;
+      for (let i = 0; i < metrics.length; i++) logs[metrics[i].name] = accumulators[i].result(kernels);
+    };
+    if (active.step > 0) summarize();
+    for (let step = active.step, start = step * batchSize; start < samples; start += batchSize, step++) {
       const count = Math.min(batchSize, samples - start);
       for (const callback of callbacks) callback.onBatchBegin(step);
       const input = this.inputBuffer.rows(count);
       const target = this.targetBuffer.rows(count);
       kernels.gatherRows(inputs.data, order, start, count, rowLength, input);
       kernels.gatherRows(targets.data, order, start, count, targets.width, target);
-      const output = this.forwardPass(input, count, true);
+      // Dropout draws from the epoch's generator (set per batch: another model's fit may run between batches).
+      setTrainingRandom(active.random);
+      let output: Float32Array;
+      try {
+        output = this.forwardPass(input, count, true);
+      } finally {
+        setTrainingRandom(null);
+      }
       const gradient = this.outputGradient.rows(count);
-      lossSum += compiled.loss.compute(kernels, output, target, gradient, count, outputs, fused);
+      active.lossSum += compiled.loss.compute(kernels, output, target, gradient, count, outputs, fused);
       for (let i = 0; i < metrics.length; i++)
         accumulators[i].update(kernels, output, target, count, outputs);
       this.backwardPass(gradient, count, fused, compiled.trainable, false);
       compiled.optimizer.applyVariableGradients(trainableVariables);
-      seen += count;
-      logs.loss = lossSum / seen;
-      for (let i = 0; i < metrics.length; i++) logs[metrics[i].name] = accumulators[i].result(kernels);
-      for (const callback of callbacks) callback.onBatchEnd(step, logs);
+      active.seen += count;
+      active.step = step + 1;
+      summarize();
+      for (const callback of callbacks) {
+        const pending = callback.onBatchEnd(step, logs);
+        if (pending !== undefined) await pending;
+      }
+      // After the turn, so that a page's "stop" (model.stopTraining = true) takes effect at once.
+      if (yielder !== null && yielder.due()) await yielder.turn();
       if (this.stopTraining) break;
     }
     return { ...logs };
@@ -894,27 +1213,64 @@ export abstract class BaseModel extends Layer {
     batchSize: number,
     compiled: CompiledState,
   ): Logs {
+    const sums = { loss: 0, metrics: this.metricAccumulators(compiled, targets.width) };
+    this.evaluateRows(inputs, targets, batchSize, compiled, 0, inputs.rows, sums);
+    return this.evaluationLogs(compiled, sums, inputs.rows);
+  }
+
+  /**
+   * {@link runEvaluation} with turns for the event loop between batches (fit's validation, when fit yields):
+   * the same batches summed in the same order, so the same result.
+   */
+  private async runEvaluationYielding(
+    inputs: Tensor,
+    targets: { data: Float32Array; width: number },
+    batchSize: number,
+    compiled: CompiledState,
+    yielder: TrainingYielder,
+  ): Promise<Logs> {
+    const sums = { loss: 0, metrics: this.metricAccumulators(compiled, targets.width) };
+    for (let start = 0; start < inputs.rows; start += batchSize) {
+      this.evaluateRows(inputs, targets, batchSize, compiled, start, start + batchSize, sums);
+      if (yielder.due()) await yielder.turn();
+    }
+    return this.evaluationLogs(compiled, sums, inputs.rows);
+  }
+
+  /** Adds the loss of rows `[from, to)`, batch by batch, to `sums`, and updates its metric accumulators. */
+  private evaluateRows(
+    inputs: Tensor,
+    targets: { data: Float32Array; width: number },
+    batchSize: number,
+    compiled: CompiledState,
+    from: number,
+    to: number,
+    sums: { loss: number; metrics: MetricAccumulator[] },
+  ): void {
     const kernels = this.kernels;
     const rowLength = sizeOf(this.requireInputShape());
     const outputs = this.outputWidth;
     this.targetWidth = targets.width;
-    const metrics = compiled.metrics;
-    const accumulators = this.metricAccumulators(compiled, targets.width);
-    let lossSum = 0;
-    const samples = inputs.rows;
-    for (let start = 0; start < samples; start += batchSize) {
-      const count = Math.min(batchSize, samples - start);
+    const end = Math.min(to, inputs.rows);
+    for (let start = from; start < end; start += batchSize) {
+      const count = Math.min(batchSize, end - start);
       const input = this.inputBuffer.rows(count);
       const target = this.targetBuffer.rows(count);
       input.set(inputs.data.subarray(start * rowLength, (start + count) * rowLength));
       target.set(targets.data.subarray(start * targets.width, (start + count) * targets.width));
       const output = this.forwardPass(input, count, false);
-      lossSum += compiled.loss.compute(kernels, output, target, null, count, outputs, false);
-      for (let i = 0; i < metrics.length; i++)
-        accumulators[i].update(kernels, output, target, count, outputs);
+      sums.loss += compiled.loss.compute(kernels, output, target, null, count, outputs, false);
+      for (const accumulator of sums.metrics) accumulator.update(kernels, output, target, count, outputs);
     }
-    const logs: Logs = { loss: samples === 0 ? NaN : lossSum / samples };
-    metrics.forEach((metric, i) => (logs[metric.name] = accumulators[i].result(kernels)));
+  }
+
+  private evaluationLogs(
+    compiled: CompiledState,
+    sums: { loss: number; metrics: MetricAccumulator[] },
+    samples: number,
+  ): Logs {
+    const logs: Logs = { loss: samples === 0 ? NaN : sums.loss / samples };
+    compiled.metrics.forEach((metric, i) => (logs[metric.name] = sums.metrics[i]!.result(this.kernels)));
     return logs;
   }
 
@@ -938,6 +1294,7 @@ export abstract class BaseModel extends Layer {
     options: EvaluateOptions = {},
   ): EvaluateResult | Record<string, number> {
     this.assertIdle('evaluate', true);
+    checkOptions('evaluate', options, EVALUATE_OPTION_KEYS);
     const compiled = this.requireCompiled('evaluate');
     const batchSize = options.batchSize ?? 32;
     const verbose = checkVerbosity(options.verbose ?? 'auto', 'evaluate');
@@ -991,6 +1348,7 @@ export abstract class BaseModel extends Layer {
    */
   predict(x: TensorLike, options: PredictOptions = {}): Tensor {
     this.assertIdle('predict', true);
+    checkOptions('predict', options, PREDICT_OPTION_KEYS);
     const batchSize = options.batchSize ?? 32;
     const verbose = checkVerbosity(options.verbose ?? 0, 'predict');
     if (!Number.isInteger(batchSize) || batchSize <= 0) {
@@ -1030,11 +1388,20 @@ export abstract class BaseModel extends Layer {
     return text;
   }
 
-  /** Saves the model (`.h5` or `.keras`), atomically: a failed save leaves the previous file intact. */
-  async save(path: string, options?: Record<string, unknown>): Promise<void> {
+  /**
+   * Saves the model to a path (`.h5` or `.keras`, by its extension), atomically: a failed save leaves the
+   * previous file intact. With `{ format: 'h5' }` or `{ format: 'keras' }` (and `saveModel`'s other options)
+   * instead of a path, resolves to the file's bytes, on any platform (in a page: `new Blob([bytes])`).
+   */
+  save(path: string, options?: Record<string, unknown>): Promise<void>;
+  save(options: { format: 'h5' | 'keras' } & Record<string, unknown>): Promise<Uint8Array<ArrayBuffer>>;
+  async save(
+    target: string | ({ format: 'h5' | 'keras' } & Record<string, unknown>),
+    options?: Record<string, unknown>,
+  ): Promise<void | Uint8Array<ArrayBuffer>> {
     this.assertLive('save');
     if (modelSaver === null)
       throw new Error('no model writer is registered: import warmstart (its index registers one)');
-    await modelSaver(this, path, options);
+    return modelSaver(this, target, options) as Promise<void | Uint8Array<ArrayBuffer>>;
   }
 }

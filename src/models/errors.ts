@@ -15,3 +15,11 @@ export class NotCompiledError extends Error {
 export class ModelBusyError extends Error {
   override readonly name = 'ModelBusyError';
 }
+
+/**
+ * Thrown when a fit's state is read or restored at the wrong time (outside `fit`, or a restore after training
+ * began), or when a saved state does not belong to this fit (other data, batch size or metrics).
+ */
+export class FitStateError extends Error {
+  override readonly name = 'FitStateError';
+}

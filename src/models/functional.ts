@@ -27,6 +27,7 @@
  */
 import { DisposedError } from '../kernels/errors.js';
 import type { Kernels } from '../kernels/kernels.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { InputLayer } from '../layers/inputLayer.js';
 import { Layer, uniqueLayerName } from '../layers/layer.js';
 import { BatchBuffer } from '../layers/layer.js';
@@ -94,8 +95,12 @@ export interface InputOptions {
   name?: string;
 }
 
+/** The keys of {@link InputOptions}. */
+const INPUT_OPTION_KEYS = { shape: true, name: true } as const satisfies OptionKeys<InputOptions>;
+
 /** A model input, as `keras.Input(shape)`: an `InputLayer` and the symbolic tensor it produces. */
 export function Input(options: InputOptions): SymbolicTensor {
+  checkOptions('Input', options, INPUT_OPTION_KEYS);
   const layer = new InputLayer({ shape: options.shape, name: options.name });
   layer.build(layer.inputShape ?? options.shape);
   return new SymbolicTensor(layer.inputShape ?? options.shape, layer, [], false);
@@ -255,6 +260,13 @@ export interface ModelOptions {
   name?: string;
 }
 
+/** The keys of {@link ModelOptions}. */
+const MODEL_OPTION_KEYS = {
+  inputs: true,
+  outputs: true,
+  name: true,
+} as const satisfies OptionKeys<ModelOptions>;
+
 /**
  * The graph between `inputs` and `outputs`, ordered as Keras's `map_graph` orders a functional model's
  * operations: by decreasing depth (distance to the outputs), ties broken by the order a depth-first walk from
@@ -376,6 +388,7 @@ export class Model extends BaseModel {
   private planForInput = false;
 
   constructor(options: ModelOptions) {
+    checkOptions('Model', options, MODEL_OPTION_KEYS);
     super(options.name ?? uniqueLayerName('functional'));
     const inputs = Array.isArray(options.inputs) ? [...options.inputs] : [options.inputs as SymbolicTensor];
     const outputs = Array.isArray(options.outputs)

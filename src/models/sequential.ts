@@ -1,6 +1,7 @@
 import { DisposedError } from '../kernels/errors.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/kernels.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { InputLayer } from '../layers/inputLayer.js';
 import type { Layer } from '../layers/layer.js';
 import { uniqueLayerName } from '../layers/layer.js';
@@ -14,6 +15,9 @@ export interface SequentialOptions {
   /** The model's name (default `sequential`, `sequential_1`, …). */
   name?: string;
 }
+
+/** The keys of {@link SequentialOptions}. */
+const SEQUENTIAL_OPTION_KEYS = { name: true } as const satisfies OptionKeys<SequentialOptions>;
 
 /**
  * A plain stack of layers, each feeding the next, as Keras's `Sequential`. The layers are shared, not copied:
@@ -29,6 +33,12 @@ export class Sequential extends BaseModel {
   private needsInputGradient: boolean[] = [];
 
   constructor(layers: Layer[] = [], options: SequentialOptions = {}) {
+    if (!Array.isArray(layers)) {
+      throw new TypeError(
+        `Sequential: the first argument is the list of layers (new Sequential([layer, …], { name })), got ${typeof layers}`,
+      );
+    }
+    checkOptions('Sequential', options, SEQUENTIAL_OPTION_KEYS);
     super(options.name ?? uniqueLayerName('sequential'));
     for (const layer of layers) this.add(layer);
   }

@@ -2,14 +2,15 @@ import { DisposedError } from '../kernels/errors.js';
 import { OwnedMemory } from '../tensor/ownership.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
+import { checkConfigKeys, checkOptions, type OptionKeyList, type OptionKeys } from '../kernels/options.js';
 import {
   camelCaseKeys,
   checkBoolean,
-  checkKnownKeys,
   checkNumber,
   checkOptionalNumber,
   checkString,
   type KerasConfig,
+  writtenKeys,
 } from './config.js';
 import { OptimizerConfigError } from './errors.js';
 import { deserializeSchedule, LearningRateSchedule, serializeSchedule } from './schedules/index.js';
@@ -48,6 +49,21 @@ export interface OptimizerOptions {
   /** Keras's loss scaling; not supported: only `null` is accepted (so Keras configs load). */
   lossScaleFactor?: null;
 }
+
+/** The keys of {@link OptimizerOptions}; each optimizer's `optionKeys` adds its own. */
+export const OPTIMIZER_OPTION_KEYS = {
+  learningRate: true,
+  name: true,
+  weightDecay: true,
+  clipnorm: true,
+  clipvalue: true,
+  globalClipnorm: true,
+  useEma: true,
+  emaMomentum: true,
+  emaOverwriteFrequency: true,
+  gradientAccumulationSteps: true,
+  lossScaleFactor: true,
+} as const satisfies OptionKeys<OptimizerOptions>;
 
 /** Keras's defaults for one optimizer class. */
 export interface OptimizerDefaults {
@@ -316,6 +332,7 @@ export abstract class Optimizer {
    * contains one of `names`.
    */
   excludeFromWeightDecay(options: { variables?: readonly Variable[]; names?: readonly string[] }): void {
+    checkOptions(`${this.className}.excludeFromWeightDecay`, options, { variables: true, names: true });
     this.excludedVariables = new Set(options.variables ?? []);
     const names = options.names ?? [];
     // As in Keras, the names are joined into one regular expression searched in each variable's name.
@@ -484,9 +501,16 @@ export abstract class Optimizer {
 
   /**
    * Builds an optimizer from Keras's config (snake_case keys; a schedule as its serialized dict), rejecting
-   * keys the class does not know (Keras's obsolete `decay` is ignored).
+   * keys the class does not take with an `UnknownOptionError` in Keras's spelling (Keras's obsolete `decay` is
+   * ignored). The keys are the class's `optionKeys` in snake_case; a subclass that declares none is checked
+   * against what its `getConfig()` writes.
    */
-  static fromConfig<T extends Optimizer>(this: new (options: never) => T, config: KerasConfig): T {
+  static fromConfig<T extends Optimizer>(
+    this: (new (options: never) => T) & { readonly optionKeys?: OptionKeyList },
+    config: KerasConfig,
+  ): T {
+    const declared = this.optionKeys;
+    if (declared !== undefined) checkConfigKeys(this.name, config, declared, ['decay']);
     const options = camelCaseKeys(config);
     delete options['decay'];
     const learningRate = options['learningRate'];
@@ -500,7 +524,9 @@ export abstract class Optimizer {
       );
     }
     const optimizer = new this(options as never);
-    checkKnownKeys(optimizer.className, config, optimizer.getConfig(), ['decay']);
+    if (declared === undefined) {
+      checkConfigKeys(optimizer.className, config, writtenKeys(optimizer.getConfig()), ['decay']);
+    }
     return optimizer;
   }
 }

@@ -11,7 +11,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export const REPO_FIXTURE_DIR = join(root, 'test', 'fixtures');
 
 /** The project's shared folder: `$WARMSTART_SHARED_DIR`, else `../shared` beside the checkout. */
-export const SHARED_DIR = process.env.WARMSTART_SHARED_DIR ?? join(root, '..', 'shared');
+export const SHARED_DIR = process.env.WARMSTART_SHARED_DIR || join(root, '..', 'shared');
 
 /** The Python Keras `.h5` files committed in `test/fixtures/keras-h5` (under 40 KB each). */
 export const COMMITTED_KERAS_H5 = [
@@ -35,15 +35,9 @@ export function keras3Fixture(name: string): string {
   return join(REPO_FIXTURE_DIR, 'keras3', name);
 }
 
-/** The shared folder's Keras fixtures (see its SOURCES.md), or null when absent. */
-export const FIXTURE_DIR: string | null = (() => {
-  const dir = join(SHARED_DIR, 'fixtures', 'keras-h5');
-  return existsSync(dir) ? dir : null;
-})();
-
 /** Where Fashion-MNIST is expected: `$WARMSTART_DATA_DIR`, else the shared folder's copy. */
 export const FASHION_MNIST_PATH =
-  process.env.WARMSTART_DATA_DIR ?? join(SHARED_DIR, 'datasets', 'fashion-mnist-2017-08-26');
+  process.env.WARMSTART_DATA_DIR || join(SHARED_DIR, 'datasets', 'fashion-mnist-2017-08-26');
 
 /** A file that shows the dataset is there (for `requireFixture`). */
 export const FASHION_MNIST_PROBE = join(FASHION_MNIST_PATH, 't10k-images-idx3-ubyte.gz');

@@ -1,12 +1,13 @@
 /**
- * The main thread's side of the HDF5 worker (see `worker.ts`): one worker, started on first use, sent one
+ * The calling thread's side of the HDF5 worker (see `service.js`): one worker, started on first use from its
+ * module file by the platform module (`worker_threads` in Node, a module Web Worker in browsers), sent one
  * request at a time, each with a deadline. A request that hangs, or that leaves HDF5 broken (an abort), costs
  * that worker: it is terminated and the next request starts a fresh one, so a damaged file can neither hang
- * nor crash the process. Files cross the boundary as bytes: the worker keeps no file on any disk.
+ * nor crash the process (or the page). Files cross the boundary as bytes: the worker keeps no file on any disk.
  * @module
  */
-import { promises as fs } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { startHdf5Worker } from '../platform.js';
+import type { Hdf5WorkerHandle, Hdf5WorkerMessage } from '../platformTypes.js';
 import type {
   GroupSnapshot,
   ReadLimits,
@@ -16,13 +17,18 @@ import type {
   WorkerResponse,
   WriteGroup,
 } from './snapshot.js';
-import { hdf5WorkerMain } from './worker.js';
 
-/** A failure reported by the HDF5 worker, or its deadline passing. */
+/**
+ * A failure reported by the HDF5 worker, or its deadline passing, or the worker not starting at all (its
+ * module file missing or refused, HDF5's WebAssembly not compiling): `startup`, which is no file's fault.
+ */
 export class Hdf5Failure extends Error {
   override readonly name = 'Hdf5Failure';
-  /** `hdf5`: the library refused the file; `limit`: a read limit was hit; `internal`: the library broke; `timeout`. */
-  readonly kind: WorkerFailure['kind'] | 'timeout';
+  /**
+   * `hdf5`: the library refused the file; `limit`: a read limit was hit; `internal`: the library broke;
+   * `timeout`; `startup`: the worker did not start.
+   */
+  readonly kind: WorkerFailure['kind'] | 'timeout' | 'startup';
   constructor(kind: Hdf5Failure['kind'], message: string) {
     super(message);
     this.kind = kind;
@@ -55,7 +61,7 @@ interface Answer {
 }
 
 interface Running {
-  worker: Worker;
+  worker: Hdf5WorkerHandle;
   ready: Promise<void>;
   failures: number;
 }
@@ -102,34 +108,23 @@ class Hdf5Client {
   }
 
   private start(): Running {
-    // The platform-neutral build: its files live in memory (MEMFS), unlike `h5wasm/node`'s, which go to disk.
-    const url = import.meta.resolve('h5wasm');
-    // `__name` is a helper some TypeScript loaders (esbuild's keepNames) insert into function bodies.
-    const source =
-      'const __name = (target) => target;\n' +
-      `(${hdf5WorkerMain.toString()})(${JSON.stringify(url)}).catch((error) => {\n` +
-      "  import('node:worker_threads').then(({ parentPort }) => parentPort.postMessage({ startupError: String(error && error.stack || error) }));\n" +
-      '});\n';
-    // No execArgv: the worker runs plain JavaScript and must not inherit a TypeScript loader (which would
-    // re-transpile h5wasm's 4 MB module on every start).
-    const worker = new Worker(source, { eval: true, execArgv: [] });
-    worker.unref();
+    const worker = startHdf5Worker();
+    let stopListening = (): void => {};
     const ready = new Promise<void>((resolve, reject) => {
-      const onMessage = (message: { ready?: boolean; startupError?: string }): void => {
-        if (message.ready) {
-          worker.off('message', onMessage);
-          resolve();
-        } else if (message.startupError !== undefined) {
-          worker.off('message', onMessage);
-          reject(new Hdf5Failure('internal', `the HDF5 worker failed to start: ${message.startupError}`));
-        }
-      };
-      worker.on('message', onMessage);
-      worker.once('error', (error) =>
-        reject(new Hdf5Failure('internal', `the HDF5 worker failed: ${error.message}`)),
-      );
-      worker.once('exit', (code) =>
-        reject(new Hdf5Failure('internal', `the HDF5 worker exited (code ${code})`)),
+      stopListening = worker.listen(
+        (message) => {
+          if ('ready' in message) {
+            stopListening();
+            resolve();
+          } else if ('startupError' in message) {
+            stopListening();
+            reject(new Error(`HDF5 could not start in it (${message.startupError})`));
+          }
+        },
+        (reason) => {
+          stopListening();
+          reject(new Error(`it ${reason}`));
+        },
       );
     });
     // Avoid an unhandled rejection when the worker dies while idle; requests see the failure themselves.
@@ -146,39 +141,36 @@ class Hdf5Client {
     if (this.running === null) this.running = this.start();
     const running = this.running;
     const id = this.nextId++;
-    running.worker.ref();
+    running.worker.keepAlive(true);
+    let stopListening = (): void => {};
     try {
-      // Starting the worker (loading HDF5's WebAssembly) is not the file's fault: it has its own, longer deadline.
+      // Starting the worker (loading HDF5's WebAssembly) is not the file's fault: it has its own, longer
+      // deadline, and its failures are of their own kind.
       await withDeadline(
         () => running.ready,
         Math.max(timeoutMs, STARTUP_TIMEOUT_MS),
         'starting the HDF5 worker',
-      );
+      ).catch((error: unknown) => {
+        throw new Hdf5Failure(
+          'startup',
+          `the HDF5 worker did not start: ${(error as Error).message}; this is not about the file`,
+        );
+      });
       const response = await withDeadline(
         () =>
           new Promise<WorkerResponse>((resolve, reject) => {
-            const onMessage = (message: WorkerResponse): void => {
-              if (message.id !== id) return;
-              cleanup();
-              resolve(message);
-            };
-            const onError = (error: Error): void => {
-              cleanup();
-              reject(new Hdf5Failure('internal', `the HDF5 worker failed: ${error.message}`));
-            };
-            const onExit = (code: number): void => {
-              cleanup();
-              reject(new Hdf5Failure('internal', `the HDF5 worker exited (code ${code})`));
-            };
-            const cleanup = (): void => {
-              running.worker.off('message', onMessage);
-              running.worker.off('error', onError);
-              running.worker.off('exit', onExit);
-            };
-            running.worker.on('message', onMessage);
-            running.worker.on('error', onError);
-            running.worker.on('exit', onExit);
-            running.worker.postMessage({ ...request, id } as WorkerRequest);
+            stopListening = running.worker.listen(
+              (message: Hdf5WorkerMessage) => {
+                if (!('id' in message) || message.id !== id) return;
+                stopListening();
+                resolve(message);
+              },
+              (reason) => {
+                stopListening();
+                reject(new Hdf5Failure('internal', `the HDF5 worker ${reason}`));
+              },
+            );
+            running.worker.post({ ...request, id } as WorkerRequest);
           }),
         timeoutMs,
         request.op === 'read' ? `reading '${request.name}'` : `writing '${request.name}'`,
@@ -188,12 +180,13 @@ class Hdf5Client {
       if (response.failure.fatal || running.failures >= RECYCLE_AFTER_FAILURES) await this.discard(running);
       throw new Hdf5Failure(response.failure.kind, response.failure.message);
     } catch (error) {
-      if (!(error instanceof Hdf5Failure) || error.kind === 'timeout' || error.kind === 'internal') {
+      stopListening();
+      if (!(error instanceof Hdf5Failure) || ['timeout', 'internal', 'startup'].includes(error.kind)) {
         await this.discard(running);
       }
       throw error;
     } finally {
-      if (this.running === running) running.worker.unref();
+      if (this.running === running) running.worker.keepAlive(false);
     }
   }
 }
@@ -209,7 +202,7 @@ function withDeadline<T>(start: () => Promise<T>, timeoutMs: number, what: strin
   // A deadline of 0 ms has passed before the request starts.
   if (!(timeoutMs > 0)) return Promise.reject(late());
   const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(late()), timeoutMs);
   });
@@ -221,23 +214,6 @@ function withDeadline<T>(start: () => Promise<T>, timeoutMs: number, what: strin
 }
 
 const client = new Hdf5Client();
-
-/** Reads a whole HDF5 file into a snapshot, in the HDF5 worker (the file is read into memory first). */
-export async function readHdf5(
-  path: string,
-  options: { limits?: ReadLimits; timeoutMs: number },
-): Promise<GroupSnapshot> {
-  return client.read(path, new Uint8Array(await fs.readFile(path)), options);
-}
-
-/** Writes an HDF5 file from a description (made in memory by the HDF5 worker, then written at `path`). */
-export async function writeHdf5(
-  path: string,
-  root: WriteGroup,
-  options: { timeoutMs: number },
-): Promise<void> {
-  await fs.writeFile(path, await client.write(path, root, options));
-}
 
 /** Stops the HDF5 worker (it restarts on the next read or write). Lets tests and tools release it early. */
 export function closeHdf5Worker(): Promise<void> {

@@ -37,7 +37,15 @@ export const ACCURACY_CODES: Readonly<Record<AccuracyName, number>> = {
 };
 
 /** Task codes of `run_chunk`. */
-export const TASK = { forward: 1, weights: 2, input: 3, sgd: 4, forwardPart: 5, range: 6 } as const;
+export const TASK = {
+  forward: 1,
+  weights: 2,
+  input: 3,
+  sgd: 4,
+  forwardPart: 5,
+  optimizer: 6,
+  range: 7,
+} as const;
 
 /**
  * Kernels of the range task (`TASK.range`): one of the sub-range kernels of assembly/conv.ts (or an
@@ -109,6 +117,81 @@ export const WORD = {
   mainSleeping: 96,
   /** Set to 1 by the worker when a chunk threw (a bug): the main thread then gives up the pool. */
   failed: 112,
+} as const;
+
+/**
+ * Kinds of `optimizer_update` (word 0 of its descriptor), shared with `assembly/optimizers.ts`. Each
+ * variant (momentum, Nesterov, centered, AMSGrad) has its own kind, so that the loop it selects is compiled
+ * for it.
+ */
+export const OPTIMIZER_KINDS = {
+  sgd: 1,
+  sgdMomentum: 2,
+  sgdNesterov: 3,
+  rmsprop: 4,
+  rmspropMomentum: 5,
+  rmspropCentered: 6,
+  rmspropCenteredMomentum: 7,
+  adam: 8,
+  adamAmsgrad: 9,
+  adadelta: 10,
+  adagrad: 11,
+  adamax: 12,
+  nadam: 13,
+  lion: 14,
+  ftrl: 15,
+  fill: 16,
+  clip: 17,
+  accumulate: 18,
+  ema: 19,
+  scale: 20,
+} as const;
+
+/**
+ * The optimizer descriptor: what `optimizer_update(desc, param, grad, slots, i0, i1)` reads at `desc`
+ * (`assembly/optimizers.ts`). It updates elements [i0, i1) of the variable at `param` in place from the
+ * gradient at `grad`; `slots` points to three u32 addresses of the variable's slots (0 for a slot the kind
+ * has not). Elements are independent: any split of a variable into ranges, on any threads, gives the same
+ * bits. All addresses are byte offsets into the shared memory; every array has the variable's length.
+ *
+ * | bytes | field |
+ * | --- | --- |
+ * | 0–3 | i32 kind ({@link OPTIMIZER_KINDS}) |
+ * | 4–7 | reserved (0) |
+ * | 8–63 | the step's scalars: float32 scalar i at byte 8 + 4i (SGD and SCALE: float64s from byte 8) |
+ *
+ * Scalars and slots per kind (the fields of the matching `…Step` of `src/kernels/kernels.ts`, in order):
+ *
+ * | kind | scalars | slots[0], [1], [2] |
+ * | --- | --- | --- |
+ * | sgd, sgdMomentum, sgdNesterov | f64 learningRate (byte 8), f64 momentum (byte 16) | velocity (not sgd) |
+ * | rmsprop, …Momentum, …Centered, …CenteredMomentum | learningRate, rho, oneMinusRho, momentum, epsilon | velocity, momentum buffer, average gradient |
+ * | adam, adamAmsgrad | alpha, beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon | m, v, v̂ (AMSGrad) |
+ * | adadelta | learningRate, rho, oneMinusRho, epsilon | accumulated gradient, accumulated delta |
+ * | adagrad | learningRate, epsilon | accumulator |
+ * | adamax | learningRate, beta1, oneMinusBeta1, beta2, epsilon, biasCorrection | m, u |
+ * | nadam | learningRate, beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, nextMomentum, nextProductComplement, oneMinusMomentum, productComplement, beta2Correction | m, v |
+ * | lion | learningRate, beta1, oneMinusBeta1, beta2, oneMinusBeta2 | m |
+ * | ftrl | learningRate, power (0.5: square roots), l1, twiceL2, twiceL2Shrinkage | accumulator, linear |
+ * | fill | value (param ← value) | — |
+ * | clip | min, max (param ← min(max(param, min), max)) | — |
+ * | accumulate | divisor (param ← (param + grad) / divisor; 1: no division) | — |
+ * | ema | μ, 1 − μ (param ← μ·param + (1 − μ)·grad) | — |
+ * | scale | f64 factor at byte 8 (param ← param·factor, rounded once) | — |
+ *
+ * `run_chunk`'s task {@link TASK}.optimizer runs it over both threads: integer arguments desc, param, grad,
+ * slots, length, rowLength (as the SGD task: chunks end on whole 3-row tiles of a matrix whose dW product
+ * split it so, else on 16-element boundaries).
+ */
+export const OPTIMIZER_DESCRIPTOR = {
+  /** Bytes of the descriptor. */
+  bytes: 64,
+  /** Byte offset of the kind (i32). */
+  kind: 0,
+  /** Byte offset of the first scalar. */
+  scalars: 8,
+  /** Number of float32 scalar slots. */
+  maxScalars: 14,
 } as const;
 
 /**
@@ -357,6 +440,7 @@ export interface KernelExports extends ConvExports {
     i0: number,
     i1: number,
   ): void;
+  optimizer_update(desc: number, param: number, grad: number, slots: number, i0: number, i1: number): void;
   sum_of_squares(x: number, length: number): number;
   scale(x: number, length: number, factor: number): void;
   first_non_finite(x: number, length: number): number;

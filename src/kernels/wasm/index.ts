@@ -6,13 +6,23 @@
  * @module
  */
 
+import * as host from '../../platform/host.js';
 import { registerBackend } from '../index.js';
+import { checkOptions, type OptionKeys } from '../options.js';
 import type {
   AccuracyName,
   ActivationName,
+  AdadeltaStep,
+  AdagradStep,
+  AdamaxStep,
+  AdamStep,
   Conv2DGeometry,
+  FtrlStep,
+  LionStep,
   LossName,
+  NadamStep,
   ReluOptions,
+  RmspropStep,
   SgdStep,
 } from '../kernels.js';
 import { ReferenceKernels } from '../reference.js';
@@ -32,6 +42,7 @@ import {
 import { SPLIT_WORK, WasmConvolutions } from './conv.js';
 import { WasmHeap } from './heap.js';
 import { loadKernelModule } from './loader.js';
+import { WasmOptimizers } from './optimizers.js';
 import { WorkerPool } from './pool.js';
 
 /** Options of {@link createWasmKernels}. */
@@ -49,7 +60,10 @@ export interface WasmKernelOptions {
    * it, allocations throw `OutOfMemoryError`.
    */
   maximumMiB?: number;
-  /** Folder holding `kernels-simd.wasm`/`kernels-relaxed.wasm`; default the package's `build/wasm/`. */
+  /**
+   * Folder holding `kernels-simd.wasm` and `kernels-relaxed.wasm`: a URL (resolved against the page in a
+   * browser) or a path (Node). Default: next to the loader module, where the build and bundlers put them.
+   */
   wasmDir?: string | URL;
   /**
    * For tests: with two threads, the calling thread runs at most this many chunks of each split product
@@ -57,6 +71,17 @@ export interface WasmKernelOptions {
    */
   mainChunkLimit?: number;
 }
+
+/** The keys of {@link WasmKernelOptions}. */
+const WASM_KERNEL_OPTION_KEYS = {
+  threads: true,
+  relaxedSimd: true,
+  spinMicros: true,
+  initialMiB: true,
+  maximumMiB: true,
+  wasmDir: true,
+  mainChunkLimit: true,
+} as const satisfies OptionKeys<WasmKernelOptions>;
 
 /** What a {@link WasmKernels} instance runs on. */
 export interface WasmKernelInfo {
@@ -77,11 +102,6 @@ const SPLIT_FORWARD = 1 << 18;
  * A's 784→300 and 300→100 layers.
  */
 const SPLIT_DEPTH = 256;
-/**
- * Elements below which the SGD step stays on one thread: the 300×100 matrix splits too, so its rows stay
- * on the core whose dW and forward chunks use them.
- */
-const SPLIT_SGD = 1 << 14;
 
 /**
  * Kernels backed by WebAssembly SIMD. Create with {@link createWasmKernels} (compilation is async); call
@@ -109,8 +129,16 @@ export class WasmKernels extends ReferenceKernels {
   private partial: Float32Array | null = null;
   /** @internal Depth from which forward products split by depth (benchmarks may change it). */
   splitDepth = SPLIT_DEPTH;
-  /** @internal Elements from which the SGD step splits (benchmarks may change it). */
-  splitSgd = SPLIT_SGD;
+  /**
+   * @internal Elements from which the SGD step (and the other memory-bound passes of optimizers.ts) splits;
+   * benchmarks may change it.
+   */
+  get splitSgd(): number {
+    return this.optimizers.splitLight;
+  }
+  set splitSgd(value: number) {
+    this.optimizers.splitLight = value;
+  }
 
   /**
    * Calls that ran the inherited reference loops because a view was outside this backend's memory (or a
@@ -119,6 +147,8 @@ export class WasmKernels extends ReferenceKernels {
   readonly stats = { fallbacks: 0 };
   /** @internal The convolutional-network kernels (`conv.ts`); benchmarks may force their algorithm. */
   readonly convolutions: WasmConvolutions;
+  /** @internal The optimizer steps (`optimizers.ts`); the overrides below delegate to it. */
+  readonly optimizers: WasmOptimizers;
 
   /** @internal Use {@link createWasmKernels}. */
   constructor(heap: WasmHeap, wasm: KernelExports, pool: WorkerPool | null, relaxedSimd: boolean) {
@@ -128,6 +158,12 @@ export class WasmKernels extends ReferenceKernels {
     this.pool = pool;
     this.info = { relaxedSimd, threads: pool === null ? 1 : 2 };
     this.convolutions = new WasmConvolutions(heap, wasm, (work) => this.splitter(work, SPLIT_WORK));
+    this.optimizers = new WasmOptimizers({
+      heap,
+      wasm,
+      splitter: (work, threshold) => this.splitter(work, threshold),
+      rowLengthOf: (offset) => this.rowLengths.get(offset) ?? 0,
+    });
   }
 
   /**
@@ -607,13 +643,13 @@ export class WasmKernels extends ReferenceKernels {
   }
 
   override scale(x: Float32Array, factor: number): void {
-    if (!this.heap.owns(x)) {
-      this.stats.fallbacks++;
-      super.scale(x, factor);
-      return;
-    }
-    this.wasm.scale(x.byteOffset, x.length, factor);
+    if (this.optimizers.scale(x, factor)) return;
+    this.stats.fallbacks++;
+    super.scale(x, factor);
   }
+
+  // ---- Optimizer steps: each a descriptor for `optimizer_update` (see optimizers.ts), bit-identical to the
+  // reference loops they fall back to.
 
   override sgdUpdate(
     param: Float32Array,
@@ -621,40 +657,124 @@ export class WasmKernels extends ReferenceKernels {
     velocity: Float32Array | null,
     step: SgdStep,
   ): void {
-    const length = param.length;
-    const heap = this.heap;
-    const useVelocity = velocity !== null && step.momentum !== 0;
-    if (
-      !heap.owns(param) ||
-      !heap.owns(grad) ||
-      grad.length < length ||
-      (useVelocity && (!heap.owns(velocity) || velocity.length < length))
-    ) {
-      this.stats.fallbacks++;
-      super.sgdUpdate(param, grad, velocity, step);
-      return;
-    }
-    const v = useVelocity ? velocity.byteOffset : 0;
-    const nesterov = step.nesterov ? 1 : 0;
-    const pool = this.splitter(length, this.splitSgd);
-    if (pool !== null) {
-      // A stale or unknown row length only changes how the elements are shared out, never the result.
-      const n = this.rowLengths.get(grad.byteOffset) ?? 0;
-      const rowLength = n > 0 && length % n === 0 && length / n > 8 ? n : 0;
-      const args = [param.byteOffset, grad.byteOffset, v, length, nesterov, rowLength];
-      pool.run(TASK.sgd, 2, args, step.learningRate, step.momentum);
-    } else {
-      this.wasm.sgd_update(
-        param.byteOffset,
-        grad.byteOffset,
-        v,
-        step.learningRate,
-        step.momentum,
-        nesterov,
-        0,
-        length,
-      );
-    }
+    if (this.optimizers.sgd(param, grad, velocity, step)) return;
+    this.stats.fallbacks++;
+    super.sgdUpdate(param, grad, velocity, step);
+  }
+
+  override fill(x: Float32Array, value: number): void {
+    if (this.optimizers.fill(x, value)) return;
+    this.stats.fallbacks++;
+    super.fill(x, value);
+  }
+
+  override clipByValue(x: Float32Array, min: number, max: number): void {
+    if (this.optimizers.clipByValue(x, min, max)) return;
+    this.stats.fallbacks++;
+    super.clipByValue(x, min, max);
+  }
+
+  override accumulateGradient(accumulator: Float32Array, gradient: Float32Array, divisor: number): void {
+    if (this.optimizers.accumulateGradient(accumulator, gradient, divisor)) return;
+    this.stats.fallbacks++;
+    super.accumulateGradient(accumulator, gradient, divisor);
+  }
+
+  override emaUpdate(average: Float32Array, value: Float32Array, momentum: number): void {
+    if (this.optimizers.emaUpdate(average, value, momentum)) return;
+    this.stats.fallbacks++;
+    super.emaUpdate(average, value, momentum);
+  }
+
+  override rmspropUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    velocity: Float32Array,
+    averageGradient: Float32Array | null,
+    momentum: Float32Array | null,
+    step: RmspropStep,
+  ): void {
+    if (this.optimizers.rmsprop(param, grad, velocity, averageGradient, momentum, step)) return;
+    this.stats.fallbacks++;
+    super.rmspropUpdate(param, grad, velocity, averageGradient, momentum, step);
+  }
+
+  override adamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vhat: Float32Array | null,
+    step: AdamStep,
+  ): void {
+    if (this.optimizers.adam(param, grad, m, v, vhat, step)) return;
+    this.stats.fallbacks++;
+    super.adamUpdate(param, grad, m, v, vhat, step);
+  }
+
+  override adadeltaUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulatedGrad: Float32Array,
+    accumulatedDelta: Float32Array,
+    step: AdadeltaStep,
+  ): void {
+    if (this.optimizers.adadelta(param, grad, accumulatedGrad, accumulatedDelta, step)) return;
+    this.stats.fallbacks++;
+    super.adadeltaUpdate(param, grad, accumulatedGrad, accumulatedDelta, step);
+  }
+
+  override adagradUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulator: Float32Array,
+    step: AdagradStep,
+  ): void {
+    if (this.optimizers.adagrad(param, grad, accumulator, step)) return;
+    this.stats.fallbacks++;
+    super.adagradUpdate(param, grad, accumulator, step);
+  }
+
+  override adamaxUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    u: Float32Array,
+    step: AdamaxStep,
+  ): void {
+    if (this.optimizers.adamax(param, grad, m, u, step)) return;
+    this.stats.fallbacks++;
+    super.adamaxUpdate(param, grad, m, u, step);
+  }
+
+  override nadamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    step: NadamStep,
+  ): void {
+    if (this.optimizers.nadam(param, grad, m, v, step)) return;
+    this.stats.fallbacks++;
+    super.nadamUpdate(param, grad, m, v, step);
+  }
+
+  override lionUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, step: LionStep): void {
+    if (this.optimizers.lion(param, grad, m, step)) return;
+    this.stats.fallbacks++;
+    super.lionUpdate(param, grad, m, step);
+  }
+
+  override ftrlUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulator: Float32Array,
+    linear: Float32Array,
+    step: FtrlStep,
+  ): void {
+    if (this.optimizers.ftrl(param, grad, accumulator, linear, step)) return;
+    this.stats.fallbacks++;
+    super.ftrlUpdate(param, grad, accumulator, linear, step);
   }
 
   // ---- convolutional networks: thin overrides over conv.ts, which returns false for views outside the memory.
@@ -883,6 +1003,7 @@ export class WasmKernels extends ReferenceKernels {
  * `threads: 1`, starts the helper thread.
  */
 export async function createWasmKernels(options: WasmKernelOptions = {}): Promise<WasmKernels> {
+  checkOptions('createWasmKernels', options, WASM_KERNEL_OPTION_KEYS);
   const { module, relaxedSimd } = await loadKernelModule(options);
   const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024, {
     maximumBytes: options.maximumMiB === undefined ? undefined : options.maximumMiB * 1024 * 1024,
@@ -904,11 +1025,9 @@ export async function createWasmKernels(options: WasmKernelOptions = {}): Promis
   return new WasmKernels(heap, wasm, pool, relaxedSimd);
 }
 
+/** Two threads where the platform has two cores or more (the pool falls back to one where it cannot start). */
 async function defaultThreads(): Promise<1 | 2> {
-  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return 1;
-  const os = await import('node:os');
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return cores >= 2 ? 2 : 1;
+  return host.availableCores() >= 2 ? 2 : 1;
 }
 
 /** Makes `setBackend('wasm')` create {@link WasmKernels} with default options. */
