@@ -21,6 +21,8 @@
 import { add_partial, gemm_forward, gemm_forward_part, gemm_input, gemm_weights } from './gemm';
 import { activation_backward, activation_block, sgd_update, softmax_backward, softmax_rows, LINEAR, SOFTMAX } from './elementwise';
 import { count_correct, loss } from './loss';
+import { optimizer_update } from './optimizers';
+import { run_range } from './range';
 import { storeLanes } from './simd';
 
 // ---- Plan header: int32 words at the plan's start.
@@ -69,14 +71,23 @@ const OP_SGD: i32 = 5;
 const OP_SOFTMAX: i32 = 6;
 const OP_FORWARD_PARTS: i32 = 7;
 const OP_ADD_ACTIVATE: i32 = 8;
+/** A range kernel of assembly/range.ts (convolutions, pooling, element-wise passes): words 2 kernel, 3 length, 4 unit, 5.. arguments. */
+const OP_RANGE: i32 = 9;
+/** `optimizer_update` over a variable: words 2 descriptor, 3 param, 4 grad, 5 slots, 6 length, 7 row length. */
+const OP_OPTIMIZER: i32 = 10;
 
 // ---- Update records (32 bytes): how a parameter is updated from its gradient inside the step.
 const UPDATE_NONE: i32 = 0;
 /** Keras SGD: word 1 param, 2 grad, 3 velocity (0: none), 4 nesterov; float64 momentum at byte 24. */
 const UPDATE_SGD: i32 = 1;
-// The other optimizers plug in here: a kind UPDATE_DESCRIPTOR (2) whose record holds the descriptor and
-// slot-table offsets (words 5 and 6), applied as `optimizer_update(desc, param, grad, slots, i0, i1)` from
-// assembly/optimizers.ts; see `applyUpdate`.
+/**
+ * A chain of `optimizer_update` calls (assembly/optimizers.ts), applied in order to the same element range:
+ * word 1 the count, word 2 the byte offset of the first entry. Each entry is {@link CHAIN_ENTRY_BYTES} bytes:
+ * the 64-byte descriptor, three slot addresses (bytes 64–75), then the param (byte 80) and grad (byte 84)
+ * addresses. Every kind is element-wise, so a range's chain gives the bits of the whole-variable calls.
+ */
+const UPDATE_CHAIN: i32 = 2;
+const CHAIN_ENTRY_BYTES: usize = 96;
 
 /** Spins of a barrier wait before a thread that may block goes to sleep. */
 const SPINS_BEFORE_SLEEP: i32 = 1 << 15;
@@ -235,6 +246,32 @@ function runChunk(plan: usize, record: usize, c: i32, chunks: i32, t: i32): void
   } else if (op == OP_SGD) sgdChunk(record, c, chunks);
   else if (op == OP_FORWARD_PARTS) forwardParts(record, c, chunks, m, scratch);
   else if (op == OP_ADD_ACTIVATE) addActivate(record, c, chunks, m, train);
+  else if (op == OP_RANGE) {
+    const total = word(record, 3);
+    const unit = word(record, 4);
+    run_range(record, word(record, 2), c, chunkStart(c, chunks, total, unit), chunkStart(c + 1, chunks, total, unit));
+  } else if (op == OP_OPTIMIZER) optimizerChunk(record, c, chunks);
+}
+
+/**
+ * `optimizer_update` over this chunk's elements, split as the SGD step splits (whole 3-row tiles of a matrix
+ * whose dW product split it so, else whole cache lines). Words: 2 descriptor, 3 param, 4 grad, 5 slots,
+ * 6 length, 7 row length.
+ */
+function optimizerChunk(record: usize, c: i32, chunks: i32): void {
+  const length = word(record, 6);
+  const rowLength = word(record, 7);
+  let i0: i32, i1: i32;
+  if (rowLength > 0) {
+    const rows = length / rowLength;
+    i0 = chunkStart(c, chunks, rows, 3) * rowLength;
+    i1 = chunkStart(c + 1, chunks, rows, 3) * rowLength;
+  } else {
+    i0 = chunkStart(c, chunks, length, 16);
+    i1 = chunkStart(c + 1, chunks, length, 16);
+  }
+  if (i0 >= i1) return;
+  optimizer_update(ptr(record, 2), ptr(record, 3), ptr(record, 4), ptr(record, 5), i0, i1);
 }
 
 /**
@@ -448,8 +485,14 @@ function applyUpdate(update: usize, learningRate: f64, i0: i32, i1: i32): void {
   const kind = word(update, 0);
   if (kind == UPDATE_SGD) {
     sgd_update(ptr(update, 1), ptr(update, 2), ptr(update, 3), learningRate, load<f64>(update, 24), word(update, 4), i0, i1);
+  } else if (kind == UPDATE_CHAIN) {
+    const count = word(update, 1);
+    let entry = ptr(update, 2);
+    for (let i = 0; i < count; i++) {
+      optimizer_update(entry, ptr(entry, 20), ptr(entry, 21), entry + 64, i0, i1);
+      entry += CHAIN_ENTRY_BYTES;
+    }
   }
-  // UPDATE_DESCRIPTOR: optimizer_update(ptr(update, 5), ptr(update, 1), ptr(update, 2), ptr(update, 6), i0, i1);
 }
 
 /**

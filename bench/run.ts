@@ -6,8 +6,10 @@
  *
  * Options: --quick (fewer repetitions, short slices), --dense (images without zeros: no zero-skipping in
  * warmstart's products; PyTorch and TF.js keep their own data), --no-torch, --no-tfjs, --no-numpy,
- * --out FILE. `--fit-real [--epochs N] [--threads N]` instead measures model A on real Fashion-MNIST through
- * `Sequential.fit`, fused steps against the layer-by-layer path (bench/fit-real.ts), and nothing else.
+ * --out FILE. `--optimizers`: the per-optimizer `fit` table of bench/optimizers.ts instead; `--cnn`: the
+ * convolutional benchmark instead (bench/cnn.ts, its own options there);
+ * `--fit-real [--epochs N] [--threads N]`: model A on real Fashion-MNIST through `Sequential.fit`, fused steps
+ * against the layer-by-layer path, SGD, Adam and Nadam (bench/fit-real.ts), instead.
  *
  * Adding a contender (e.g. the real `Sequential.fit` once src/models/ has it): push another
  * {@link Contender} onto `contenders` below; its `run` returns an {@link EpochResult}.
@@ -26,6 +28,17 @@ import { fitEpochs } from './fit.js';
 import { type EpochResult, ModelA, randomDataset, runEpoch } from './model-a.js';
 
 const args = process.argv.slice(2);
+if (args.includes('--optimizers')) {
+  // The per-optimizer table instead (bench/optimizers.ts has its options).
+  const { runOptimizerBench } = await import('./optimizers.js');
+  await runOptimizerBench(args);
+  process.exit(0);
+}
+if (args.includes('--cnn')) {
+  // The convolutional workloads (bench/cnn.ts): the small CNN's epoch and MobileNetV2's predict.
+  await import('./cnn.js');
+  process.exit(0);
+}
 const quick = args.includes('--quick');
 const outIndex = args.indexOf('--out');
 const outFile =

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createWasmKernels, getKernels, setBackend, setKernels, WasmKernels } from '../index.js';
 import { registerInspectCommand } from './inspect.js';
 import { registerOptimizersCommand } from './optimizers.js';
+import { registerServeCommand } from './serve.js';
 import { registerTransferCommand } from './transfer.js';
 
 /** Builds the `warmstart` command line. */
@@ -35,6 +36,7 @@ export function createProgram(): Command {
   registerTransferCommand(program);
   registerOptimizersCommand(program);
   registerInspectCommand(program);
+  registerServeCommand(program);
   return program;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Fused training steps: a backend that can run a whole step of a chain of Dense layers (forward, loss,
- * backward and the optimizer's update) as one call describes the network once, as a {@link FusedStepSpec},
+ * backward and the optimizer's update, any of Keras's optimizers) as one call describes the network once, as a {@link FusedStepSpec},
  * and gets back a {@link FusedStepPlan} that it then runs once per batch. Models use it when every layer
  * can describe itself (Dense, Flatten, Dropout) and fall back to the layer-by-layer path otherwise; the
  * results are the same bits either way.
@@ -10,21 +10,25 @@
 import type { AccuracyName, ActivationName, Kernels, LossName } from './kernels.js';
 
 /**
- * How a parameter is updated inside a fused step, from its gradient. Only SGD for now (Keras's rule, see
- * `sgdUpdate`); a step whose optimizer cannot be described here runs with updates `null` and the caller
- * applies the optimizer after the step.
+ * One kernel call of an optimizer's step, recorded instead of made (see
+ * {@link FusedStepKernels.captureOptimizerOps}): an element-wise update of one variable's arrays (the wasm
+ * backend's `optimizer_update` descriptor with its addresses), or a call to make later as it is.
  */
-export interface FusedSgdUpdate {
-  readonly kind: 'sgd';
-  /** μ (a float32 value); 0: plain SGD. */
-  readonly momentum: number;
-  readonly nesterov: boolean;
-  /** The velocity slot (`null` when μ = 0). */
-  readonly velocity: Float32Array | null;
-}
-
-/** A parameter update a fused step can apply. */
-export type FusedUpdate = FusedSgdUpdate;
+export type RecordedOptimizerOp =
+  | {
+      readonly kind: 'update';
+      /** The descriptor's 16 int32 words (kind, scalars; see `OPTIMIZER_DESCRIPTOR` in wasm/abi.ts). */
+      readonly descriptor: Int32Array;
+      /** Byte offsets of the variable's slots (0: none), of the array updated, and of the gradient (0: none). */
+      readonly slots: readonly [number, number, number];
+      readonly param: number;
+      readonly grad: number;
+      /** Elements of the variable. */
+      readonly length: number;
+      /** Elements from which it splits over the threads when replayed. */
+      readonly threshold: number;
+    }
+  | { readonly kind: 'call'; readonly run: () => void };
 
 /** A Dense layer `y = f(x·W + b)` in a fused step. */
 export interface FusedDense {
@@ -41,9 +45,11 @@ export interface FusedDense {
   readonly biasGradient: Float32Array | null;
   /** Whether the step computes this layer's weight gradients (a frozen layer's are never computed). */
   readonly trainable: boolean;
-  /** Updates applied inside the step (null: none; the caller applies its optimizer after the step). */
-  readonly kernelUpdate: FusedUpdate | null;
-  readonly biasUpdate: FusedUpdate | null;
+  /**
+   * Whether the step applies the optimizer's updates of W and b itself, as {@link FusedStepPlan.train} is
+   * given them (false: never; the caller applies its optimizer after the step).
+   */
+  readonly updatesInside: boolean;
 }
 
 /** A Dropout layer in a fused step: `y = x ⊙ mask` in training, the identity in inference. */
@@ -90,10 +96,15 @@ export interface FusedStepPlan {
   readonly input: Float32Array;
   readonly target: Float32Array;
   /**
-   * One training step on the first `rows` rows: forward, loss, backward, and the updates the spec asked for
-   * (with `learningRate`).
+   * One training step on the first `rows` rows: forward, loss, backward, and, when `updates` is given, the
+   * optimizer's recorded kernel calls applied to each weight right after its gradient is computed (in their
+   * order, per variable: the same bits as making them after the step). Returns false, having applied none,
+   * when some call cannot be placed there (a reference-loop call, an array of no layer of the plan, a layer
+   * without `updatesInside`): the caller then replays them after the step.
    */
-  train(rows: number, learningRate: number): void;
+  train(rows: number, updates: readonly RecordedOptimizerOp[] | null): boolean;
+  /** The output rows of the last run (valid until the next run). */
+  outputRows(rows: number): Float32Array;
   /** Forward pass and loss on the first `rows` rows, without gradients (inference: no dropout). */
   evaluate(rows: number): void;
   /** Forward pass on the first `rows` rows (inference); returns the output rows (valid until the next run). */
@@ -110,6 +121,14 @@ export interface FusedStepPlan {
 export interface FusedStepKernels {
   /** A plan for `spec`, or null when this backend cannot run it fused (the caller uses the layers). */
   createFusedStepPlan(spec: FusedStepSpec): FusedStepPlan | null;
+  /**
+   * Runs `body` (an optimizer's `applyVariableGradients`) with every kernel call it makes recorded instead
+   * of made, in order; its own bookkeeping (iterations, schedules) happens. Must not be used for a body that
+   * reads arrays (`clipnorm`'s norms).
+   */
+  captureOptimizerOps(body: () => void): RecordedOptimizerOp[];
+  /** Makes recorded calls, in order: what the recorded body would have done. */
+  replayOptimizerOps(ops: readonly RecordedOptimizerOp[]): void;
 }
 
 /** Whether `kernels` can build fused steps. */

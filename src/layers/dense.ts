@@ -1,4 +1,5 @@
 import { type ActivationName, getActivation } from '../activations/index.js';
+import { DisposedError } from '../kernels/errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import {
   getInitializer,
@@ -9,7 +10,8 @@ import {
 import { ShapeError, type Shape } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
 import type { FusableLayer, FusableLayerDescription } from './fusable.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Dense}, Keras's names in camelCase. */
 export interface DenseOptions extends LayerOptions {
@@ -24,6 +26,16 @@ export interface DenseOptions extends LayerOptions {
   /** Initializer of the bias (default `'zeros'`). */
   biasInitializer?: InitializerLike;
 }
+
+/** The keys of {@link DenseOptions}. */
+const DENSE_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  units: true,
+  activation: true,
+  useBias: true,
+  kernelInitializer: true,
+  biasInitializer: true,
+} as const satisfies OptionKeys<DenseOptions>;
 
 /**
  * A fully connected layer, `y = f(x·W + b)` with W of shape (inputs, units).
@@ -65,6 +77,7 @@ export class Dense extends Layer implements FusableLayer {
   );
 
   constructor(options: DenseOptions) {
+    checkOptions('Dense', options, DENSE_OPTION_KEYS);
     super(options, 'dense');
     if (!Number.isInteger(options.units) || options.units <= 0) {
       throw new RangeError(`Dense: units must be a positive integer, got ${options.units}`);
@@ -78,7 +91,10 @@ export class Dense extends Layer implements FusableLayer {
 
   /** The kernel W, shape (inputs, units). */
   get kernel(): Variable {
-    if (this.kernelWeight === null) throw new Error(`layer '${this.name}' is not built yet`);
+    if (this.kernelWeight === null) {
+      if (this.isDisposed) throw new DisposedError('layer', this.name, 'use its kernel');
+      throw new Error(`layer '${this.name}' is not built yet`);
+    }
     return this.kernelWeight;
   }
 

@@ -1,6 +1,7 @@
 import { type Shape, sizeOf } from '../tensor/tensor.js';
 import type { FusableLayer, FusableLayerDescription } from './fusable.js';
-import { Layer, type LayerOptions } from './layer.js';
+import { Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions } from '../kernels/options.js';
 
 /**
  * Flattens each sample to one axis: (batch, 28, 28) → (batch, 784). Row-major storage makes this free:
@@ -10,6 +11,7 @@ export class Flatten extends Layer implements FusableLayer {
   readonly className = 'Flatten';
 
   constructor(options: LayerOptions = {}) {
+    checkOptions('Flatten', options, LAYER_OPTION_KEYS);
     super(options, 'flatten');
   }
 

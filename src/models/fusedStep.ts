@@ -4,41 +4,53 @@ import {
   type FusedLayer,
   type FusedStepPlan,
   type FusedStepSpec,
-  type FusedUpdate,
   supportsFusedSteps,
 } from '../kernels/step.js';
 import { describeForFusedStep } from '../layers/fusable.js';
 import type { Layer } from '../layers/layer.js';
 import type { Loss } from '../losses/loss.js';
+import { Adadelta } from '../optimizers/adadelta.js';
+import { Adagrad } from '../optimizers/adagrad.js';
+import { Adam } from '../optimizers/adam.js';
+import { Adamax } from '../optimizers/adamax.js';
+import { AdamW } from '../optimizers/adamw.js';
+import { Ftrl } from '../optimizers/ftrl.js';
+import { Lion } from '../optimizers/lion.js';
+import { Nadam } from '../optimizers/nadam.js';
 import type { Optimizer } from '../optimizers/optimizer.js';
+import { RMSprop } from '../optimizers/rmsprop.js';
 import { SGD } from '../optimizers/sgd.js';
-import type { Variable } from '../tensor/variable.js';
+
+/** Keras's optimizers, whose steps only ever call the kernels (never read or write an array themselves). */
+const KERNEL_ONLY_OPTIMIZERS: readonly object[] = [
+  SGD.prototype,
+  Adam.prototype,
+  AdamW.prototype,
+  RMSprop.prototype,
+  Nadam.prototype,
+  Adagrad.prototype,
+  Adadelta.prototype,
+  Adamax.prototype,
+  Lion.prototype,
+  Ftrl.prototype,
+];
 
 /**
- * The update a fused step can apply for `variable` itself, or null when the optimizer must run after the
- * step (any optimizer but plain SGD, and SGD with clipping, weight decay, EMA or gradient accumulation).
- *
- * This is the hook for the other optimizers: once their wasm kernels take a descriptor
- * (`optimizer_update(desc, param, grad, slots, i0, i1)`), describe them here and in `FusedUpdate`, and the
- * step applies them too (see `applyUpdate` in assembly/step.ts).
+ * Whether a fused step can apply `optimizer`'s updates inside its backward pass: its step is recorded
+ * (`captureOptimizerOps`) before the step and each variable's calls are applied as soon as its gradient is
+ * computed, with the bits of the layer path. True for SGD (with momentum, Nesterov), Adam, AdamW, RMSprop
+ * (momentum, centered), Nadam, Adagrad, Adadelta, Adamax, Lion and Ftrl, with `clipvalue`, `weightDecay`,
+ * `gradientAccumulationSteps` and `useEma`. False, and the optimizer then runs after each fused step (still
+ * one call for forward, loss and backward; the same bits), for:
+ * - `clipnorm` and `globalClipnorm`: the factor needs the norm of whole gradients, known only once the
+ *   backward pass is over;
+ * - `useEma` with `emaOverwriteFrequency`: the overwrite is a copy made outside the kernels;
+ * - any other optimizer class (a subclass may read or write arrays in its own step).
  */
-export function fusedUpdateFor(optimizer: Optimizer, variable: Variable): FusedUpdate | null {
-  if (Object.getPrototypeOf(optimizer) !== SGD.prototype) return null;
-  if (
-    optimizer.clipnorm !== null ||
-    optimizer.clipvalue !== null ||
-    optimizer.globalClipnorm !== null ||
-    optimizer.weightDecay !== null ||
-    optimizer.useEma ||
-    optimizer.gradientAccumulationSteps !== null
-  ) {
-    return null;
-  }
-  const sgd = optimizer as SGD;
-  const momentum = Math.fround(sgd.momentum);
-  const velocity = optimizer.getSlots(variable)[0] ?? null;
-  if (momentum !== 0 && velocity === null) return null;
-  return { kind: 'sgd', momentum, nesterov: sgd.nesterov, velocity: momentum === 0 ? null : velocity };
+export function updatesInsideFusedStep(optimizer: Optimizer): boolean {
+  if (!KERNEL_ONLY_OPTIMIZERS.includes(Object.getPrototypeOf(optimizer) as object)) return false;
+  if (optimizer.clipnorm !== null || optimizer.globalClipnorm !== null) return false;
+  return !(optimizer.useEma && optimizer.emaOverwriteFrequency !== null);
 }
 
 /** What a model's fused step is built from (see {@link FusedStepState.build}). */
@@ -65,7 +77,10 @@ export interface FusedStepRequest {
 export class FusedStepState {
   private constructor(
     readonly plan: FusedStepPlan,
-    /** True when the plan updates the weights itself; false when the optimizer runs after each step. */
+    /**
+     * True when the plan applies the optimizer's recorded calls itself (see {@link updatesInsideFusedStep});
+     * false when the optimizer runs after each step.
+     */
     readonly updatesInside: boolean,
     private readonly key: readonly unknown[],
   ) {}
@@ -76,7 +91,7 @@ export class FusedStepState {
     const lossName = request.loss.fusedStepLoss;
     if (!supportsFusedSteps(kernels) || lossName === null || request.metrics.length > 4) return null;
     const layers: FusedLayer[] = [];
-    let updatesInside = true;
+    const updatesInside = updatesInsideFusedStep(request.optimizer);
     for (const layer of request.layers) {
       const description = describeForFusedStep(layer);
       if (description === null) return null;
@@ -86,10 +101,6 @@ export class FusedStepState {
       }
       const trainable = request.trainable.has(layer);
       const { kernel, bias } = description;
-      const kernelUpdate = trainable ? fusedUpdateFor(request.optimizer, kernel) : null;
-      const biasUpdate = trainable && bias !== null ? fusedUpdateFor(request.optimizer, bias) : null;
-      if (trainable && (kernelUpdate === null || (bias !== null && biasUpdate === null)))
-        updatesInside = false;
       layers.push({
         kind: 'dense',
         inputs: kernel.shape[0],
@@ -100,16 +111,8 @@ export class FusedStepState {
         bias: bias?.value ?? null,
         biasGradient: bias?.gradient ?? null,
         trainable,
-        kernelUpdate,
-        biasUpdate,
+        updatesInside: trainable && updatesInside,
       });
-    }
-    if (!updatesInside) {
-      // All or nothing: the optimizer's step (counters, schedules, clipping) then runs after the call.
-      for (let i = 0; i < layers.length; i++) {
-        const layer = layers[i];
-        if (layer.kind === 'dense') layers[i] = { ...layer, kernelUpdate: null, biasUpdate: null };
-      }
     }
     const spec: FusedStepSpec = {
       layers,

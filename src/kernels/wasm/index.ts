@@ -8,8 +8,25 @@
  * @module
  */
 
+import * as host from '../../platform/host.js';
 import { registerBackend } from '../index.js';
-import type { AccuracyName, ActivationName, LossName, SgdStep } from '../kernels.js';
+import { checkOptions, type OptionKeys } from '../options.js';
+import type {
+  AccuracyName,
+  ActivationName,
+  AdadeltaStep,
+  AdagradStep,
+  AdamaxStep,
+  AdamStep,
+  Conv2DGeometry,
+  FtrlStep,
+  LionStep,
+  LossName,
+  NadamStep,
+  ReluOptions,
+  RmspropStep,
+  SgdStep,
+} from '../kernels.js';
 import { ReferenceKernels } from '../reference.js';
 import type { FusedStepKernels, FusedStepPlan, FusedStepSpec } from '../step.js';
 import {
@@ -24,16 +41,31 @@ import {
   MAX_SCRATCH_BYTES,
   MAX_THREADS,
   OP,
+  RANGE,
   SOFTMAX,
   splitsByDepth,
   weightsScratchBytes,
 } from './abi.js';
+import { SPLIT_WORK, WasmConvolutions } from './conv.js';
 import { WasmHeap } from './heap.js';
 import { loadKernelModule } from './loader.js';
+import { type CapturedOptimizerOp, WasmOptimizers } from './optimizers.js';
 import { type HelperHost, ThreadPool } from './pool.js';
 import { createWasmFusedStepPlan, TaskPlan } from './step.js';
 
 export type { HelperHandle, HelperHost, HelperInit } from './pool.js';
+
+/**
+ * How the backend's parts (conv.ts, optimizers.ts) share a kernel call between the threads: `split` gives the
+ * chunks a call of `work` (≥ `threshold` to split at all) over `units` indivisible units is cut into now (1:
+ * run it whole on this thread), `run` runs plan op `op` (see `OP` in abi.ts) with its words in that many
+ * chunks, with per-thread scratch of `scratchBytes`.
+ */
+export interface Sharing {
+  threads(): number;
+  split(work: number, threshold: number, units: number): number;
+  run(op: number, chunks: number, m: number, args: readonly number[], scratchBytes?: number): void;
+}
 
 /** Options of {@link createWasmKernels}. */
 export interface WasmKernelOptions {
@@ -58,7 +90,15 @@ export interface WasmKernelOptions {
   spinMicros?: number;
   /** Initial size of the shared memory in MiB (it grows on demand; default 16). */
   initialMiB?: number;
-  /** Folder holding `kernels-simd.wasm`/`kernels-relaxed.wasm`; default the package's `build/wasm/`. */
+  /**
+   * The most the shared memory may grow to, in MiB (default 4096: the whole wasm32 address space). Beyond
+   * it, allocations throw `OutOfMemoryError`.
+   */
+  maximumMiB?: number;
+  /**
+   * Folder holding `kernels-simd.wasm` and `kernels-relaxed.wasm`: a URL (resolved against the page in a
+   * browser) or a path (Node). Default: next to the loader module, where the build and bundlers put them.
+   */
   wasmDir?: string | URL;
   /**
    * For tests: with several threads, the calling thread runs at most this many chunks of each phase and
@@ -66,6 +106,18 @@ export interface WasmKernelOptions {
    */
   mainChunkLimit?: number;
 }
+
+/** The keys of {@link WasmKernelOptions}. */
+const WASM_KERNEL_OPTION_KEYS = {
+  threads: true,
+  host: true,
+  relaxedSimd: true,
+  spinMicros: true,
+  initialMiB: true,
+  maximumMiB: true,
+  wasmDir: true,
+  mainChunkLimit: true,
+} as const satisfies OptionKeys<WasmKernelOptions>;
 
 /** What a {@link WasmKernels} instance runs on. */
 export interface WasmKernelInfo {
@@ -81,11 +133,6 @@ export interface WasmKernelInfo {
  * and more are split: model A's 784→300 and 300→100 layers, not the 50-wide ones.
  */
 const SPLIT_FORWARD = 1 << 18;
-/**
- * Elements below which the SGD step stays on one thread: the 300×100 matrix splits too, so its rows stay
- * on the core whose dW chunk computed them.
- */
-const SPLIT_SGD = 1 << 14;
 
 /**
  * Kernels backed by WebAssembly SIMD. Create with {@link createWasmKernels} (compilation is async); call
@@ -114,14 +161,26 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
   private partial: Float32Array | null = null;
   /** Scratch for single-threaded products' zero-skipping lists. */
   private listScratch: Float32Array | null = null;
-  /** @internal Elements from which the SGD step splits (benchmarks may change it). */
-  splitSgd = SPLIT_SGD;
+  /**
+   * @internal Elements from which the SGD step (and the other memory-bound passes of optimizers.ts) splits;
+   * benchmarks may change it.
+   */
+  get splitSgd(): number {
+    return this.optimizers.splitLight;
+  }
+  set splitSgd(value: number) {
+    this.optimizers.splitLight = value;
+  }
 
   /**
    * Calls that ran the inherited reference loops because a view was outside this backend's memory (or a
    * size did not fit): a cheap way for tests and benchmarks to check the fast path really ran.
    */
   readonly stats = { fallbacks: 0 };
+  /** @internal The convolutional-network kernels (`conv.ts`); benchmarks may force their algorithm. */
+  readonly convolutions: WasmConvolutions;
+  /** @internal The optimizer steps (`optimizers.ts`); the overrides below delegate to it. */
+  readonly optimizers: WasmOptimizers;
 
   /** @internal Use {@link createWasmKernels}. */
   constructor(heap: WasmHeap, wasm: KernelExports, pool: ThreadPool, relaxedSimd: boolean) {
@@ -131,6 +190,47 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
     this.pool = pool;
     this.task = new TaskPlan(heap, pool);
     this.info = { relaxedSimd, threads: pool.threads };
+    const sharing: Sharing = {
+      threads: () => this.pool.threads,
+      split: (work, threshold, units) => this.chunks(work, threshold, units),
+      run: (op, chunks, m, args, scratchBytes) => this.task.run(op, chunks, m, args, scratchBytes),
+    };
+    this.convolutions = new WasmConvolutions(heap, wasm, sharing);
+    this.optimizers = new WasmOptimizers({
+      heap,
+      wasm,
+      sharing,
+      rowLengthOf: (offset) => this.rowLengths.get(offset) ?? 0,
+    });
+  }
+
+  /**
+   * @internal Runs `body` (an optimizer's `applyVariableGradients`) without touching any array: every kernel
+   * call it makes is recorded instead, in order, and returned (see {@link CapturedOptimizerOp}). The fused
+   * step applies them inside its backward pass, or {@link replayOptimizerOps} after it.
+   */
+  captureOptimizerOps(body: () => void): CapturedOptimizerOp[] {
+    const ops: CapturedOptimizerOp[] = [];
+    this.optimizers.capture = ops;
+    try {
+      body();
+    } finally {
+      this.optimizers.capture = null;
+    }
+    return ops;
+  }
+
+  /** @internal Runs ops recorded by {@link captureOptimizerOps}, in order: what `body` would have done. */
+  replayOptimizerOps(ops: readonly CapturedOptimizerOp[]): void {
+    for (const op of ops) this.optimizers.replay(op);
+  }
+
+  /** A recorded call when capturing (see {@link captureOptimizerOps}): true if `run` was deferred. */
+  private deferred(run: () => void): boolean {
+    const capture = this.optimizers.capture;
+    if (capture === null) return false;
+    capture.push({ kind: 'call', run });
+    return true;
   }
 
   /**
@@ -157,6 +257,7 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
   async dispose(): Promise<void> {
     await this.pool.stop();
     this.info.threads = 1;
+    this.convolutions.dispose();
   }
 
   /**
@@ -325,8 +426,16 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       super.activationForward(activation, z, y, m, n);
       return;
     }
-    if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
-    else this.wasm.activation_block(act, z.byteOffset, y.byteOffset, 1, length, 0, length);
+    if (act === SOFTMAX) {
+      this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
+      return;
+    }
+    // A convolution's feature maps (10⁵–10⁶ elements) are split in whole cache lines; a dense layer's stay whole.
+    const chunks = length >= 32 ? this.chunks(2 * length, SPLIT_WORK, Math.ceil(length / 16)) : 1;
+    if (chunks > 1) {
+      const args = [RANGE.activationForward, length, 16, act, z.byteOffset, y.byteOffset, length];
+      this.task.run(OP.range, chunks, 1, args);
+    } else this.wasm.activation_block(act, z.byteOffset, y.byteOffset, 1, length, 0, length);
   }
 
   override activationBackward(
@@ -357,8 +466,25 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       super.activationBackward(activation, z, y, dy, dz, m, n);
       return;
     }
-    if (act === SOFTMAX) this.wasm.softmax_backward(y.byteOffset, dy.byteOffset, dz.byteOffset, m, n);
-    else this.wasm.activation_backward(act, z.byteOffset, y.byteOffset, dy.byteOffset, dz.byteOffset, length);
+    if (act === SOFTMAX) {
+      this.wasm.softmax_backward(y.byteOffset, dy.byteOffset, dz.byteOffset, m, n);
+      return;
+    }
+    const chunks = length >= 32 ? this.chunks(2 * length, SPLIT_WORK, Math.ceil(length / 16)) : 1;
+    if (chunks > 1) {
+      const args = [
+        RANGE.activationBackward,
+        length,
+        16,
+        act,
+        z.byteOffset,
+        y.byteOffset,
+        dy.byteOffset,
+        dz.byteOffset,
+      ];
+      this.task.run(OP.range, chunks, 1, args);
+    } else
+      this.wasm.activation_backward(act, z.byteOffset, y.byteOffset, dy.byteOffset, dz.byteOffset, length);
   }
 
   override denseBackwardWeights(
@@ -571,6 +697,10 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
   }
 
   override sumOfSquares(x: Float32Array): number {
+    if (this.optimizers.capture !== null) {
+      // A norm read while recording would be the previous step's (see updatesInsideFusedStep).
+      throw new Error('warmstart: an optimizer step that reads a norm cannot be recorded');
+    }
     if (!this.heap.owns(x)) {
       this.stats.fallbacks++;
       return super.sumOfSquares(x);
@@ -579,13 +709,14 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
   }
 
   override scale(x: Float32Array, factor: number): void {
-    if (!this.heap.owns(x)) {
-      this.stats.fallbacks++;
-      super.scale(x, factor);
-      return;
-    }
-    this.wasm.scale(x.byteOffset, x.length, factor);
+    if (this.optimizers.scale(x, factor)) return;
+    if (this.deferred(() => super.scale(x, factor))) return;
+    this.stats.fallbacks++;
+    super.scale(x, factor);
   }
+
+  // ---- Optimizer steps: each a descriptor for `optimizer_update` (see optimizers.ts), bit-identical to the
+  // reference loops they fall back to.
 
   override sgdUpdate(
     param: Float32Array,
@@ -593,50 +724,368 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
     velocity: Float32Array | null,
     step: SgdStep,
   ): void {
-    const length = param.length;
-    const heap = this.heap;
-    const useVelocity = velocity !== null && step.momentum !== 0;
-    if (
-      !heap.owns(param) ||
-      !heap.owns(grad) ||
-      grad.length < length ||
-      (useVelocity && (!heap.owns(velocity) || velocity.length < length))
-    ) {
-      this.stats.fallbacks++;
-      super.sgdUpdate(param, grad, velocity, step);
+    if (this.optimizers.sgd(param, grad, velocity, step)) return;
+    if (this.deferred(() => super.sgdUpdate(param, grad, velocity, step))) return;
+    this.stats.fallbacks++;
+    super.sgdUpdate(param, grad, velocity, step);
+  }
+
+  override fill(x: Float32Array, value: number): void {
+    if (this.optimizers.fill(x, value)) return;
+    if (this.deferred(() => super.fill(x, value))) return;
+    this.stats.fallbacks++;
+    super.fill(x, value);
+  }
+
+  override clipByValue(x: Float32Array, min: number, max: number): void {
+    if (this.optimizers.clipByValue(x, min, max)) return;
+    if (this.deferred(() => super.clipByValue(x, min, max))) return;
+    this.stats.fallbacks++;
+    super.clipByValue(x, min, max);
+  }
+
+  override accumulateGradient(accumulator: Float32Array, gradient: Float32Array, divisor: number): void {
+    if (this.optimizers.accumulateGradient(accumulator, gradient, divisor)) return;
+    if (this.deferred(() => super.accumulateGradient(accumulator, gradient, divisor))) return;
+    this.stats.fallbacks++;
+    super.accumulateGradient(accumulator, gradient, divisor);
+  }
+
+  override emaUpdate(average: Float32Array, value: Float32Array, momentum: number): void {
+    if (this.optimizers.emaUpdate(average, value, momentum)) return;
+    if (this.deferred(() => super.emaUpdate(average, value, momentum))) return;
+    this.stats.fallbacks++;
+    super.emaUpdate(average, value, momentum);
+  }
+
+  override rmspropUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    velocity: Float32Array,
+    averageGradient: Float32Array | null,
+    momentum: Float32Array | null,
+    step: RmspropStep,
+  ): void {
+    if (this.optimizers.rmsprop(param, grad, velocity, averageGradient, momentum, step)) return;
+    if (this.deferred(() => super.rmspropUpdate(param, grad, velocity, averageGradient, momentum, step)))
       return;
-    }
-    const v = useVelocity ? velocity.byteOffset : 0;
-    const nesterov = step.nesterov ? 1 : 0;
-    const chunks = this.chunks(length, this.splitSgd, Math.ceil(length / 16));
-    if (chunks > 1) {
-      // A stale or unknown row length only changes how the elements are shared out, never the result.
-      const n = this.rowLengths.get(grad.byteOffset) ?? 0;
-      const rowLength = n > 0 && length % n === 0 && length / n > 8 ? n : 0;
-      const args = [param.byteOffset, grad.byteOffset, v, length, nesterov, rowLength];
-      this.task.run(OP.sgd, chunks, 1, args, 0, step.learningRate, step.momentum);
-    } else {
-      this.wasm.sgd_update(
-        param.byteOffset,
-        grad.byteOffset,
-        v,
-        step.learningRate,
-        step.momentum,
-        nesterov,
-        0,
-        length,
-      );
-    }
+    this.stats.fallbacks++;
+    super.rmspropUpdate(param, grad, velocity, averageGradient, momentum, step);
+  }
+
+  override adamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vhat: Float32Array | null,
+    step: AdamStep,
+  ): void {
+    if (this.optimizers.adam(param, grad, m, v, vhat, step)) return;
+    if (this.deferred(() => super.adamUpdate(param, grad, m, v, vhat, step))) return;
+    this.stats.fallbacks++;
+    super.adamUpdate(param, grad, m, v, vhat, step);
+  }
+
+  override adadeltaUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulatedGrad: Float32Array,
+    accumulatedDelta: Float32Array,
+    step: AdadeltaStep,
+  ): void {
+    if (this.optimizers.adadelta(param, grad, accumulatedGrad, accumulatedDelta, step)) return;
+    if (this.deferred(() => super.adadeltaUpdate(param, grad, accumulatedGrad, accumulatedDelta, step)))
+      return;
+    this.stats.fallbacks++;
+    super.adadeltaUpdate(param, grad, accumulatedGrad, accumulatedDelta, step);
+  }
+
+  override adagradUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulator: Float32Array,
+    step: AdagradStep,
+  ): void {
+    if (this.optimizers.adagrad(param, grad, accumulator, step)) return;
+    if (this.deferred(() => super.adagradUpdate(param, grad, accumulator, step))) return;
+    this.stats.fallbacks++;
+    super.adagradUpdate(param, grad, accumulator, step);
+  }
+
+  override adamaxUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    u: Float32Array,
+    step: AdamaxStep,
+  ): void {
+    if (this.optimizers.adamax(param, grad, m, u, step)) return;
+    if (this.deferred(() => super.adamaxUpdate(param, grad, m, u, step))) return;
+    this.stats.fallbacks++;
+    super.adamaxUpdate(param, grad, m, u, step);
+  }
+
+  override nadamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    step: NadamStep,
+  ): void {
+    if (this.optimizers.nadam(param, grad, m, v, step)) return;
+    if (this.deferred(() => super.nadamUpdate(param, grad, m, v, step))) return;
+    this.stats.fallbacks++;
+    super.nadamUpdate(param, grad, m, v, step);
+  }
+
+  override lionUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, step: LionStep): void {
+    if (this.optimizers.lion(param, grad, m, step)) return;
+    if (this.deferred(() => super.lionUpdate(param, grad, m, step))) return;
+    this.stats.fallbacks++;
+    super.lionUpdate(param, grad, m, step);
+  }
+
+  override ftrlUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulator: Float32Array,
+    linear: Float32Array,
+    step: FtrlStep,
+  ): void {
+    if (this.optimizers.ftrl(param, grad, accumulator, linear, step)) return;
+    if (this.deferred(() => super.ftrlUpdate(param, grad, accumulator, linear, step))) return;
+    this.stats.fallbacks++;
+    super.ftrlUpdate(param, grad, accumulator, linear, step);
+  }
+
+  // ---- convolutional networks: thin overrides over conv.ts, which returns false for views outside the memory.
+
+  override conv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.conv2dForward(x, kernel, bias, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.conv2dForward(x, kernel, bias, y, geometry);
+  }
+
+  override conv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.conv2dBackwardInput(dy, kernel, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.conv2dBackwardInput(dy, kernel, dx, geometry);
+  }
+
+  override addElementwise(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+    if (this.convolutions.addElementwise(a, b, out, n)) return;
+    this.stats.fallbacks++;
+    super.addElementwise(a, b, out, n);
+  }
+
+  override zeroPad2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void {
+    if (this.convolutions.zeroPad2d(x, y, batch, height, width, channels, top, bottom, left, right)) return;
+    this.stats.fallbacks++;
+    super.zeroPad2d(x, y, batch, height, width, channels, top, bottom, left, right);
+  }
+
+  override conv2dBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    kernel: Float32Array,
+    dKernel: Float32Array | null,
+    dBias: Float32Array | null,
+    dx: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void {
+    // The two passes build the lists of dy's non-zero values once.
+    this.convolutions.sharingLists(dy, () => {
+      if (dKernel !== null) this.conv2dBackwardWeights(x, dy, dKernel, dBias, geometry);
+      if (dx !== null) this.conv2dBackwardInput(dy, kernel, dx, geometry);
+    });
+  }
+
+  override conv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.conv2dBackwardWeights(x, dy, dKernel, dBias, geometry)) return;
+    this.stats.fallbacks++;
+    super.conv2dBackwardWeights(x, dy, dKernel, dBias, geometry);
+  }
+
+  override depthwiseConv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.depthwiseConv2dForward(x, kernel, bias, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.depthwiseConv2dForward(x, kernel, bias, y, geometry);
+  }
+
+  override depthwiseConv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.depthwiseConv2dBackwardInput(dy, kernel, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.depthwiseConv2dBackwardInput(dy, kernel, dx, geometry);
+  }
+
+  override depthwiseConv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.depthwiseConv2dBackwardWeights(x, dy, dKernel, dBias, geometry)) return;
+    this.stats.fallbacks++;
+    super.depthwiseConv2dBackwardWeights(x, dy, dKernel, dBias, geometry);
+  }
+
+  override maxPool2dForward(x: Float32Array, y: Float32Array, geometry: Conv2DGeometry): void {
+    if (this.convolutions.maxPool2dForward(x, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.maxPool2dForward(x, y, geometry);
+  }
+
+  override maxPool2dBackward(
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.maxPool2dBackward(x, y, dy, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.maxPool2dBackward(x, y, dy, dx, geometry);
+  }
+
+  override averagePool2dForward(x: Float32Array, y: Float32Array, geometry: Conv2DGeometry): void {
+    if (this.convolutions.averagePool2dForward(x, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.averagePool2dForward(x, y, geometry);
+  }
+
+  override averagePool2dBackward(dy: Float32Array, dx: Float32Array, geometry: Conv2DGeometry): void {
+    if (this.convolutions.averagePool2dBackward(dy, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.averagePool2dBackward(dy, dx, geometry);
+  }
+
+  override reluForward(x: Float32Array, y: Float32Array, n: number, options: ReluOptions): void {
+    if (this.convolutions.reluForward(x, y, n, options)) return;
+    this.stats.fallbacks++;
+    super.reluForward(x, y, n, options);
+  }
+
+  override reluBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    n: number,
+    options: ReluOptions,
+  ): void {
+    if (this.convolutions.reluBackward(x, dy, dx, n, options)) return;
+    this.stats.fallbacks++;
+    super.reluBackward(x, dy, dx, n, options);
+  }
+
+  override columnMoments(
+    x: Float32Array,
+    m: number,
+    c: number,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void {
+    if (this.convolutions.columnMoments(x, m, c, mean, variance)) return;
+    this.stats.fallbacks++;
+    super.columnMoments(x, m, c, mean, variance);
+  }
+
+  override batchNormForward(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    xHat: Float32Array | null,
+    y: Float32Array,
+  ): void {
+    if (this.convolutions.batchNormForward(x, mean, variance, gamma, beta, epsilon, m, c, xHat, y)) return;
+    this.stats.fallbacks++;
+    super.batchNormForward(x, mean, variance, gamma, beta, epsilon, m, c, xHat, y);
+  }
+
+  override batchNormBackward(
+    dy: Float32Array,
+    xHat: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    batchStatistics: boolean,
+    dx: Float32Array | null,
+    dGamma: Float32Array | null,
+    dBeta: Float32Array | null,
+  ): void {
+    const args = [dy, xHat, variance, gamma, epsilon, m, c, batchStatistics, dx, dGamma, dBeta] as const;
+    if (this.convolutions.batchNormBackward(...args)) return;
+    this.stats.fallbacks++;
+    super.batchNormBackward(...args);
+  }
+
+  override channelAffine(
+    x: Float32Array,
+    y: Float32Array,
+    m: number,
+    c: number,
+    scale: Float32Array,
+    offset: Float32Array | null,
+  ): void {
+    if (this.convolutions.channelAffine(x, y, m, c, scale, offset)) return;
+    this.stats.fallbacks++;
+    super.channelAffine(x, y, m, c, scale, offset);
   }
 }
-
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 /**
  * Compiles the kernels (the relaxed-SIMD build when supported), creates the shared memory and starts the
  * helper threads (see {@link WasmKernelOptions.threads}).
  */
 export async function createWasmKernels(options: WasmKernelOptions = {}): Promise<WasmKernels> {
+  checkOptions('createWasmKernels', options, WASM_KERNEL_OPTION_KEYS);
   const requested = options.threads;
   if (
     requested !== undefined &&
@@ -647,7 +1096,9 @@ export async function createWasmKernels(options: WasmKernelOptions = {}): Promis
     );
   }
   const { module, relaxedSimd } = await loadKernelModule(options);
-  const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024);
+  const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024, {
+    maximumBytes: options.maximumMiB === undefined ? undefined : options.maximumMiB * 1024 * 1024,
+  });
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
   const wasm = instance.exports as unknown as KernelExports;
   if (wasm.heap_base() > CONTROL_OFFSET) {
@@ -655,17 +1106,20 @@ export async function createWasmKernels(options: WasmKernelOptions = {}): Promis
       `warmstart: kernel module's static data (${wasm.heap_base()} bytes) overlaps the control block`,
     );
   }
-  let host: HelperHost | null = options.host ?? null;
+  let helperHost: HelperHost | null = options.host ?? null;
   let threads = requested ?? 1;
-  if (options.host === undefined && isNode) {
-    const node = await import('./nodeHost.js');
-    host = node.nodeHost;
-    threads = requested ?? (await node.nodeDefaultThreads());
+  if (options.host === undefined) {
+    // The platform's threads (Node: worker_threads; browsers: none yet, so one thread).
+    const platform = await host.wasmThreads();
+    if (platform !== null) {
+      helperHost = platform.host;
+      threads = requested ?? platform.defaultThreads();
+    }
   }
   const pool = await ThreadPool.start(module, heap.memory, wasm, {
-    threads: host === null ? 1 : threads,
+    threads: helperHost === null ? 1 : threads,
     spinMicros: options.spinMicros ?? 250,
-    host,
+    host: helperHost,
     mainChunkLimit: options.mainChunkLimit,
   });
   return new WasmKernels(heap, wasm, pool, relaxedSimd);

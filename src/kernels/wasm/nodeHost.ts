@@ -5,6 +5,7 @@
  * @module
  */
 
+import { availableCores, environmentVariable } from '../../platform/host.js';
 import { MAX_THREADS } from './abi.js';
 import type { HelperHandle, HelperHost, HelperInit } from './pool.js';
 
@@ -53,8 +54,8 @@ export const nodeHost: HelperHost = {
  * Threads to use by default: `WARMSTART_THREADS` when set (a positive integer), else the cores this process
  * may use, at most {@link DEFAULT_THREAD_CAP}.
  */
-export async function nodeDefaultThreads(): Promise<number> {
-  const fromEnvironment = process.env.WARMSTART_THREADS;
+export function nodeDefaultThreads(): number {
+  const fromEnvironment = environmentVariable('WARMSTART_THREADS');
   if (fromEnvironment !== undefined && fromEnvironment !== '') {
     const value = Number(fromEnvironment);
     if (!Number.isInteger(value) || value < 1 || value > MAX_THREADS) {
@@ -64,7 +65,5 @@ export async function nodeDefaultThreads(): Promise<number> {
     }
     return value;
   }
-  const os = await import('node:os');
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(DEFAULT_THREAD_CAP, cores));
+  return Math.max(1, Math.min(DEFAULT_THREAD_CAP, availableCores()));
 }

@@ -17,14 +17,19 @@
  *
  * The gradients are the layer path's, bit for bit (same kernels, same order of every sum), and so are the
  * updates: a chunk updates only rows of W it has already used for dX, and the forward pass of the next step
- * is the only reader of the new values.
+ * is the only reader of the new values. The updates are the optimizer's own kernel calls (any of Keras's
+ * optimizers, with clipping by value, weight decay, gradient accumulation and moving averages), recorded
+ * before the step (`WasmKernels.captureOptimizerOps`) and applied per element range as chains of
+ * `optimizer_update` calls (`UPDATE.chain`): every such call is element-wise, so a range's chain gives the
+ * bits of the whole-variable calls of the layer path.
  * @module
  */
 
-import type { FusedDense, FusedStepPlan, FusedStepSpec, FusedUpdate } from '../step.js';
+import type { FusedDense, FusedStepPlan, FusedStepSpec, RecordedOptimizerOp } from '../step.js';
 import {
   ACCURACY_CODES,
   ACTIVATION_CODES,
+  CHAIN_ENTRY_BYTES,
   CONTROL_OFFSET,
   depthSplit,
   forwardScratchBytes,
@@ -55,6 +60,11 @@ const ELEMENT_WORK = 16;
 const MAX_PHASES = 64;
 /** Bytes per update record. */
 const UPDATE_BYTES = 32;
+/**
+ * Most recorded kernel calls a parameter's update may have in one step (accumulation, clipping, weight decay,
+ * the update, the accumulator's reset, the moving average: at most 6 today).
+ */
+const MAX_CHAIN = 8;
 
 /**
  * Chunks for a phase of `work` multiply-adds over `units` indivisible units (vectors of columns, 3-row tiles):
@@ -201,6 +211,10 @@ export class WasmFusedStepPlan implements FusedStepPlan {
   private readonly ranges: Ranges;
   private readonly chunkTotals: [number, number, number];
   private readonly shareable: [boolean, boolean, boolean];
+  /** Each parameter's update record and its chain entries. */
+  private readonly heads: { words: Int32Array; entries: Int32Array }[] = [];
+  /** Which parameter's update an array belongs to, by byte offset (learnt from the calls, see setUpdates). */
+  private readonly owners = new Map<number, number>();
   private disposed = false;
 
   /** @internal Use {@link createWasmFusedStepPlan}. */
@@ -219,24 +233,30 @@ export class WasmFusedStepPlan implements FusedStepPlan {
     this.ranges = layout.ranges;
     const phases = layout.phases;
     const updates = layout.updates;
-    const block = new PlanBlock(backend.heap, phases.length, updates.length * UPDATE_BYTES + 64);
+    const block = new PlanBlock(
+      backend.heap,
+      phases.length,
+      updates.length * (UPDATE_BYTES + MAX_CHAIN * CHAIN_ENTRY_BYTES) + 64,
+    );
     this.block = block;
     const updateBase = block.extra;
     const resultsOffset = updateBase + updates.length * UPDATE_BYTES;
     this.results = new Float64Array(block.header.buffer, resultsOffset, 8);
-    // Update records: int32 kind, param, grad, velocity, nesterov; float64 momentum at byte 24.
-    updates.forEach((update, i) => {
-      const words = new Int32Array(block.header.buffer, updateBase + i * UPDATE_BYTES, UPDATE_BYTES / 4);
-      words[0] = UPDATE.sgd;
-      words[1] = update.param.byteOffset;
-      words[2] = update.grad.byteOffset;
-      words[3] =
-        update.update.velocity === null || update.update.momentum === 0
-          ? 0
-          : update.update.velocity.byteOffset;
-      words[4] = update.update.nesterov ? 1 : 0;
-      new Float64Array(block.header.buffer, updateBase + i * UPDATE_BYTES + 24, 1)[0] =
-        update.update.momentum;
+    // Update records: int32 kind (a chain), entry count (0 until a step gives calls), first entry's offset.
+    const chainBase = resultsOffset + 64;
+    this.heads = updates.map((update, i) => {
+      const offset = updateBase + i * UPDATE_BYTES;
+      const words = new Int32Array(block.header.buffer, offset, UPDATE_BYTES / 4);
+      const entries = chainBase + i * MAX_CHAIN * CHAIN_ENTRY_BYTES;
+      words[0] = UPDATE.chain;
+      words[1] = 0;
+      words[2] = entries;
+      this.owners.set(update.param.byteOffset, i);
+      this.owners.set(update.grad.byteOffset, i);
+      return {
+        words,
+        entries: new Int32Array(block.header.buffer, entries, (MAX_CHAIN * CHAIN_ENTRY_BYTES) / 4),
+      };
     });
     phases.forEach((phase, p) => {
       block.setWord(p, 0, phase.op);
@@ -271,11 +291,59 @@ export class WasmFusedStepPlan implements FusedStepPlan {
     return this.results[1 + index];
   }
 
-  train(rows: number, learningRate: number): void {
+  train(rows: number, updates: readonly RecordedOptimizerOp[] | null): boolean {
     this.check(rows);
+    const inside = updates !== null && this.setUpdates(updates);
+    if (!inside) for (const head of this.heads) head.words[1] = 0;
     for (const dropout of this.dropouts) dropout.draw(dropout.mask.subarray(0, rows * dropout.width), rows);
-    this.block.floats[PLAN.learningRate] = learningRate;
     this.runPhases(rows, this.ranges.trainEnd, 1, 2);
+    return inside;
+  }
+
+  outputRows(rows: number): Float32Array {
+    return this.output.subarray(0, rows * this.outputWidth);
+  }
+
+  /**
+   * Writes each parameter's chain of recorded calls, in their order. A call belongs to the parameter one of
+   * whose arrays it touches (its value, its gradient, or an array an earlier call of it touched: slots,
+   * accumulator, moving average); false when a call is not an element-wise update, belongs to no parameter
+   * of the plan or to two, or a chain is too long.
+   */
+  private setUpdates(updates: readonly RecordedOptimizerOp[]): boolean {
+    const heads = this.heads;
+    const counts = new Array<number>(heads.length).fill(0);
+    const owners = this.owners;
+    const pending: [number, RecordedOptimizerOp & { kind: 'update' }][] = [];
+    for (const op of updates) {
+      if (op.kind !== 'update') return false;
+      const offsets = [op.param, op.grad, ...op.slots].filter((offset) => offset !== 0);
+      let owner = -1;
+      for (const offset of offsets) {
+        const found = owners.get(offset);
+        if (found === undefined) continue;
+        if (owner >= 0 && found !== owner) return false;
+        owner = found;
+      }
+      if (owner < 0 || counts[owner] === MAX_CHAIN) return false;
+      for (const offset of offsets) owners.set(offset, owner);
+      counts[owner]++;
+      pending.push([owner, op]);
+    }
+    counts.fill(0);
+    const perEntry = CHAIN_ENTRY_BYTES / 4;
+    for (const [owner, op] of pending) {
+      const entries = heads[owner].entries;
+      const base = counts[owner]++ * perEntry;
+      entries.set(op.descriptor, base);
+      entries[base + 16] = op.slots[0];
+      entries[base + 17] = op.slots[1];
+      entries[base + 18] = op.slots[2];
+      entries[base + 20] = op.param;
+      entries[base + 21] = op.grad;
+    }
+    heads.forEach((head, i) => (head.words[1] = counts[i]));
+    return true;
   }
 
   evaluate(rows: number): void {
@@ -332,7 +400,7 @@ interface Layout {
   target: Float32Array;
   output: Float32Array;
   phases: Phase[];
-  updates: { param: Float32Array; grad: Float32Array; update: FusedUpdate }[];
+  updates: { param: Float32Array; grad: Float32Array }[];
   dropouts: { mask: Float32Array; width: number; draw: (mask: Float32Array, rows: number) => void }[];
   ranges: Ranges;
   scratch: Float32Array | null;
@@ -367,9 +435,6 @@ function buildLayout(backend: StepBackend, spec: FusedStepSpec, owned: Float32Ar
     if (ACTIVATION_CODES[dense.activation] === undefined) return null;
     for (const buffer of [dense.kernel, dense.kernelGradient, dense.bias, dense.biasGradient]) {
       if (buffer !== null && !heap.owns(buffer)) return null;
-    }
-    for (const update of [dense.kernelUpdate, dense.biasUpdate]) {
-      if (update !== null && update.velocity !== null && !heap.owns(update.velocity)) return null;
     }
     if (dense !== denses[denses.length - 1] && dense.activation === 'softmax') return null;
   }
@@ -524,9 +589,9 @@ function buildLayout(backend: StepBackend, spec: FusedStepSpec, owned: Float32Ar
   const lossEnd = phases.length;
 
   // ---- Backward, top down.
-  const updateIndex = (param: Float32Array, grad: Float32Array | null, update: FusedUpdate | null): Word => {
-    if (update === null || grad === null) return 0;
-    updates.push({ param, grad, update });
+  const updateIndex = (param: Float32Array, grad: Float32Array | null, inside: boolean): Word => {
+    if (!inside || grad === null) return 0;
+    updates.push({ param, grad });
     return { kind: 'update', index: updates.length - 1 };
   };
   for (let d = count - 1; d >= 0 && needsDelta[d]; d--) {
@@ -561,8 +626,8 @@ function buildLayout(backend: StepBackend, spec: FusedStepSpec, owned: Float32Ar
         input ? below!.z : 0,
         input ? below!.y : 0,
         weights ? 1 : 0,
-        weights ? updateIndex(layer.kernel, layer.kernelGradient, layer.kernelUpdate) : 0,
-        weights && layer.bias !== null ? updateIndex(layer.bias, layer.biasGradient, layer.biasUpdate) : 0,
+        weights ? updateIndex(layer.kernel, layer.kernelGradient, layer.updatesInside) : 0,
+        weights && layer.bias !== null ? updateIndex(layer.bias, layer.biasGradient, layer.updatesInside) : 0,
         UPDATE_BLOCK_ROWS,
         weights && layer.bias !== null && layer.biasGradient !== null ? 1 : 0,
       ],

@@ -1,0 +1,311 @@
+// The range kernels of the pool (op OP_RANGE of assembly/step.ts): one of the sub-range kernels of
+// assembly/conv.ts, or an element-wise one, over a chunk [lo, hi) of its output rows, images, weight rows,
+// channels or elements. The phase record's words 2.. hold the kernel, the range's length, the unit chunk
+// boundaries fall on, then the kernel's arguments before its range (RANGE in src/kernels/wasm/abi.ts).
+
+import { gemm_forward } from './gemm';
+import { activation_backward, activation_block } from './elementwise';
+import {
+  add_arrays,
+  zero_pad,
+  avg_pool_backward,
+  avg_pool_forward,
+  bn_normalize,
+  bn_sums,
+  channel_affine,
+  channel_moments,
+  channel_sums,
+  col2im,
+  conv2d_forward,
+  conv2d_forward_lists,
+  conv2d_input,
+  conv2d_weights,
+  conv2d_weights_lists,
+  depthwise_forward,
+  depthwise_input,
+  depthwise_weights,
+  im2col,
+  max_pool_backward,
+  max_pool_forward,
+  nonzero_channels,
+  relu_backward,
+  relu_forward,
+} from './conv';
+
+// Kernels of the range op (record word 2), shared with RANGE in src/kernels/wasm/abi.ts.
+const R_CONV_FORWARD: i32 = 0;
+const R_CONV_WEIGHTS: i32 = 1;
+const R_CONV_INPUT: i32 = 2;
+const R_IM2COL: i32 = 3;
+const R_COL2IM: i32 = 4;
+const R_DEPTHWISE_FORWARD: i32 = 5;
+const R_DEPTHWISE_INPUT: i32 = 6;
+const R_DEPTHWISE_WEIGHTS: i32 = 7;
+const R_CHANNEL_SUMS: i32 = 8;
+const R_MAX_POOL_FORWARD: i32 = 9;
+const R_MAX_POOL_BACKWARD: i32 = 10;
+const R_AVG_POOL_FORWARD: i32 = 11;
+const R_AVG_POOL_BACKWARD: i32 = 12;
+const R_RELU_FORWARD: i32 = 13;
+const R_RELU_BACKWARD: i32 = 14;
+const R_CHANNEL_MOMENTS: i32 = 15;
+const R_BN_NORMALIZE: i32 = 16;
+const R_BN_SUMS: i32 = 17;
+const R_CHANNEL_AFFINE: i32 = 18;
+const R_GEMM_FORWARD: i32 = 19;
+const R_ACTIVATION_FORWARD: i32 = 20;
+const R_ACTIVATION_BACKWARD: i32 = 21;
+const R_NONZERO_CHANNELS: i32 = 22;
+const R_CONV_FORWARD_LISTS: i32 = 23;
+const R_CONV_WEIGHTS_LISTS: i32 = 24;
+const R_ADD: i32 = 25;
+const R_ZERO_PAD: i32 = 26;
+
+// @ts-ignore: decorator
+@inline
+function arg(ctrl: usize, index: i32): i32 {
+  return load<i32>(ctrl + 8 + ((<usize>index) << 2));
+}
+
+/** Argument `index` of a range task (after its kernel, length and unit). */
+// @ts-ignore: decorator
+@inline
+function rangeArg(ctrl: usize, index: i32): i32 {
+  return arg(ctrl, 3 + index);
+}
+
+// @ts-ignore: decorator
+@inline
+function rangePointer(ctrl: usize, index: i32): usize {
+  return <usize>arg(ctrl, 3 + index);
+}
+
+/**
+ * One chunk [lo, hi) of a range task: the kernel of assembly/conv.ts (or an element-wise one) over that
+ * sub-range of its output rows, images, weight rows, channels or elements. Each such kernel writes every element
+ * of its range from its own inputs only (see conv.ts), so the split never changes a bit.
+ */
+export function run_range(ctrl: usize, kernel: i32, chunk: i32, lo: i32, hi: i32): void {
+  if (lo >= hi) return;
+  switch (kernel) {
+    case R_CONV_FORWARD:
+      conv2d_forward(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangePointer(ctrl, 2),
+        rangePointer(ctrl, 3),
+        rangePointer(ctrl, 4),
+        rangePointer(ctrl, 5),
+        lo,
+        hi,
+      );
+      break;
+    case R_CONV_WEIGHTS:
+      conv2d_weights(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), rangePointer(ctrl, 3), lo, hi);
+      break;
+    case R_CONV_INPUT:
+      conv2d_input(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), rangePointer(ctrl, 3), lo, hi);
+      break;
+    case R_IM2COL:
+      im2col(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      break;
+    case R_COL2IM:
+      col2im(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      break;
+    case R_DEPTHWISE_FORWARD:
+      depthwise_forward(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangePointer(ctrl, 2),
+        rangePointer(ctrl, 3),
+        rangePointer(ctrl, 4),
+        lo,
+        hi,
+      );
+      break;
+    case R_DEPTHWISE_INPUT:
+      depthwise_input(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), rangePointer(ctrl, 3), lo, hi);
+      break;
+    case R_DEPTHWISE_WEIGHTS:
+      depthwise_weights(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), rangePointer(ctrl, 3), lo, hi);
+      break;
+    case R_CHANNEL_SUMS:
+      channel_sums(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangeArg(ctrl, 2), rangeArg(ctrl, 3), lo, hi);
+      break;
+    case R_MAX_POOL_FORWARD:
+      max_pool_forward(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      break;
+    case R_MAX_POOL_BACKWARD:
+      max_pool_backward(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangePointer(ctrl, 2),
+        rangePointer(ctrl, 3),
+        rangePointer(ctrl, 4),
+        lo,
+        hi,
+      );
+      break;
+    case R_AVG_POOL_FORWARD:
+      avg_pool_forward(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      break;
+    case R_AVG_POOL_BACKWARD:
+      avg_pool_backward(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      break;
+    case R_RELU_FORWARD:
+      relu_forward(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        lo,
+        hi,
+        reinterpret<f32>(rangeArg(ctrl, 2)),
+        reinterpret<f32>(rangeArg(ctrl, 3)),
+        reinterpret<f32>(rangeArg(ctrl, 4)),
+      );
+      break;
+    case R_RELU_BACKWARD:
+      relu_backward(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangePointer(ctrl, 2),
+        lo,
+        hi,
+        reinterpret<f32>(rangeArg(ctrl, 3)),
+        reinterpret<f32>(rangeArg(ctrl, 4)),
+        reinterpret<f32>(rangeArg(ctrl, 5)),
+      );
+      break;
+    case R_CHANNEL_MOMENTS:
+      channel_moments(
+        rangePointer(ctrl, 0),
+        rangeArg(ctrl, 1),
+        rangeArg(ctrl, 2),
+        rangePointer(ctrl, 3),
+        rangePointer(ctrl, 4),
+        lo,
+        hi,
+      );
+      break;
+    case R_BN_NORMALIZE:
+      bn_normalize(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangePointer(ctrl, 2),
+        rangePointer(ctrl, 3),
+        rangePointer(ctrl, 4),
+        rangePointer(ctrl, 5),
+        rangePointer(ctrl, 6),
+        rangeArg(ctrl, 7),
+        lo,
+        hi,
+      );
+      break;
+    case R_BN_SUMS:
+      bn_sums(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangeArg(ctrl, 2),
+        rangeArg(ctrl, 3),
+        rangePointer(ctrl, 4),
+        rangePointer(ctrl, 5),
+        lo,
+        hi,
+      );
+      break;
+    case R_CHANNEL_AFFINE:
+      channel_affine(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangePointer(ctrl, 2),
+        rangePointer(ctrl, 3),
+        rangePointer(ctrl, 4),
+        rangePointer(ctrl, 5),
+        rangeArg(ctrl, 6),
+        lo,
+        hi,
+      );
+      break;
+    case R_GEMM_FORWARD: {
+      // Columns [lo, hi) of z = x·w + b; each chunk has its own zero-skipping scratch (argument 7: base or 0,
+      // argument 8: bytes per chunk).
+      const base = rangePointer(ctrl, 7);
+      const scratch: usize = base == 0 ? 0 : base + <usize>chunk * <usize>rangeArg(ctrl, 8);
+      gemm_forward(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangePointer(ctrl, 2),
+        rangePointer(ctrl, 3),
+        rangeArg(ctrl, 4),
+        rangeArg(ctrl, 5),
+        rangeArg(ctrl, 6),
+        lo,
+        hi,
+        scratch,
+      );
+      break;
+    }
+    case R_NONZERO_CHANNELS:
+      nonzero_channels(rangePointer(ctrl, 0), rangeArg(ctrl, 1), rangePointer(ctrl, 2), rangeArg(ctrl, 3), lo, hi);
+      break;
+    case R_CONV_FORWARD_LISTS:
+      conv2d_forward_lists(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangePointer(ctrl, 2),
+        rangePointer(ctrl, 3),
+        rangePointer(ctrl, 4),
+        rangePointer(ctrl, 5),
+        rangeArg(ctrl, 6),
+        lo,
+        hi,
+      );
+      break;
+    case R_CONV_WEIGHTS_LISTS:
+      conv2d_weights_lists(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangePointer(ctrl, 2),
+        rangePointer(ctrl, 3),
+        rangePointer(ctrl, 4),
+        rangeArg(ctrl, 5),
+        rangePointer(ctrl, 6),
+        lo,
+        hi,
+      );
+      break;
+    case R_ADD:
+      add_arrays(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      break;
+    case R_ZERO_PAD:
+      zero_pad(
+        rangePointer(ctrl, 0),
+        rangePointer(ctrl, 1),
+        rangeArg(ctrl, 2),
+        rangeArg(ctrl, 3),
+        rangeArg(ctrl, 4),
+        rangeArg(ctrl, 5),
+        rangeArg(ctrl, 6),
+        rangeArg(ctrl, 7),
+        rangeArg(ctrl, 8),
+        lo,
+        hi,
+      );
+      break;
+    case R_ACTIVATION_FORWARD:
+      // Elements [lo, hi) of y = f(z), the flat buffers as one row.
+      activation_block(rangeArg(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), 1, rangeArg(ctrl, 3), lo, hi);
+      break;
+    case R_ACTIVATION_BACKWARD: {
+      const o = (<usize>lo) << 2;
+      activation_backward(
+        rangeArg(ctrl, 0),
+        rangePointer(ctrl, 1) + o,
+        rangePointer(ctrl, 2) + o,
+        rangePointer(ctrl, 3) + o,
+        rangePointer(ctrl, 4) + o,
+        hi - lo,
+      );
+      break;
+    }
+  }
+}
