@@ -1,9 +1,10 @@
 /**
  * `npm run bench -- --fit-real [--epochs N] [--threads N]`: model A on real Fashion-MNIST task A (43,997
- * images) through `Sequential.fit`, batch 32, SGD lr 1e-3, validation on the 5,000 validation images; and
- * predict on the 10,000 test images at batch 32. Same process, same model, alternating epochs between the
- * fused step (one call into wasm per batch) and the layer-by-layer path, so that both see the same machine
- * load; medians of each. Needs the dataset (`WARMSTART_DATA_DIR`, default the shared copy).
+ * images) through `Sequential.fit`, batch 32, learning rate 1e-3, validation on the 5,000 validation images;
+ * and predict on the 10,000 test images at batch 32; for SGD, Adam and Nadam (one model each, the same initial
+ * weights). Same process, rounds of one epoch per optimizer and path, alternating between the fused step (one
+ * call into wasm per batch, the optimizer's update inside it) and the layer-by-layer path, so that all see
+ * the same machine load; medians of each. Needs the dataset (`WARMSTART_DATA_DIR`, default the shared copy).
  * @module
  */
 import { loadTransferData } from '../src/experiments/transfer.js';
@@ -12,6 +13,8 @@ import { createWasmKernels } from '../src/kernels/wasm/index.js';
 import { Dense } from '../src/layers/dense.js';
 import { Flatten } from '../src/layers/flatten.js';
 import { Sequential } from '../src/models/sequential.js';
+import { Adam } from '../src/optimizers/adam.js';
+import { Nadam } from '../src/optimizers/nadam.js';
 import { SGD } from '../src/optimizers/sgd.js';
 import { setRandomSeed } from '../src/tensor/random.js';
 
@@ -26,59 +29,84 @@ export interface FitRealPath {
   last: Record<string, number[]>;
 }
 
-/** Runs the measurement; `epochs` epochs per path. */
+/** The optimizers measured, by name. */
+const OPTIMIZERS = {
+  sgd: () => new SGD({ learningRate: 1e-3 }),
+  adam: () => new Adam({ learningRate: 1e-3 }),
+  nadam: () => new Nadam({ learningRate: 1e-3 }),
+};
+
+/** Figures of one optimizer: the fused step against the layer path. */
+export interface FitRealOptimizer {
+  fused: FitRealPath;
+  layers: FitRealPath;
+}
+
+/** Runs the measurement; `epochs` epochs per optimizer and path. */
 export async function fitReal(
   options: { epochs?: number; threads?: number; dataDir?: string } = {},
-): Promise<{ threads: number; fused: FitRealPath; layers: FitRealPath; threadStats: unknown }> {
-  const epochs = options.epochs ?? 5;
+): Promise<{
+  threads: number;
+  optimizers: Record<string, FitRealOptimizer>;
+  threadStats: unknown;
+}> {
+  const epochs = options.epochs ?? 3;
   const dataDir =
     options.dataDir ?? process.env.WARMSTART_DATA_DIR ?? '/work/shared/datasets/fashion-mnist-2017-08-26';
   const { train, valid, test } = (await loadTransferData({ dataDir })).taskA;
   const kernels = await createWasmKernels({ threads: options.threads });
   setKernels(kernels);
-  setRandomSeed(42);
-  const model = new Sequential([new Flatten({ inputShape: [28, 28] })]);
-  for (const units of [300, 100, 50, 50, 50]) {
-    model.add(new Dense({ units, activation: 'selu', kernelInitializer: 'lecun_normal' }));
-  }
-  model.add(new Dense({ units: 8, activation: 'softmax' }));
-  model.compile({
-    optimizer: new SGD({ learningRate: 1e-3 }),
-    loss: 'sparse_categorical_crossentropy',
-    metrics: ['accuracy'],
+  const models = Object.entries(OPTIMIZERS).map(([name, make]) => {
+    setRandomSeed(42);
+    const model = new Sequential([new Flatten({ inputShape: [28, 28] })]);
+    for (const units of [300, 100, 50, 50, 50]) {
+      model.add(new Dense({ units, activation: 'selu', kernelInitializer: 'lecun_normal' }));
+    }
+    model.add(new Dense({ units: 8, activation: 'softmax' }));
+    model.compile({ optimizer: make(), loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+    return { name, model };
   });
   const modes = ['fused', 'layers'] as const;
-  const times = { fused: [] as number[], layers: [] as number[] };
-  const rates = { fused: [] as number[], layers: [] as number[] };
-  const last: Record<string, Record<string, number[]>> = {};
+  type Mode = (typeof modes)[number];
+  const times: Record<string, Record<Mode, number[]>> = {};
+  const rates: Record<string, Record<Mode, number[]>> = {};
+  const last: Record<string, Record<string, Record<string, number[]>>> = {};
+  for (const { name } of models) {
+    times[name] = { fused: [], layers: [] };
+    rates[name] = { fused: [], layers: [] };
+    last[name] = {};
+  }
   for (let epoch = 0; epoch < epochs; epoch++) {
-    for (const mode of epoch % 2 === 0 ? modes : [...modes].reverse()) {
-      model.fusedSteps = mode === 'fused';
-      const started = performance.now();
-      const history = await model.fit(train.x, train.y, {
-        epochs: 1,
-        batchSize: 32,
-        verbose: 0,
-        validationData: [valid.x, valid.y],
-      });
-      times[mode].push((performance.now() - started) / 1000);
-      last[mode] = history.history;
-      const predictStarted = performance.now();
-      model.predict(test.x, { batchSize: 32 });
-      rates[mode].push(test.x.rows / ((performance.now() - predictStarted) / 1000));
+    for (const { name, model } of models) {
+      for (const mode of epoch % 2 === 0 ? modes : [...modes].reverse()) {
+        model.fusedSteps = mode === 'fused';
+        const started = performance.now();
+        const history = await model.fit(train.x, train.y, {
+          epochs: 1,
+          batchSize: 32,
+          verbose: 0,
+          validationData: [valid.x, valid.y],
+        });
+        times[name][mode].push((performance.now() - started) / 1000);
+        last[name][mode] = history.history;
+        const predictStarted = performance.now();
+        model.predict(test.x, { batchSize: 32 });
+        rates[name][mode].push(test.x.rows / ((performance.now() - predictStarted) / 1000));
+      }
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  const path = (mode: (typeof modes)[number]): FitRealPath => ({
-    epochSeconds: times[mode],
-    medianEpochSeconds: median(times[mode]),
-    predictImagesPerSecond: median(rates[mode]),
-    last: last[mode],
+  const path = (name: string, mode: Mode): FitRealPath => ({
+    epochSeconds: times[name][mode],
+    medianEpochSeconds: median(times[name][mode]),
+    predictImagesPerSecond: median(rates[name][mode]),
+    last: last[name][mode],
   });
   const result = {
     threads: kernels.info.threads,
-    fused: path('fused'),
-    layers: path('layers'),
+    optimizers: Object.fromEntries(
+      models.map(({ name }) => [name, { fused: path(name, 'fused'), layers: path(name, 'layers') }]),
+    ),
     threadStats: kernels.threadStats,
   };
   await kernels.dispose();
@@ -88,16 +116,18 @@ export async function fitReal(
 /** Prints {@link fitReal}'s figures. */
 export function formatFitReal(result: Awaited<ReturnType<typeof fitReal>>): string {
   const lines = [
-    `model A on real Fashion-MNIST task A through Sequential.fit (batch 32, SGD 1e-3, validation on 5,000), ${result.threads} thread(s)`,
-    `${'path'.padEnd(28)} ${'median s/epoch'.padStart(14)} ${'predict img/s'.padStart(14)}  epochs (s)`,
+    `model A on real Fashion-MNIST task A through Sequential.fit (batch 32, learning rate 1e-3, validation on 5,000), ${result.threads} thread(s)`,
+    `${'optimizer, path'.padEnd(36)} ${'median s/epoch'.padStart(14)} ${'predict img/s'.padStart(14)}  epochs (s)`,
   ];
-  for (const [name, path] of [
-    ['fused step (one call/batch)', result.fused],
-    ['layer by layer', result.layers],
-  ] as const) {
-    lines.push(
-      `${name.padEnd(28)} ${path.medianEpochSeconds.toFixed(3).padStart(14)} ${Math.round(path.predictImagesPerSecond).toString().padStart(14)}  ${path.epochSeconds.map((s) => s.toFixed(3)).join(' ')}`,
-    );
+  for (const [optimizer, paths] of Object.entries(result.optimizers)) {
+    for (const [name, path] of [
+      ['fused step (one call/batch)', paths.fused],
+      ['layer by layer', paths.layers],
+    ] as const) {
+      lines.push(
+        `${`${optimizer}, ${name}`.padEnd(36)} ${path.medianEpochSeconds.toFixed(3).padStart(14)} ${Math.round(path.predictImagesPerSecond).toString().padStart(14)}  ${path.epochSeconds.map((s) => s.toFixed(3)).join(' ')}`,
+      );
+    }
   }
   lines.push(`thread stats: ${JSON.stringify(result.threadStats)}`);
   return lines.join('\n');

@@ -175,7 +175,7 @@ interface Outcome {
   history: Record<string, number[]>;
   weights: Float32Array[];
   predictions: Float32Array;
-  evaluation: number[];
+  evaluation: unknown;
   /** Calls of the layer-by-layer kernels during fit (0 when every step ran fused). */
   layerCalls: number;
   /** Gradient buffers of frozen layers after fit (they start as NaN: never written means still NaN). */
@@ -296,7 +296,9 @@ describe('fused training steps', () => {
       class Probe extends Callback {
         override onBatchEnd(batch: number): void {
           if (batch % 3 === 0) {
-            seen.push(model.evaluate(x.slice(0, 40), sparse4.slice(0, 40), { batchSize: 7 })[0]);
+            seen.push(
+              (model.evaluate(x.slice(0, 40), sparse4.slice(0, 40), { batchSize: 7 }) as number[])[0],
+            );
             seen.push(model.predict(x.slice(0, 5), { batchSize: 2 }).data[0]);
           }
         }
