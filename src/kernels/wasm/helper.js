@@ -47,8 +47,13 @@ async function start(init) {
     post({ type: 'error', message: `cannot instantiate the kernels: ${describe(error)}` });
     return;
   }
+  const words = new Int32Array(init.memory.buffer, init.control, 2048);
+  // The serial as it was before 'ready': the caller publishes its first run only after every helper is ready,
+  // so a run published before this thread's loop starts is still seen as new (read after 'ready', it could be
+  // taken for one already served, and a caller that leaves chunks to the helpers would wait forever).
+  const seen = Atomics.load(words, SERIAL);
   post({ type: 'ready' });
-  serve(exports, new Int32Array(init.memory.buffer, init.control, 2048), init.index, init.spinMicros);
+  serve(exports, words, init.index, init.spinMicros, seen);
 }
 
 function describe(error) {
@@ -56,10 +61,9 @@ function describe(error) {
 }
 
 /** The helper's whole life after start: wait for a run, take part in it, repeat until the stop word. */
-function serve(exports, words, index, spinMicros) {
+function serve(exports, words, index, spinMicros, seen) {
   const run = exports.plan_run;
   const busy = BUSY + 16 * index;
-  let seen = Atomics.load(words, SERIAL);
   let deadline = performance.now() + spinMicros / 1000;
   let spins = 0;
   for (;;) {
