@@ -108,6 +108,8 @@ interface Run {
   weights: Float32Array[];
   /** Steps whose recorded optimizer calls were replayed after the fused step instead of applied inside it. */
   replays: number;
+  /** Steps whose optimizer calls were recorded (to be applied inside the step). */
+  captures: number;
 }
 
 function model(optimizer: Optimizer, fused: boolean): Sequential {
@@ -134,16 +136,24 @@ async function train(
   setKernels(kernels);
   const m = existing ?? model(make(), fused);
   let replays = 0;
-  const original = kernels.replayOptimizerOps;
+  let captures = 0;
+  const replay = kernels.replayOptimizerOps;
+  const capture = kernels.captureOptimizerOps;
   kernels.replayOptimizerOps = function (ops) {
     replays++;
-    original.call(this, ops);
+    replay.call(this, ops);
+  };
+  kernels.captureOptimizerOps = function (body) {
+    captures++;
+    return capture.call(this, body);
   };
   try {
     const history = await m.fit(x, y, { epochs: 2, batchSize: 16, seed: 99, verbose: 0, callbacks });
-    return { history: history.history, weights: m.getWeights().map((w) => w.data), replays, model: m };
+    const weights = m.getWeights().map((w) => w.data);
+    return { history: history.history, weights, replays, captures, model: m };
   } finally {
     delete (kernels as Partial<WasmKernels>).replayOptimizerOps;
+    delete (kernels as Partial<WasmKernels>).captureOptimizerOps;
   }
 }
 
@@ -176,6 +186,8 @@ describe('every optimizer in the fused step', () => {
         assertSameWeights(run.weights, expected.weights, `${threads} threads`);
         // Applied inside every step (never replayed) whenever the optimizer allows it.
         assert.equal(run.replays, 0, `${threads} threads: replayed steps`);
+        // 2 epochs of 13 batches.
+        assert.equal(run.captures, o.inside ? 26 : 0, `${threads} threads: steps with updates inside`);
       }
       // The weights moved: a step that applied nothing would fail here.
       const initial = model(o.make(), false)

@@ -127,6 +127,8 @@ export interface FusedStepKernels {
    * reads arrays (`clipnorm`'s norms).
    */
   captureOptimizerOps(body: () => void): RecordedOptimizerOp[];
+  /** Whether {@link captureOptimizerOps} records every call now (false: apply the optimizer after the step). */
+  canCaptureOptimizerOps(): boolean;
   /** Makes recorded calls, in order: what the recorded body would have done. */
   replayOptimizerOps(ops: readonly RecordedOptimizerOp[]): void;
 }

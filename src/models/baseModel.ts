@@ -1317,9 +1317,10 @@ export abstract class BaseModel extends Layer {
         kernels.gatherRows(inputs.data, order, start, count, rowLength, plan.input);
         kernels.gatherRows(targets.data, order, start, count, targets.width, plan.target);
         // The optimizer's step only calls kernels (updatesInsideFusedStep): record them, apply them inside.
-        const updates = fusedStep.updatesInside
-          ? kernels.captureOptimizerOps(() => optimizer.applyVariableGradients(trainableVariables))
-          : null;
+        const updates =
+          fusedStep.updatesInside && kernels.canCaptureOptimizerOps()
+            ? kernels.captureOptimizerOps(() => optimizer.applyVariableGradients(trainableVariables))
+            : null;
         let inside: boolean;
         setTrainingRandom(active.random);
         try {

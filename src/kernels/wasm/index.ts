@@ -134,6 +134,25 @@ export interface WasmKernelInfo {
  */
 const SPLIT_FORWARD = 1 << 18;
 
+/** The kernel methods an optimizer step calls, which {@link WasmKernels.captureOptimizerOps} records. */
+const RECORDED_METHODS = [
+  'sgdUpdate',
+  'rmspropUpdate',
+  'adamUpdate',
+  'adadeltaUpdate',
+  'adagradUpdate',
+  'adamaxUpdate',
+  'nadamUpdate',
+  'lionUpdate',
+  'ftrlUpdate',
+  'fill',
+  'clipByValue',
+  'accumulateGradient',
+  'emaUpdate',
+  'scale',
+  'sumOfSquares',
+] as const;
+
 /**
  * Kernels backed by WebAssembly SIMD. Create with {@link createWasmKernels} (compilation is async); call
  * {@link WasmKernels.dispose} to stop the helper threads (they never keep the process alive meanwhile).
@@ -218,6 +237,15 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       this.optimizers.capture = null;
     }
     return ops;
+  }
+
+  /**
+   * @internal Whether {@link captureOptimizerOps} would see every kernel call of an optimizer step: false
+   * while one of the methods it records is replaced on this object (tests swap in the reference loops), whose
+   * calls would then run at once instead of being recorded.
+   */
+  canCaptureOptimizerOps(): boolean {
+    return !RECORDED_METHODS.some((name) => Object.prototype.hasOwnProperty.call(this, name));
   }
 
   /** @internal Runs ops recorded by {@link captureOptimizerOps}, in order: what `body` would have done. */
