@@ -9,6 +9,10 @@
  * - TensorFlow.js 4.22 with its wasm backend in the same Chromium (binary and threads as it picks them),
  *   a fixed number of steps timed and extrapolated to the epoch.
  *
+ * Every contender is started first (data loaded, model compiled, a warm-up `fit`), then the rounds go
+ * round-robin (one epoch of each contender, then the next round), so that the machine's load, which comes
+ * and goes on a shared machine, falls on all of them; the table gives each one's median.
+ *
  * Task A of Fashion-MNIST from `WARMSTART_DATA_DIR` when it is set (the same bytes go to the page), else
  * random images. Prints a table and writes `bench/results-browser.json` (or `--out FILE`).
  *
@@ -25,16 +29,10 @@ import os from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBrowserArtifacts } from '../scripts/build-browser.js';
-import type { TfjsPageResult } from './browser/tfjs-page.js';
-import type { WarmstartPageResult } from './browser/warmstart-page.js';
-import {
-  BATCH,
-  buildModelA,
-  type EpochRun,
-  median,
-  type TaskBytes,
-  warmstartEpochs,
-} from './browser/workload.js';
+import type { Page } from 'playwright-core';
+import type { TfjsPageInfo } from './browser/tfjs-page.js';
+import type { WarmstartPageInfo } from './browser/warmstart-page.js';
+import { BATCH, buildModelA, median, startModelA, type TaskBytes } from './browser/workload.js';
 import { rng } from './model-a.js';
 
 const CHROMIUM = process.env['WARMSTART_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -195,18 +193,35 @@ async function buildPages(folder: string): Promise<void> {
   }
 }
 
-/** A warmstart row from its epochs. */
-function epochRow(name: string, run: EpochRun, threads: number, note: string): Row {
-  const best = Math.min(...run.epochSeconds);
+/**
+ * A contender: started once (outside the timings), then one timed round after another, interleaved with the
+ * other contenders' rounds so that a burst of load on the shared machine hits them all rather than one.
+ */
+interface Contender {
+  name: string;
+  /** Seconds per epoch of each round so far (TF.js: extrapolated). */
+  epochs: number[];
+  /** Training loss of each round. */
+  losses: number[];
+  threads: number;
+  /** What the row's note says besides the rounds. */
+  note: () => string;
+  round(): Promise<void>;
+}
+
+function rowOf(contender: Contender): Row {
+  const best = Math.min(...contender.epochs);
   return {
-    name,
-    epochSeconds: median(run.epochSeconds),
+    name: contender.name,
+    epochSeconds: median(contender.epochs),
     bestEpochSeconds: best,
-    runs: run.epochSeconds,
-    threads,
-    note: `${note}; median of ${run.epochSeconds.length} epoch(s), best ${best.toFixed(3)} s`,
+    runs: contender.epochs,
+    threads: contender.threads,
+    note: `${contender.note()}; median of ${contender.epochs.length} round(s), best ${best.toFixed(3)} s`,
   };
 }
+
+const plural = (threads: number): string => `${threads} thread${threads > 1 ? 's' : ''}`;
 
 /** Runs the bench (see the module's comment for its options). */
 export async function runBrowserBench(args: string[]): Promise<void> {
@@ -257,39 +272,50 @@ export async function runBrowserBench(args: string[]): Promise<void> {
 
   const loadBefore = os.loadavg();
   const started = new Date();
-  const rows: Row[] = [];
+  const contenders: Contender[] = [];
+  /** Whether a contender's losses are bit for bit those of the first (Node, default backend). */
+  const sameLosses = (contender: Contender): string =>
+    contender.losses.every((loss, i) => Object.is(loss, contenders[0]!.losses[i])) ? 'same' : 'differ';
+  /** A warmstart contender in Node on `kernels` (models built now keep them). */
+  const nodeContender = async (name: string, note: string, threads: number): Promise<Contender> => {
+    const session = await startModelA(ws, data, { warmupSteps });
+    const contender: Contender = {
+      name,
+      epochs: [],
+      losses: [],
+      threads,
+      note: () => note,
+      async round() {
+        const epoch = await session.epoch();
+        contender.epochs.push(epoch.seconds);
+        contender.losses.push(epoch.loss);
+      },
+    };
+    return contender;
+  };
 
-  // ---- Node ----
-  log('Node: model A, default wasm backend…');
+  log('Node: starting model A on the default wasm backend, and on 1 thread…');
   const nodeKernels = await ws.ready();
   const nodeInfo = nodeKernels instanceof ws.WasmKernels ? nodeKernels.info : null;
   const nodeThreads = nodeInfo?.threads ?? 1;
-  const nodeRun = await warmstartEpochs(ws, data, { rounds, warmupSteps });
-  rows.push(
-    epochRow(
-      `warmstart, Node fit, ${nodeThreads} thread${nodeThreads > 1 ? 's' : ''}`,
-      nodeRun,
-      nodeThreads,
+  contenders.push(
+    await nodeContender(
+      `warmstart, Node fit, ${plural(nodeThreads)}`,
       `${nodeKernels.name}${nodeInfo?.relaxedSimd ? ', relaxed SIMD' : ''}, the default backend`,
+      nodeThreads,
     ),
   );
-  let node1Run: EpochRun | null = null;
-  if (nodeThreads > 1) {
-    log('Node: model A, wasm on 1 thread…');
-    const one = await ws.createWasmKernels({ threads: 1 });
-    ws.setKernels(one);
-    node1Run = await warmstartEpochs(ws, data, { rounds, warmupSteps });
+  const oneThread = nodeThreads > 1 ? await ws.createWasmKernels({ threads: 1 }) : null;
+  if (oneThread !== null) {
+    ws.setKernels(oneThread);
+    contenders.push(await nodeContender('warmstart, Node fit, 1 thread', 'wasm, threads: 1', 1));
     ws.setKernels(nodeKernels);
-    await one.dispose();
-    rows.push(epochRow('warmstart, Node fit, 1 thread', node1Run, 1, 'wasm, threads: 1'));
   }
 
-  // ---- Chromium ----
   const temp = mkdtempSync(join(os.tmpdir(), 'warmstart-browser-bench-'));
   const wasmRequests: string[] = [];
-  let browserResult: WarmstartPageResult | null = null;
-  let noYieldResult: WarmstartPageResult | null = null;
-  let tfjsResult: TfjsPageResult | null = null;
+  let browserInfo = null as WarmstartPageInfo | null;
+  let tfjsInfo = null as TfjsPageInfo | null;
   let tfjsWasmFiles: string[] = [];
   let chromiumVersion = 'not run';
   const pageErrors: string[] = [];
@@ -310,7 +336,7 @@ export async function runBrowserBench(args: string[]): Promise<void> {
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
     chromiumVersion = browser.version();
     try {
-      const open = async (page: string, ready: string) => {
+      const open = async (page: string, ready: string): Promise<Page> => {
         const tab = await browser.newPage();
         tab.on('pageerror', (error) => pageErrors.push(`${page}: ${error.message}`));
         tab.on('console', (message) => {
@@ -320,24 +346,53 @@ export async function runBrowserBench(args: string[]): Promise<void> {
         await tab.waitForFunction(ready);
         return tab;
       };
-      log('Chromium: model A, warmstart (ready() defaults, fit yields every 16 ms by default)…');
-      let tab = await open('warmstart.html', 'typeof window.runWarmstart === "function"');
-      browserResult = await tab.evaluate((o) => window.runWarmstart(o), { rounds, warmupSteps });
-      await tab.close();
-      log('Chromium: model A, warmstart, yieldEvery: false…');
-      tab = await open('warmstart.html', 'typeof window.runWarmstart === "function"');
-      noYieldResult = await tab.evaluate((o) => window.runWarmstart(o), {
-        rounds,
-        warmupSteps,
-        yieldEvery: false as const,
-      });
-      await tab.close();
+      /** warmstart in a page of its own; `yieldEvery` undefined: the browsers' default (16 ms). */
+      const pageContender = async (yieldEvery: false | undefined): Promise<Contender> => {
+        const tab = await open('warmstart.html', 'typeof window.startWarmstart === "function"');
+        const info = await tab.evaluate((o) => window.startWarmstart(o), { warmupSteps, yieldEvery });
+        browserInfo ??= info;
+        const contender: Contender = {
+          name: `warmstart, Chromium, ${plural(info.threads)}${yieldEvery === false ? ', no yield' : ''}`,
+          epochs: [],
+          losses: [],
+          threads: info.threads,
+          note: () => {
+            const why = info.warnings.find((warning) => /thread/i.test(warning));
+            const parts =
+              yieldEvery === false
+                ? ['fit with yieldEvery: false (the page is blocked meanwhile)']
+                : [
+                    `${info.backend}${info.relaxedSimd ? ', relaxed SIMD' : ''}, crossOriginIsolated ${info.crossOriginIsolated}`,
+                    'yieldEvery default (16 ms)',
+                  ];
+            parts.push(`losses vs Node's: ${sameLosses(contender)}`);
+            if (info.wasmBackendError !== null) parts.push(`wasm backend error: ${info.wasmBackendError}`);
+            if (why !== undefined) parts.push(`engine said: ${why}`);
+            else if (info.threads === 1 && info.crossOriginIsolated && info.hardwareConcurrency >= 2) {
+              parts.push(
+                `no helper thread started although the page is cross-origin isolated on ${info.hardwareConcurrency} cores`,
+              );
+            }
+            return parts.join('; ');
+          },
+          async round() {
+            const epoch = await tab.evaluate(() => window.warmstartEpoch());
+            contender.epochs.push(epoch.seconds);
+            contender.losses.push(epoch.loss);
+          },
+        };
+        return contender;
+      };
+      log(
+        'Chromium: starting model A with warmstart (ready() defaults), twice: fit yielding every 16 ms, and never…',
+      );
+      contenders.push(await pageContender(undefined));
+      contenders.push(await pageContender(false));
       if (withTfjs) {
-        log(`Chromium: model A, TensorFlow.js wasm (${tfjsSteps} steps a round)…`);
+        log(`Chromium: starting model A with TensorFlow.js wasm (${tfjsSteps} steps a round)…`);
         const before = wasmRequests.length;
-        tab = await open('tfjs.html', 'typeof window.runTfjs === "function"');
-        tfjsResult = await tab.evaluate((o) => window.runTfjs(o), {
-          rounds,
+        const tab = await open('tfjs.html', 'typeof window.startTfjs === "function"');
+        const info = await tab.evaluate((o) => window.startTfjs(o), {
           warmupSteps: 10,
           steps: tfjsSteps,
           validationImages: Math.min(
@@ -345,8 +400,33 @@ export async function runBrowserBench(args: string[]): Promise<void> {
             Math.round((validCount * tfjsSteps) / stepsPerEpoch) + BATCH,
           ),
         });
-        tfjsWasmFiles = wasmRequests.slice(before);
-        await tab.close();
+        tfjsInfo = info;
+        tfjsWasmFiles = wasmRequests.slice(before).map((path) => path.split('/').pop()!);
+        const contender: Contender = {
+          name: `TensorFlow.js ${info.version}, Chromium, wasm`,
+          epochs: [],
+          losses: [],
+          threads: info.threads,
+          note: () =>
+            `EXTRAPOLATED: ${info.steps} of ${stepsPerEpoch} steps and ${info.validationImages} of ${validCount} validation images timed per round; ` +
+            `binary ${tfjsWasmFiles.join(', ') || 'none fetched'} (SIMD ${info.simd}, threads support ${info.multithread}), ` +
+            `${plural(info.threads)} (XNNPACK's choice), crossOriginIsolated ${info.crossOriginIsolated}`,
+          async round() {
+            const r = await tab.evaluate(() => window.tfjsRound());
+            contender.epochs.push(
+              (r.trainSeconds * stepsPerEpoch) / info.steps +
+                (r.evalSeconds * validCount) / info.validationImages,
+            );
+            contender.losses.push(r.loss);
+          },
+        };
+        contenders.push(contender);
+      }
+      for (let round = 1; round <= rounds; round++) {
+        for (const contender of contenders) {
+          log(`round ${round}/${rounds}: ${contender.name}`);
+          await contender.round();
+        }
       }
     } finally {
       await browser.close();
@@ -354,67 +434,13 @@ export async function runBrowserBench(args: string[]): Promise<void> {
     }
   } finally {
     rmSync(temp, { recursive: true, force: true });
+    await oneThread?.dispose();
   }
   const loadAfter = os.loadavg();
 
-  const sameLosses = (run: EpochRun | null): string =>
-    run === null
-      ? '—'
-      : run.losses.every((loss, i) => Object.is(loss, nodeRun.losses[i]))
-        ? 'same'
-        : 'differ';
-  if (browserResult !== null) {
-    const r = browserResult;
-    const why = r.warnings.find((warning) => /thread/i.test(warning));
-    rows.push(
-      epochRow(
-        `warmstart, Chromium, ${r.threads} thread${r.threads > 1 ? 's' : ''}`,
-        r,
-        r.threads,
-        [
-          `${r.backend}${r.relaxedSimd ? ', relaxed SIMD' : ''}, crossOriginIsolated ${r.crossOriginIsolated}`,
-          `yieldEvery default (16 ms); losses vs Node's: ${sameLosses(r)}`,
-          ...(r.wasmBackendError === null ? [] : [`wasm backend error: ${r.wasmBackendError}`]),
-          ...(why === undefined ? [] : [`engine said: ${why}`]),
-          ...(r.threads === 1 && r.crossOriginIsolated && r.hardwareConcurrency >= 2 && why === undefined
-            ? [
-                `no helper thread started although the page is cross-origin isolated on ${r.hardwareConcurrency} cores`,
-              ]
-            : []),
-        ].join('; '),
-      ),
-    );
-  }
-  if (noYieldResult !== null) {
-    rows.push(
-      epochRow(
-        `warmstart, Chromium, ${noYieldResult.threads} thread${noYieldResult.threads > 1 ? 's' : ''}, no yield`,
-        noYieldResult,
-        noYieldResult.threads,
-        `fit with yieldEvery: false (the page is blocked meanwhile); losses vs Node's: ${sameLosses(noYieldResult)}`,
-      ),
-    );
-  }
-  if (tfjsResult !== null) {
-    const t = tfjsResult;
-    const epochs = t.trainSeconds.map(
-      (train, i) => (train * stepsPerEpoch) / t.steps + (t.evalSeconds[i]! * validCount) / t.validationImages,
-    );
-    const binary = tfjsWasmFiles.map((path) => path.split('/').pop()).join(', ') || 'none fetched';
-    rows.push({
-      name: `TensorFlow.js ${t.version}, Chromium, wasm`,
-      epochSeconds: median(epochs),
-      bestEpochSeconds: Math.min(...epochs),
-      runs: epochs,
-      threads: t.threads,
-      note:
-        `EXTRAPOLATED: ${t.steps} of ${stepsPerEpoch} steps and ${t.validationImages} of ${validCount} validation images timed per round, ` +
-        `median of ${epochs.length}; binary ${binary} (SIMD ${t.simd}, threads support ${t.multithread}), ` +
-        `${t.threads} thread(s) (XNNPACK's choice), crossOriginIsolated ${t.crossOriginIsolated}`,
-    });
-  } else if (!withTfjs) {
+  const rows = contenders.map(rowOf);
+  if (!withTfjs)
     rows.push({ name: 'TensorFlow.js, Chromium, wasm', epochSeconds: null, note: 'skipped (--no-tfjs)' });
-  }
 
   // ---- Report ----
   const node = rows[0]!;
@@ -439,7 +465,7 @@ export async function runBrowserBench(args: string[]): Promise<void> {
   lines.push(`data: ${dataNote}`);
   lines.push(
     `machine: ${cpuModel()}, ${os.cpus().length} cores, node ${process.version}, Chromium ${chromiumVersion}` +
-      `${browserResult === null ? '' : ` (navigator.hardwareConcurrency ${browserResult.hardwareConcurrency})`}, ${started.toISOString()}`,
+      `${browserInfo === null ? '' : ` (navigator.hardwareConcurrency ${browserInfo.hardwareConcurrency})`}, ${started.toISOString()}`,
   );
   lines.push(
     `load average before/after: ${loadBefore.map((v) => v.toFixed(2)).join(' ')} / ${loadAfter.map((v) => v.toFixed(2)).join(' ')}`,
@@ -460,7 +486,7 @@ export async function runBrowserBench(args: string[]): Promise<void> {
   lines.push('');
   lines.push(
     `browser / Node: ${browserVsNode === null ? '—' : `${browserVsNode.toFixed(2)}×`} (target ≤ 1.3×: ${browserVsNode === null ? '—' : browserVsNode <= 1.3 ? 'met' : 'NOT met'})` +
-      `${browserResult !== null && browserResult.threads < nodeThreads ? `; the page runs on ${browserResult.threads} thread(s), Node on ${nodeThreads}` : ''}`,
+      `${browserInfo !== null && browserInfo.threads < nodeThreads ? `; the page runs on ${browserInfo.threads} thread(s), Node on ${nodeThreads}` : ''}`,
   );
   lines.push(
     `TF.js / browser: ${tfjsVsBrowser === null ? '—' : `${tfjsVsBrowser.toFixed(1)}×`} (target ≥ 15×: ${tfjsVsBrowser === null ? '—' : tfjsVsBrowser >= 15 ? 'met' : 'NOT met'}; TF.js extrapolated from ${tfjsSteps} steps a round)`,
@@ -481,16 +507,16 @@ export async function runBrowserBench(args: string[]): Promise<void> {
     rounds,
     tfjsStepsPerRound: withTfjs ? tfjsSteps : null,
     browser:
-      browserResult === null
+      browserInfo === null
         ? null
         : {
-            crossOriginIsolated: browserResult.crossOriginIsolated,
-            threads: browserResult.threads,
-            hardwareConcurrency: browserResult.hardwareConcurrency,
-            relaxedSimd: browserResult.relaxedSimd,
-            warnings: browserResult.warnings,
+            crossOriginIsolated: browserInfo.crossOriginIsolated,
+            threads: browserInfo.threads,
+            hardwareConcurrency: browserInfo.hardwareConcurrency,
+            relaxedSimd: browserInfo.relaxedSimd,
+            warnings: browserInfo.warnings,
           },
-    tfjs: tfjsResult === null ? null : { ...tfjsResult, wasmFiles: tfjsWasmFiles },
+    tfjs: tfjsInfo === null ? null : { ...tfjsInfo, wasmFiles: tfjsWasmFiles },
     epochs: rows,
     ratios: { browserOverNode: browserVsNode, tfjsOverBrowser: tfjsVsBrowser },
     pageErrors,

@@ -5,7 +5,8 @@
  * XNNPACK sizes its pool itself). The same model A as `workload.ts` (TF.js's Dense defaults to
  * glorot_uniform, as Keras does), SGD 1e-3, batch 32. TF.js pays milliseconds of per-op overhead per step,
  * so each round trains a fixed number of steps and evaluates a slice of the validation set; bench/browser.ts
- * extrapolates to the epoch. bench/browser.ts calls `window.runTfjs`.
+ * extrapolates to the epoch. bench/browser.ts calls `window.startTfjs` once, then `window.tfjsRound` once per
+ * round.
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
@@ -13,9 +14,8 @@ import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
 import { fetchTaskBytes } from './fetch-data.js';
 import { BATCH, CLASSES, HIDDEN_UNITS, LEARNING_RATE, SEED } from './workload.js';
 
-/** Options of `runTfjs`. */
+/** Options of `startTfjs`. */
 export interface TfjsOptions {
-  rounds: number;
   warmupSteps: number;
   /** Training steps timed per round. */
   steps: number;
@@ -23,26 +23,33 @@ export interface TfjsOptions {
   validationImages: number;
 }
 
-/** What the TF.js page measured. */
-export interface TfjsPageResult {
+/** What TF.js runs on, and the workload of a round. */
+export interface TfjsPageInfo {
   version: string;
   backend: string;
   threads: number;
   simd: boolean;
   multithread: boolean;
   crossOriginIsolated: boolean;
-  /** Seconds of each round's `steps` training steps. */
-  trainSeconds: number[];
-  /** Seconds of each round's evaluation of `validationImages` images. */
-  evalSeconds: number[];
+  /** Training steps of a round. */
   steps: number;
+  /** Validation images evaluated in a round. */
   validationImages: number;
-  losses: number[];
+}
+
+/** One round of TF.js. */
+export interface TfjsRound {
+  /** Seconds of the round's `steps` training steps. */
+  trainSeconds: number;
+  /** Seconds of its evaluation of `validationImages` images. */
+  evalSeconds: number;
+  loss: number;
 }
 
 declare global {
   interface Window {
-    runTfjs(options: TfjsOptions): Promise<TfjsPageResult>;
+    startTfjs(options: TfjsOptions): Promise<TfjsPageInfo>;
+    tfjsRound(): Promise<TfjsRound>;
   }
 }
 
@@ -52,7 +59,9 @@ function floats(images: Uint8Array): Float32Array {
   return out;
 }
 
-window.runTfjs = async (options) => {
+let round: (() => Promise<TfjsRound>) | null = null;
+
+window.startTfjs = async (options) => {
   tfWasm.setWasmPaths('/tfjs-wasm/');
   if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend did not initialise');
   await tf.ready();
@@ -84,20 +93,7 @@ window.runTfjs = async (options) => {
   const warmup = Math.min(trainCount, options.warmupSteps * BATCH);
   await model.fit(xs.slice(0, warmup), ys.slice(0, warmup), { batchSize: BATCH, epochs: 1, verbose: 0 });
 
-  const result: TfjsPageResult = {
-    version: tf.version.tfjs,
-    backend: tf.getBackend(),
-    threads: tfWasm.getThreadsCount(),
-    simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true,
-    multithread: (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true,
-    crossOriginIsolated: globalThis.crossOriginIsolated === true,
-    trainSeconds: [],
-    evalSeconds: [],
-    steps: Math.ceil(trainCount / BATCH),
-    validationImages: validCount,
-    losses: [],
-  };
-  for (let round = 0; round < options.rounds; round++) {
+  round = async () => {
     const t0 = performance.now();
     const history = await model.fit(xs, ys, { batchSize: BATCH, epochs: 1, shuffle: true, verbose: 0 });
     const t1 = performance.now();
@@ -105,11 +101,25 @@ window.runTfjs = async (options) => {
     await Promise.all(evaluation.map((scalar) => scalar.data()));
     const t2 = performance.now();
     tf.dispose(evaluation);
-    result.trainSeconds.push((t1 - t0) / 1000);
-    result.evalSeconds.push((t2 - t1) / 1000);
-    result.losses.push(history.history.loss!.at(-1) as number);
-  }
-  model.dispose();
-  tf.dispose([xs, ys, vx, vy]);
-  return result;
+    return {
+      trainSeconds: (t1 - t0) / 1000,
+      evalSeconds: (t2 - t1) / 1000,
+      loss: history.history.loss!.at(-1) as number,
+    };
+  };
+  return {
+    version: tf.version.tfjs,
+    backend: tf.getBackend(),
+    threads: tfWasm.getThreadsCount(),
+    simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true,
+    multithread: (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true,
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    steps: Math.ceil(trainCount / BATCH),
+    validationImages: validCount,
+  };
+};
+
+window.tfjsRound = () => {
+  if (round === null) throw new Error('call startTfjs first');
+  return round();
 };

@@ -2,14 +2,23 @@
  * The warmstart side of `npm run bench -- --browser`, bundled by esbuild into the bench page: loads the
  * engine bundle (`/engine/warmstart.js`, the same file `dist/browser/` ships), starts it with `ready()` and
  * its defaults (so it runs on as many threads as the browser backend picks by itself), fetches task A's
- * bytes from the bench server and runs {@link warmstartEpochs}. bench/browser.ts calls `window.runWarmstart`.
+ * bytes from the bench server and starts a {@link ModelASession}. bench/browser.ts calls
+ * `window.startWarmstart` once, then `window.warmstartEpoch` once per round.
  * @module
  */
-import { type EpochOptions, type EpochRun, type WarmstartApi, warmstartEpochs } from './workload.js';
+import {
+  type EpochResult,
+  type ModelASession,
+  type SessionOptions,
+  startModelA,
+  type WarmstartApi,
+} from './workload.js';
 import { fetchTaskBytes } from './fetch-data.js';
 
 /** What the page reports besides the timings. */
-export interface WarmstartPageResult extends EpochRun {
+export interface WarmstartPageInfo {
+  /** Steps of one epoch. */
+  stepsPerEpoch: number;
   crossOriginIsolated: boolean;
   hardwareConcurrency: number;
   /** The backend's name (`wasm`, or `reference` when the wasm backend did not start). */
@@ -25,11 +34,14 @@ export interface WarmstartPageResult extends EpochRun {
 
 declare global {
   interface Window {
-    runWarmstart(options: EpochOptions): Promise<WarmstartPageResult>;
+    startWarmstart(options: SessionOptions): Promise<WarmstartPageInfo>;
+    warmstartEpoch(): Promise<EpochResult>;
   }
 }
 
-window.runWarmstart = async (options) => {
+let session: ModelASession | null = null;
+
+window.startWarmstart = async (options) => {
   const warnings: string[] = [];
   const warn = console.warn;
   console.warn = (...parts: unknown[]) => {
@@ -43,9 +55,9 @@ window.runWarmstart = async (options) => {
   console.warn = warn;
   const info = kernels instanceof ws.WasmKernels ? kernels.info : null;
   const data = await fetchTaskBytes();
-  const run = await warmstartEpochs(ws, data, options);
+  session = await startModelA(ws, data, options);
   return {
-    ...run,
+    stepsPerEpoch: session.stepsPerEpoch,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     hardwareConcurrency: navigator.hardwareConcurrency,
     backend: kernels.name,
@@ -54,4 +66,9 @@ window.runWarmstart = async (options) => {
     wasmBackendError: ws.wasmBackendError?.message ?? null,
     warnings,
   };
+};
+
+window.warmstartEpoch = () => {
+  if (session === null) throw new Error('call startWarmstart first');
+  return session.epoch();
 };

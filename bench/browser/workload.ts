@@ -4,6 +4,8 @@
  * Dense 300/100/50/50/50 selu, glorot_uniform → Dense 8 softmax), SGD 1e-3, sparse categorical
  * cross-entropy, accuracy, batch 32, one `fit` call of one epoch per round with the validation set
  * evaluated, as the notebook's `model_A.fit(X_train_A, y_train_A, epochs=20, validation_data=…)` does.
+ * Sessions let the bench interleave its contenders' rounds, so that a burst of load on the shared machine
+ * hits them all rather than one.
  *
  * The engine comes in as an argument (its module namespace), so nothing here imports warmstart's code:
  * Node passes `src/index.ts`, the page the browser bundle `warmstart.js`.
@@ -33,26 +35,32 @@ export interface TaskBytes {
   validLabels: Uint8Array;
 }
 
-/** Options of {@link warmstartEpochs}. */
-export interface EpochOptions {
-  /** Timed epochs (each a `fit` call of one epoch on the same model). */
-  rounds: number;
+/** Options of {@link startModelA}. */
+export interface SessionOptions {
   /** Steps of an untimed `fit` first (compilation, the JIT's warm-up). */
   warmupSteps: number;
   /** `fit`'s `yieldEvery`; undefined leaves the platform's default (16 ms in browsers, never in Node). */
   yieldEvery?: Warmstart.FitOptions['yieldEvery'];
 }
 
-/** What {@link warmstartEpochs} measured. */
-export interface EpochRun {
-  /** Wall seconds of each timed epoch (training + validation). */
-  epochSeconds: number[];
-  /** Training loss of each timed epoch, to compare the two sides' work (same seed, same data). */
-  losses: number[];
-  /** Validation accuracy after each timed epoch. */
-  validationAccuracy: number[];
+/** One timed epoch. */
+export interface EpochResult {
+  /** Wall seconds (training + validation). */
+  seconds: number;
+  /** Training loss, to compare the two sides' work (same seed, same data, same rounds). */
+  loss: number;
+  /** Validation accuracy after the epoch. */
+  validationAccuracy: number;
+}
+
+/** Model A compiled and warmed up, its data in tensors: one timed epoch per {@link ModelASession.epoch}. */
+export interface ModelASession {
   /** Steps of one epoch. */
   stepsPerEpoch: number;
+  /** Trains one more epoch (a `fit` call of one epoch with the validation set) and times it. */
+  epoch(): Promise<EpochResult>;
+  /** Frees the model. */
+  dispose(): void;
 }
 
 /** Model A, built from the public API (the page has no `buildDenseNetwork`). */
@@ -65,12 +73,16 @@ export function buildModelA(ws: WarmstartApi): Warmstart.Sequential {
   return model;
 }
 
-/** Trains model A for `rounds` timed epochs on the backend `ws` currently uses. */
-export async function warmstartEpochs(
+/**
+ * Builds, compiles and warms up model A on the backend `ws` uses now (the model keeps it). Round r's `fit`
+ * is seeded with SEED + r, so sessions interleaved in one process shuffle alike whatever the global
+ * generator did in between.
+ */
+export async function startModelA(
   ws: WarmstartApi,
   data: TaskBytes,
-  options: EpochOptions,
-): Promise<EpochRun> {
+  options: SessionOptions,
+): Promise<ModelASession> {
   ws.setRandomSeed(SEED);
   const model = buildModelA(ws);
   model.compile({
@@ -92,29 +104,30 @@ export async function warmstartEpochs(
     epochs: 1,
     batchSize: BATCH,
     verbose: 0,
+    seed: SEED,
     ...yieldOption,
   });
-  const run: EpochRun = {
-    epochSeconds: [],
-    losses: [],
-    validationAccuracy: [],
+  let round = 0;
+  return {
     stepsPerEpoch: Math.ceil(count / BATCH),
+    async epoch() {
+      const started = performance.now();
+      const history = await model.fit(x, y, {
+        epochs: 1,
+        batchSize: BATCH,
+        verbose: 0,
+        validationData,
+        seed: SEED + ++round,
+        ...yieldOption,
+      });
+      return {
+        seconds: (performance.now() - started) / 1000,
+        loss: history.history.loss!.at(-1)!,
+        validationAccuracy: history.history.val_accuracy!.at(-1)!,
+      };
+    },
+    dispose: () => model.dispose(),
   };
-  for (let round = 0; round < options.rounds; round++) {
-    const started = performance.now();
-    const history = await model.fit(x, y, {
-      epochs: 1,
-      batchSize: BATCH,
-      verbose: 0,
-      validationData,
-      ...yieldOption,
-    });
-    run.epochSeconds.push((performance.now() - started) / 1000);
-    run.losses.push(history.history.loss!.at(-1)!);
-    run.validationAccuracy.push(history.history.val_accuracy!.at(-1)!);
-  }
-  model.dispose();
-  return run;
 }
 
 /** The median of a non-empty list. */
