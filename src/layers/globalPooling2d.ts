@@ -1,4 +1,4 @@
-import type { Conv2DGeometry, Kernels } from '../kernels/kernels.js';
+import type { Kernels } from '../kernels/kernels.js';
 import type { Shape } from '../tensor/tensor.js';
 import { type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { checkDataFormat, requireImageShape } from './spatial.js';
