@@ -7,7 +7,8 @@
  * Options: --quick (fewer repetitions, short slices), --dense (images without zeros: no zero-skipping in
  * warmstart's products; PyTorch and TF.js keep their own data), --no-torch, --no-tfjs, --no-numpy,
  * --out FILE. `--optimizers`: the per-optimizer `fit` table of bench/optimizers.ts instead; `--cnn`: the
- * convolutional benchmark instead (bench/cnn.ts, its own options there);
+ * convolutional benchmark instead (bench/cnn.ts, its own options there); `--browser`: model A's epoch in
+ * Node, in headless Chromium and TF.js in Chromium instead (bench/browser.ts, its own options there).
  * `--fit-real [--epochs N] [--threads N]`: model A on real Fashion-MNIST through `Sequential.fit`, fused steps
  * against the layer-by-layer path, SGD, Adam and Nadam (bench/fit-real.ts), instead.
  *
@@ -37,6 +38,10 @@ if (args.includes('--optimizers')) {
 if (args.includes('--cnn')) {
   // The convolutional workloads (bench/cnn.ts): the small CNN's epoch and MobileNetV2's predict.
   await import('./cnn.js');
+  process.exit(0);
+}
+if (args.includes('--browser')) {
+  await (await import('./browser.js')).runBrowserBench(args);
   process.exit(0);
 }
 const quick = args.includes('--quick');

@@ -514,6 +514,7 @@ test('every exported layer, optimizer, schedule, initializer, loss, metric and c
     'Merge',
     'BaseConv2D',
     'ReluFamily',
+    'BaseModel', // a model is a layer now; Sequential and Model have rows
     'Optimizer',
     'LearningRateSchedule',
     'Initializer',

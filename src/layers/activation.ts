@@ -1,6 +1,7 @@
 import { type ActivationName, getActivation } from '../activations/index.js';
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { BufferedLayer } from './bufferedLayer.js';
+import { type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Activation}. */
@@ -20,19 +21,11 @@ const ACTIVATION_OPTION_KEYS = {
  * over the last axis), `∂L/∂x = ∂L/∂y ⊙ f′(x)` (softmax's full Jacobian per row). As the last layer it can
  * fuse with the loss like a Dense layer's activation.
  */
-export class Activation extends Layer {
+export class Activation extends BufferedLayer {
   readonly className = 'Activation';
   /** The function applied. */
   readonly activation: ActivationName;
   private lastInput: Float32Array | null = null;
-  private readonly output = new BatchBuffer(
-    () => this.kernels,
-    () => this.width,
-  );
-  private readonly inputGradient = new BatchBuffer(
-    () => this.kernels,
-    () => this.width,
-  );
 
   constructor(options: ActivationOptions) {
     checkOptions('Activation', options, ACTIVATION_OPTION_KEYS);
@@ -70,14 +63,11 @@ export class Activation extends Layer {
     return output;
   }
 
-  backward(
+  protected inputGradientFor(
     outputGradient: Float32Array,
     batch: number,
-    _computeWeightGradients: boolean,
-    computeInputGradient: boolean,
     preActivation: boolean,
-  ): Float32Array | null {
-    if (!computeInputGradient) return null;
+  ): Float32Array {
     // With `preActivation` the loss already differentiated through this activation.
     if (preActivation || this.activation === 'linear') return outputGradient;
     if (this.lastInput === null) throw new Error(`Activation '${this.name}': backward before forward`);
@@ -97,11 +87,5 @@ export class Activation extends Layer {
 
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), activation: this.activation };
-  }
-
-  override dispose(): void {
-    this.output.release();
-    this.inputGradient.release();
-    super.dispose();
   }
 }

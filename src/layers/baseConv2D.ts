@@ -79,6 +79,7 @@ export abstract class BaseConv2D extends Layer {
   /** How the bias is initialised. */
   readonly biasInitializer: Initializer;
 
+  private biasWeight: Variable | null = null;
   /** The window over one input image; `batch` is set at each call. */
   protected geometry: Conv2DGeometry | null = null;
   /** The input of the last forward pass (backward needs it). */
@@ -113,6 +114,22 @@ export abstract class BaseConv2D extends Layer {
     this.activation = getActivation(options.activation);
     this.useBias = options.useBias ?? true;
     this.biasInitializer = getInitializer(options.biasInitializer ?? 'zeros');
+  }
+
+  /** The bias, shape (output channels), or null without bias. */
+  get bias(): Variable | null {
+    return this.biasWeight;
+  }
+
+  /**
+   * Checks Keras's `filters` (the output channels of Conv2D and SeparableConv2D): a positive integer.
+   * @throws RangeError naming the layer class
+   */
+  protected checkFilters(filters: number): number {
+    if (!Number.isInteger(filters) || filters <= 0) {
+      throw new RangeError(`${this.className}: filters must be a positive integer, got ${filters}`);
+    }
+    return filters;
   }
 
   /** Output channels for an input of `inputChannels` channels. */
@@ -168,11 +185,10 @@ export abstract class BaseConv2D extends Layer {
   ): void;
 
   /** Adds the bias weight (shape [channels]) when the layer has one. */
-  protected createBias(channels: number, kernels: Kernels): Variable | null {
-    if (!this.useBias) return null;
-    const bias = this.addWeight('bias', [channels], kernels);
-    this.biasInitializer.fill(bias.value, bias.shape);
-    return bias;
+  protected createBias(channels: number, kernels: Kernels): void {
+    if (!this.useBias) return;
+    this.biasWeight = this.addWeight('bias', [channels], kernels);
+    this.biasInitializer.fill(this.biasWeight.value, this.biasWeight.shape);
   }
 
   /** Elements of one output image. */
@@ -258,6 +274,19 @@ export abstract class BaseConv2D extends Layer {
     return serializeInitializer(this.biasInitializer);
   }
 
+  /**
+   * The config's regularizers and constraints, which warmstart does not implement (all null), in Keras's
+   * order: one regularizer per weight, the activity regularizer, one constraint per weight.
+   * @param weights the weights' Keras names in config order (`'kernel'`, `'bias'`, …)
+   */
+  protected unusedPenaltiesConfig(weights: readonly string[]): Record<string, null> {
+    return Object.fromEntries([
+      ...weights.map((weight) => [`${weight}_regularizer`, null]),
+      ['activity_regularizer', null],
+      ...weights.map((weight) => [`${weight}_constraint`, null]),
+    ]);
+  }
+
   override dispose(): void {
     for (const buffer of [
       this.preActivationBuffer,
@@ -268,6 +297,7 @@ export abstract class BaseConv2D extends Layer {
       buffer.release();
     this.geometry = null;
     this.lastInput = null;
+    this.biasWeight = null;
     super.dispose();
   }
 }

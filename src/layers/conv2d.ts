@@ -49,22 +49,19 @@ export class Conv2D extends BaseConv2D {
   /** How the kernel is initialised. */
   readonly kernelInitializer: Initializer;
   private kernelWeight: Variable | null = null;
-  private biasWeight: Variable | null = null;
 
   constructor(options: Conv2DOptions) {
     checkOptions('Conv2D', options, CONV_2D_OPTION_KEYS);
     super(options, 'conv2d');
-    if (!Number.isInteger(options.filters) || options.filters <= 0) {
-      throw new RangeError(`Conv2D: filters must be a positive integer, got ${options.filters}`);
-    }
+    const filters = this.checkFilters(options.filters);
     const groups = options.groups ?? 1;
     if (!Number.isInteger(groups) || groups <= 0) {
       throw new RangeError(`Conv2D: groups must be a positive integer, got ${groups}`);
     }
-    if (options.filters % groups !== 0) {
-      throw new RangeError(`Conv2D: filters (${options.filters}) must divide by groups (${groups})`);
+    if (filters % groups !== 0) {
+      throw new RangeError(`Conv2D: filters (${filters}) must divide by groups (${groups})`);
     }
-    this.filters = options.filters;
+    this.filters = filters;
     this.groups = groups;
     this.kernelInitializer = getInitializer(options.kernelInitializer ?? 'glorot_uniform');
   }
@@ -73,11 +70,6 @@ export class Conv2D extends BaseConv2D {
   get kernel(): Variable {
     if (this.kernelWeight === null) throw new Error(`layer '${this.name}' is not built yet`);
     return this.kernelWeight;
-  }
-
-  /** The bias, shape (filters), or null without bias. */
-  get bias(): Variable | null {
-    return this.biasWeight;
   }
 
   protected outputChannels(): number {
@@ -97,11 +89,11 @@ export class Conv2D extends BaseConv2D {
     const shape = [g.kernelHeight, g.kernelWidth, g.inChannels / this.groups, this.filters];
     this.kernelWeight = this.addWeight('kernel', shape, kernels);
     this.kernelInitializer.fill(this.kernelWeight.value, this.kernelWeight.shape);
-    this.biasWeight = this.createBias(this.filters, kernels);
+    this.createBias(this.filters, kernels);
   }
 
   protected convolve(input: Float32Array, z: Float32Array, g: Conv2DGeometry): void {
-    this.kernels.conv2dForward(input, this.kernel.value, this.biasWeight?.value ?? null, z, g);
+    this.kernels.conv2dForward(input, this.kernel.value, this.bias?.value ?? null, z, g);
   }
 
   protected convolveBackward(
@@ -115,37 +107,27 @@ export class Conv2D extends BaseConv2D {
       delta,
       this.kernel.value,
       computeWeightGradients ? this.kernel.gradient : null,
-      computeWeightGradients ? (this.biasWeight?.gradient ?? null) : null,
+      computeWeightGradients ? (this.bias?.gradient ?? null) : null,
       inputGradient,
       g,
     );
   }
 
   override getConfig(): Record<string, unknown> {
-    const window = this.windowConfig();
     return {
       ...super.getConfig(),
       filters: this.filters,
-      kernel_size: window.kernel_size,
-      strides: window.strides,
-      padding: window.padding,
-      data_format: window.data_format,
-      dilation_rate: window.dilation_rate,
+      ...this.windowConfig(),
       groups: this.groups,
       ...this.activationConfig(),
       kernel_initializer: serializeInitializer(this.kernelInitializer),
       bias_initializer: this.biasInitializerConfig(),
-      kernel_regularizer: null,
-      bias_regularizer: null,
-      activity_regularizer: null,
-      kernel_constraint: null,
-      bias_constraint: null,
+      ...this.unusedPenaltiesConfig(['kernel', 'bias']),
     };
   }
 
   override dispose(): void {
     this.kernelWeight = null;
-    this.biasWeight = null;
     super.dispose();
   }
 }

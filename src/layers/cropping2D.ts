@@ -1,5 +1,6 @@
-import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { ShapeError, type Shape } from '../tensor/tensor.js';
+import { ImageEdges2D } from './imageEdges2D.js';
+import { type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { checkDataFormat, type Pair, requireImageShape, toSides } from './spatial.js';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
@@ -25,18 +26,11 @@ const CROPPING_2D_OPTION_KEYS = {
  * Removes rows and columns at the edges of each image, as Keras's `Cropping2D`:
  * `y[n,i,j,c] = x[n, i + top, j + left, c]`. Backward pads ∂L/∂y with zeros back to the input's shape.
  */
-export class Cropping2D extends Layer {
+export class Cropping2D extends ImageEdges2D {
   readonly className = 'Cropping2D';
   /** ((top, bottom), (left, right)). */
   readonly cropping: readonly [Pair, Pair];
-  private readonly output = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.computeOutputShape(this.inputShape!)),
-  );
-  private readonly inputGradient = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.inputShape ?? []),
-  );
+  protected readonly forwardKernel = 'crop2d';
 
   constructor(options: Cropping2DOptions = {}) {
     checkOptions('Cropping2D', options, CROPPING_2D_OPTION_KEYS);
@@ -56,26 +50,8 @@ export class Cropping2D extends Layer {
     return [inputShape[0] - top - bottom, inputShape[1] - left - right, inputShape[2]];
   }
 
-  forward(input: Float32Array, batch: number): Float32Array {
-    const [height, width, channels] = this.inputShape!;
-    const [[top, bottom], [left, right]] = this.cropping;
-    const y = this.output.rows(batch);
-    this.kernels.crop2d(input, y, batch, height, width, channels, top, bottom, left, right);
-    return y;
-  }
-
-  backward(
-    outputGradient: Float32Array,
-    batch: number,
-    _computeWeightGradients: boolean,
-    computeInputGradient: boolean,
-  ): Float32Array | null {
-    if (!computeInputGradient) return null;
-    const [height, width, channels] = this.computeOutputShape(this.inputShape!);
-    const [[top, bottom], [left, right]] = this.cropping;
-    const dx = this.inputGradient.rows(batch);
-    this.kernels.zeroPad2d(outputGradient, dx, batch, height, width, channels, top, bottom, left, right);
-    return dx;
+  protected get sides(): readonly [Pair, Pair] {
+    return this.cropping;
   }
 
   override getConfig(): Record<string, unknown> {
@@ -84,11 +60,5 @@ export class Cropping2D extends Layer {
       cropping: this.cropping.map((pair) => [...pair]),
       data_format: 'channels_last',
     };
-  }
-
-  override dispose(): void {
-    this.output.release();
-    this.inputGradient.release();
-    super.dispose();
   }
 }

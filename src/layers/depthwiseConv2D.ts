@@ -49,7 +49,6 @@ export class DepthwiseConv2D extends BaseConv2D {
   /** How the kernel is initialised. */
   readonly depthwiseInitializer: Initializer;
   private kernelWeight: Variable | null = null;
-  private biasWeight: Variable | null = null;
 
   constructor(options: DepthwiseConv2DOptions) {
     checkOptions('DepthwiseConv2D', options, DEPTHWISE_CONV_2D_OPTION_KEYS);
@@ -64,11 +63,6 @@ export class DepthwiseConv2D extends BaseConv2D {
     return this.kernelWeight;
   }
 
-  /** The bias, shape (inputChannels·depthMultiplier), or null without bias. */
-  get bias(): Variable | null {
-    return this.biasWeight;
-  }
-
   protected outputChannels(inputChannels: number): number {
     return inputChannels * this.depthMultiplier;
   }
@@ -78,11 +72,11 @@ export class DepthwiseConv2D extends BaseConv2D {
     const shape = [g.kernelHeight, g.kernelWidth, g.inChannels, this.depthMultiplier];
     this.kernelWeight = this.addWeight('kernel', shape, kernels);
     this.depthwiseInitializer.fill(this.kernelWeight.value, this.kernelWeight.shape);
-    this.biasWeight = this.createBias(g.outChannels, kernels);
+    this.createBias(g.outChannels, kernels);
   }
 
   protected convolve(input: Float32Array, z: Float32Array, g: Conv2DGeometry): void {
-    this.kernels.depthwiseConv2dForward(input, this.kernel.value, this.biasWeight?.value ?? null, z, g);
+    this.kernels.depthwiseConv2dForward(input, this.kernel.value, this.bias?.value ?? null, z, g);
   }
 
   protected convolveBackward(
@@ -96,7 +90,7 @@ export class DepthwiseConv2D extends BaseConv2D {
         this.lastInput!,
         delta,
         this.kernel.gradient,
-        this.biasWeight?.gradient ?? null,
+        this.bias?.gradient ?? null,
         g,
       );
     }
@@ -106,29 +100,19 @@ export class DepthwiseConv2D extends BaseConv2D {
   }
 
   override getConfig(): Record<string, unknown> {
-    const window = this.windowConfig();
     return {
       ...super.getConfig(),
       depth_multiplier: this.depthMultiplier,
-      kernel_size: window.kernel_size,
-      strides: window.strides,
-      padding: window.padding,
-      data_format: window.data_format,
-      dilation_rate: window.dilation_rate,
+      ...this.windowConfig(),
       ...this.activationConfig(),
       depthwise_initializer: serializeInitializer(this.depthwiseInitializer),
       bias_initializer: this.biasInitializerConfig(),
-      depthwise_regularizer: null,
-      bias_regularizer: null,
-      activity_regularizer: null,
-      depthwise_constraint: null,
-      bias_constraint: null,
+      ...this.unusedPenaltiesConfig(['depthwise', 'bias']),
     };
   }
 
   override dispose(): void {
     this.kernelWeight = null;
-    this.biasWeight = null;
     super.dispose();
   }
 }

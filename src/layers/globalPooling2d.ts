@@ -1,8 +1,9 @@
-import type { Conv2DGeometry, Kernels } from '../kernels/kernels.js';
-import { type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import type { Kernels } from '../kernels/kernels.js';
+import type { Shape } from '../tensor/tensor.js';
+import { type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { checkDataFormat, requireImageShape } from './spatial.js';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
+import { WindowPooling2D } from './windowPooling2D.js';
 
 /** Options of {@link GlobalAveragePooling2D} and {@link GlobalMaxPooling2D}. */
 export interface GlobalPooling2DOptions extends LayerOptions {
@@ -23,19 +24,9 @@ const GLOBAL_POOLING_2D_OPTION_KEYS = {
  * What the global poolings share: one window covering the whole image, so they run on the pooling kernels
  * with a height × width window.
  */
-abstract class GlobalPooling2D extends Layer {
+abstract class GlobalPooling2D extends WindowPooling2D {
   /** Whether the output keeps 1×1 spatial axes. */
   readonly keepdims: boolean;
-  protected geometry: Conv2DGeometry | null = null;
-  protected lastInput: Float32Array | null = null;
-  protected readonly output = new BatchBuffer(
-    () => this.kernels,
-    () => this.geometry!.inChannels,
-  );
-  protected readonly inputGradient = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.inputShape ?? []),
-  );
 
   protected constructor(options: GlobalPooling2DOptions, defaultPrefix: string) {
     checkOptions(new.target.name, options, GLOBAL_POOLING_2D_OPTION_KEYS);
@@ -71,23 +62,8 @@ abstract class GlobalPooling2D extends Layer {
     };
   }
 
-  /** The geometry with the batch set (built layers only). */
-  protected geometryOf(batch: number): Conv2DGeometry {
-    if (this.geometry === null) throw new Error(`layer '${this.name}' is not built yet`);
-    this.geometry.batch = batch;
-    return this.geometry;
-  }
-
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), data_format: 'channels_last', keepdims: this.keepdims };
-  }
-
-  override dispose(): void {
-    this.output.release();
-    this.inputGradient.release();
-    this.geometry = null;
-    this.lastInput = null;
-    super.dispose();
   }
 }
 
@@ -97,27 +73,10 @@ abstract class GlobalPooling2D extends Layer {
  */
 export class GlobalAveragePooling2D extends GlobalPooling2D {
   readonly className = 'GlobalAveragePooling2D';
+  protected readonly reduction = 'average';
 
   constructor(options: GlobalPooling2DOptions = {}) {
     super(options, 'global_average_pooling2d');
-  }
-
-  forward(input: Float32Array, batch: number): Float32Array {
-    const y = this.output.rows(batch);
-    this.kernels.averagePool2dForward(input, y, this.geometryOf(batch));
-    return y;
-  }
-
-  backward(
-    outputGradient: Float32Array,
-    batch: number,
-    _computeWeightGradients: boolean,
-    computeInputGradient: boolean,
-  ): Float32Array | null {
-    if (!computeInputGradient) return null;
-    const dx = this.inputGradient.rows(batch);
-    this.kernels.averagePool2dBackward(outputGradient, dx, this.geometryOf(batch));
-    return dx;
   }
 }
 
@@ -127,30 +86,9 @@ export class GlobalAveragePooling2D extends GlobalPooling2D {
  */
 export class GlobalMaxPooling2D extends GlobalPooling2D {
   readonly className = 'GlobalMaxPooling2D';
+  protected readonly reduction = 'max';
 
   constructor(options: GlobalPooling2DOptions = {}) {
     super(options, 'global_max_pooling2d');
-  }
-
-  forward(input: Float32Array, batch: number): Float32Array {
-    const y = this.output.rows(batch);
-    this.kernels.maxPool2dForward(input, y, this.geometryOf(batch));
-    this.lastInput = input;
-    return y;
-  }
-
-  backward(
-    outputGradient: Float32Array,
-    batch: number,
-    _computeWeightGradients: boolean,
-    computeInputGradient: boolean,
-  ): Float32Array | null {
-    if (!computeInputGradient) return null;
-    if (this.lastInput === null)
-      throw new Error(`GlobalMaxPooling2D '${this.name}': backward before forward`);
-    const dx = this.inputGradient.rows(batch);
-    const g = this.geometryOf(batch);
-    this.kernels.maxPool2dBackward(this.lastInput, this.output.rows(batch), outputGradient, dx, g);
-    return dx;
   }
 }

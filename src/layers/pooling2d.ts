@@ -1,6 +1,6 @@
 import type { Conv2DGeometry, Kernels } from '../kernels/kernels.js';
-import { type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import type { Shape } from '../tensor/tensor.js';
+import { type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import {
   checkDataFormat,
   type PaddingMode,
@@ -11,6 +11,7 @@ import {
   windowGeometry,
 } from './spatial.js';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
+import { WindowPooling2D } from './windowPooling2D.js';
 
 /** Options of {@link MaxPooling2D} and {@link AveragePooling2D}, Keras's names in camelCase. */
 export interface Pooling2DOptions extends LayerOptions {
@@ -34,23 +35,13 @@ const POOLING_2D_OPTION_KEYS = {
 } as const satisfies OptionKeys<Pooling2DOptions>;
 
 /** What max and average pooling share (Keras's `BasePooling`): the window and the buffers. */
-abstract class Pooling2D extends Layer {
+abstract class Pooling2D extends WindowPooling2D {
   /** Window size (height, width). */
   readonly poolSize: Pair;
   /** Window step (height, width). */
   readonly strides: Pair;
   /** `'valid'` or `'same'`. */
   readonly padding: PaddingMode;
-  protected geometry: Conv2DGeometry | null = null;
-  protected lastInput: Float32Array | null = null;
-  protected readonly output = new BatchBuffer(
-    () => this.kernels,
-    () => this.outputWidth,
-  );
-  protected readonly inputGradient = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.inputShape ?? []),
-  );
 
   protected constructor(options: Pooling2DOptions, defaultPrefix: string) {
     checkOptions(new.target.name, options, POOLING_2D_OPTION_KEYS);
@@ -82,18 +73,6 @@ abstract class Pooling2D extends Layer {
     this.geometry = this.geometryFor(inputShape);
   }
 
-  private get outputWidth(): number {
-    const g = this.geometry!;
-    return g.outHeight * g.outWidth * g.outChannels;
-  }
-
-  /** The geometry with the batch set (built layers only). */
-  protected geometryOf(batch: number): Conv2DGeometry {
-    if (this.geometry === null) throw new Error(`layer '${this.name}' is not built yet`);
-    this.geometry.batch = batch;
-    return this.geometry;
-  }
-
   override getConfig(): Record<string, unknown> {
     return {
       ...super.getConfig(),
@@ -102,14 +81,6 @@ abstract class Pooling2D extends Layer {
       strides: [...this.strides],
       data_format: 'channels_last',
     };
-  }
-
-  override dispose(): void {
-    this.output.release();
-    this.inputGradient.release();
-    this.geometry = null;
-    this.lastInput = null;
-    super.dispose();
   }
 }
 
@@ -122,30 +93,10 @@ abstract class Pooling2D extends Layer {
  */
 export class MaxPooling2D extends Pooling2D {
   readonly className = 'MaxPooling2D';
+  protected readonly reduction = 'max';
 
   constructor(options: Pooling2DOptions = {}) {
     super(options, 'max_pooling2d');
-  }
-
-  forward(input: Float32Array, batch: number): Float32Array {
-    const y = this.output.rows(batch);
-    this.kernels.maxPool2dForward(input, y, this.geometryOf(batch));
-    this.lastInput = input;
-    return y;
-  }
-
-  backward(
-    outputGradient: Float32Array,
-    batch: number,
-    _computeWeightGradients: boolean,
-    computeInputGradient: boolean,
-  ): Float32Array | null {
-    if (!computeInputGradient) return null;
-    if (this.lastInput === null) throw new Error(`MaxPooling2D '${this.name}': backward before forward`);
-    const dx = this.inputGradient.rows(batch);
-    const g = this.geometryOf(batch);
-    this.kernels.maxPool2dBackward(this.lastInput, this.output.rows(batch), outputGradient, dx, g);
-    return dx;
   }
 }
 
@@ -158,26 +109,9 @@ export class MaxPooling2D extends Pooling2D {
  */
 export class AveragePooling2D extends Pooling2D {
   readonly className = 'AveragePooling2D';
+  protected readonly reduction = 'average';
 
   constructor(options: Pooling2DOptions = {}) {
     super(options, 'average_pooling2d');
-  }
-
-  forward(input: Float32Array, batch: number): Float32Array {
-    const y = this.output.rows(batch);
-    this.kernels.averagePool2dForward(input, y, this.geometryOf(batch));
-    return y;
-  }
-
-  backward(
-    outputGradient: Float32Array,
-    batch: number,
-    _computeWeightGradients: boolean,
-    computeInputGradient: boolean,
-  ): Float32Array | null {
-    if (!computeInputGradient) return null;
-    const dx = this.inputGradient.rows(batch);
-    this.kernels.averagePool2dBackward(outputGradient, dx, this.geometryOf(batch));
-    return dx;
   }
 }

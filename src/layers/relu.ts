@@ -1,6 +1,7 @@
 import type { ReluOptions } from '../kernels/kernels.js';
 import { type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { BufferedLayer } from './bufferedLayer.js';
+import { type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link ReLU}, Keras's names in camelCase. */
@@ -33,18 +34,10 @@ export function checkNonNegative(value: unknown, name: string, owner: string): n
  * What ReLU and LeakyReLU share: `y = g(x)` elementwise with the kernels' ReLU family, and
  * `∂L/∂x = ∂L/∂y ⊙ g′(x)`.
  */
-export abstract class ReluFamily extends Layer {
+export abstract class ReluFamily extends BufferedLayer {
   /** The kernels' form of the layer's options. */
   protected abstract readonly options: ReluOptions;
   private lastInput: Float32Array | null = null;
-  private readonly output = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.inputShape ?? []),
-  );
-  private readonly inputGradient = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.inputShape ?? []),
-  );
 
   computeOutputShape(inputShape: Shape): Shape {
     return inputShape;
@@ -57,13 +50,7 @@ export abstract class ReluFamily extends Layer {
     return y;
   }
 
-  backward(
-    outputGradient: Float32Array,
-    batch: number,
-    _computeWeightGradients: boolean,
-    computeInputGradient: boolean,
-  ): Float32Array | null {
-    if (!computeInputGradient) return null;
+  protected inputGradientFor(outputGradient: Float32Array, batch: number): Float32Array {
     if (this.lastInput === null) throw new Error(`${this.className} '${this.name}': backward before forward`);
     const dx = this.inputGradient.rows(batch);
     this.kernels.reluBackward(
@@ -77,8 +64,6 @@ export abstract class ReluFamily extends Layer {
   }
 
   override dispose(): void {
-    this.output.release();
-    this.inputGradient.release();
     this.lastInput = null;
     super.dispose();
   }

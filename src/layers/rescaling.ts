@@ -1,6 +1,7 @@
 import type { Kernels } from '../kernels/kernels.js';
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { BufferedLayer } from './bufferedLayer.js';
+import { type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Rescaling}. */
@@ -37,7 +38,7 @@ function checkFactor(value: unknown, name: string): number | readonly number[] {
  * in training and inference alike (`1/255` turns 0–255 pixels into [0, 1]; `1/127.5` with offset −1 into
  * [−1, 1]). Backward: `∂L/∂x = ∂L/∂y·scale`.
  */
-export class Rescaling extends Layer {
+export class Rescaling extends BufferedLayer {
   readonly className = 'Rescaling';
   /** The factor(s), as given. */
   readonly scale: number | readonly number[];
@@ -46,14 +47,6 @@ export class Rescaling extends Layer {
   /** Scale and offset per column of the rows the kernels see (one column when both are numbers). */
   private scaleValues: Float32Array | null = null;
   private offsetValues: Float32Array | null = null;
-  private readonly output = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.inputShape ?? []),
-  );
-  private readonly inputGradient = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.inputShape ?? []),
-  );
 
   constructor(options: RescalingOptions) {
     checkOptions('Rescaling', options, RESCALING_OPTION_KEYS);
@@ -106,13 +99,7 @@ export class Rescaling extends Layer {
     return y;
   }
 
-  backward(
-    outputGradient: Float32Array,
-    batch: number,
-    _computeWeightGradients: boolean,
-    computeInputGradient: boolean,
-  ): Float32Array | null {
-    if (!computeInputGradient) return null;
+  protected inputGradientFor(outputGradient: Float32Array, batch: number): Float32Array {
     const dx = this.inputGradient.rows(batch);
     const columns = this.columns;
     const rows = (batch * sizeOf(this.inputShape!)) / columns;
@@ -127,8 +114,6 @@ export class Rescaling extends Layer {
   }
 
   override dispose(): void {
-    this.output.release();
-    this.inputGradient.release();
     if (this.built) {
       if (this.scaleValues !== null) this.kernels.free(this.scaleValues);
       if (this.offsetValues !== null) this.kernels.free(this.offsetValues);

@@ -53,7 +53,6 @@ export class SeparableConv2D extends BaseConv2D {
   readonly pointwiseInitializer: Initializer;
   private depthwiseWeight: Variable | null = null;
   private pointwiseWeight: Variable | null = null;
-  private biasWeight: Variable | null = null;
   /** The depthwise step's window: the layer's, with C·M output channels. */
   private depthwiseGeometry: Conv2DGeometry | null = null;
   /** u, the depthwise step's output (the pointwise step's input). */
@@ -70,10 +69,7 @@ export class SeparableConv2D extends BaseConv2D {
   constructor(options: SeparableConv2DOptions) {
     checkOptions('SeparableConv2D', options, SEPARABLE_CONV_2D_OPTION_KEYS);
     super(options, 'separable_conv2d');
-    if (!Number.isInteger(options.filters) || options.filters <= 0) {
-      throw new RangeError(`SeparableConv2D: filters must be a positive integer, got ${options.filters}`);
-    }
-    this.filters = options.filters;
+    this.filters = this.checkFilters(options.filters);
     this.depthMultiplier = checkDepthMultiplier(options.depthMultiplier ?? 1, 'SeparableConv2D');
     this.depthwiseInitializer = getInitializer(options.depthwiseInitializer ?? 'glorot_uniform');
     this.pointwiseInitializer = getInitializer(options.pointwiseInitializer ?? 'glorot_uniform');
@@ -89,11 +85,6 @@ export class SeparableConv2D extends BaseConv2D {
   get pointwiseKernel(): Variable {
     if (this.pointwiseWeight === null) throw new Error(`layer '${this.name}' is not built yet`);
     return this.pointwiseWeight;
-  }
-
-  /** The bias, shape (filters), or null without bias. */
-  get bias(): Variable | null {
-    return this.biasWeight;
   }
 
   /** Elements of u per image. */
@@ -117,7 +108,7 @@ export class SeparableConv2D extends BaseConv2D {
     this.depthwiseInitializer.fill(this.depthwiseWeight.value, this.depthwiseWeight.shape);
     this.pointwiseWeight = this.addWeight('pointwise_kernel', [1, 1, channels, this.filters], kernels);
     this.pointwiseInitializer.fill(this.pointwiseWeight.value, this.pointwiseWeight.shape);
-    this.biasWeight = this.createBias(this.filters, kernels);
+    this.createBias(this.filters, kernels);
   }
 
   protected convolve(input: Float32Array, z: Float32Array, g: Conv2DGeometry): void {
@@ -129,7 +120,7 @@ export class SeparableConv2D extends BaseConv2D {
     this.kernels.denseForward(
       u,
       this.pointwiseKernel.value,
-      this.biasWeight?.value ?? null,
+      this.bias?.value ?? null,
       z,
       z,
       pixels,
@@ -155,7 +146,7 @@ export class SeparableConv2D extends BaseConv2D {
         u,
         delta,
         this.pointwiseKernel.gradient,
-        this.biasWeight?.gradient ?? null,
+        this.bias?.gradient ?? null,
         pixels,
         channels,
         this.filters,
@@ -179,34 +170,23 @@ export class SeparableConv2D extends BaseConv2D {
   }
 
   override getConfig(): Record<string, unknown> {
-    const window = this.windowConfig();
     return {
       ...super.getConfig(),
       depth_multiplier: this.depthMultiplier,
       filters: this.filters,
-      kernel_size: window.kernel_size,
-      strides: window.strides,
-      padding: window.padding,
-      data_format: window.data_format,
-      dilation_rate: window.dilation_rate,
+      ...this.windowConfig(),
       ...this.activationConfig(),
       depthwise_initializer: serializeInitializer(this.depthwiseInitializer),
       pointwise_initializer: serializeInitializer(this.pointwiseInitializer),
       bias_initializer: this.biasInitializerConfig(),
-      depthwise_regularizer: null,
-      pointwise_regularizer: null,
-      bias_regularizer: null,
-      activity_regularizer: null,
-      depthwise_constraint: null,
-      pointwise_constraint: null,
-      bias_constraint: null,
+      ...this.unusedPenaltiesConfig(['depthwise', 'pointwise', 'bias']),
     };
   }
 
   override dispose(): void {
     this.depthwiseOutput.release();
     this.depthwiseGradient.release();
-    this.depthwiseWeight = this.pointwiseWeight = this.biasWeight = null;
+    this.depthwiseWeight = this.pointwiseWeight = null;
     this.depthwiseGeometry = null;
     super.dispose();
   }

@@ -1,5 +1,6 @@
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { BufferedLayer } from './bufferedLayer.js';
+import { type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Softmax}. */
@@ -19,18 +20,10 @@ const SOFTMAX_OPTION_KEYS = {
  * `∂L/∂x_i = y_i (∂L/∂y_i − Σ_j ∂L/∂y_j y_j)`. As the last layer it fuses with a cross-entropy loss, as a
  * Dense layer's softmax does.
  */
-export class Softmax extends Layer {
+export class Softmax extends BufferedLayer {
   readonly className = 'Softmax';
   /** The axis as given (−1, or the last axis's index counting the batch axis). */
   readonly axis: number;
-  private readonly output = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.inputShape ?? []),
-  );
-  private readonly inputGradient = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.inputShape ?? []),
-  );
 
   constructor(options: SoftmaxOptions = {}) {
     checkOptions('Softmax', options, SOFTMAX_OPTION_KEYS);
@@ -70,14 +63,11 @@ export class Softmax extends Layer {
     return y;
   }
 
-  backward(
+  protected inputGradientFor(
     outputGradient: Float32Array,
     batch: number,
-    _computeWeightGradients: boolean,
-    computeInputGradient: boolean,
     preActivation: boolean,
-  ): Float32Array | null {
-    if (!computeInputGradient) return null;
+  ): Float32Array {
     // With `preActivation` the loss already differentiated through the softmax.
     if (preActivation) return outputGradient;
     const dx = this.inputGradient.rows(batch);
@@ -97,11 +87,5 @@ export class Softmax extends Layer {
 
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), axis: this.axis };
-  }
-
-  override dispose(): void {
-    this.output.release();
-    this.inputGradient.release();
-    super.dispose();
   }
 }

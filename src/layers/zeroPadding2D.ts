@@ -1,5 +1,6 @@
-import { type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import type { Shape } from '../tensor/tensor.js';
+import { ImageEdges2D } from './imageEdges2D.js';
+import { type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { checkDataFormat, type Pair, requireImageShape, toSides } from './spatial.js';
 import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
@@ -26,18 +27,11 @@ const ZERO_PADDING_2D_OPTION_KEYS = {
  * `y[n, i + top, j + left, c] = x[n,i,j,c]`, zeros elsewhere. Backward crops ∂L/∂y back to the input's
  * place.
  */
-export class ZeroPadding2D extends Layer {
+export class ZeroPadding2D extends ImageEdges2D {
   readonly className = 'ZeroPadding2D';
   /** ((top, bottom), (left, right)). */
   readonly padding: readonly [Pair, Pair];
-  private readonly output = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.computeOutputShape(this.inputShape!)),
-  );
-  private readonly inputGradient = new BatchBuffer(
-    () => this.kernels,
-    () => sizeOf(this.inputShape ?? []),
-  );
+  protected readonly forwardKernel = 'zeroPad2d';
 
   constructor(options: ZeroPadding2DOptions = {}) {
     checkOptions('ZeroPadding2D', options, ZERO_PADDING_2D_OPTION_KEYS);
@@ -52,26 +46,8 @@ export class ZeroPadding2D extends Layer {
     return [inputShape[0] + top + bottom, inputShape[1] + left + right, inputShape[2]];
   }
 
-  forward(input: Float32Array, batch: number): Float32Array {
-    const [height, width, channels] = this.inputShape!;
-    const [[top, bottom], [left, right]] = this.padding;
-    const y = this.output.rows(batch);
-    this.kernels.zeroPad2d(input, y, batch, height, width, channels, top, bottom, left, right);
-    return y;
-  }
-
-  backward(
-    outputGradient: Float32Array,
-    batch: number,
-    _computeWeightGradients: boolean,
-    computeInputGradient: boolean,
-  ): Float32Array | null {
-    if (!computeInputGradient) return null;
-    const [height, width, channels] = this.computeOutputShape(this.inputShape!);
-    const [[top, bottom], [left, right]] = this.padding;
-    const dx = this.inputGradient.rows(batch);
-    this.kernels.crop2d(outputGradient, dx, batch, height, width, channels, top, bottom, left, right);
-    return dx;
+  protected get sides(): readonly [Pair, Pair] {
+    return this.padding;
   }
 
   override getConfig(): Record<string, unknown> {
@@ -80,11 +56,5 @@ export class ZeroPadding2D extends Layer {
       padding: this.padding.map((pair) => [...pair]),
       data_format: 'channels_last',
     };
-  }
-
-  override dispose(): void {
-    this.output.release();
-    this.inputGradient.release();
-    super.dispose();
   }
 }

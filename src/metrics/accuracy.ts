@@ -1,14 +1,13 @@
-import { checkOptions } from '../kernels/options.js';
 import type { AccuracyName, Kernels } from '../kernels/kernels.js';
 import {
   MeanAccumulator,
-  Metric,
   METRIC_OPTION_KEYS,
   type MetricOptions,
   type MetricAccumulator,
   type MetricContext,
   MetricShapeError,
 } from './metric.js';
+import { OptionsMetric } from './optionsMetric.js';
 
 export type { AccuracyName } from '../kernels/kernels.js';
 
@@ -25,51 +24,52 @@ function accuracyAccumulator(kind: AccuracyName, name: string, context: MetricCo
   );
 }
 
-/** Keras's `BinaryAccuracy`: the mean over outputs of `(p > 0.5) == t`, averaged over samples. */
-export class BinaryAccuracy extends Metric {
-  readonly className = 'BinaryAccuracy';
+/** What the accuracies share: the kernels count correct predictions of one kind; larger is better. */
+abstract class AccuracyMetric extends OptionsMetric<MetricOptions> {
   readonly direction = 'up' as const;
-  constructor(options: MetricOptions = {}) {
-    checkOptions('BinaryAccuracy', options, METRIC_OPTION_KEYS);
-    super(options.name ?? 'binary_accuracy');
+
+  protected constructor(options: MetricOptions, optionsOwner: string, defaultName: string) {
+    super(options, optionsOwner, METRIC_OPTION_KEYS, defaultName);
   }
+
+  /** The accuracy counted over data of these shapes. */
+  protected abstract accuracyKind(context: MetricContext): AccuracyName;
+
   accumulator(context: MetricContext): MetricAccumulator {
-    return accuracyAccumulator('binary_accuracy', this.name, context);
+    return accuracyAccumulator(this.accuracyKind(context), this.name, context);
   }
-  renamed(name: string): Metric {
-    return new BinaryAccuracy({ name });
+}
+
+/** Keras's `BinaryAccuracy`: the mean over outputs of `(p > 0.5) == t`, averaged over samples. */
+export class BinaryAccuracy extends AccuracyMetric {
+  readonly className = 'BinaryAccuracy';
+  constructor(options: MetricOptions = {}) {
+    super(options, 'BinaryAccuracy', 'binary_accuracy');
+  }
+  protected accuracyKind(): AccuracyName {
+    return 'binary_accuracy';
   }
 }
 
 /** Keras's `CategoricalAccuracy`: `argmax(p) == argmax(t)` with one-hot (or soft) targets. */
-export class CategoricalAccuracy extends Metric {
+export class CategoricalAccuracy extends AccuracyMetric {
   readonly className = 'CategoricalAccuracy';
-  readonly direction = 'up' as const;
   constructor(options: MetricOptions = {}) {
-    checkOptions('CategoricalAccuracy', options, METRIC_OPTION_KEYS);
-    super(options.name ?? 'categorical_accuracy');
+    super(options, 'CategoricalAccuracy', 'categorical_accuracy');
   }
-  accumulator(context: MetricContext): MetricAccumulator {
-    return accuracyAccumulator('categorical_accuracy', this.name, context);
-  }
-  renamed(name: string): Metric {
-    return new CategoricalAccuracy({ name });
+  protected accuracyKind(): AccuracyName {
+    return 'categorical_accuracy';
   }
 }
 
 /** Keras's `SparseCategoricalAccuracy`: `argmax(p) == t` with one class index per sample. */
-export class SparseCategoricalAccuracy extends Metric {
+export class SparseCategoricalAccuracy extends AccuracyMetric {
   readonly className = 'SparseCategoricalAccuracy';
-  readonly direction = 'up' as const;
   constructor(options: MetricOptions = {}) {
-    checkOptions('SparseCategoricalAccuracy', options, METRIC_OPTION_KEYS);
-    super(options.name ?? 'sparse_categorical_accuracy');
+    super(options, 'SparseCategoricalAccuracy', 'sparse_categorical_accuracy');
   }
-  accumulator(context: MetricContext): MetricAccumulator {
-    return accuracyAccumulator('sparse_categorical_accuracy', this.name, context);
-  }
-  renamed(name: string): Metric {
-    return new SparseCategoricalAccuracy({ name });
+  protected accuracyKind(): AccuracyName {
+    return 'sparse_categorical_accuracy';
   }
 }
 
@@ -79,12 +79,10 @@ export class SparseCategoricalAccuracy extends Metric {
  * cross-entropy; for other losses, from the shapes: one output column → binary; one target per sample →
  * sparse; else categorical.
  */
-export class Accuracy extends Metric {
+export class Accuracy extends AccuracyMetric {
   readonly className = 'Accuracy';
-  readonly direction = 'up' as const;
   constructor(options: MetricOptions = {}) {
-    checkOptions('Accuracy', options, METRIC_OPTION_KEYS);
-    super(options.name ?? 'accuracy');
+    super(options, 'Accuracy', 'accuracy');
   }
   /** Which accuracy applies to a loss and shapes. */
   static kindFor(context: MetricContext): AccuracyName {
@@ -96,10 +94,7 @@ export class Accuracy extends Metric {
     if (targetWidth === 1) return 'sparse_categorical_accuracy';
     return 'categorical_accuracy';
   }
-  accumulator(context: MetricContext): MetricAccumulator {
-    return accuracyAccumulator(Accuracy.kindFor(context), this.name, context);
-  }
-  renamed(name: string): Metric {
-    return new Accuracy({ name });
+  protected accuracyKind(context: MetricContext): AccuracyName {
+    return Accuracy.kindFor(context);
   }
 }

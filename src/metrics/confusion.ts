@@ -1,24 +1,12 @@
 import type { AucCurve, AucSummation, Kernels } from '../kernels/kernels.js';
-import { checkOptions, type OptionKeys } from '../kernels/options.js';
-import {
-  checkAccumulatorState,
-  Metric,
-  type MetricAccumulator,
-  type MetricContext,
-  MetricShapeError,
-} from './metric.js';
+import type { OptionKeys } from '../kernels/options.js';
+import { checkAccumulatorState, type MetricAccumulator, type MetricContext } from './metric.js';
+import { OptionsMetric, requireTargetsAsWideAsOutputs } from './optionsMetric.js';
 
 /*
  * Confusion-matrix metrics flatten predictions and targets (Keras's `multi_label=False`): every output value
  * is one binary decision, its target positive when non-zero. Targets must therefore be as wide as the outputs.
  */
-function checkWidths(name: string, context: MetricContext): void {
-  if (context.targetWidth !== context.outputWidth) {
-    throw new MetricShapeError(
-      `metric '${name}' compares each output with its target: it needs ${context.outputWidth} target values per sample (the output width), got ${context.targetWidth}`,
-    );
-  }
-}
 
 /** Counts of true/false positives/negatives per threshold, accumulated by kernels. */
 class ConfusionAccumulator implements MetricAccumulator {
@@ -59,12 +47,6 @@ class ConfusionAccumulator implements MetricAccumulator {
   }
 }
 
-function checkThreshold(threshold: number, className: string): number {
-  if (!(threshold >= 0 && threshold <= 1))
-    throw new RangeError(`${className}: thresholds must be in [0, 1], got ${threshold}`);
-  return threshold;
-}
-
 /** Options of {@link Precision} and {@link Recall}. */
 export interface ThresholdMetricOptions {
   /** A prediction is positive when above this (default 0.5). */
@@ -80,28 +62,48 @@ const THRESHOLD_METRIC_OPTION_KEYS = {
 } as const satisfies OptionKeys<ThresholdMetricOptions>;
 
 /**
- * Keras's `Precision`: `TP / (TP + FP)` over everything seen (0 when nothing was predicted positive), a
- * prediction being positive when `p > threshold` (default 0.5).
+ * What Precision and Recall share: one decision threshold, confusion counts over everything seen, and a ratio
+ * of those counts; larger is better.
  */
-export class Precision extends Metric {
-  readonly className = 'Precision';
+abstract class ThresholdMetric extends OptionsMetric<ThresholdMetricOptions> {
   readonly direction = 'up' as const;
   /** The decision threshold. */
   readonly threshold: number;
-  constructor(options: ThresholdMetricOptions = {}) {
-    checkOptions('Precision', options, THRESHOLD_METRIC_OPTION_KEYS);
-    super(options.name ?? 'precision');
-    this.threshold = checkThreshold(options.threshold ?? 0.5, this.className);
+
+  protected constructor(options: ThresholdMetricOptions, className: string, defaultName: string) {
+    super(options, className, THRESHOLD_METRIC_OPTION_KEYS, defaultName);
+    const threshold = options.threshold ?? 0.5;
+    if (!(threshold >= 0 && threshold <= 1))
+      throw new RangeError(`${className}: thresholds must be in [0, 1], got ${threshold}`);
+    this.threshold = threshold;
   }
+
+  /** The metric from the counts `[TP, FP, TN, FN]` at the threshold. */
+  protected abstract fromCounts(counts: Float64Array): number;
+
   accumulator(context: MetricContext): MetricAccumulator {
-    checkWidths(this.name, context);
-    // counts: [TP, FP, TN, FN] for the one threshold.
+    requireTargetsAsWideAsOutputs(this.name, context);
     return new ConfusionAccumulator(Float32Array.of(this.threshold), (_kernels, counts) =>
-      counts[0] + counts[1] === 0 ? 0 : counts[0] / (counts[0] + counts[1]),
+      this.fromCounts(counts),
     );
   }
-  renamed(name: string): Metric {
-    return new Precision({ threshold: this.threshold, name });
+
+  protected override settings(): Omit<ThresholdMetricOptions, 'name'> {
+    return { threshold: this.threshold };
+  }
+}
+
+/**
+ * Keras's `Precision`: `TP / (TP + FP)` over everything seen (0 when nothing was predicted positive), a
+ * prediction being positive when `p > threshold` (default 0.5).
+ */
+export class Precision extends ThresholdMetric {
+  readonly className = 'Precision';
+  constructor(options: ThresholdMetricOptions = {}) {
+    super(options, 'Precision', 'precision');
+  }
+  protected fromCounts(counts: Float64Array): number {
+    return counts[0] + counts[1] === 0 ? 0 : counts[0] / (counts[0] + counts[1]);
   }
 }
 
@@ -109,24 +111,13 @@ export class Precision extends Metric {
  * Keras's `Recall`: `TP / (TP + FN)` over everything seen (0 when there were no positives), a prediction being
  * positive when `p > threshold` (default 0.5).
  */
-export class Recall extends Metric {
+export class Recall extends ThresholdMetric {
   readonly className = 'Recall';
-  readonly direction = 'up' as const;
-  /** The decision threshold. */
-  readonly threshold: number;
   constructor(options: ThresholdMetricOptions = {}) {
-    checkOptions('Recall', options, THRESHOLD_METRIC_OPTION_KEYS);
-    super(options.name ?? 'recall');
-    this.threshold = checkThreshold(options.threshold ?? 0.5, this.className);
+    super(options, 'Recall', 'recall');
   }
-  accumulator(context: MetricContext): MetricAccumulator {
-    checkWidths(this.name, context);
-    return new ConfusionAccumulator(Float32Array.of(this.threshold), (_kernels, counts) =>
-      counts[0] + counts[3] === 0 ? 0 : counts[0] / (counts[0] + counts[3]),
-    );
-  }
-  renamed(name: string): Metric {
-    return new Recall({ threshold: this.threshold, name });
+  protected fromCounts(counts: Float64Array): number {
+    return counts[0] + counts[3] === 0 ? 0 : counts[0] / (counts[0] + counts[3]);
   }
 }
 
@@ -155,7 +146,7 @@ const AUC_OPTION_KEYS = {
  * thresholds `[−ε, 1/(T−1), …, 1 + ε]` from confusion counts accumulated over everything seen; predictions
  * should be probabilities. The counts and the sum follow Keras's `AUC.update_state` and `result()` exactly.
  */
-export class AUC extends Metric {
+export class AUC extends OptionsMetric<AucOptions> {
   readonly className = 'AUC';
   readonly direction = 'up' as const;
   /** Number of thresholds. */
@@ -165,8 +156,7 @@ export class AUC extends Metric {
   /** How rectangles are summed. */
   readonly summationMethod: AucSummation;
   constructor(options: AucOptions = {}) {
-    checkOptions('AUC', options, AUC_OPTION_KEYS);
-    super(options.name ?? 'auc');
+    super(options, 'AUC', AUC_OPTION_KEYS, 'auc');
     const thresholds = options.numThresholds ?? 200;
     if (!Number.isInteger(thresholds) || thresholds < 2)
       throw new RangeError(`AUC: numThresholds must be an integer > 1, got ${thresholds}`);
@@ -182,17 +172,16 @@ export class AUC extends Metric {
     }
   }
   accumulator(context: MetricContext): MetricAccumulator {
-    checkWidths(this.name, context);
+    requireTargetsAsWideAsOutputs(this.name, context);
     return new ConfusionAccumulator(this.numThresholds, (kernels, counts, thresholds) =>
       kernels.areaUnderCurve(counts, thresholds, this.curve, this.summationMethod),
     );
   }
-  renamed(name: string): Metric {
-    return new AUC({
+  protected override settings(): Omit<AucOptions, 'name'> {
+    return {
       numThresholds: this.numThresholds,
       curve: this.curve,
       summationMethod: this.summationMethod,
-      name,
-    });
+    };
   }
 }

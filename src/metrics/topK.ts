@@ -1,11 +1,6 @@
-import { checkOptions, type OptionKeys } from '../kernels/options.js';
-import {
-  MeanAccumulator,
-  Metric,
-  type MetricAccumulator,
-  type MetricContext,
-  MetricShapeError,
-} from './metric.js';
+import type { OptionKeys } from '../kernels/options.js';
+import { MeanAccumulator, type MetricAccumulator, type MetricContext, MetricShapeError } from './metric.js';
+import { OptionsMetric } from './optionsMetric.js';
 
 /** Options of the top-k accuracies. */
 export interface TopKOptions {
@@ -18,24 +13,33 @@ export interface TopKOptions {
 /** The keys of {@link TopKOptions}. */
 const TOP_K_OPTION_KEYS = { k: true, name: true } as const satisfies OptionKeys<TopKOptions>;
 
-function checkK(k: number, className: string): number {
-  if (!Number.isInteger(k) || k < 1) throw new RangeError(`${className}: k must be an integer ≥ 1, got ${k}`);
-  return k;
+/** What the top-k accuracies share: k, checked; larger is better. */
+abstract class TopKMetric extends OptionsMetric<TopKOptions> {
+  readonly direction = 'up' as const;
+  /** How many of the largest predictions count. */
+  readonly k: number;
+
+  protected constructor(options: TopKOptions, className: string, defaultName: string) {
+    super(options, className, TOP_K_OPTION_KEYS, defaultName);
+    const k = options.k ?? 5;
+    if (!Number.isInteger(k) || k < 1)
+      throw new RangeError(`${className}: k must be an integer ≥ 1, got ${k}`);
+    this.k = k;
+  }
+
+  protected override settings(): Omit<TopKOptions, 'name'> {
+    return { k: this.k };
+  }
 }
 
 /**
  * Keras's `TopKCategoricalAccuracy` (`'top_k_categorical_accuracy'`): how often the true class (the argmax of a
  * one-hot target) is among the k largest predictions; a prediction tied with the k-th largest counts as in.
  */
-export class TopKCategoricalAccuracy extends Metric {
+export class TopKCategoricalAccuracy extends TopKMetric {
   readonly className = 'TopKCategoricalAccuracy';
-  readonly direction = 'up' as const;
-  /** How many of the largest predictions count. */
-  readonly k: number;
   constructor(options: TopKOptions = {}) {
-    checkOptions('TopKCategoricalAccuracy', options, TOP_K_OPTION_KEYS);
-    super(options.name ?? 'top_k_categorical_accuracy');
-    this.k = checkK(options.k ?? 5, this.className);
+    super(options, 'TopKCategoricalAccuracy', 'top_k_categorical_accuracy');
   }
   accumulator(context: MetricContext): MetricAccumulator {
     if (context.targetWidth !== context.outputWidth) {
@@ -47,24 +51,16 @@ export class TopKCategoricalAccuracy extends Metric {
       kernels.metricSum('top_k_categorical_accuracy', yPred, yTrue, m, n, n, this.k),
     );
   }
-  renamed(name: string): Metric {
-    return new TopKCategoricalAccuracy({ k: this.k, name });
-  }
 }
 
 /**
  * Keras's `SparseTopKCategoricalAccuracy` (`'sparse_top_k_categorical_accuracy'`): how often the class index is
  * among the k largest predictions; a prediction tied with the k-th largest counts as in.
  */
-export class SparseTopKCategoricalAccuracy extends Metric {
+export class SparseTopKCategoricalAccuracy extends TopKMetric {
   readonly className = 'SparseTopKCategoricalAccuracy';
-  readonly direction = 'up' as const;
-  /** How many of the largest predictions count. */
-  readonly k: number;
   constructor(options: TopKOptions = {}) {
-    checkOptions('SparseTopKCategoricalAccuracy', options, TOP_K_OPTION_KEYS);
-    super(options.name ?? 'sparse_top_k_categorical_accuracy');
-    this.k = checkK(options.k ?? 5, this.className);
+    super(options, 'SparseTopKCategoricalAccuracy', 'sparse_top_k_categorical_accuracy');
   }
   accumulator(context: MetricContext): MetricAccumulator {
     if (context.targetWidth !== 1) {
@@ -75,8 +71,5 @@ export class SparseTopKCategoricalAccuracy extends Metric {
     return new MeanAccumulator((kernels, yPred, yTrue, m, n) =>
       kernels.metricSum('sparse_top_k_categorical_accuracy', yPred, yTrue, m, n, 1, this.k),
     );
-  }
-  renamed(name: string): Metric {
-    return new SparseTopKCategoricalAccuracy({ k: this.k, name });
   }
 }
