@@ -58,6 +58,59 @@ describe('wasm helper thread', () => {
     await kernels.dispose(); // idempotent
   });
 
+  test('on 1 to 4 threads the products equal the reference, and each other bit for bit', async () => {
+    // Large enough that every product is split, with the helpers forced to take chunks.
+    const [m, k, n] = [96, 300, 130];
+    const reference = new ReferenceKernels();
+    const x = Float32Array.from({ length: m * k }, (_, i) => (i % 3 === 0 ? 0 : Math.sin(i)));
+    const w = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i) * 0.1);
+    const bias = Float32Array.from({ length: n }, (_, i) => i / n - 0.5);
+    const dz = Float32Array.from({ length: m * n }, (_, i) => Math.sin(i * 0.7) * 0.01);
+    const run = (kernels: ReferenceKernels | WasmKernels) => {
+      const a = (source: Float32Array) => {
+        const copy = kernels.alloc(source.length);
+        copy.set(source);
+        return copy;
+      };
+      const [xs, ws, bs, dzs] = [a(x), a(w), a(bias), a(dz)];
+      const [z, y, dw, db, dx] = [m * n, m * n, k * n, n, m * k].map((length) => kernels.alloc(length));
+      kernels.denseForward(xs, ws, bs, z, y, m, k, n, 'relu');
+      kernels.denseBackwardWeights(xs, dzs, dw, db, m, k, n);
+      kernels.denseBackwardInput(dzs, ws, dx, m, k, n);
+      const out = [z, y, dw, db, dx].map((array) => array.slice());
+      for (const array of [xs, ws, bs, dzs, z, y, dw, db, dx]) kernels.free(array);
+      return out;
+    };
+    const expected = run(reference);
+    let first: Float32Array[] | null = null;
+    for (const threads of [1, 2, 3, 4]) {
+      const kernels = await createWasmKernels({ threads, mainChunkLimit: 1 });
+      try {
+        const got = run(kernels);
+        ['z', 'y', 'dW', 'db', 'dX'].forEach((name, i) => {
+          for (let j = 0; j < expected[i].length; j++) {
+            const e = expected[i][j];
+            assert.ok(
+              Math.abs(got[i][j] - e) <= 1e-5 * (1 + Math.abs(e)),
+              `${name}[${j}] on ${threads} thread(s): ${got[i][j]}, reference ${e}`,
+            );
+          }
+        });
+        if (threads > 1) assert.ok((kernels.threadStats?.shared ?? 0) > 0, `helpers ran chunks (${threads})`);
+        if (first === null) first = got;
+        else
+          got.forEach((array, i) =>
+            assert.ok(
+              array.every((v, j) => Object.is(v, first![i][j])),
+              `output ${i} differs between 1 and ${threads} threads`,
+            ),
+          );
+      } finally {
+        await kernels.dispose();
+      }
+    }
+  });
+
   test('threads: 1 starts no worker', async () => {
     const kernels = await createWasmKernels({ threads: 1 });
     assert.equal(kernels.info.threads, 1);
