@@ -18,8 +18,8 @@ export type NodeOnly = `node:${string}` | 'process' | 'Buffer';
 
 /**
  * What still needs Node in the browser bundle, by source file: nothing any more (the wasm helper threads
- * reach Node only through `platform/host.ts`'s `wasmThreads`, whose browser twin starts none yet; the model
- * files, `src/io`, are split: `src/io/platform.ts` and its browser twin). The test demands that the
+ * reach Node only through `platform/host.ts`'s `wasmThreads`, whose browser twin starts module Web Workers;
+ * the model files, `src/io`, are split: `src/io/platform.ts` and its browser twin). The test demands that the
  * bundle leaks EXACTLY this: a file that stops leaking must be removed here, so the list only shrinks, and
  * once it is empty the check is fully strict. Until then the build replaces these imports with stubs that
  * throw on use (see {@link stubNodeOnlyImports}), so that the rest of the engine runs in a page.

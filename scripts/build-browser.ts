@@ -5,7 +5,8 @@
  * - bundles the root entry for browsers into `dist/browser/warmstart.js` (ES module, minified, source map),
  *   the kernel files beside it: what a `<script type="module">` imports without a bundler; and the HDF5
  *   worker (h5wasm inside) into `dist/browser/hdf5/webWorker.js`, where the bundle's
- *   `new URL('./hdf5/webWorker.js', import.meta.url)` finds it;
+ *   `new URL('./hdf5/webWorker.js', import.meta.url)` finds it; and the wasm kernels' helper thread program,
+ *   `helper.js` (a plain module, copied as it is), where `new URL('./helper.js', import.meta.url)` finds it;
  * - bundles the study page (`web/`) into `dist/web/`, importing the engine as `warmstart` (an import map).
  *
  * `node --import tsx scripts/build-browser.ts [outDir]` (default `dist`).
@@ -18,6 +19,9 @@ import { pathToFileURL } from 'node:url';
 import { bundleBrowserEntry, HDF5_WORKER_BUNDLE, HDF5_WORKER_ENTRY, ROOT } from './browser-bundle.js';
 
 const KERNEL_FILES = ['kernels-relaxed.wasm', 'kernels-simd.wasm'];
+
+/** The helper thread's module (see `src/kernels/wasm/webHost.ts`): beside the bundle, as beside the loader. */
+export const WASM_HELPER_ENTRY = 'src/kernels/wasm/helper.js';
 
 function copyKernels(folder: string): void {
   mkdirSync(folder, { recursive: true });
@@ -51,6 +55,7 @@ export async function buildBrowserArtifacts(outDir: string): Promise<void> {
   // Anew each time: nothing from an older build (a file since renamed, a source map no longer made) stays.
   for (const folder of ['browser', 'web']) rmSync(join(outDir, folder), { recursive: true, force: true });
   copyKernels(join(outDir, 'browser'));
+  copyFileSync(join(ROOT, WASM_HELPER_ENTRY), join(outDir, 'browser/helper.js'));
   await bundleBrowserEntry({
     stubKnownLeaks: true,
     outfile: join(outDir, 'browser/warmstart.js'),

@@ -80,6 +80,15 @@ describe('the browser bundle of the root entry', () => {
     );
   });
 
+  test('starts the wasm helper threads with a literal new URL("./helper.js", import.meta.url), a real file', async () => {
+    const { text } = await bundleBrowserEntry({ stubKnownLeaks: false });
+    assert.match(text, /new Worker\(new URL\("\.\/helper\.js", import\.meta\.url\), \{\s*type: "module"/);
+    assert.ok(
+      existsSync(join(ROOT, 'src/kernels/wasm/helper.js')),
+      'the URL names a real file next to webHost.ts',
+    );
+  });
+
   test('refers to the kernel files with literal new URL(…, import.meta.url), which bundlers copy', async () => {
     const { text } = await bundleBrowserEntry({ stubKnownLeaks: false });
     for (const file of ['kernels-relaxed.wasm', 'kernels-simd.wasm']) {

@@ -215,7 +215,7 @@ async function main() {
     damaged = { isModelFileError: error instanceof ModelFileError, code: error.code };
   }
   window.result = {
-    backend: kernels.name, losses: history.history.loss, predictions: predict(model),
+    backend: kernels.name, threads: kernels.info.threads, isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency, losses: history.history.loss, predictions: predict(model),
     reloaded: [predict(fromBlob), predict(fromFile)], fromNode: predict(fromNode),
     h5: Array.from(h5), keras: Array.from(keras), damaged,
   };
@@ -292,7 +292,12 @@ main().catch((error) => { window.result = { error: String(error && error.stack |
           response.end();
           return;
         }
-        response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+        // Cross-origin isolated, so that the page runs the helper thread Vite built from helper.js.
+        response.writeHead(200, {
+          'content-type': types[extname(file)] ?? 'application/octet-stream',
+          'cross-origin-opener-policy': 'same-origin',
+          'cross-origin-embedder-policy': 'require-corp',
+        });
         response.end(readFileSync(file));
       });
       await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
@@ -313,6 +318,9 @@ main().catch((error) => { window.result = { error: String(error && error.stack |
         const result = (await page.evaluate(() => (window as unknown as { result?: unknown }).result)) as {
           error?: string;
           backend: string;
+          threads: number;
+          isolated: boolean;
+          cores: number;
           losses: number[];
           predictions: number[];
           reloaded: number[][];
@@ -324,6 +332,8 @@ main().catch((error) => { window.result = { error: String(error && error.stack |
         assert.deepEqual(errors, []);
         assert.equal(result?.error, undefined, result?.error);
         assert.equal(result.backend, 'wasm');
+        assert.equal(result.isolated, true);
+        assert.equal(result.threads, Math.min(8, result.cores), 'the helper threads Vite built run');
         assert.equal(result.losses.length, 3);
         // Saved in the page and loaded back (a Blob, a File): the same predictions, bit for bit.
         assert.equal(result.predictions.length, 15);

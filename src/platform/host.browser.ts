@@ -4,6 +4,7 @@
  * through the package's `browser` field.
  * @module
  */
+import { webDefaultThreads, webHelperHost } from '../kernels/wasm/webHost.js';
 import { NotAvailableError } from './errors.js';
 import { gunzipBytes } from './gzip.js';
 import { md5Hex } from './md5.js';
@@ -34,12 +35,29 @@ export function availableCores(): number {
   return typeof cores === 'number' && cores > 0 ? cores : 1;
 }
 
+/** Whether the one-thread note was given (once per page or worker). */
+let oneThreadExplained = false;
+
 /**
- * See {@link HostModule.wasmThreads}: none yet (helper threads on module Web Workers are being written), so
- * the kernels run on the page's thread (or the worker's) alone.
+ * See {@link HostModule.wasmThreads}: module Web Workers (`kernels/wasm/webHost.ts`) when the page or worker
+ * is cross-origin isolated, as shared memory requires; otherwise none, and the kernels run on this thread
+ * alone, with a one-line note saying why (once).
  */
 export async function wasmThreads(): Promise<WasmThreads | null> {
-  return null;
+  const scope = globalThis as { crossOriginIsolated?: boolean; Worker?: unknown };
+  const why =
+    scope.crossOriginIsolated !== true
+      ? 'the page is not cross-origin isolated, which shared memory needs (serve it with the headers ' +
+        'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'
+      : typeof scope.Worker !== 'function'
+        ? 'this context cannot start Web Workers'
+        : null;
+  if (why !== null) {
+    if (!oneThreadExplained) console.info(`warmstart: the wasm kernels run on one thread: ${why}`);
+    oneThreadExplained = true;
+    return null;
+  }
+  return { host: webHelperHost(), defaultThreads: () => webDefaultThreads(availableCores()) };
 }
 
 /** A relative URL is resolved against the document's base URL (or, in a worker, the worker's location). */

@@ -44,8 +44,9 @@ export interface HostModule {
   /** Logical CPU cores this program may use. */
   availableCores(): number;
   /**
-   * The wasm kernels' helper threads: Node's `worker_threads` (loaded on first use), or null where the
-   * platform has none yet (browsers: module Web Workers are to come; the kernels then run on one thread).
+   * The wasm kernels' helper threads: Node's `worker_threads` (loaded on first use), module Web Workers in a
+   * cross-origin isolated page or worker, or null where there are none (the kernels then run on one thread;
+   * a browser says why in the console, once).
    */
   wasmThreads(): Promise<WasmThreads | null>;
   /**

@@ -31,11 +31,15 @@ if (inBrowserWorker) {
   post = (message) => self.postMessage(message);
   self.addEventListener('message', (event) => void start(event.data), { once: true });
 } else {
-  // A computed specifier keeps bundlers that build this file for a browser from resolving a Node module.
-  const specifier = 'node:' + 'worker_threads';
-  const { parentPort } = await import(specifier);
-  post = (message) => parentPort.postMessage(message);
-  parentPort.once('message', (init) => void start(init));
+  // A specifier computed at run time (not a foldable 'node:' + '…', which Vite's bundler folds) keeps
+  // bundlers that build this file for a browser from resolving a Node module; no top-level await, so that a
+  // bundler may emit the worker as a classic script (Vite's default, iife). Messages the parent posts
+  // meanwhile wait in the port until the listener is attached.
+  const specifier = ['node', 'worker_threads'].join(':');
+  void import(specifier).then(({ parentPort }) => {
+    post = (message) => parentPort.postMessage(message);
+    parentPort.once('message', (init) => void start(init));
+  });
 }
 
 async function start(init) {

@@ -71,13 +71,14 @@ export interface Sharing {
 export interface WasmKernelOptions {
   /**
    * Threads that share the work, the calling thread included (1 … 64). Default: `WARMSTART_THREADS`, else
-   * the cores this process may use, at most 8 (Node); 1 where the platform starts no helper threads. More
-   * threads than cores still compute the same results, only slower.
+   * the cores this process may use, at most 8 (Node); `navigator.hardwareConcurrency`, at most 8, in a
+   * cross-origin isolated page or worker; 1 where the platform starts no helper threads. More threads than
+   * cores still compute the same results, only slower.
    */
   threads?: number;
   /**
-   * Starts the helper threads (see `HelperHost` in pool.ts). Default: Node's `worker_threads` in Node, none
-   * elsewhere; null: no helpers.
+   * Starts the helper threads (see `HelperHost` in pool.ts). Default: Node's `worker_threads` in Node, module
+   * Web Workers in a cross-origin isolated page or worker (`webHost.ts`), none elsewhere; null: no helpers.
    */
   host?: HelperHost | null;
   /** Use the relaxed-SIMD (fused multiply-add) build: default when the engine supports it. */
@@ -1136,8 +1137,8 @@ export async function createWasmKernels(options: WasmKernelOptions = {}): Promis
   }
   let helperHost: HelperHost | null = options.host ?? null;
   let threads = requested ?? 1;
-  if (options.host === undefined) {
-    // The platform's threads (Node: worker_threads; browsers: none yet, so one thread).
+  if (options.host === undefined && requested !== 1) {
+    // The platform's threads (Node: worker_threads; browsers: module Web Workers when cross-origin isolated).
     const platform = await host.wasmThreads();
     if (platform !== null) {
       helperHost = platform.host;
@@ -1150,6 +1151,9 @@ export async function createWasmKernels(options: WasmKernelOptions = {}): Promis
     host: helperHost,
     mainChunkLimit: options.mainChunkLimit,
   });
+  if (pool.startFailure !== null) {
+    console.warn(`warmstart: the wasm kernels run on one thread: ${pool.startFailure}`);
+  }
   return new WasmKernels(heap, wasm, pool, relaxedSimd);
 }
 

@@ -7,10 +7,9 @@
 
 import { availableCores, environmentVariable } from '../../platform/host.js';
 import { MAX_THREADS } from './abi.js';
-import type { HelperHandle, HelperHost, HelperInit } from './pool.js';
+import { DEFAULT_THREAD_CAP, type HelperHandle, type HelperHost, type HelperInit } from './pool.js';
 
-/** Most threads the default picks (beyond this, batch-32 products are too small to share usefully). */
-export const DEFAULT_THREAD_CAP = 8;
+export { DEFAULT_THREAD_CAP } from './pool.js';
 
 /** Node's {@link HelperHost}: the main thread (and a Worker) may block in `Atomics.wait`. */
 export const nodeHost: HelperHost = {

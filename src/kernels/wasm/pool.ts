@@ -113,6 +113,12 @@ export interface PlanHandle {
   lastSerial: number;
 }
 
+/**
+ * Most threads a platform's default picks (beyond this, batch-32 products are too small to share usefully);
+ * an explicit `threads` option may ask for more.
+ */
+export const DEFAULT_THREAD_CAP = 8;
+
 /** Consecutive bad runs (helpers absent, or too slow) that make the pool stop sharing runs. */
 const STRIKES = 4;
 /** First pause of sharing (ms); doubled after every failed trial, up to {@link MAX_PAUSE_MS}. */
@@ -134,6 +140,11 @@ export class ThreadPool {
   /** True once a helper failed a chunk; the pool then runs everything on the calling thread. */
   failed = false;
   /**
+   * Why helpers asked for did not start (the first reason, and how many failed), so that the caller can say
+   * why it runs on one thread; null when they all started (or none were asked for).
+   */
+  readonly startFailure: string | null;
+  /**
    * Runs; runs a helper took part in; runs where the caller waited long for a helper; pauses of sharing;
    * runs not shared because of a pause; runs the helpers missed (benchmarks, tests).
    */
@@ -152,7 +163,9 @@ export class ThreadPool {
     private helpers: HelperHandle[],
     private readonly callerMayBlock: boolean,
     private readonly mainChunkLimit: number,
+    startFailure: string | null,
   ) {
+    this.startFailure = startFailure;
     this.words = new Int32Array(memory.buffer, CONTROL_OFFSET, 2048);
   }
 
@@ -170,6 +183,7 @@ export class ThreadPool {
     const words = new Int32Array(memory.buffer, CONTROL_OFFSET, 2048);
     for (const index of Object.values(CONTROL)) Atomics.store(words, index, 0);
     let helpers: HelperHandle[] = [];
+    let startFailure: string | null = null;
     const host = options.host;
     if (host !== null && threads > 1) {
       const started = await Promise.allSettled(
@@ -184,6 +198,11 @@ export class ThreadPool {
         ),
       );
       helpers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      const reasons = started.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+      if (reasons.length > 0) {
+        const first = reasons[0] instanceof Error ? reasons[0].message : String(reasons[0]);
+        startFailure = `${reasons.length} of ${threads - 1} helper threads did not start: ${first}`;
+      }
       if (helpers.length !== threads - 1) {
         // Thread indices must run 1 … threads − 1 without gaps: with one missing, use none.
         Atomics.store(words, CONTROL.stop, 1);
@@ -199,6 +218,7 @@ export class ThreadPool {
       helpers,
       host?.callerMayBlock ?? true,
       options.mainChunkLimit ?? Infinity,
+      startFailure,
     );
   }
 
