@@ -7,7 +7,17 @@ import { gemm_forward, gemm_forward_part, gemm_weights } from './gemm';
 import { activation_block, sgd_update, SOFTMAX } from './elementwise';
 import { gemm_input } from './gemm';
 
-export { gemm_forward, gemm_forward_part, add_partial, gemm_weights, gemm_input, column_sums } from './gemm';
+export {
+  gemm_forward,
+  gemm_forward_part,
+  add_partial,
+  gemm_weights,
+  gemm_input,
+  column_sums,
+  gemm_scratch_bytes,
+  gemm_tune,
+} from './gemm';
+export { small_forward, small_forward_part, small_weights, small_input } from './gemm_small';
 export {
   activation_block,
   softmax_rows,
@@ -61,7 +71,7 @@ function scratchOf(ctrl: usize, c: i32): usize {
  * Runs chunk `c` of the task in the control block at `ctrl`: word 0 the task, word 1 the number of chunks,
  * words 2.. the integer arguments, float64 arguments at byte 64. A split never changes any element's
  * arithmetic; boundaries fall on whole vectors (forward, dX), at a depth fixed by the shape (a wide
- * forward product's two parts, added after the task on one thread or two alike), whole 3-row tiles (dW,
+ * forward product's two parts, added after the task on one thread or two alike), whole 6-row groups (dW,
  * and the SGD step of a matrix, split at the same row as its gradient), or whole cache lines (other SGD
  * steps).
  */
@@ -73,9 +83,9 @@ export function run_chunk(ctrl: usize, c: i32): void {
     const k = arg(ctrl, 6);
     const n = arg(ctrl, 7);
     const act = arg(ctrl, 8);
-    // Whole vectors, not whole 12-column strips: 300 columns split 148/152 rather than 144/156.
-    const j0 = chunkStart(c, chunks, n, 4);
-    const j1 = chunkStart(c + 1, chunks, n, 4);
+    // Whole 8-column tiles, not whole 32-column panels: 300 columns split 144/156 rather than 160/140.
+    const j0 = chunkStart(c, chunks, n, 8);
+    const j1 = chunkStart(c + 1, chunks, n, 8);
     const z = <usize>arg(ctrl, 3);
     const scratch = scratchOf(ctrl, c);
     gemm_forward(<usize>arg(ctrl, 0), <usize>arg(ctrl, 1), <usize>arg(ctrl, 2), z, m, k, n, j0, j1, scratch);
@@ -92,8 +102,9 @@ export function run_chunk(ctrl: usize, c: i32): void {
     else gemm_forward_part(x, w, 0, <usize>arg(ctrl, 9), m, k, n, split, k, scratchOf(ctrl, 1));
   } else if (task == TASK_WEIGHTS) {
     const k = arg(ctrl, 4);
-    const p0 = chunkStart(c, chunks, k, 3);
-    const p1 = chunkStart(c + 1, chunks, k, 3);
+    // Whole groups of 6 rows: the same groups, and dense-or-sparse decisions, whatever the split.
+    const p0 = chunkStart(c, chunks, k, 6);
+    const p1 = chunkStart(c + 1, chunks, k, 6);
     gemm_weights(
       <usize>arg(ctrl, 0),
       <usize>arg(ctrl, 1),
@@ -107,9 +118,10 @@ export function run_chunk(ctrl: usize, c: i32): void {
     );
   } else if (task == TASK_INPUT) {
     const k = arg(ctrl, 4);
-    const p0 = chunkStart(c, chunks, k, 4);
-    const p1 = chunkStart(c + 1, chunks, k, 4);
-    gemm_input(<usize>arg(ctrl, 0), <usize>arg(ctrl, 1), <usize>arg(ctrl, 2), arg(ctrl, 3), k, arg(ctrl, 5), p0, p1);
+    const p0 = chunkStart(c, chunks, k, 8);
+    const p1 = chunkStart(c + 1, chunks, k, 8);
+    const dx = <usize>arg(ctrl, 2);
+    gemm_input(<usize>arg(ctrl, 0), <usize>arg(ctrl, 1), dx, arg(ctrl, 3), k, arg(ctrl, 5), p0, p1, scratchOf(ctrl, c));
   } else if (task == TASK_SGD) {
     const length = arg(ctrl, 3);
     const rowLength = arg(ctrl, 5);
@@ -120,11 +132,11 @@ export function run_chunk(ctrl: usize, c: i32): void {
     const momentum = load<f64>(ctrl, 72);
     const nesterov = arg(ctrl, 4);
     if (rowLength > 0) {
-      // A weight matrix: split at the same row as its gradient's product (whole rows, units of 3), so each
+      // A weight matrix: split at the same row as its gradient's product (whole rows, units of 6), so each
       // thread updates rows already in its cache, and no cache line but one is written by both.
       const rows = length / rowLength;
-      const i0 = chunkStart(c, chunks, rows, 3) * rowLength;
-      const i1 = chunkStart(c + 1, chunks, rows, 3) * rowLength;
+      const i0 = chunkStart(c, chunks, rows, 6) * rowLength;
+      const i1 = chunkStart(c + 1, chunks, rows, 6) * rowLength;
       sgd_update(param, grad, velocity, lr, momentum, nesterov, i0, i1);
     } else {
       sgd_update(param, grad, velocity, lr, momentum, nesterov, chunkStart(c, chunks, length, 16), chunkStart(c + 1, chunks, length, 16));

@@ -76,19 +76,10 @@ export const WORD = {
 } as const;
 
 /**
- * Bytes of zero-skipping scratch one thread needs for a forward product of depth k: 16 row tiles (a block
- * of 48 rows) of a count and up to k indices each. Mirrors `gemm_forward` in assembly/gemm.ts.
+ * Above this many bytes per thread, products run without scratch (no zero-skipping, B read in place)
+ * rather than allocate it. Each product asks the module how much it needs (`gemm_scratch_bytes`, at
+ * most about 0.8 MiB with the default blocks).
  */
-export function forwardScratchBytes(k: number): number {
-  return 16 * (k + 1) * 4;
-}
-
-/** Bytes of zero-skipping scratch for a dW product (x m×k): ⌈k/3⌉ row tiles of a count and ≤ m indices. */
-export function weightsScratchBytes(m: number, k: number): number {
-  return Math.floor((k + 2) / 3) * (m + 1) * 4;
-}
-
-/** Above this many bytes per thread, products run without zero-skipping lists rather than allocate them. */
 export const MAX_SCRATCH_BYTES = 16 << 20;
 
 /** The exports of the kernels module (all pointers are byte offsets into the shared memory). */
@@ -140,7 +131,10 @@ export interface KernelExports {
     n: number,
     p0: number,
     p1: number,
+    scratch: number,
   ): void;
+  gemm_scratch_bytes(rows: number, depth: number): number;
+  gemm_tune(which: number, value: number): number;
   column_sums(dz: number, db: number, m: number, n: number): void;
   activation_block(
     act: number,

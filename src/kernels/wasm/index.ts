@@ -13,13 +13,11 @@ import {
   ACCURACY_CODES,
   ACTIVATION_CODES,
   CONTROL_OFFSET,
-  forwardScratchBytes,
   type KernelExports,
   LOSS_CODES,
   MAX_SCRATCH_BYTES,
   SOFTMAX,
   TASK,
-  weightsScratchBytes,
 } from './abi.js';
 import { WasmHeap } from './heap.js';
 import { loadKernelModule } from './loader.js';
@@ -200,11 +198,11 @@ export class WasmKernels extends ReferenceKernels {
       return;
     }
     const b = bias === null ? 0 : bias.byteOffset;
-    const [scratch, stride] = this.scratch(forwardScratchBytes(k));
     if (k >= this.splitDepth && n > 8 && m * k * n >= SPLIT_FORWARD) {
-      this.forwardByDepth(x, w, b, z, y, m, k, n, act, scratch, stride);
+      this.forwardByDepth(x, w, b, z, y, m, k, n, act);
       return;
     }
+    const [scratch, stride] = this.scratch(this.wasm.gemm_scratch_bytes(m, k));
     const pool = n > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
     if (pool !== null) {
       // Chunks apply element-wise activations to their own columns; softmax needs whole rows, after.
@@ -248,11 +246,13 @@ export class WasmKernels extends ReferenceKernels {
     k: number,
     n: number,
     act: number,
-    scratch: number,
-    stride: number,
   ): void {
-    // chunkStart(1, 2, k, 3) in assembly/index.ts: the boundary of dW's (and SGD's) row chunks.
-    const split = Math.floor(Math.ceil(k / 3) / 2) * 3;
+    // chunkStart(1, 2, k, 6) in assembly/index.ts: the boundary of dW's (and SGD's) row chunks.
+    const split = Math.floor(Math.ceil(k / 6) / 2) * 6;
+    const wasm = this.wasm;
+    const [scratch, stride] = this.scratch(
+      Math.max(wasm.gemm_scratch_bytes(m, split), wasm.gemm_scratch_bytes(m, k - split)),
+    );
     let partial = this.partial;
     if (partial === null || partial.length < m * n) {
       if (partial !== null) this.heap.free(partial);
@@ -388,7 +388,7 @@ export class WasmKernels extends ReferenceKernels {
     }
     // The SGD step on this gradient splits at the same row (see sgdUpdate).
     this.rowLengths.set(dw.byteOffset, n);
-    const [scratch, stride] = this.scratch(weightsScratchBytes(m, k));
+    const [scratch, stride] = this.scratch(this.wasm.gemm_scratch_bytes(k, m));
     const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
     if (pool !== null) {
       const args = [x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, 0, 0, 0, 0, 0, 0, scratch, stride];
@@ -423,11 +423,13 @@ export class WasmKernels extends ReferenceKernels {
       super.denseBackwardInput(dz, w, dx, m, k, n);
       return;
     }
+    const [scratch, stride] = this.scratch(this.wasm.gemm_scratch_bytes(m, n));
     const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
     if (pool !== null) {
-      pool.run(TASK.input, 2, [dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n]);
+      const args = [dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, 0, 0, 0, 0, 0, scratch, stride];
+      pool.run(TASK.input, 2, args);
     } else {
-      this.wasm.gemm_input(dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, k);
+      this.wasm.gemm_input(dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, k, scratch);
     }
   }
 

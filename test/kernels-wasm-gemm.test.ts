@@ -1,0 +1,198 @@
+// The blocked, packed products (assembly/gemm.ts) at shapes that cross every block boundary: against the
+// reference, and bit for bit against themselves under any split of the output, any block sizes, B read
+// in place or packed, rows run dense or sparse. Needs `npm run build:wasm`.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { ReferenceKernels } from '../src/kernels/reference.js';
+import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
+
+/** The module's exports, for calls over sub-ranges the Kernels interface does not offer. */
+type Exports = Record<string, (...args: number[]) => number>;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const reference = new ReferenceKernels();
+let wasm: WasmKernels;
+let exports: Exports;
+
+before(async () => {
+  wasm = await createWasmKernels({ threads: 1 });
+  exports = (wasm as unknown as { wasm: Exports }).wasm;
+});
+after(async () => {
+  assert.equal(wasm.stats.fallbacks, 0, 'no product may fall back to the reference');
+  await wasm.dispose();
+});
+
+/** m×k values, `zeros` of them 0 (with some −0), in the backend's memory. */
+function matrix(random: () => number, rows: number, cols: number, zeros: number, scale = 1): Float32Array {
+  const a = wasm.alloc(rows * cols);
+  for (let i = 0; i < a.length; i++) {
+    const r = random();
+    a[i] = r < zeros ? (r < zeros * 0.05 ? -0 : 0) : (random() * 2 - 1) * scale;
+  }
+  return a;
+}
+
+/** |a − e| ≤ 2e-6·Σ|terms| + 1e-7: float32 rounding of a sum, whatever its order. */
+function assertClose(actual: Float32Array, expected: Float32Array, bound: Float32Array, what: string): void {
+  for (let i = 0; i < expected.length; i++) {
+    const limit = 2e-6 * bound[i] + 1e-7;
+    if (!(Math.abs(actual[i] - expected[i]) <= limit))
+      assert.fail(`${what}: element ${i}: ${actual[i]} vs ${expected[i]} (limit ${limit})`);
+  }
+}
+
+function assertIdentical(actual: Float32Array, expected: Float32Array, what: string): void {
+  for (let i = 0; i < expected.length; i++)
+    if (!Object.is(actual[i], expected[i]))
+      assert.fail(`${what}: element ${i}: ${actual[i]} !== ${expected[i]}`);
+}
+
+/** Σ_p |a(i,p)|·|b(p,j)| (+|bias_j|) with a(i, p) = a[i·aRow + p·aStep] and b(p, j) = b[p·bStep + j·bCol]. */
+function absProduct(
+  a: Float32Array,
+  aRow: number,
+  aStep: number,
+  b: Float32Array,
+  bStep: number,
+  bCol: number,
+  bias: Float32Array | null,
+  m: number,
+  depth: number,
+  n: number,
+): Float32Array {
+  const out = new Float32Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = bias === null ? 0 : Math.abs(bias[j]);
+      for (let p = 0; p < depth; p++) s += Math.abs(a[i * aRow + p * aStep] * b[p * bStep + j * bCol]);
+      out[i * n + j] = s;
+    }
+  return out;
+}
+
+// Rows past the 384-row block, depths past the 256-deep block (and not multiples of 4), widths past a
+// 32-column panel and not multiples of 4; n = 64 and 1024 have row strides that alias in L1, so their B
+// is packed; 300 and 37 are read in place.
+const SHAPES: [number, number, number][] = [
+  [400, 600, 70],
+  [7, 1030, 1024],
+  [50, 64, 64],
+  [13, 5, 3],
+  [390, 300, 37],
+  [1, 257, 33],
+];
+
+describe('blocked products against the reference', () => {
+  for (const [m, k, n] of SHAPES) {
+    for (const zeros of [0, 0.5, 0.9]) {
+      test(`${m}×${k}×${n}, ${zeros * 100} % zeros in x`, () => {
+        const random = rng(m * 7 + k * 13 + n + zeros * 1000);
+        const x = matrix(random, m, k, zeros);
+        const w = matrix(random, k, n, 0, 1 / Math.sqrt(k));
+        const bias = matrix(random, 1, n, 0);
+        const dz = matrix(random, m, n, 0);
+        const z = wasm.alloc(m * n);
+        const dw = wasm.alloc(k * n);
+        const dx = wasm.alloc(m * k);
+        wasm.denseForward(x, w, bias, z, z, m, k, n, 'linear');
+        wasm.denseBackwardWeights(x, dz, dw, null, m, k, n);
+        wasm.denseBackwardInput(dz, w, dx, m, k, n);
+        const zRef = new Float32Array(m * n);
+        const dwRef = new Float32Array(k * n);
+        const dxRef = new Float32Array(m * k);
+        reference.denseForward(x, w, bias, zRef, zRef, m, k, n, 'linear');
+        reference.denseBackwardWeights(x, dz, dwRef, null, m, k, n);
+        reference.denseBackwardInput(dz, w, dxRef, m, k, n);
+        const shape = `${m}×${k}×${n} zeros ${zeros}`;
+        assertClose(z, zRef, absProduct(x, k, 1, w, n, 1, bias, m, k, n), `z ${shape}`);
+        assertClose(dw, dwRef, absProduct(x, 1, k, dz, n, 1, null, k, m, n), `dw ${shape}`);
+        assertClose(dx, dxRef, absProduct(dz, n, 1, w, 1, n, null, m, n, k), `dx ${shape}`);
+        for (const a of [x, w, bias, dz, z, dw, dx]) wasm.free(a);
+      });
+    }
+  }
+});
+
+/** chunkStart of assembly/index.ts: chunk c of `chunks` over `total`, boundaries on multiples of `align`. */
+function chunkStart(c: number, chunks: number, total: number, align: number): number {
+  const units = Math.ceil(total / align);
+  return Math.min(total, Math.floor((units * c) / chunks) * align);
+}
+
+describe('every split and every blocking gives the same bits', () => {
+  const TUNABLES = { depthBlock: 0, rowBlock: 1, sparsePerMille: 2, directB: 3 };
+  /** The three products of one shape, each computed as `chunks` sub-range calls. */
+  function products(m: number, k: number, n: number, zeros: number, chunks: number): Float32Array[] {
+    const random = rng(42);
+    const x = matrix(random, m, k, zeros);
+    const w = matrix(random, k, n, 0, 0.1);
+    const bias = matrix(random, 1, n, 0);
+    const dz = matrix(random, m, n, 0);
+    const z = wasm.alloc(m * n);
+    const dw = wasm.alloc(k * n);
+    const dx = wasm.alloc(m * k);
+    const scratch = wasm.alloc(
+      Math.max(
+        exports.gemm_scratch_bytes(m, k),
+        exports.gemm_scratch_bytes(k, m),
+        exports.gemm_scratch_bytes(m, n),
+      ) / 4,
+    );
+    const s = scratch.byteOffset;
+    // Last chunk first: the order chunks run in must not matter either.
+    for (let c = chunks - 1; c >= 0; c--) {
+      const [j0, j1] = [chunkStart(c, chunks, n, 8), chunkStart(c + 1, chunks, n, 8)];
+      exports.gemm_forward(x.byteOffset, w.byteOffset, bias.byteOffset, z.byteOffset, m, k, n, j0, j1, s);
+      const [p0, p1] = [chunkStart(c, chunks, k, 6), chunkStart(c + 1, chunks, k, 6)];
+      exports.gemm_weights(x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, p0, p1, s);
+      const [q0, q1] = [chunkStart(c, chunks, k, 8), chunkStart(c + 1, chunks, k, 8)];
+      exports.gemm_input(dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, q0, q1, s);
+    }
+    const out = [z.slice(), dw.slice(), dx.slice()];
+    for (const a of [x, w, bias, dz, z, dw, dx, scratch]) wasm.free(a);
+    return out;
+  }
+
+  for (const [m, k, n] of [
+    [400, 600, 70],
+    [33, 1030, 130],
+    [256, 300, 1024],
+  ] as [number, number, number][]) {
+    test(`${m}×${k}×${n}: 1 to 16 chunks, other block sizes, B packed or in place, dense or sparse rows`, () => {
+      for (const zeros of [0, 0.5]) {
+        const base = products(m, k, n, zeros, 1);
+        const check = (what: string, result: Float32Array[]) =>
+          ['z', 'dw', 'dx'].forEach((name, i) => assertIdentical(result[i], base[i], `${name} ${what}`));
+        for (const chunks of [2, 3, 7, 16]) check(`${chunks} chunks`, products(m, k, n, zeros, chunks));
+        const variations: [keyof typeof TUNABLES, number][] = [
+          ['depthBlock', 64],
+          ['depthBlock', 1024],
+          ['rowBlock', 12],
+          ['directB', 0],
+          ['sparsePerMille', 0],
+          ['sparsePerMille', 1000],
+        ];
+        for (const [name, value] of variations) {
+          const old = exports.gemm_tune(TUNABLES[name], value);
+          try {
+            check(`${name} ${value}`, products(m, k, n, zeros, 3));
+          } finally {
+            exports.gemm_tune(TUNABLES[name], old);
+          }
+        }
+      }
+    });
+  }
+});
