@@ -25,6 +25,11 @@ import { small_forward, small_forward_part, small_weights, small_input } from '.
 
 /** Columns of a B panel. */
 export const PANEL: i32 = 32;
+/**
+ * Panels copied per sweep over B's rows: 512 contiguous bytes a row rather than 128, so that a wide B
+ * (4096 columns: a 16 KiB row stride) costs a quarter of the TLB misses and its rows stream.
+ */
+const BLOCK_PANELS: i32 = 4;
 /** Bytes per depth step of a copied B panel. */
 const PANEL_STEP: usize = 128;
 /** Rows per group: the height of the dense tiles. */
@@ -43,10 +48,14 @@ let KC: i32 = 256;
 let MC: i32 = 384;
 /** A group runs sparse when at most this fraction (per mille) of its A values is non-zero. */
 let SPARSE_PER_MILLE: i32 = 650;
-/** 0: always copy B panels; 1: read B in place when its row stride does not alias in L1. */
-let DIRECT_B: i32 = 1;
+/** B is read in place (when its row stride does not alias in L1) for at most this many rows of C. */
+let DIRECT_B: i32 = 64;
+/** dX runs as dot products below this many rows (see gemm_input). */
+const DOT_ROWS: i32 = 48;
+/** 0: never copy A; 1: when its layout aliases in the caches; 2: also every row-major A. */
+let PACK_A: i32 = 1;
 
-/** Sets a tunable (0 KC, 1 MC, 2 SPARSE_PER_MILLE, 3 DIRECT_B) and returns its previous value. */
+/** Sets a tunable (0 KC, 1 MC, 2 SPARSE_PER_MILLE, 3 DIRECT_B, 4 PACK_A) and returns its previous value. */
 export function gemm_tune(which: i32, value: i32): i32 {
   let old = 0;
   if (which == 0) {
@@ -61,6 +70,9 @@ export function gemm_tune(which: i32, value: i32): i32 {
   } else if (which == 3) {
     old = DIRECT_B;
     DIRECT_B = value;
+  } else if (which == 4) {
+    old = PACK_A;
+    PACK_A = value;
   }
   return old;
 }
@@ -81,7 +93,8 @@ export function gemm_scratch_bytes(rows: i32, depth: i32): i32 {
   if (rows <= 0 || depth <= 0) return 0;
   const kc = blockDepth(depth);
   const groups = (min(rows, MC) + GROUP - 1) / GROUP;
-  return <i32>EDGE + groups * <i32>HEADER + groups * GROUP * kc * 8 + (kc + 4) * <i32>PANEL_STEP;
+  const panels = BLOCK_PANELS * (kc + 4) * <i32>PANEL_STEP;
+  return <i32>EDGE + groups * <i32>HEADER + groups * GROUP * kc * 8 + panels;
 }
 
 /** True when rows `stride` bytes apart spread over L1's sets (64 sets of 64-byte lines). */
@@ -93,20 +106,51 @@ function friendly(stride: usize): bool {
 
 /** Non-zero values among n floats `step` bytes apart (−0 counts as zero, as in the reference). */
 function countNonZero(p: usize, step: usize, n: i32): i32 {
-  let count = 0;
-  if (step == 4) {
-    const zero = f32x4.splat(0);
-    for (let t = 0; t < n; t += 4) {
-      const nonzero = v128.and(f32x4.ne(v128.load(p + ((<usize>t) << 2)), zero), laneMask(n - t));
-      count += <i32>popcnt(i32x4.bitmask(nonzero));
-    }
-  } else {
+  if (step != 4) {
+    let count = 0;
     for (let t = 0; t < n; t++) {
       count += i32((load<u32>(p) << 1) != 0);
       p += step;
     }
+    return count;
   }
-  return count;
+  // Lanes of f32x4.ne are −1 where non-zero: subtracting them counts, four lanes at a time.
+  const zero = f32x4.splat(0);
+  let acc0 = i32x4.splat(0);
+  let acc1 = acc0;
+  let t = 0;
+  for (; t + 8 <= n; t += 8) {
+    const q = p + ((<usize>t) << 2);
+    acc0 = i32x4.sub(acc0, f32x4.ne(v128.load(q), zero));
+    acc1 = i32x4.sub(acc1, f32x4.ne(v128.load(q, 16), zero));
+  }
+  for (; t < n; t += 4) {
+    const nonzero = v128.and(f32x4.ne(v128.load(p + ((<usize>t) << 2)), zero), laneMask(n - t));
+    acc0 = i32x4.sub(acc0, nonzero);
+  }
+  const acc = i32x4.add(acc0, acc1);
+  return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+}
+
+/**
+ * Non-zero values of each row of a block of A whose rows are adjacent floats (xᵀ in dW: row r of the
+ * block is column r of x, step t its row t), `rows` ≤ 6 rows from `a`, into `counts` (6 int32s).
+ */
+function countColumns(a: usize, step: usize, rows: i32, n: i32, counts: usize): void {
+  // Four columns at a time, down the steps; the last vector's lanes past `rows` are masked off.
+  const zero = f32x4.splat(0);
+  const mask0 = laneMask(rows);
+  const mask1 = laneMask(rows - 4);
+  let acc0 = i32x4.splat(0);
+  let acc1 = acc0;
+  let p = a;
+  for (let t = 0; t < n; t++) {
+    acc0 = i32x4.sub(acc0, v128.and(f32x4.ne(v128.load(p), zero), mask0));
+    if (rows > 4) acc1 = i32x4.sub(acc1, v128.and(f32x4.ne(v128.load64_zero(p, 16), zero), mask1));
+    p += step;
+  }
+  v128.store(counts, acc0);
+  v128.store64_lane(counts, acc1, 0, 16);
 }
 
 /**
@@ -129,22 +173,70 @@ function listRow(p: usize, step: usize, n: i32, bStep: usize, entries: usize): i
   return count;
 }
 
-/** Copies (bCol = 4) or transposes (bStep = 4) B[t, j] for t < kc, j < w into a panel, 128 bytes a step. */
-function packB(b: usize, bStep: usize, bCol: usize, kc: i32, w: i32, panel: usize): void {
-  const vectors = (w + 3) >> 2;
-  if (bCol == 4) {
-    for (let t = 0; t < kc; t++) {
-      const from = b + <usize>t * bStep;
-      const to = panel + <usize>t * PANEL_STEP;
-      for (let v = 0; v < vectors; v++) {
-        const o = (<usize>v) << 4;
-        v128.store(to + o, v128.load(from + o));
-      }
+/**
+ * Copies a group of A: row-major rows (aStep = 4) row by row, kc·4 bytes apart; or, when A's rows are
+ * adjacent floats (aRow = 4), `rows` floats per step, rows·4 bytes a step.
+ */
+function packGroup(a: usize, aRow: usize, step: usize, rows: i32, kc: i32, to: usize): void {
+  if (aRow != 4) {
+    const rowBytes = (<usize>kc) << 2;
+    for (let r = 0; r < rows; r++) {
+      const from = a + <usize>r * aRow;
+      const d = to + <usize>r * rowBytes;
+      let o: usize = 0;
+      for (; o + 16 <= rowBytes; o += 16) v128.store(d + o, v128.load(from + o));
+      for (; o < rowBytes; o += 4) store<u32>(d + o, load<u32>(from + o));
     }
     return;
   }
-  // B = a transposed matrix: its column j is a contiguous row (of w in dX). Four such rows at a time, four
-  // depth steps at a time, through a 4×4 transpose; rows past w are zeros (they may not exist).
+  const bytes = (<usize>rows) << 2;
+  if (rows == GROUP) {
+    for (let t = 0; t < kc; t++) {
+      v128.store(to, v128.load(a));
+      v128.store64_lane(to, v128.load64_zero(a, 16), 0, 16);
+      a += step;
+      to += bytes;
+    }
+    return;
+  }
+  for (let t = 0; t < kc; t++) {
+    for (let r = 0; r < rows; r++) store<u32>(to + ((<usize>r) << 2), load<u32>(a + ((<usize>r) << 2)));
+    a += step;
+    to += bytes;
+  }
+}
+
+/**
+ * Copies B[t, j] for t < kc, j < w (≤ 32·BLOCK_PANELS) into panels of 32 columns, `panelBytes` apart,
+ * 128 bytes a step, row by row of B.
+ */
+function copyB(b: usize, bStep: usize, kc: i32, w: i32, panels: usize, panelBytes: usize): void {
+  const vectors = (w + 3) >> 2;
+  for (let t = 0; t < kc; t++) {
+    const from = b + <usize>t * bStep;
+    const to = panels + <usize>t * PANEL_STEP;
+    let v = 0;
+    for (; v + 8 <= vectors; v += 8) {
+      const f = from + ((<usize>v) << 4);
+      const d = to + <usize>(v >> 3) * panelBytes;
+      v128.store(d, v128.load(f));
+      v128.store(d, v128.load(f, 16), 16);
+      v128.store(d, v128.load(f, 32), 32);
+      v128.store(d, v128.load(f, 48), 48);
+      v128.store(d, v128.load(f, 64), 64);
+      v128.store(d, v128.load(f, 80), 80);
+      v128.store(d, v128.load(f, 96), 96);
+      v128.store(d, v128.load(f, 112), 112);
+    }
+    const d = to + <usize>(v >> 3) * panelBytes;
+    for (let u = 0; v < vectors; v++, u++) v128.store(d + ((<usize>u) << 4), v128.load(from + ((<usize>v) << 4)));
+  }
+}
+
+/** Transposes B[t, j] = b[t·4 + j·bCol] for t < kc, j < w ≤ 32 into a panel, 128 bytes a step. */
+function transposeB(b: usize, bCol: usize, kc: i32, w: i32, panel: usize): void {
+  // Column j of B is a contiguous row (of w in dX). Four such rows at a time, four depth steps at a time,
+  // through a 4×4 transpose; rows past w are zeros (they may not exist).
   const zero = f32x4.splat(0);
   for (let j = 0; j < w; j += 4) {
     const r0 = b + <usize>j * bCol;
@@ -317,14 +409,20 @@ function product(
     return;
   }
   const kcb = blockDepth(depth);
-  const direct = bCol == 4 && DIRECT_B != 0 && friendly(bStep);
+  const direct = bCol == 4 && i1 - i0 <= DIRECT_B && friendly(bStep);
+  // A is copied (its dense groups; sparse ones have their entries) when its layout aliases in the caches:
+  // xᵀ in dW, read a step per row of x, interleaved 6 values a step; x or dz row-major with a row stride
+  // that is a multiple of 128 bytes (a 4096-wide x: every row of a block in the same L2 sets), row by row.
+  const packA = PACK_A != 0 ? (aRow == 4 ? !friendly(aStep) : !friendly(aRow) || PACK_A > 1) : false;
+  const rowsA = aRow != 4;
   const panelStep = direct ? bStep : PANEL_STEP;
   const groupsMax = (min(i1 - i0, MC) + GROUP - 1) / GROUP;
   const entriesPerGroup = <usize>(GROUP * kcb) << 3;
   const edge = scratch;
   const headers = scratch + EDGE;
   const entries = headers + <usize>groupsMax * HEADER;
-  const panel = entries + <usize>groupsMax * entriesPerGroup;
+  const panels = entries + <usize>groupsMax * entriesPerGroup;
+  const panelBytes = <usize>(kcb + 4) * PANEL_STEP;
   for (let pc = 0; pc < depth; pc += kcb) {
     const kc = min(kcb, depth - pc);
     const init = pc > 0 ? FROM_C : bias != 0 ? FROM_BIAS : FROM_ZERO;
@@ -338,7 +436,13 @@ function product(
           const ag = ab + <usize>(g * GROUP) * aRow;
           const header = headers + <usize>g * HEADER;
           let total = 0;
-          for (let r = 0; r < rows; r++) total += countNonZero(ag + <usize>r * aRow, aStep, kc);
+          if (aRow == 4) {
+            // The group's rows are adjacent floats: count them together, a step at a time.
+            countColumns(ag, aStep, rows, kc, header + 4);
+            for (let r = 0; r < rows; r++) total += load<i32>(header + 4 + ((<usize>r) << 2));
+          } else {
+            for (let r = 0; r < rows; r++) total += countNonZero(ag + <usize>r * aRow, aStep, kc);
+          }
           if (total * 1000 <= rows * kc * SPARSE_PER_MILLE) {
             store<i32>(header, SPARSE);
             const eg = entries + <usize>g * entriesPerGroup;
@@ -348,15 +452,25 @@ function product(
             }
           } else {
             store<i32>(header, DENSE);
+            if (packA) packGroup(ag, aRow, aStep, rows, kc, entries + <usize>g * entriesPerGroup);
           }
+        }
+      } else if (packA) {
+        for (let g = 0; g < groups; g++) {
+          const rows = min(GROUP, mc - g * GROUP);
+          const ag = ab + <usize>(g * GROUP) * aRow;
+          packGroup(ag, aRow, aStep, rows, kc, entries + <usize>g * entriesPerGroup);
         }
       }
       for (let jc = j0; jc < j1; jc += PANEL) {
         const w = min(PANEL, j1 - jc);
         let bp = b + <usize>pc * bStep + <usize>jc * bCol;
         if (!direct) {
-          packB(bp, bStep, bCol, kc, w, panel);
-          bp = panel;
+          // A block of panels is copied at its first panel; a transposed B, panel by panel.
+          const slot = ((jc - j0) / PANEL) % BLOCK_PANELS;
+          if (bCol != 4) transposeB(bp, bCol, kc, w, panels);
+          else if (slot == 0) copyB(bp, bStep, kc, min(PANEL * BLOCK_PANELS, j1 - jc), panels, panelBytes);
+          bp = bCol != 4 ? panels : panels + <usize>slot * panelBytes;
         }
         const cj = c + ((<usize>jc) << 2);
         const biasj: usize = bias == 0 ? 0 : bias + ((<usize>jc) << 2);
@@ -372,6 +486,11 @@ function product(
               const er = eg + ((<usize>(r * kc)) << 3);
               rowTile<LISTED>(er, 8, bp, 0, count, cg + <usize>r * cRow, init, biasj, w, edge);
             }
+          } else if (packA) {
+            const ag = entries + <usize>g * entriesPerGroup;
+            const pRow: usize = rowsA ? (<usize>kc) << 2 : 4;
+            const pStep: usize = rowsA ? 4 : (<usize>rows) << 2;
+            denseGroup(rows, ag, pRow, pStep, bp, panelStep, kc, cg, cRow, init, biasj, w, edge);
           } else {
             const ag = ab + <usize>(g * GROUP) * aRow;
             denseGroup(rows, ag, aRow, aStep, bp, panelStep, kc, cg, cRow, init, biasj, w, edge);
@@ -473,7 +592,9 @@ export function gemm_weights(
 
 /**
  * dx[:, p0..p1) = dz·wᵀ for dz m×n, w k×n, dx m×k: wᵀ's panels are transposed into scratch
- * (gemm_scratch_bytes(m, n) bytes).
+ * (gemm_scratch_bytes(m, n) bytes). Below 48 rows the transposition costs more than it saves, and dot
+ * products along w's rows run instead (a different summation order: the choice depends on m alone, so
+ * every split of the columns gives the same bits).
  */
 export function gemm_input(
   dz: usize,
@@ -486,7 +607,7 @@ export function gemm_input(
   p1: i32,
   scratch: usize,
 ): void {
-  if (scratch == 0) {
+  if (scratch == 0 || m < DOT_ROWS) {
     small_input(dz, w, dx, m, k, n, p0, p1);
     return;
   }
