@@ -21,7 +21,7 @@
 
 import { tile, copyEdge, FROM_ZERO, FROM_BIAS, FROM_C, LISTED } from './tiles';
 import { laneMask, storeLanes, N1, N2, N3, N4, N5, N6, N7, N8 } from './simd';
-import { small_forward, small_forward_part, small_weights, small_input } from './gemm_small';
+import { dotProducts } from './dot';
 
 /** Columns of a B panel. */
 export const PANEL: i32 = 32;
@@ -513,8 +513,9 @@ function fill(bias: usize, c: usize, cRow: usize, i0: i32, i1: i32, j0: i32, j1:
 }
 
 /**
- * z[:, j0..j1) = x·w (+ bias) for x m×k, w k×n. `scratch`: gemm_scratch_bytes(m, k) bytes (0: none,
- * then no zero-skipping and w read in place).
+ * z[:, j0..j1) = x·w (+ bias) for x m×k, w k×n; j0 a multiple of 8 (whole tiles: any split of the columns
+ * gives the same bits). Scratch (required): gemm_scratch_bytes(m, k) bytes, a region no other call uses
+ * at the same time.
  */
 export function gemm_forward(
   x: usize,
@@ -528,10 +529,6 @@ export function gemm_forward(
   j1: i32,
   scratch: usize,
 ): void {
-  if (scratch == 0) {
-    small_forward(x, w, bias, z, m, k, n, j0, j1, 0);
-    return;
-  }
   const k4 = (<usize>k) << 2;
   const n4 = (<usize>n) << 2;
   product(x, k4, 4, w, n4, 4, bias, z, n4, 0, m, j0, j1, k, true, scratch);
@@ -540,7 +537,7 @@ export function gemm_forward(
 /**
  * z = x[:, p0..p1)·w[p0..p1, :] (+ bias) for x m×k, w k×n: the product over a range of the depth, all
  * columns (a wide-input forward product computed as two such parts, added after: see index.ts).
- * Scratch: gemm_scratch_bytes(m, p1 − p0).
+ * Scratch (required): gemm_scratch_bytes(m, p1 − p0).
  */
 export function gemm_forward_part(
   x: usize,
@@ -554,10 +551,6 @@ export function gemm_forward_part(
   p1: i32,
   scratch: usize,
 ): void {
-  if (scratch == 0) {
-    small_forward_part(x, w, bias, z, m, k, n, p0, p1, 0);
-    return;
-  }
   const k4 = (<usize>k) << 2;
   const n4 = (<usize>n) << 2;
   const xp = x + ((<usize>p0) << 2);
@@ -568,7 +561,7 @@ export function gemm_forward_part(
 /**
  * dw[p0..p1, :] = (xᵀ·dz)[p0..p1, :] for x m×k, dz m×n, dw k×n; written, not accumulated. Split by rows
  * of dw (p0 a multiple of 6, so that the groups of rows, and with them every dense-or-sparse decision,
- * are the same whatever the split). Scratch: gemm_scratch_bytes(p1 − p0, m).
+ * are the same whatever the split). Scratch (required): gemm_scratch_bytes(p1 − p0, m).
  */
 export function gemm_weights(
   x: usize,
@@ -581,10 +574,6 @@ export function gemm_weights(
   p1: i32,
   scratch: usize,
 ): void {
-  if (scratch == 0) {
-    small_weights(x, dz, dw, m, k, n, p0, p1, 0);
-    return;
-  }
   const k4 = (<usize>k) << 2;
   const n4 = (<usize>n) << 2;
   product(x, 4, k4, dz, n4, 4, 0, dw, n4, p0, p1, 0, n, m, true, scratch);
@@ -607,8 +596,8 @@ export function gemm_input(
   p1: i32,
   scratch: usize,
 ): void {
-  if (scratch == 0 || m < DOT_ROWS) {
-    small_input(dz, w, dx, m, k, n, p0, p1);
+  if (m < DOT_ROWS) {
+    dotProducts(dz, w, dx, m, k, n, p0, p1);
     return;
   }
   const k4 = (<usize>k) << 2;

@@ -17,7 +17,6 @@ export {
   gemm_scratch_bytes,
   gemm_tune,
 } from './gemm';
-export { small_forward, small_forward_part, small_weights, small_input } from './gemm_small';
 export {
   activation_block,
   softmax_rows,

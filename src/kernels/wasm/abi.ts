@@ -75,13 +75,6 @@ export const WORD = {
   failed: 112,
 } as const;
 
-/**
- * Above this many bytes per thread, products run without scratch (no zero-skipping, B read in place)
- * rather than allocate it. Each product asks the module how much it needs (`gemm_scratch_bytes`, at
- * most about 0.8 MiB with the default blocks).
- */
-export const MAX_SCRATCH_BYTES = 16 << 20;
-
 /** The exports of the kernels module (all pointers are byte offsets into the shared memory). */
 export interface KernelExports {
   heap_base(): number;

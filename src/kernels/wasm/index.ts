@@ -15,7 +15,6 @@ import {
   CONTROL_OFFSET,
   type KernelExports,
   LOSS_CODES,
-  MAX_SCRATCH_BYTES,
   SOFTMAX,
   TASK,
 } from './abi.js';
@@ -62,6 +61,12 @@ const SPLIT_FORWARD = 1 << 18;
  */
 const SPLIT_DEPTH = 256;
 /**
+ * Weights (floats) above which the forward product is split by columns instead: a matrix this large no
+ * longer stays in the two cores' caches between steps, so the depth split's reason is gone, and every
+ * element is then one chain of multiply-adds from its bias.
+ */
+const SPLIT_DEPTH_MAX_WEIGHTS = 1 << 18;
+/**
  * Elements below which the SGD step stays on one thread: the 300×100 matrix splits too, so its rows stay
  * on the core whose dW and forward chunks use them.
  */
@@ -86,7 +91,7 @@ export class WasmKernels extends ReferenceKernels {
    * then splits at the same row as that product did, keeping each block of rows on one core.
    */
   private readonly rowLengths = new Map<number, number>();
-  /** Scratch for the products' zero-skipping lists: one region per chunk (two), so threads never share. */
+  /** Scratch for the products' copied panels and sparse rows: one region per chunk (two), never shared. */
   private listScratch: Float32Array | null = null;
   private listStride = 0;
   /** The second part of a depth-split forward product (see forwardByDepth). */
@@ -140,11 +145,11 @@ export class WasmKernels extends ReferenceKernels {
   }
 
   /**
-   * Base offset of two scratch regions of at least `bytes` each (grown on demand), and the region stride;
-   * [0, 0] when that would be unreasonably large (the products then run without zero-skipping).
+   * Base offset of two scratch regions of at least `bytes` each (grown on demand), and the region stride.
+   * The products ask for it through `gemm_scratch_bytes`: under 1 MiB per region at any shape, since every
+   * block is bounded.
    */
   private scratch(bytes: number): [number, number] {
-    if (bytes > MAX_SCRATCH_BYTES) return [0, 0];
     if (this.listScratch === null || bytes > this.listStride) {
       if (this.listScratch !== null) this.heap.free(this.listScratch);
       // Room to spare, so that growing shapes do not reallocate at every call; 64-byte aligned regions.
@@ -198,7 +203,7 @@ export class WasmKernels extends ReferenceKernels {
       return;
     }
     const b = bias === null ? 0 : bias.byteOffset;
-    if (k >= this.splitDepth && n > 8 && m * k * n >= SPLIT_FORWARD) {
+    if (k >= this.splitDepth && n > 8 && m * k * n >= SPLIT_FORWARD && k * n <= SPLIT_DEPTH_MAX_WEIGHTS) {
       this.forwardByDepth(x, w, b, z, y, m, k, n, act);
       return;
     }
