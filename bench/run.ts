@@ -6,7 +6,7 @@
  *   hardware    CPU model, cores, caches; the clock measured inside WebAssembly and the 128-bit SIMD peak
  *   headline    model A (the notebook's network), one epoch through `Sequential.fit` on Fashion-MNIST task A
  *               (training + validation), SGD 1e-3, batch 32; predict on 10,000 images; vs PyTorch
- *   optimizers  the same epoch with each of the notebook's optimizers (its hyperparameters) and Nadam
+ *   per-optimizer  the same epoch with each of the notebook's optimizers (its hyperparameters) and Nadam
  *   network     dense networks from model A's widths to 4096-wide layers, batch 32 to 512, SGD, 16,384
  *               random images (half zeros) per epoch, `fit`; seconds and nominal GFLOPS vs PyTorch
  *   gemm        GFLOPS of the three products of a dense layer (forward x·w, dW xᵀ·dz, dX dz·wᵀ) for shapes
@@ -28,9 +28,9 @@
  *                     steps extrapolated to the epoch (bench/tfjs-w-a.ts)
  *   --reference       add warmstart's plain-TypeScript reference backend to the headline (200 steps,
  *                     extrapolated)
- *   --memory          also run bench/memory.ts, when present (heap and RSS over many epochs), and include
- *                     its output
- *   --optimizer-kernels  also run bench/optimizers.ts, when present, and include its output
+ *   --memory          also run bench/memory.ts, when present (memory over many iterations), and include its
+ *                     output
+ *   --optimizers      instead of all this, bench/optimizers.ts's table, when present (its own options)
  * Development options (print and exit; no tables, no JSON):
  *   --profile [1|2]   time per kernel call of model A's training steps, composed from kernel calls (W_A)
  *   --threads-ab [ROUNDS] [STEPS]   W_A on 1 and 2 threads in alternating slices of one process, best slice
@@ -63,6 +63,19 @@ const value = (name: string): string | undefined => {
 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+// ---- Another bench instead of this one ----
+if (flag('--optimizers')) {
+  if (!existsSync(`${here}optimizers.ts`)) {
+    console.error('--optimizers: bench/optimizers.ts is not in this checkout');
+    process.exit(2);
+  }
+  // A variable specifier: the file may be absent, and then must not break type-checking.
+  const file = './optimizers.js';
+  const { runOptimizerBench } = (await import(file)) as { runOptimizerBench(args: string[]): Promise<void> };
+  await runOptimizerBench(args);
+  process.exit(0);
+}
+
 // ---- Development options ----
 if (flag('--profile')) {
   const threads = value('--profile') === '2' ? 2 : 1;
@@ -77,7 +90,7 @@ if (flag('--threads-ab')) {
   process.exit(0);
 }
 
-const SECTIONS = ['hardware', 'headline', 'optimizers', 'network', 'gemm'] as const;
+const SECTIONS = ['hardware', 'headline', 'per-optimizer', 'network', 'gemm'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = value('--only')?.split(',');
 const skip = value('--skip')?.split(',') ?? [];
@@ -152,7 +165,7 @@ const peer = python !== null && python.blas!.peer;
 const torchPython = flag('--no-torch') || !python?.hasTorch ? null : python;
 
 // ---- Headline and optimizers (model A on the bench's data) ----
-if (runs('headline') || runs('optimizers')) {
+if (runs('headline') || runs('per-optimizer')) {
   log('loading the data…');
   const data = await benchData(dataDir);
   results.data = { real: data.real, source: data.source };
@@ -218,7 +231,7 @@ if (runs('headline') || runs('optimizers')) {
           `Heap ${fmt(row.heapMiB?.[0], 1)} → ${fmt(row.heapMiB?.at(-1), 1)} MiB, RSS ${fmt(row.rssMiB?.[0], 0)} → ${fmt(row.rssMiB?.at(-1), 0)} MiB over the ${row.warmstartRuns.length} epochs.`,
       );
     }
-    if (runs('optimizers')) {
+    if (runs('per-optimizer')) {
       log('optimizers…');
       const rows = await optimizerTable(kernels, torchPython, data, quick, log);
       results.optimizers = rows;
@@ -303,17 +316,14 @@ if (runs('gemm')) {
   }
   report.push(
     '',
-    `GFLOPS = 2·m·k·n / best wall time of one call (m = batch, k = inputs, n = outputs), also with zeros: warmstart skips the zero ` +
+    `GFLOPS = 2·m·k·n / best time of one call (CPU time on 1 thread, wall time on ${T}; m = batch, k = inputs, n = outputs), also with zeros: warmstart skips the zero ` +
       `x values of forward and dW (as its reference does), so those cells can pass the peak; dX's zeros (in dz) are not skipped. ` +
       `numpy: ${numpyNote}; its 50 %-zeros figures are in the JSON (a BLAS does the same work either way). ${ws.notes.join('; ')}.`,
   );
 }
 
 // ---- Other helpers' benchmarks, when present ----
-for (const [option, file] of [
-  ['--memory', 'memory.ts'],
-  ['--optimizer-kernels', 'optimizers.ts'],
-] as const) {
+for (const [option, file] of [['--memory', 'memory.ts']] as const) {
   if (!flag(option)) continue;
   if (!existsSync(`${here}${file}`)) {
     report.push('', `${option}: bench/${file} is not in this checkout.`);
