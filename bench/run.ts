@@ -23,7 +23,7 @@
  *   --quick           fewer epochs and shorter GEMM budgets, quarter-size network epochs (scaled up): a
  *                     smoke test in about a minute; its figures are not the README's
  *   --no-torch        skip PyTorch;  --no-numpy  skip numpy
- *   --out FILE        where to write the JSON (default bench/results.json; --quick: bench/results.quick.json)
+ *   --out FILE        where to write the JSON (default bench/results.json; --quick: bench/results.local.json, git-ignored)
  *   --tfjs            add TensorFlow.js 4.22 (wasm backend) to the headline: model A on random images, 100
  *                     steps extrapolated to the epoch (bench/tfjs-w-a.ts)
  *   --reference       add warmstart's plain-TypeScript reference backend to the headline (200 steps,
@@ -104,7 +104,7 @@ const runs = (section: Section) => (only === undefined || only.includes(section)
 const quick = flag('--quick');
 const outFile =
   value('--out') ??
-  fileURLToPath(new URL(quick ? './results.quick.json' : './results.json', import.meta.url));
+  fileURLToPath(new URL(quick ? './results.local.json' : './results.json', import.meta.url));
 const dataDir = value('--data-dir') ?? process.env.WARMSTART_DATA_DIR;
 
 const started = new Date();
