@@ -196,3 +196,48 @@ describe('every split and every blocking gives the same bits', () => {
     });
   }
 });
+
+describe('through the Kernels interface on two threads', () => {
+  test('large products split between the threads give the same bits as one thread', async () => {
+    // mainChunkLimit: the helper thread must take a chunk of every split product, whatever the load.
+    const two = await createWasmKernels({ threads: 2, mainChunkLimit: 1 });
+    try {
+      // 600×700 weights: split by columns (forward) rather than by depth; 1030×1024: packed panels.
+      for (const [m, k, n] of [
+        [64, 600, 700],
+        [100, 1030, 1024],
+      ] as [number, number, number][]) {
+        const outputs = [wasm, two].map((kernels) => {
+          const random = rng(m + k + n);
+          const fill = (length: number, zeros: number) => {
+            const a = kernels.alloc(length);
+            for (let i = 0; i < length; i++) a[i] = random() < zeros ? 0 : random() - 0.5;
+            return a;
+          };
+          const x = fill(m * k, 0.5);
+          const w = fill(k * n, 0);
+          const bias = fill(n, 0);
+          const dz = fill(m * n, 0);
+          const z = kernels.alloc(m * n);
+          const y = kernels.alloc(m * n);
+          const dw = kernels.alloc(k * n);
+          const db = kernels.alloc(n);
+          const dx = kernels.alloc(m * k);
+          kernels.denseForward(x, w, bias, z, y, m, k, n, 'selu');
+          kernels.denseBackwardWeights(x, dz, dw, db, m, k, n);
+          kernels.denseBackwardInput(dz, w, dx, m, k, n);
+          const out = [z, y, dw, db, dx].map((a) => a.slice());
+          for (const a of [x, w, bias, dz, z, y, dw, db, dx]) kernels.free(a);
+          return out;
+        });
+        ['z', 'y', 'dw', 'db', 'dx'].forEach((name, i) =>
+          assertIdentical(outputs[1][i], outputs[0][i], `${name} ${m}×${k}×${n}`),
+        );
+      }
+      assert.ok(two.threadStats!.shared > 0, 'the helper thread must have computed part of the products');
+      assert.equal(two.stats.fallbacks, 0);
+    } finally {
+      await two.dispose();
+    }
+  });
+});
