@@ -219,10 +219,10 @@ if (runs('headline') || runs('per-optimizer')) {
         '',
         `| model A, one epoch through fit (batch 32, SGD 1e-3; train ${data.train.count} + validate ${data.validation.count}) | seconds | vs PyTorch's best |`,
         '| --- | --- | --- |',
-        `| warmstart \`Sequential.fit\`, wasm ${kernels.info.threads} threads (median of ${row.warmstartRuns.length}) | ${fmt(row.warmstartSeconds, 3)} | ${peer ? times(row.speedup) : '—'} |`,
+        `| warmstart \`Sequential.fit\`, wasm ${kernels.info.threads} threads (median of ${row.warmstartRuns.length}; best ${fmt(Math.min(...row.warmstartRuns), 3)}) | ${fmt(row.warmstartSeconds, 3)} | ${peer ? times(row.speedup) : '—'} |`,
         ...row.torch.map(
           (t) =>
-            `| PyTorch ${python?.blas?.torch ?? ''}, ${t.threads} thread${t.threads > 1 ? 's' : ''}${t === best ? ' (its best)' : ''} | ${t.epochSeconds === null ? `failed: ${t.error}` : fmt(t.epochSeconds, 3)} | ${t.epochSeconds && peer ? times(t.epochSeconds / row.warmstartSeconds) : '—'} |`,
+            `| PyTorch ${python?.blas?.torch ?? ''}, ${t.threads} thread${t.threads > 1 ? 's' : ''}${t === best ? ' (its best)' : ''}${t.runs ? ` (median of ${t.runs.length}; best ${fmt(Math.min(...t.runs), 3)})` : ''} | ${t.epochSeconds === null ? `failed: ${t.error}` : fmt(t.epochSeconds, 3)} | ${t.epochSeconds && peer ? times(t.epochSeconds / row.warmstartSeconds) : '—'} |`,
         ),
         ...extras.map((e) => `| ${e.name} (${e.note}) | ${fmt(e.seconds, 2)} | — |`),
         '',
