@@ -10,7 +10,7 @@
  */
 
 import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
-import { rng } from './model-a.js';
+import { rng } from './fit.js';
 
 /** m (batch) × k (inputs) × n (outputs). */
 export type Shape = [number, number, number];
