@@ -68,7 +68,9 @@ export async function timeFit(kernels: Kernels, spec: FitSpec): Promise<FitRun> 
   const [x, y] = tensors(spec.train);
   const validationData = spec.validation === undefined ? undefined : tensors(spec.validation);
   const warmup = Math.min(spec.train.count, spec.warmupSteps * spec.batch);
-  await model.fit(x.slice(0, warmup), y.slice(0, warmup), { epochs: 1, batchSize: spec.batch, verbose: 0 });
+  if (warmup > 0) {
+    await model.fit(x.slice(0, warmup), y.slice(0, warmup), { epochs: 1, batchSize: spec.batch, verbose: 0 });
+  }
   const run: FitRun = { epochSeconds: [], heapMiB: [], rssMiB: [] };
   const mib = (bytes: number): number => bytes / 1048576;
   for (let epoch = 0; epoch < spec.epochs; epoch++) {

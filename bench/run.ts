@@ -342,6 +342,16 @@ for (const [option, file] of [['--memory', 'memory.ts']] as const) {
   report.push('', `bench/${file}:`, out.trim());
 }
 
+// The clock again: turbo frequencies move with the machine's load and temperature.
+if (hardware !== null) {
+  const end = await measureHardware(kernels.info.relaxedSimd);
+  results.clockAtEndGHz = end.clockGHz;
+  report.push(
+    '',
+    `Clock at the start ${hardware.clockGHz.toFixed(2)} GHz, at the end ${end.clockGHz.toFixed(2)} GHz: ` +
+      `the 128-bit peak is ${(16 * Math.min(hardware.clockGHz, end.clockGHz)).toFixed(0)}–${(16 * Math.max(hardware.clockGHz, end.clockGHz)).toFixed(0)} GFLOPS per core.`,
+  );
+}
 const stats = kernels.threadStats;
 await kernels.dispose();
 const loadAfter = os.loadavg();
