@@ -29,7 +29,7 @@ export const PANEL: i32 = 32;
  * Panels copied per sweep over B's rows: 512 contiguous bytes a row rather than 128, so that a wide B
  * (4096 columns: a 16 KiB row stride) costs a quarter of the TLB misses and its rows stream.
  */
-const BLOCK_PANELS: i32 = 4;
+let BLOCK_PANELS: i32 = 4;
 /** Bytes per depth step of a copied B panel. */
 const PANEL_STEP: usize = 128;
 /** Rows per group: the height of the dense tiles. */
@@ -52,6 +52,8 @@ let SPARSE_PER_MILLE: i32 = 650;
 let DIRECT_B: i32 = 64;
 /** dX runs as dot products below this many rows (see gemm_input). */
 const DOT_ROWS: i32 = 48;
+/** 1: load the next group's lines of C ahead of its tiles (later depth blocks). */
+let TOUCH_C: i32 = 1;
 /** 0: never copy A; 1: when its layout aliases in the caches; 2: also every row-major A. */
 let PACK_A: i32 = 1;
 
@@ -73,6 +75,12 @@ export function gemm_tune(which: i32, value: i32): i32 {
   } else if (which == 4) {
     old = PACK_A;
     PACK_A = value;
+  } else if (which == 5) {
+    old = BLOCK_PANELS;
+    BLOCK_PANELS = max(1, value);
+  } else if (which == 6) {
+    old = TOUCH_C;
+    TOUCH_C = value;
   }
   return old;
 }
@@ -423,6 +431,7 @@ function product(
   const entries = headers + <usize>groupsMax * HEADER;
   const panels = entries + <usize>groupsMax * entriesPerGroup;
   const panelBytes = <usize>(kcb + 4) * PANEL_STEP;
+  let touched = f32x4.splat(0);
   for (let pc = 0; pc < depth; pc += kcb) {
     const kc = min(kcb, depth - pc);
     const init = pc > 0 ? FROM_C : bias != 0 ? FROM_BIAS : FROM_ZERO;
@@ -478,6 +487,17 @@ function product(
           const rows = min(GROUP, mc - g * GROUP);
           const first = ic + g * GROUP;
           const cg = cj + <usize>first * cRow;
+          if (init == FROM_C && TOUCH_C != 0 && g + 1 < groups) {
+            // The next group's tiles start from C, which a large C has long evicted: ask for its lines
+            // now (one load per line, results kept), so that they arrive while this group computes.
+            const next = cg + <usize>GROUP * cRow;
+            const lastRow = min(GROUP, mc - (g + 1) * GROUP);
+            for (let r = 0; r < lastRow; r++) {
+              const line = next + <usize>r * cRow;
+              touched = v128.or(touched, v128.load(line));
+              if (w > 16) touched = v128.or(touched, v128.load(line, 64));
+            }
+          }
           if (skip && load<i32>(headers + <usize>g * HEADER) == SPARSE) {
             const header = headers + <usize>g * HEADER;
             const eg = entries + <usize>g * entriesPerGroup;
@@ -499,6 +519,8 @@ function product(
       }
     }
   }
+  // Kept, so that no compiler drops the loads that bring C's lines in early.
+  v128.store(edge, touched);
 }
 
 /** C[i0..i1, j0..j1) = the bias row, or 0 (a product over an empty depth). */
