@@ -67,6 +67,19 @@ const SPLIT_DEPTH = 256;
  */
 const SPLIT_DEPTH_MAX_WEIGHTS = 1 << 18;
 /**
+ * Multiply-adds from which a product is cut into four chunks rather than two (both threads claim them,
+ * so a thread that another process slows down takes fewer): 256×1024×1024 and up, tens of milliseconds.
+ */
+const SPLIT_FINE = 1 << 26;
+
+/** The most chunks a task is cut into (the claim word has 4 bits for them). */
+const MAX_CHUNKS = 4;
+
+/** Chunks for a product of `work` multiply-adds (the same bits whatever the count). */
+function productChunks(work: number): number {
+  return work >= SPLIT_FINE ? 4 : 2;
+}
+/**
  * Elements below which the SGD step stays on one thread: the 300×100 matrix splits too, so its rows stay
  * on the core whose dW and forward chunks use them.
  */
@@ -91,7 +104,7 @@ export class WasmKernels extends ReferenceKernels {
    * then splits at the same row as that product did, keeping each block of rows on one core.
    */
   private readonly rowLengths = new Map<number, number>();
-  /** Scratch for the products' copied panels and sparse rows: one region per chunk (two), never shared. */
+  /** Scratch for the products' copied panels and sparse rows: one region per chunk, never shared. */
   private listScratch: Float32Array | null = null;
   private listStride = 0;
   /** The second part of a depth-split forward product (see forwardByDepth). */
@@ -145,16 +158,16 @@ export class WasmKernels extends ReferenceKernels {
   }
 
   /**
-   * Base offset of two scratch regions of at least `bytes` each (grown on demand), and the region stride.
-   * The products ask for it through `gemm_scratch_bytes`: under 1 MiB per region at any shape, since every
-   * block is bounded.
+   * Base offset of one scratch region per chunk (up to 4) of at least `bytes` each (grown on demand), and
+   * the region stride. The products ask for it through `gemm_scratch_bytes`: under 1 MiB per region at any
+   * shape, since every block is bounded.
    */
   private scratch(bytes: number): [number, number] {
     if (this.listScratch === null || bytes > this.listStride) {
       if (this.listScratch !== null) this.heap.free(this.listScratch);
       // Room to spare, so that growing shapes do not reallocate at every call; 64-byte aligned regions.
       this.listStride = Math.ceil((bytes * 1.5) / 64) * 64;
-      this.listScratch = this.heap.alloc((2 * this.listStride) / 4);
+      this.listScratch = this.heap.alloc((MAX_CHUNKS * this.listStride) / 4);
     }
     return [this.listScratch.byteOffset, this.listStride];
   }
@@ -227,7 +240,7 @@ export class WasmKernels extends ReferenceKernels {
         scratch,
         stride,
       ];
-      pool.run(TASK.forward, 2, args);
+      pool.run(TASK.forward, productChunks(m * k * n), args);
       if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
       return;
     }
@@ -397,7 +410,7 @@ export class WasmKernels extends ReferenceKernels {
     const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
     if (pool !== null) {
       const args = [x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, 0, 0, 0, 0, 0, 0, scratch, stride];
-      pool.run(TASK.weights, 2, args);
+      pool.run(TASK.weights, productChunks(m * k * n), args);
     } else {
       this.wasm.gemm_weights(x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, 0, k, scratch);
     }
@@ -432,7 +445,7 @@ export class WasmKernels extends ReferenceKernels {
     const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
     if (pool !== null) {
       const args = [dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, 0, 0, 0, 0, 0, scratch, stride];
-      pool.run(TASK.input, 2, args);
+      pool.run(TASK.input, productChunks(m * k * n), args);
     } else {
       this.wasm.gemm_input(dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, k, scratch);
     }
