@@ -8,16 +8,19 @@
 // `product` computes any block C[i0..i1, j0..j1) of C = init + A·B. The depth runs in blocks of at most
 // KC steps (their sizes depend on the depth only); rows in blocks of MC, in groups of 6 (the tile
 // height); columns in panels of 32. Per depth block and row block it classifies each group of rows,
-// dense or sparse; per panel it either reads B in place (rows of B whose stride does not alias in L1) or
-// copies the panel (kc × 32, transposed for wᵀ) into scratch, where it stays in L1 while every group
-// streams through it. A sparse group (mostly zeros, like images and ReLU outputs) runs one row at a time
-// over that row's non-zero A values only.
+// dense or sparse, and copies A where its layout would alias in the caches; per panel it either reads B
+// in place (few rows of C, and rows of B whose stride does not alias in L1) or copies the panel (kc × 32,
+// transposed for wᵀ) into scratch, where it stays in L1 while every group streams through it. A sparse
+// group (mostly zeros, like images and ReLU outputs) runs one row at a time over that row's non-zero A
+// values only.
 //
 // Every element of C is one chain of multiply-adds in depth order from its bias (or 0): a later depth
 // block continues from what the previous one stored, and a skipped zero term would have left the sum
-// unchanged. Which tile, block, panel mode or thread computes an element never changes its bits, and
-// every decision (blocks, groups, dense or sparse) depends only on the shape and the data, never on the
-// thread split; so 1 and N threads give identical results.
+// unchanged (0·b adds +0, and the reference skips such terms too). Which tile, block, copy or thread
+// computes an element never changes its bits; the choices that could in a corner case (−0 sums, an
+// infinite weight times a zero input) depend only on the shape and the data: the depth blocks, the
+// groups (fixed from row 0: callers split rows at multiples of 6), dense or sparse. So 1 and N threads
+// give identical results.
 
 import { tile, copyEdge, FROM_ZERO, FROM_BIAS, FROM_C, LISTED } from './tiles';
 import { laneMask, storeLanes, N1, N2, N3, N4, N5, N6, N7, N8 } from './simd';
@@ -57,7 +60,11 @@ let TOUCH_C: i32 = 1;
 /** 0: never copy A; 1: when its layout aliases in the caches; 2: also every row-major A. */
 let PACK_A: i32 = 1;
 
-/** Sets a tunable (0 KC, 1 MC, 2 SPARSE_PER_MILLE, 3 DIRECT_B, 4 PACK_A) and returns its previous value. */
+/**
+ * Sets a tunable and returns its previous value: 0 KC, 1 MC, 2 SPARSE_PER_MILLE, 3 DIRECT_B, 4 PACK_A,
+ * 5 BLOCK_PANELS, 6 TOUCH_C. For benchmarks and tests; the results never change, only the speed (and
+ * gemm_scratch_bytes).
+ */
 export function gemm_tune(which: i32, value: i32): i32 {
   let old = 0;
   if (which == 0) {
