@@ -169,14 +169,59 @@ function countColumns(a: usize, step: usize, rows: i32, n: i32, counts: usize): 
 }
 
 /**
+ * For each 4-bit mask of non-zero lanes, the byte indices (for i8x16.swizzle) that move those 32-bit lanes
+ * to the front, in order; 255 (a zero byte) after them.
+ */
+const COMPACT = memory.data<u8>([
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255,
+  8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255,
+  4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255,
+  12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
+  4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255,
+  8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255,
+  4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+]);
+
+/**
  * The entries of one sparse row: for each non-zero A value (n of them, `step` bytes apart), the value and
- * the byte offset of its B row (t·bStep). Returns the count. Branch-free: every value is written, and the
- * write position advances past the non-zero ones only.
+ * the byte offset of its B row (t·bStep). Returns the count. Branch-free: on a contiguous row, four values
+ * at a time, moved together by a table of shuffles, both entry vectors stored whole and the write position
+ * advanced past the non-zero ones (the stores stay inside the row's n·8 bytes, as count ≤ t); elsewhere,
+ * one value at a time the same way.
  */
 function listRow(p: usize, step: usize, n: i32, bStep: usize, entries: usize): i32 {
   let count = 0;
-  let offset: usize = 0;
-  for (let t = 0; t < n; t++) {
+  let t = 0;
+  if (step == 4) {
+    const zero = f32x4.splat(0);
+    const s = <i32>bStep;
+    let offsets = i32x4(0, s, 2 * s, 3 * s);
+    const advance = i32x4.splat(4 * s);
+    for (; t + 4 <= n; t += 4) {
+      const values = v128.load(p + ((<usize>t) << 2));
+      const bits = i32x4.bitmask(f32x4.ne(values, zero));
+      const order = v128.load(COMPACT + ((<usize>bits) << 4));
+      const v = i8x16.swizzle(values, order);
+      const o = i8x16.swizzle(offsets, order);
+      const e = entries + ((<usize>count) << 3);
+      v128.store(e, i32x4.shuffle(v, o, 0, 4, 1, 5));
+      v128.store(e, i32x4.shuffle(v, o, 2, 6, 3, 7), 16);
+      count += <i32>popcnt(bits);
+      offsets = i32x4.add(offsets, advance);
+    }
+    p += (<usize>t) << 2;
+  }
+  let offset: usize = <usize>t * bStep;
+  for (; t < n; t++) {
     const bits = load<u32>(p);
     const e = entries + ((<usize>count) << 3);
     store<u32>(e, bits);

@@ -9,6 +9,7 @@
 import type { Kernels } from '../src/kernels/kernels.js';
 import { SEED_CONTENDERS } from '../src/experiments/optimizers.js';
 import { deserializeOptimizer, type KerasConfig } from '../src/optimizers/index.js';
+import { SGD } from '../src/optimizers/sgd.js';
 import type { BenchData } from './data.js';
 import { median, timeFit } from './fit.js';
 import type { PythonSetup } from './python.js';
@@ -24,6 +25,8 @@ export interface ModelARow {
   torchOptimizer: Record<string, unknown>;
   warmstartSeconds: number;
   warmstartRuns: number[];
+  /** The same on one thread (headline only). */
+  oneThread?: { seconds: number; runs: number[]; predictImagesPerSecond?: number };
   predictImagesPerSecond?: number;
   heapMiB?: number[];
   rssMiB?: number[];
@@ -127,15 +130,16 @@ async function row(
   };
 }
 
-/** The headline row: SGD 1e-3, predict included. */
-export function headline(
+/** The headline row: SGD 1e-3, predict included; also on `oneThread` kernels when given. */
+export async function headline(
   kernels: Kernels,
+  oneThread: Kernels | null,
   python: PythonSetup | null,
   data: BenchData,
   quick: boolean,
 ): Promise<ModelARow> {
   const config = { learning_rate: 1e-3 };
-  return row(
+  const result = await row(
     kernels,
     python,
     data,
@@ -146,6 +150,25 @@ export function headline(
     quick ? 1 : 3,
     true,
   );
+  if (oneThread !== null) {
+    const one = await timeFit(oneThread, {
+      sizes: MODEL_A_SIZES,
+      activation: 'selu',
+      batch: 32,
+      optimizer: () => new SGD({ learningRate: 1e-3 }),
+      epochs: quick ? 2 : 5,
+      warmupSteps: 50,
+      train: data.train,
+      validation: data.validation,
+      predict: data.predict,
+    });
+    result.oneThread = {
+      seconds: median(one.epochSeconds),
+      runs: one.epochSeconds,
+      predictImagesPerSecond: one.predictImagesPerSecond,
+    };
+  }
+  return result;
 }
 
 /** The per-optimizer table. */

@@ -68,16 +68,19 @@ const SPLIT_DEPTH = 256;
 const SPLIT_DEPTH_MAX_WEIGHTS = 1 << 18;
 /**
  * Multiply-adds from which a product is cut into four chunks rather than two (both threads claim them,
- * so a thread that another process slows down takes fewer): 256×1024×1024 and up, tens of milliseconds.
+ * so a thread that another process slows down takes fewer): 256×1024×1024 and up, tens of milliseconds;
+ * and only when the dimension it is cut along has 1024 or more (every chunk redoes the other operand's
+ * share of the work: classifying x's rows for the forward product, for one).
  */
 const SPLIT_FINE = 1 << 26;
+const SPLIT_FINE_WIDTH = 1024;
 
 /** The most chunks a task is cut into (the claim word has 4 bits for them). */
 const MAX_CHUNKS = 4;
 
-/** Chunks for a product of `work` multiply-adds (the same bits whatever the count). */
-function productChunks(work: number): number {
-  return work >= SPLIT_FINE ? 4 : 2;
+/** Chunks for a product of `work` multiply-adds cut along `width` (the same bits whatever the count). */
+function productChunks(work: number, width: number): number {
+  return work >= SPLIT_FINE && width >= SPLIT_FINE_WIDTH ? 4 : 2;
 }
 /**
  * Elements below which the SGD step stays on one thread: the 300×100 matrix splits too, so its rows stay
@@ -240,7 +243,7 @@ export class WasmKernels extends ReferenceKernels {
         scratch,
         stride,
       ];
-      pool.run(TASK.forward, productChunks(m * k * n), args);
+      pool.run(TASK.forward, productChunks(m * k * n, n), args);
       if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
       return;
     }
@@ -410,7 +413,7 @@ export class WasmKernels extends ReferenceKernels {
     const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
     if (pool !== null) {
       const args = [x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, 0, 0, 0, 0, 0, 0, scratch, stride];
-      pool.run(TASK.weights, productChunks(m * k * n), args);
+      pool.run(TASK.weights, productChunks(m * k * n, k), args);
     } else {
       this.wasm.gemm_weights(x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, 0, k, scratch);
     }
@@ -445,7 +448,7 @@ export class WasmKernels extends ReferenceKernels {
     const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
     if (pool !== null) {
       const args = [dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, 0, 0, 0, 0, 0, scratch, stride];
-      pool.run(TASK.input, productChunks(m * k * n), args);
+      pool.run(TASK.input, productChunks(m * k * n, k), args);
     } else {
       this.wasm.gemm_input(dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, k, scratch);
     }
