@@ -30,7 +30,9 @@
  *                     extrapolated)
  *   --memory          also run bench/memory.ts, when present (memory over many iterations), and include its
  *                     output
- *   --optimizers      instead of all this, bench/optimizers.ts's table, when present (its own options)
+ *   --optimizers      instead of all this, bench/optimizers.ts's per-optimizer `fit` table (its own options)
+ *   --cnn             instead of all this, bench/cnn.ts: the small CNN's epoch and MobileNetV2's predict vs
+ *                     PyTorch (its own options; writes bench/results-cnn.json)
  * Development options (print and exit; no tables, no JSON):
  *   --profile [1|2]   time per kernel call of model A's training steps, composed from kernel calls (W_A)
  *   --threads-ab [ROUNDS] [STEPS]   W_A on 1 and 2 threads in alternating slices of one process, best slice
@@ -65,14 +67,14 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // ---- Another bench instead of this one ----
 if (flag('--optimizers')) {
-  if (!existsSync(`${here}optimizers.ts`)) {
-    console.error('--optimizers: bench/optimizers.ts is not in this checkout');
-    process.exit(2);
-  }
-  // A variable specifier: the file may be absent, and then must not break type-checking.
-  const file = './optimizers.js';
-  const { runOptimizerBench } = (await import(file)) as { runOptimizerBench(args: string[]): Promise<void> };
+  // The per-optimizer table (bench/optimizers.ts has its options).
+  const { runOptimizerBench } = await import('./optimizers.js');
   await runOptimizerBench(args);
+  process.exit(0);
+}
+if (flag('--cnn')) {
+  // The convolutional workloads (bench/cnn.ts, its own options): the small CNN's epoch, MobileNetV2's predict.
+  await import('./cnn.js');
   process.exit(0);
 }
 

@@ -1,8 +1,9 @@
 /**
- * warmstart: deep learning in TypeScript with a Keras-shaped API.
+ * warmstart: deep learning in TypeScript with a Keras-shaped API, for Node and browsers.
  *
  * ```ts
- * import { Sequential, Dense, Flatten, SGD, setRandomSeed } from 'warmstart';
+ * import { Sequential, Dense, Flatten, SGD, setRandomSeed, ready } from 'warmstart';
+ * await ready(); // the WebAssembly backend (in Node it is already started at import)
  * ```
  * @module
  */
@@ -23,23 +24,12 @@ export {
   WasmKernels,
   type WasmKernelOptions,
 } from './kernels/wasm/index.js';
+export { ready, wasmBackendError, type ReadyOptions } from './kernels/ready.js';
+export { NotAvailableError } from './platform/errors.js';
+export type { TextWriter } from './platform/types.js';
 
-import { setBackend } from './kernels/index.js';
 import { registerWasmBackend } from './kernels/wasm/index.js';
+// Node starts the wasm backend here (a top-level await); browser bundles get a module that starts nothing.
+import './platform/start.js';
 
 registerWasmBackend();
-
-/**
- * Why the default WebAssembly backend could not start (models then use the reference kernels), or null when
- * it runs. Set once, when warmstart is first imported.
- */
-export const wasmBackendError: Error | null = await setBackend('wasm').then(
-  () => null,
-  (error: unknown) => {
-    const reason = error instanceof Error ? error : new Error(String(error));
-    console.warn(
-      `warmstart: the wasm backend did not start (${reason.message}); using the reference kernels`,
-    );
-    return reason;
-  },
-);

@@ -223,6 +223,8 @@ test('formatPython fills checkpoint paths as Python str.format does', () => {
 test('ModelCheckpoint saves every epoch through model.save, filling {epoch:02d} and {val_loss:.4f}', async () => {
   const saves: string[] = [];
   registerModelSaver(async (model, path) => {
+    assert.equal(typeof path, 'string', 'ModelCheckpoint saves to a path');
+    if (typeof path !== 'string') return;
     saves.push(path);
     writeFileSync(path, JSON.stringify({ name: model.name, weights: model.getWeights().length }));
   });

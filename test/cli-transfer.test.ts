@@ -4,8 +4,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateDataset, makeTempDir, writeDataset } from './fixtures-gen/datasetFixtures.js';
-import { FIXTURE_DIR } from './helpers/kerasFixtures.js';
+import { splitTaskAB, toFloat32Images } from '../src/datasets/index.js';
+import { loadModel } from '../src/io/index.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import {
+  generateDataset,
+  generateLearnableDataset,
+  type GeneratedDataset,
+  makeTempDir,
+  writeDataset,
+} from './fixtures-gen/datasetFixtures.js';
+import { requireFixture } from './helpers/fixtures.js';
+import { kerasH5Fixture } from './helpers/kerasFixtures.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -22,29 +32,33 @@ function warmstart(args: string[]): { status: number | null; stdout: string; std
 
 // 5,600 training images: the first 5,000 are the validation split, as in the notebook.
 const dataset = generateDataset(5600, 600, 3);
+// The same sizes, with images that show their label: training must get well above chance on it.
+const learnable = generateLearnableDataset(5600, 600, 3);
 
-/** Runs `warmstart transfer` on the reference backend over a fresh copy of the tiny dataset, then cleans up. */
-function transferOnTinyData(
+/**
+ * Runs `warmstart transfer` over a fresh copy of a tiny dataset, then cleans up: on the reference backend unless
+ * `extraArgs` choose one (the CNN runs on wasm).
+ */
+async function transferOnTinyData(
   label: string,
   extraArgs: string[],
-  check: (run: ReturnType<typeof warmstart>, out: string) => void,
-): void {
+  check: (run: ReturnType<typeof warmstart>, out: string) => void | Promise<void>,
+  data: GeneratedDataset = dataset,
+): Promise<void> {
   const folder = makeTempDir(label);
   try {
-    const data = join(folder.path, 'data');
-    writeDataset(data, dataset);
+    const dataDir = join(folder.path, 'data');
+    writeDataset(dataDir, data);
     const out = join(folder.path, 'out');
-    check(
-      warmstart(['transfer', '--backend', 'reference', '--data-dir', data, '--out', out, ...extraArgs]),
-      out,
-    );
+    const backend = extraArgs.includes('--backend') ? [] : ['--backend', 'reference'];
+    await check(warmstart(['transfer', ...backend, '--data-dir', dataDir, '--out', out, ...extraArgs]), out);
   } finally {
     folder.remove();
   }
 }
 
-test('warmstart transfer runs every phase on a tiny generated dataset and writes results.json and the model', () => {
-  transferOnTinyData(
+test('warmstart transfer runs every phase on a tiny generated dataset and writes results.json and the model', async () => {
+  await transferOnTinyData(
     'cli-transfer',
     [
       '--epochs-a',
@@ -58,7 +72,7 @@ test('warmstart transfer runs every phase on a tiny generated dataset and writes
       '--verbose',
       '2',
     ],
-    (run, out) => {
+    async (run, out) => {
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stdout, /Model A: task A/);
       assert.match(
@@ -76,11 +90,36 @@ test('warmstart transfer runs every phase on a tiny generated dataset and writes
           'val_accuracy',
           'val_loss',
         ]);
-        assert.ok(results[model].test.accuracy >= 0 && results[model].test.accuracy <= 1);
         assert.ok(results.seconds[model] > 0);
       }
       assert.equal(results.modelA.history.loss.length, 2);
       assert.equal(results.modelBOnA.history.loss.length, 2);
+      // The images show their labels: training must learn them. Task A has 8 classes (chance 1/8); task B is
+      // sandal or shirt, where always answering the commoner class would score `majority`.
+      const { taskA, taskB } = splitTaskAB(learnable);
+      const shirts = taskB.test.labels.reduce((total, label) => total + label, 0) / taskB.test.count;
+      const majority = Math.max(shirts, 1 - shirts);
+      assert.ok(results.modelA.test.accuracy > 0.6, `model A: ${results.modelA.test.accuracy}`);
+      assert.ok(
+        results.modelB.test.accuracy > majority + 0.15,
+        `B: ${results.modelB.test.accuracy} vs ${majority}`,
+      );
+      assert.ok(
+        results.modelBOnA.test.accuracy > majority + 0.15,
+        `B on A: ${results.modelBOnA.test.accuracy} vs ${majority}`,
+      );
+      for (const model of ['modelA', 'modelBOnA']) {
+        const [first, second] = results[model].history.loss;
+        assert.ok(second < first, `${model}: the loss goes down (${first} → ${second})`);
+      }
+      // The reported test figures are model A's own on task A's test set: the saved file, reloaded and
+      // evaluated here on the same backend, gives the same numbers.
+      const saved = await loadModel(join(out, 'my_model_A.h5'));
+      const x = new Tensor(toFloat32Images(taskA.test.images), [taskA.test.count, 28, 28]);
+      const y = new Tensor(Float32Array.from(taskA.test.labels), [taskA.test.count]);
+      const recomputed = saved.evaluate(x, y, { verbose: 0, returnDict: true });
+      assert.equal(recomputed.accuracy, results.modelA.test.accuracy);
+      assert.ok(Math.abs(recomputed.loss - results.modelA.test.loss) <= 1e-6 * results.modelA.test.loss);
       assert.equal(results.modelAIntact, true);
       assert.ok(statSync(join(out, 'my_model_A.h5')).size > 1000);
       assert.deepEqual(
@@ -88,11 +127,12 @@ test('warmstart transfer runs every phase on a tiny generated dataset and writes
         [],
       );
     },
+    learnable,
   );
 });
 
-test('warmstart transfer --seeds 2 reports mean ± sd', () => {
-  transferOnTinyData(
+test('warmstart transfer --seeds 2 reports mean ± sd', async () => {
+  await transferOnTinyData(
     'cli-seeds',
     [
       '--seeds',
@@ -153,11 +193,16 @@ test('a truncated dataset file ends in one line naming the file and the problem,
 
 test(
   'warmstart transfer --model-a starts from a model A saved by Python Keras and skips training it',
-  { skip: FIXTURE_DIR === null && 'the shared Keras fixtures are absent' },
-  () => {
-    const modelA = join(FIXTURE_DIR!, 'hopezh__my_model_A.h5');
+  {
+    skip: requireFixture(
+      kerasH5Fixture('hopezh__my_model_A.h5'),
+      "Python Keras's model A (the shared folder's Keras fixtures)",
+    ),
+  },
+  async () => {
+    const modelA = kerasH5Fixture('hopezh__my_model_A.h5');
     const phases = ['--epochs-b', '1', '--epochs-frozen', '1', '--epochs-unfrozen', '1', '--verbose', '2'];
-    transferOnTinyData('cli-model-a', ['--model-a', modelA, ...phases], (run, out) => {
+    await transferOnTinyData('cli-model-a', ['--model-a', modelA, ...phases], (run, out) => {
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stdout, /Model A: loading .*hopezh__my_model_A\.h5/);
       assert.doesNotMatch(run.stdout, /Model A: task A/);
@@ -168,3 +213,59 @@ test(
     });
   },
 );
+
+const oneEpochEach = ['--epochs-a', '1', '--epochs-b', '1', '--epochs-frozen', '1', '--epochs-unfrozen', '1'];
+
+test('warmstart transfer --arch cnn runs the study with the small CNN (SGD at 1e-2) and says so in the report', async () => {
+  await transferOnTinyData(
+    'cli-cnn',
+    ['--arch', 'cnn', '--backend', 'wasm', ...oneEpochEach, '--verbose', '2'],
+    (run, out) => {
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /Model A: a CNN on task A, \d+ images, 1 epochs, SGD learning rate 0\.01/);
+      const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+      assert.equal(results.architecture, 'cnn');
+      assert.equal(results.learningRate, 0.01);
+      assert.equal(results.modelAIntact, true);
+      assert.equal(results.modelBOnA.history.loss.length, 2);
+      const report = readFileSync(join(out, 'report.html'), 'utf8');
+      assert.match(report, /Transfer learning with a CNN/);
+      assert.match(report, /Conv2D 32, MaxPool, Conv2D 64, MaxPool, Dense 128/);
+      // Model A, as saved, is the CNN (its config names the layers).
+      const saved = readFileSync(join(out, 'my_model_A.h5')).toString('latin1');
+      assert.match(saved, /"class_name": ?"Conv2D"/);
+      assert.match(saved, /"class_name": ?"MaxPooling2D"/);
+    },
+  );
+});
+
+const kerasCnn = join(root, 'test', 'fixtures', 'keras3-cnn', 'small_cnn.keras');
+
+test(
+  'warmstart transfer --arch cnn --model-a starts from the CNN Keras 3 wrote (inputs 28×28×1), and a CNN without --arch cnn is refused',
+  { skip: !existsSync(kerasCnn) && 'the Keras 3 CNN fixture is absent' },
+  async () => {
+    await transferOnTinyData(
+      'cli-cnn-model-a',
+      ['--arch', 'cnn', '--backend', 'wasm', '--model-a', kerasCnn, ...oneEpochEach, '--verbose', '0'],
+      (run, out) => {
+        assert.equal(run.status, 0, run.stderr);
+        const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+        assert.deepEqual(results.modelA.history, {});
+        assert.ok(results.modelA.test.accuracy >= 0 && results.modelA.test.accuracy <= 1);
+        assert.equal(results.modelAIntact, true);
+        assert.equal(results.modelBOnA.history.loss.length, 2);
+      },
+    );
+    await transferOnTinyData('cli-cnn-no-arch', ['--model-a', kerasCnn, ...oneEpochEach], (run) => {
+      assert.equal(run.status, 1);
+      assert.match(run.stderr, /convolutional network but the study's architecture is 'dense'.*--arch cnn/);
+    });
+  },
+);
+
+test('warmstart transfer --arch refuses an unknown network before loading any data', () => {
+  const run = warmstart(['transfer', '--arch', 'resnet', '--data-dir', '/nonexistent']);
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, /--arch.*expected 'dense' \(the notebook's network\) or 'cnn', got 'resnet'/);
+});

@@ -307,7 +307,7 @@ describe('downloading', () => {
   test('content with a wrong digest is "checksum-mismatch" and leaves nothing in the cache', async () => {
     await withEnv({ WARMSTART_DATA_DIR: undefined }, async () => {
       const { options } = downloadOptions(['other']);
-      const servedDigest = hexDigest(
+      const servedDigest = await hexDigest(
         'sha256',
         encodeDataset(generateDataset(40, 10, 22))['train-images-idx3-ubyte'],
       );
@@ -325,8 +325,8 @@ describe('downloading', () => {
     const archiveDigests = {} as ReleaseDigests;
     for (const fileName of IDX_DATASET_FILES) {
       archiveDigests[fileName] = {
-        gzipMd5: hexDigest('md5', servedFiles[fileName]),
-        gzipSha256: hexDigest('sha256', servedFiles[fileName]),
+        gzipMd5: await hexDigest('md5', servedFiles[fileName]),
+        gzipSha256: await hexDigest('sha256', servedFiles[fileName]),
       };
     }
     await withEnv({ WARMSTART_DATA_DIR: undefined }, async () => {
@@ -339,7 +339,7 @@ describe('downloading', () => {
       await assertRejectsWithDatasetError(loadMnist(bad.options), 'checksum-mismatch', [
         'md5 of the archive',
         archiveDigests['train-images-idx3-ubyte'].gzipMd5!,
-        hexDigest('md5', otherFiles['train-images-idx3-ubyte']),
+        await hexDigest('md5', otherFiles['train-images-idx3-ubyte']),
       ]);
       assert.deepEqual(filesIn(bad.options.cacheDir), []);
     });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 import {
@@ -24,15 +23,21 @@ import {
   makeTempDir,
   PIXELS_PER_IMAGE,
 } from './fixtures-gen/datasetFixtures.js';
+import { requireFixture } from './helpers/fixtures.js';
+import { SHARED_DIR } from './helpers/kerasFixtures.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const sharedFashionMnistDir = resolve(repoRoot, '../shared/datasets/fashion-mnist-2017-08-26');
+const sharedFashionMnistDir = resolve(SHARED_DIR, 'datasets', 'fashion-mnist-2017-08-26');
 const envDataDir = process.env['WARMSTART_DATA_DIR'] || undefined;
 /** The real dataset: the folder CI names in WARMSTART_DATA_DIR, else the shared 2017-08-26 release. */
 const realDataDir = envDataDir ?? sharedFashionMnistDir;
 // When WARMSTART_DATA_DIR is set the test must run (and fail if the folder is missing).
-const skipRealData = envDataDir === undefined && !existsSync(realDataDir) && `no dataset at ${realDataDir}`;
-const skipSharedFolder = !existsSync(sharedFashionMnistDir) && `no dataset at ${sharedFashionMnistDir}`;
+// Otherwise it is skipped with the reason printed, except under CI, where a missing dataset fails.
+const skipRealData =
+  envDataDir === undefined && requireFixture(realDataDir, 'Fashion-MNIST (the shared folder)');
+const skipSharedFolder = requireFixture(
+  sharedFashionMnistDir,
+  "the shared folder's 2017-08-26 Fashion-MNIST",
+);
 
 /** Asserts that `run` throws a DatasetError with `code` whose message names `fileName`. */
 function assertDatasetError(

@@ -150,7 +150,7 @@ test('an InputLayer declares the shape; evaluate and predict agree', () => {
   ]);
   assert.equal(model.layers.length, 2);
   model.compile({ optimizer: 'sgd', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
-  const [loss, accuracy] = model.evaluate(x, y);
+  const [loss, accuracy] = model.evaluate(x, y, { verbose: 0 }) as number[];
   const probabilities = model.predict(x);
   let expectedLoss = 0;
   let correct = 0;
@@ -161,7 +161,7 @@ test('an InputLayer declares the shape; evaluate and predict agree', () => {
   }
   assert.ok(Math.abs(loss - expectedLoss / 64) < 1e-5, `${loss} vs ${expectedLoss / 64}`);
   assert.equal(accuracy, correct / 64);
-  assert.deepEqual(model.evaluate(x, y, { returnDict: true }), { loss, accuracy });
+  assert.deepEqual(model.evaluate(x, y, { returnDict: true, verbose: 0 }), { loss, accuracy });
 });
 
 test('bad input gets a typed error that names the problem', async () => {

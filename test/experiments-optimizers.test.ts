@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -10,6 +10,7 @@ import {
   describeContender,
   formatOptimizerTable,
   listContenders,
+  type OptimizerContender,
   type OptimizerRaceData,
   type OptimizerRaceResult,
   runOptimizerRace,
@@ -18,6 +19,7 @@ import {
   TUNED_CONTENDERS,
   weightsDigest,
 } from '../src/experiments/optimizers.js';
+import { writeOptimizerReport } from '../src/report/index.js';
 import { Dense } from '../src/layers/dense.js';
 import { Flatten } from '../src/layers/flatten.js';
 import { Sequential } from '../src/models/sequential.js';
@@ -61,7 +63,7 @@ test('the seed contenders are exactly the seed notebook’s seven optimizers as 
     SEED_CONTENDERS.map((contender) => contender.name),
     ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adadelta'],
   );
-  const folder = join(root, '..', 'shared', 'reference', 'optimizers');
+  const folder = join(root, 'test', 'fixtures', 'keras-optimizers');
   const files = {
     sgd: 'seed_sgd.json',
     momentum: 'seed_sgd_momentum.json',
@@ -71,10 +73,6 @@ test('the seed contenders are exactly the seed notebook’s seven optimizers as 
     adam: 'seed_adam.json',
     adadelta: 'seed_adadelta.json',
   } as const;
-  if (!existsSync(folder)) {
-    process.stdout.write(`# skipped the comparison with Keras's records: ${folder} is missing\n`);
-    return;
-  }
   for (const contender of SEED_CONTENDERS) {
     const recorded = JSON.parse(
       readFileSync(join(folder, files[contender.name as keyof typeof files]), 'utf8'),
@@ -136,7 +134,13 @@ test('the race trains every contender from the same initial weights and writes r
     );
     const written: OptimizerRaceResult = JSON.parse(readFileSync(join(folder.path, 'results.json'), 'utf8'));
     assert.deepEqual(written, JSON.parse(JSON.stringify(result)));
-    assert.deepEqual(readdirSync(folder.path), ['results.json'], 'no temporary file is left behind');
+    assert.deepEqual(
+      readdirSync(folder.path).sort(),
+      ['results.json', 'resume'],
+      'no temporary file is left behind',
+    );
+    // The journal of the finished race stays (a rerun skips it all); its backups are gone.
+    assert.deepEqual(readdirSync(join(folder.path, 'resume')), ['journal.json']);
     assert.equal(written.task, 'tiny');
     assert.deepEqual(written.samples, { train: 90, valid: 30 });
     assert.equal(written.epochs, 2);
@@ -287,6 +291,7 @@ test('warmstart optimizers runs the race on Fashion-MNIST files and writes resul
       'loss.svg',
       'report.html',
       'results.json',
+      'resume',
       'val_accuracy.svg',
       'val_accuracy_top.svg',
       'val_loss.svg',
@@ -299,6 +304,85 @@ test('warmstart optimizers runs the race on Fashion-MNIST files and writes resul
       program.parseAsync(['optimizers', '--task', 'B'], { from: 'user' }),
       /expected 'A' or 'full'/,
     );
+  } finally {
+    folder.remove();
+  }
+});
+
+test('a contender whose loss turns NaN stops at that batch, is marked in results.json and the report, and the race goes on', async () => {
+  const folder = makeTempDir('optimizer-race-nan');
+  try {
+    const data = tinyData(90, 30);
+    const exploding: OptimizerContender = {
+      name: 'sgd-huge',
+      family: 'sgd',
+      label: 'SGD',
+      variant: 'tuned',
+      className: 'SGD',
+      config: { learning_rate: 1e6 },
+      note: 'far too high, on purpose',
+    };
+    const adam = SEED_CONTENDERS.find((contender) => contender.name === 'adam')!;
+    const result = await runOptimizerRace(
+      {
+        outDir: folder.path,
+        contenders: [exploding, adam],
+        epochs: 3,
+        batchSize: 16,
+        verbose: 0,
+        network: tinyNetwork,
+      },
+      data,
+    );
+    assert.equal(result.diverged!.length, 1);
+    const [diverged] = result.diverged!;
+    assert.equal(diverged.phase, 'sgd-huge');
+    assert.equal(diverged.seed, 42);
+    assert.equal(diverged.epoch, 1);
+    assert.equal(diverged.batches, 6);
+    assert.ok(diverged.batch >= 1 && diverged.batch <= 6);
+    assert.equal(diverged.learningRate, 1e6);
+    assert.ok(!Number.isFinite(diverged.loss));
+    const [hugeRun] = result.contenders[0].runs;
+    assert.equal(hugeRun.diverged, true);
+    assert.deepEqual(hugeRun.divergedAt, diverged);
+    assert.equal(hugeRun.history.loss.length, 1, 'it stopped in its first epoch');
+    const [adamRun] = result.contenders[1].runs;
+    assert.equal(adamRun.diverged, false);
+    assert.equal(adamRun.history.loss.length, 3, 'the race went on');
+    const written = JSON.parse(readFileSync(join(folder.path, 'results.json'), 'utf8'));
+    assert.equal(written.diverged[0].phase, 'sgd-huge');
+    assert.equal(written.diverged[0].loss, null);
+    const report = await writeOptimizerReport(result, folder.path);
+    const html = readFileSync(report.html, 'utf8');
+    assert.match(html, /<h2>Diverged<\/h2>/);
+    assert.match(
+      html,
+      new RegExp(
+        `sgd-huge diverged \\(seed 42\\): the loss became (NaN|-?Infinity) at epoch 1, batch ${diverged.batch}/6, with learning rate 1000000`,
+      ),
+    );
+    assert.match(html, /<td>sgd-huge \(diverged\)<\/td>/);
+    // A rerun finds both in the journal: the diverged run is a result, not an interruption. A backup that a
+    // race killed between recording a contender and removing its backup left behind goes then.
+    mkdirSync(join(folder.path, 'resume', 'seed-42', 'adam'), { recursive: true });
+    writeFileSync(join(folder.path, 'resume', 'seed-42', 'adam', 'training_state.json'), '{}');
+    const again = await runOptimizerRace(
+      {
+        outDir: folder.path,
+        contenders: [exploding, adam],
+        epochs: 3,
+        batchSize: 16,
+        verbose: 0,
+        network: tinyNetwork,
+      },
+      data,
+    );
+    assert.deepEqual(
+      JSON.parse(JSON.stringify(again.contenders.map((c) => c.runs.map((r) => r.history)))),
+      JSON.parse(JSON.stringify(result.contenders.map((c) => c.runs.map((r) => r.history)))),
+    );
+    assert.deepEqual(readdirSync(join(folder.path, 'resume')), ['journal.json']);
   } finally {
     folder.remove();
   }

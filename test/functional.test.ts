@@ -107,9 +107,9 @@ test('the wide-and-deep model learns, with batch normalization and dropout insid
   const model = new Model({ inputs: input, outputs: output });
   const { x, y } = regression(512, 6);
   model.compile({ optimizer: new SGD({ learningRate: 0.01 }), loss: 'mse' });
-  const before = model.evaluate(x, y)[0];
+  const before = model.evaluate(x, y, { verbose: 0 }) as number;
   await model.fit(x, y, { epochs: 10, verbose: 0 });
-  const after = model.evaluate(x, y)[0];
+  const after = model.evaluate(x, y, { verbose: 0 }) as number;
   assert.ok(after < before * 0.7, `loss ${before} → ${after}`);
   // Inference is deterministic (dropout off, moving statistics).
   assert.deepEqual(Array.from(model.predict(x).data), Array.from(model.predict(x).data));

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { splitTaskAB, toFloat32Images } from '../src/datasets/index.js';
 import { closeHdf5Worker, loadModel, ModelFileError } from '../src/io/index.js';
 import type { Kernels } from '../src/kernels/kernels.js';
@@ -11,10 +10,22 @@ import { Nadam } from '../src/optimizers/index.js';
 import { RandomGenerator } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { readRawHdf5 } from './helpers/h5raw.js';
-import { FASHION_MNIST_DIR, FIXTURE_DIR, fashionMnist, float64Forward } from './helpers/kerasFixtures.js';
+import { requireFixture } from './helpers/fixtures.js';
+import {
+  FASHION_MNIST_DIR,
+  FASHION_MNIST_PROBE,
+  fashionMnist,
+  float64Forward,
+  kerasH5Fixture,
+} from './helpers/kerasFixtures.js';
 
-const skip = FIXTURE_DIR === null ? 'the shared Keras fixtures are not available' : false;
-const fixture = (name: string): string => join(FIXTURE_DIR ?? '', name);
+const fixture = kerasH5Fixture;
+/** Skips (or, under CI, fails) a test whose Keras files are missing. */
+const needs = (...names: string[]): string | false =>
+  requireFixture(
+    names.map(kerasH5Fixture),
+    `Python Keras fixture${names.length > 1 ? 's' : ''} ${names.join(', ')}`,
+  );
 const quiet = { onWarning: () => {} };
 
 /** 100 inputs: the first Fashion-MNIST test images (scaled to [0, 1]) when available, else seeded noise. */
@@ -49,7 +60,7 @@ async function checkPredictions(name: string, inputShape: number[], options = {}
 
 test(
   'model A as tf.keras 2.3 saved it (no InputLayer, SGD v2 state) predicts as a float64 pass over its raw weights',
-  { skip },
+  { skip: needs('hopezh__my_model_A.h5') },
   async () => {
     await checkPredictions('hopezh__my_model_A.h5', [28, 28]);
     const model = await loadModel(fixture('hopezh__my_model_A.h5'), quiet);
@@ -67,7 +78,7 @@ test(
 
 test(
   'model A as tf.keras 2.12 saved it (InputLayer, Custom>SGD, new optimizer state) predicts as the float64 pass',
-  { skip },
+  { skip: needs('dtn__my_model_A.h5') },
   async () => {
     await checkPredictions('dtn__my_model_A.h5', [28, 28]);
     const model = await loadModel(fixture('dtn__my_model_A.h5'), quiet);
@@ -79,7 +90,7 @@ test(
 
 test(
   'the tf.keras 2.12 regression MLP predicts as the float64 pass and keeps its mse loss',
-  { skip },
+  { skip: needs('dtn__my_keras_model.h5') },
   async () => {
     await checkPredictions('dtn__my_keras_model.h5', [8]);
     const model = await loadModel(fixture('dtn__my_keras_model.h5'), quiet);
@@ -104,7 +115,7 @@ function registerMyDense(): void {
 
 test(
   'a custom layer class is an UnknownLayerError naming it until it is registered; then it loads and predicts',
-  { skip },
+  { skip: needs('dtn__my_model_with_a_custom_layer.h5') },
   async () => {
     await assert.rejects(
       loadModel(fixture('dtn__my_model_with_a_custom_layer.h5'), quiet),
@@ -180,7 +191,7 @@ class HuberLoss extends Loss {
 
 test(
   'a custom loss is an error naming it and how to pass it; compile: false or customObjects load the model',
-  { skip },
+  { skip: needs('hopezh__my_model_with_a_custom_loss.h5') },
   async () => {
     const path = fixture('hopezh__my_model_with_a_custom_loss.h5');
     await assert.rejects(loadModel(path, quiet), (error: unknown) => {
@@ -201,10 +212,8 @@ test(
       onWarning: (w) => warnings.push(w),
     });
     assert.ok(model.loss instanceof HuberLoss);
-    assert.ok(
-      warnings.some((w) => /'mae'|"mae"/.test(w)),
-      'the unsupported mae metric is dropped with a warning',
-    );
+    assert.deepEqual(model.compileMetricNames, ['mae'], 'the mae metric the file was compiled with is kept');
+    assert.ok(!warnings.some((w) => /'mae'|"mae"/.test(w)), 'mae is supported: no warning drops it');
     assert.ok(model.optimizer instanceof Nadam);
     assert.equal(model.optimizer.iterations, 3630);
     const raw = await readRawHdf5(path);
@@ -221,7 +230,9 @@ test(
       savedV.map(Math.fround),
       'v slots grouped by name in tf.keras 2.3 land on their variables',
     );
-    // Training continues.
+    // Training continues from the restored state: one step over all 64 samples reports the loss of the
+    // weights it started from (what evaluate gives just before), counts one more iteration and moves every
+    // weight.
     const random = new RandomGenerator(3);
     const x = new Tensor(
       Float32Array.from({ length: 64 * 8 }, () => random.normal()),
@@ -231,15 +242,27 @@ test(
       Float32Array.from({ length: 64 }, () => random.normal()),
       [64, 1],
     );
-    const history = await model.fit(x, y, { epochs: 1, verbose: 0 });
-    assert.ok(Number.isFinite(history.history.loss[0]));
-    assert.equal(model.optimizer.iterations, 3632);
+    const before = model.evaluate(x, y, { batchSize: 64, verbose: 0, returnDict: true }).loss;
+    const weightsBefore = model.getWeights();
+    const history = await model.fit(x, y, { epochs: 1, batchSize: 64, shuffle: false, verbose: 0 });
+    assert.ok(
+      Math.abs(history.history.loss[0] - before) <= 1e-6 * before,
+      `fit's loss ${history.history.loss[0]}, evaluate's ${before}`,
+    );
+    assert.equal(model.optimizer.iterations, 3631);
+    model
+      .getWeights()
+      .forEach((weight, i) => assert.notDeepEqual(weight.data, weightsBefore[i].data, `weight ${i} moved`));
   },
 );
 
 test(
   'model A from Python Keras evaluates above 90% accuracy on task A (test set) of the shared Fashion-MNIST',
-  { skip: skip || (FASHION_MNIST_DIR === null ? 'the shared Fashion-MNIST is not available' : false) },
+  {
+    skip:
+      needs('hopezh__my_model_A.h5', 'dtn__my_model_A.h5') ||
+      requireFixture(FASHION_MNIST_PROBE, 'Fashion-MNIST ($WARMSTART_DATA_DIR or the shared folder)'),
+  },
   async () => {
     const data = await fashionMnist();
     const { taskA } = splitTaskAB(data);
@@ -252,7 +275,7 @@ test(
       ['dtn__my_model_A.h5', 0.85],
     ] as const) {
       const model = await loadModel(fixture(name), quiet);
-      const [loss, accuracy] = model.evaluate(x, y, { batchSize: 256 });
+      const [loss, accuracy] = model.evaluate(x, y, { batchSize: 256, verbose: 0 }) as number[];
       assert.ok(
         accuracy > floor,
         `${name}: accuracy ${accuracy} (loss ${loss}) on task A's ${taskA.test.count} test images`,

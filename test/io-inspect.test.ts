@@ -9,10 +9,10 @@ import { closeHdf5Worker, inspectModelFile, type ModelFileInfo, saveModel } from
 import { Dense } from '../src/layers/dense.js';
 import { Sequential } from '../src/models/sequential.js';
 import { SGD } from '../src/optimizers/index.js';
-import { FIXTURE_DIR } from './helpers/kerasFixtures.js';
+import { requireFixture } from './helpers/fixtures.js';
+import { kerasH5Fixture } from './helpers/kerasFixtures.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'warmstart-io-inspect-'));
-const skip = FIXTURE_DIR === null ? 'the shared Keras fixtures are not available' : false;
 
 /** Runs `warmstart inspect …` through commander, capturing what it prints and the exit code it sets. */
 async function runInspect(args: string[]): Promise<{ output: string; exitCode: number | undefined }> {
@@ -33,9 +33,9 @@ async function runInspect(args: string[]): Promise<{ output: string; exitCode: n
 
 test(
   'inspect describes model A from tf.keras 2.12: version, layers, shapes, parameters, optimizer, loss',
-  { skip },
+  { skip: requireFixture(kerasH5Fixture('dtn__my_model_A.h5'), 'the tf.keras 2.12 model A (shared folder)') },
   async () => {
-    const path = join(FIXTURE_DIR!, 'dtn__my_model_A.h5');
+    const path = kerasH5Fixture('dtn__my_model_A.h5');
     const { output, exitCode } = await runInspect([path]);
     assert.equal(exitCode, undefined);
     assert.match(output, /Saved by: Keras 2\.12\.0 \(backend: tensorflow\)/);
@@ -62,15 +62,23 @@ test(
 
 test(
   'inspect tells why a file cannot be loaded (custom layer), or only without compiling (custom loss)',
-  { skip },
+  {
+    skip: requireFixture(
+      [
+        kerasH5Fixture('dtn__my_model_with_a_custom_layer.h5'),
+        kerasH5Fixture('hopezh__my_model_with_a_custom_loss.h5'),
+      ],
+      'the custom-layer and custom-loss Keras files',
+    ),
+  },
   async () => {
-    const layer = await runInspect([join(FIXTURE_DIR!, 'dtn__my_model_with_a_custom_layer.h5')]);
+    const layer = await runInspect([kerasH5Fixture('dtn__my_model_with_a_custom_layer.h5')]);
     assert.equal(layer.exitCode, 1);
     assert.match(layer.output, /my_dense \(MyDense\): 270 parameters/);
     assert.match(layer.output, /Optimizer: Custom>Nadam/);
     assert.match(layer.output, /Loadable: no: .*unknown layer class 'MyDense'/);
 
-    const loss = await inspectModelFile(join(FIXTURE_DIR!, 'hopezh__my_model_with_a_custom_loss.h5'));
+    const loss = await inspectModelFile(kerasH5Fixture('hopezh__my_model_with_a_custom_loss.h5'));
     assert.equal(loss.loadable, true);
     assert.equal(loss.compilable, false);
     assert.equal(loss.error?.code, 'UNKNOWN_LOSS');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { closeHdf5Worker, loadModel, saveModel, WRITTEN_KERAS_VERSION } from '../src/io/index.js';
-import { writeHdf5, writeHdf5Bytes } from '../src/io/hdf5/client.js';
+import { writeHdf5Bytes } from '../src/io/hdf5/client.js';
 import { containerNames, kerasSnakeCase } from '../src/io/kerasArchive.js';
 import { addDataset, group, nameListAttributes } from '../src/io/legacyH5.js';
 import { BatchNormalization } from '../src/layers/batchNormalization.js';
@@ -23,7 +23,8 @@ import { Adam, SGD } from '../src/optimizers/index.js';
 import { setRandomSeed } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { type RawAttribute, readRawHdf5 } from './helpers/h5raw.js';
-import { FIXTURE_DIR } from './helpers/kerasFixtures.js';
+import { requireFixture } from './helpers/fixtures.js';
+import { kerasH5Fixture } from './helpers/kerasFixtures.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'warmstart-io-format-'));
 const quiet = { onWarning: () => {} };
@@ -48,9 +49,9 @@ const typeOf = (attribute: RawAttribute): string =>
 
 test(
   'our .h5 has the attribute types, groups and dataset types of the .h5 tf.keras 2.12 wrote for the same model',
-  { skip: FIXTURE_DIR === null },
+  { skip: requireFixture(kerasH5Fixture('dtn__my_keras_model.h5'), 'the tf.keras 2.12 regression MLP') },
   async () => {
-    const reference = await readRawHdf5(join(FIXTURE_DIR!, 'dtn__my_keras_model.h5'));
+    const reference = await readRawHdf5(kerasH5Fixture('dtn__my_keras_model.h5'));
     // The same architecture (Dense 30 relu, 30 relu, 1) and training setup.
     setRandomSeed(1);
     const model = new Sequential(
@@ -396,7 +397,7 @@ test('a .h5 as Keras 3 writes it (batch_shape, dtype policies, path weight names
   });
   root.groups.push(optimizer);
   const path = join(folder, 'keras3.h5');
-  await writeHdf5(path, root, { timeoutMs: 10_000 });
+  writeFileSync(path, await writeHdf5Bytes(root, { timeoutMs: 10_000 }));
 
   const model = await loadModel(path, quiet);
   assert.deepEqual(model.inputShape, [3]);

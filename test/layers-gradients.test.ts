@@ -257,7 +257,7 @@ test('a functional model sums gradients where a tensor feeds several layers (fan
     // One SGD step with η = 1 on the whole batch moves each weight by exactly −∂L/∂w.
     model.compile({ optimizer: new SGD({ learningRate: 1 }), loss: 'mse' });
     const before = model.weights.map((w) => Float64Array.from(w.value));
-    const lossAt = (): number => model.evaluate(x, y, { batchSize: m })[0];
+    const lossAt = (): number => model.evaluate(x, y, { batchSize: m, verbose: 0 }) as number;
     const numeric = model.weights.map((weight) =>
       Float64Array.from(weight.value, (_, i) => {
         const saved = weight.value[i];

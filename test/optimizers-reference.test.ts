@@ -1,17 +1,23 @@
 /**
  * Every optimizer and option against trajectories recorded with Python Keras 3.11 (PyTorch backend, float32):
- * `/work/shared/reference/optimizers/*.json` (see its README.md), or `$WARMSTART_REFERENCE_DIR`.
+ * `test/fixtures/keras-optimizers/*.json` (see its README.md for their provenance), or the folder in
+ * `$WARMSTART_REFERENCE_DIR`.
  *
  * Each case is rebuilt FROM THE FILE'S SERIALIZED CONFIG through `deserializeOptimizer` (so config parsing, schedules
- * included, is tested too), then fed the file's 25 gradients through `applyGradients`.
+ * included, is tested too), then fed the file's 25 gradients through `applyGradients`, on both backends: the
+ * reference kernels, and the wasm kernels with the variables, gradients and slots in wasm memory (every kernel
+ * call must run in wasm: no fallback to the reference loops). Both must pass the same tolerance, and the wasm
+ * trajectory must be the reference's bit for bit.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import type { Kernels } from '../src/kernels/kernels.js';
 import { ReferenceKernels } from '../src/kernels/reference.js';
+import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
 import {
   deserializeOptimizer,
   serializeOptimizer,
@@ -36,16 +42,15 @@ interface ReferenceCase {
 
 const referenceDir =
   process.env['WARMSTART_REFERENCE_DIR'] ||
-  fileURLToPath(new URL('../../shared/reference/optimizers/', import.meta.url));
-const files = existsSync(referenceDir)
-  ? readdirSync(referenceDir)
-      .filter((file) => file.endsWith('.json'))
-      .sort()
-  : [];
-const skip =
-  files.length === 0
-    ? `no Keras reference trajectories in ${referenceDir} (set WARMSTART_REFERENCE_DIR to the folder of *.json files)`
-    : false;
+  fileURLToPath(new URL('./fixtures/keras-optimizers/', import.meta.url));
+const files = readdirSync(referenceDir)
+  .filter((file) => file.endsWith('.json'))
+  .sort();
+
+test('the Keras reference trajectories are all there', () => {
+  // The fixtures are committed: a missing file is a failure, not a skip.
+  assert.equal(files.length, 33, `trajectories in ${referenceDir}`);
+});
 
 function flatten(value: Nested): Float32Array {
   const out: number[] = [];
@@ -89,59 +94,99 @@ function assertClose(
   }
 }
 
-describe('optimizers against Keras 3 reference trajectories', { skip }, () => {
-  for (const file of files) {
-    test(file, () => {
-      const data = JSON.parse(readFileSync(join(referenceDir, file), 'utf8')) as ReferenceCase;
-      const kernels = new ReferenceKernels();
-      const optimizer = deserializeOptimizer(data.config);
-
-      // The config parsed back out exactly as Keras wrote it.
-      assert.equal(optimizer.className, data.class_name);
-      assert.deepEqual(optimizer.getConfig(), data.config.config);
-      assert.deepEqual(serializeOptimizer(optimizer).config, data.config.config);
-
-      const variables = data.shapes.map((shape, i) => new Variable(`v${i}`, shape, kernels));
-      variables.forEach((variable, i) =>
-        variable.assign(new Tensor(flatten(data.initial[i]), variable.shape)),
-      );
-
-      const stats = { worst: 0 };
-      let previous = variables.map((variable) => variable.value.slice());
-      data.gradients.forEach((gradients, t) => {
-        optimizer.applyGradients(
-          gradients.map((g, i) => [new Tensor(flatten(g), variables[i].shape), variables[i]] as const),
-        );
-        variables.forEach((variable, i) => {
-          assertClose(
-            variable.value,
-            flatten(data.trajectory[t][i]),
-            previous[i],
-            `${file}: step ${t}, variable ${i}`,
-            stats,
-          );
-        });
-        previous = variables.map((variable) => variable.value.slice());
-      });
-
-      assert.equal(optimizer.iterations, data.iterations_after, 'iterations after the last step');
-      if (data.ema_after_last_step !== null) {
-        variables.forEach((variable, i) => {
-          const average = optimizer.getMovingAverage(variable);
-          assert.ok(average !== null, 'a moving average is kept');
-          const expected = flatten(data.ema_after_last_step![i]);
-          assertClose(average, expected, expected, `${file}: EMA of variable ${i}`, stats);
-        });
-        // finalizeVariableValues puts the averages into the variables, as Keras's finalize_variable_values.
-        optimizer.finalizeVariableValues(variables);
-        variables.forEach((variable, i) =>
-          assert.deepEqual(variable.value, optimizer.getMovingAverage(variable)!, `${i}`),
-        );
-      } else {
-        variables.forEach((variable) => assert.equal(optimizer.getMovingAverage(variable), null));
-      }
-      if (process.env['WARMSTART_VERBOSE'])
-        console.log(`${file}: worst scaled error ${stats.worst.toExponential(2)}`);
-    });
-  }
+let wasm: WasmKernels;
+before(async () => {
+  wasm = await createWasmKernels({ threads: 1 });
 });
+after(async () => {
+  await wasm.dispose();
+});
+
+/** Each backend's trajectory of each case, to compare the two backends bit for bit. */
+const trajectories = new Map<string, Map<string, Float32Array[]>>();
+
+for (const backend of ['reference', 'wasm'] as const) {
+  describe(`optimizers against Keras 3 reference trajectories (${backend} kernels)`, () => {
+    for (const file of files) {
+      test(file, () => {
+        const kernels: Kernels = backend === 'wasm' ? wasm : new ReferenceKernels();
+        const fallbacks = wasm.stats.fallbacks;
+        const path = replay(file, kernels);
+        if (backend === 'wasm') {
+          assert.equal(wasm.stats.fallbacks, fallbacks, 'every kernel call ran in wasm');
+        }
+        let byFile = trajectories.get(file);
+        if (byFile === undefined) trajectories.set(file, (byFile = new Map()));
+        byFile.set(backend, path);
+        const other = byFile.get(backend === 'wasm' ? 'reference' : 'wasm');
+        if (other !== undefined) {
+          path.forEach((values, k) =>
+            assert.ok(
+              values.every((v, j) => Object.is(v, other[k][j])),
+              `${file}: the two backends differ at snapshot ${k}`,
+            ),
+          );
+        }
+      });
+    }
+  });
+}
+
+/**
+ * Replays one recorded case on `kernels`, asserting every step against Keras's numbers; returns every
+ * variable's value after every step (and the moving averages), for the comparison between backends.
+ */
+function replay(file: string, kernels: Kernels): Float32Array[] {
+  const data = JSON.parse(readFileSync(join(referenceDir, file), 'utf8')) as ReferenceCase;
+  const optimizer = deserializeOptimizer(data.config);
+  const path: Float32Array[] = [];
+
+  // The config parsed back out exactly as Keras wrote it.
+  assert.equal(optimizer.className, data.class_name);
+  assert.deepEqual(optimizer.getConfig(), data.config.config);
+  assert.deepEqual(serializeOptimizer(optimizer).config, data.config.config);
+
+  const variables = data.shapes.map((shape, i) => new Variable(`v${i}`, shape, kernels));
+  variables.forEach((variable, i) => variable.assign(new Tensor(flatten(data.initial[i]), variable.shape)));
+
+  const stats = { worst: 0 };
+  let previous = variables.map((variable) => variable.value.slice());
+  data.gradients.forEach((gradients, t) => {
+    optimizer.applyGradients(
+      gradients.map((g, i) => [new Tensor(flatten(g), variables[i].shape), variables[i]] as const),
+    );
+    variables.forEach((variable, i) => {
+      assertClose(
+        variable.value,
+        flatten(data.trajectory[t][i]),
+        previous[i],
+        `${file}: step ${t}, variable ${i}`,
+        stats,
+      );
+    });
+    previous = variables.map((variable) => variable.value.slice());
+    path.push(...previous);
+  });
+
+  assert.equal(optimizer.iterations, data.iterations_after, 'iterations after the last step');
+  if (data.ema_after_last_step !== null) {
+    variables.forEach((variable, i) => {
+      const average = optimizer.getMovingAverage(variable);
+      assert.ok(average !== null, 'a moving average is kept');
+      const expected = flatten(data.ema_after_last_step![i]);
+      assertClose(average, expected, expected, `${file}: EMA of variable ${i}`, stats);
+      path.push(average.slice());
+    });
+    // finalizeVariableValues puts the averages into the variables, as Keras's finalize_variable_values.
+    optimizer.finalizeVariableValues(variables);
+    variables.forEach((variable, i) =>
+      assert.deepEqual(variable.value, optimizer.getMovingAverage(variable)!, `${i}`),
+    );
+  } else {
+    variables.forEach((variable) => assert.equal(optimizer.getMovingAverage(variable), null));
+  }
+  for (const variable of variables) variable.dispose();
+  if (process.env['WARMSTART_VERBOSE'])
+    console.log(`${file} (${kernels.name}): worst scaled error ${stats.worst.toExponential(2)}`);
+  return path;
+}

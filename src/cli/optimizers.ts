@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { describeDivergence } from '../experiments/results.js';
 import {
   describeContender,
   formatOptimizerTable,
@@ -9,13 +10,7 @@ import {
 } from '../experiments/optimizers.js';
 import { writeOptimizerReport } from '../report/index.js';
 import type { ProgressWriter } from '../models/callbacks.js';
-import { integerOption } from './options.js';
-
-function positiveIntegerOption(value: string): number {
-  const parsed = integerOption(value);
-  if (parsed < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return parsed;
-}
+import { initializerOption, positiveIntegerOption, seedOption, verboseOption } from './options.js';
 
 function taskOption(value: string): OptimizerRaceTask {
   const task = value.toLowerCase() === 'a' ? 'A' : value.toLowerCase();
@@ -41,9 +36,13 @@ function namesOption(value: string): string[] {
  * Adds `warmstart optimizers`: the seed notebook's optimizer race on Fashion-MNIST (task A or all ten
  * classes): the same network and the same initial weights for every optimizer; a table on stdout, and
  * `results.json`, learning-curve SVGs and `report.html` in `--out`. Output goes to `output.stdout` (default
- * `process.stdout`).
+ * `process.stdout`); a contender that diverged is named on `output.stderr` (default `process.stderr`), one
+ * line each, and the exit code is then 1. A rerun with the same `--out` resumes (`--fresh` starts over).
  */
-export function registerOptimizersCommand(program: Command, output: { stdout?: ProgressWriter } = {}): void {
+export function registerOptimizersCommand(
+  program: Command,
+  output: { stdout?: ProgressWriter; stderr?: ProgressWriter } = {},
+): void {
   const stdout = (): ProgressWriter => output.stdout ?? process.stdout;
   program
     .command('optimizers')
@@ -59,7 +58,7 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
     )
     .option('--epochs <n>', 'epochs per optimizer', positiveIntegerOption, 10)
     .option('--batch-size <n>', 'batch size', positiveIntegerOption, 32)
-    .option('--seed <n>', 'seed of the first run (initial weights and batch order)', integerOption, 42)
+    .option('--seed <n>', 'seed of the first run (initial weights and batch order)', seedOption, 42)
     .option(
       '--seeds <n>',
       'repeat the race with this many seeds and report mean ± sd',
@@ -77,7 +76,24 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
       'where results.json, the SVG charts and report.html are written',
       'runs/optimizers',
     )
-    .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', integerOption, 1)
+    .option(
+      '--kernel-initializer <name>',
+      "hidden layers' kernel initializer: glorot_uniform (Keras's default, the notebook's) or e.g. lecun_normal",
+      initializerOption,
+      'glorot_uniform',
+    )
+    .option('--verbose <n>', '0 silent, 1 progress bars, 2 one line per epoch', verboseOption, 1)
+    .option(
+      '--backup-every <batches>',
+      'back the running phase up at the end of the first epoch after this many batches (1: every epoch)',
+      positiveIntegerOption,
+      1000,
+    )
+    .option(
+      '--fresh',
+      'start over: forget the contenders an earlier, interrupted race with this --out finished (by default a ' +
+        'rerun skips them and continues the interrupted one from its backup)',
+    )
     .action(async (options) => {
       if (options.list) {
         for (const contender of listContenders()) {
@@ -87,8 +103,6 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
         }
         return;
       }
-      if (![0, 1, 2].includes(options.verbose))
-        throw new InvalidArgumentError(`--verbose must be 0, 1 or 2, got ${options.verbose}`);
       const started = performance.now();
       const result = await runOptimizerRace(
         {
@@ -98,8 +112,11 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
           batchSize: options.batchSize,
           seed: options.seed,
           seeds: options.seeds,
+          kernelInitializer: options.kernelInitializer,
           verbose: options.verbose,
           writer: stdout(),
+          fresh: options.fresh === true,
+          backupEvery: options.backupEvery,
         },
         undefined,
         { dataDir: options.dataDir, task: options.task },
@@ -111,5 +128,10 @@ export function registerOptimizersCommand(program: Command, output: { stdout?: P
         `\nwrote ${options.out}/results.json, ${charts.join(', ')} and ${report.html} ` +
           `in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
       );
+      const stderr = output.stderr ?? process.stderr;
+      for (const diverged of result.diverged ?? []) {
+        stderr.write(`warmstart: ${describeDivergence(diverged)}; the other contenders ran\n`);
+      }
+      if ((result.diverged ?? []).length > 0) process.exitCode = 1;
     });
 }

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { setBackend } from '../index.js';
 import { registerInspectCommand } from './inspect.js';
 import { registerOptimizersCommand } from './optimizers.js';
+import { registerServeCommand } from './serve.js';
 import { registerTransferCommand } from './transfer.js';
 
 /** Builds the `warmstart` command line. */
@@ -22,6 +23,7 @@ export function createProgram(): Command {
   registerTransferCommand(program);
   registerOptimizersCommand(program);
   registerInspectCommand(program);
+  registerServeCommand(program);
   return program;
 }
 

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-
+import * as host from '../platform/host.js';
 import { DatasetError } from './errors.js';
 
 /**
@@ -15,9 +14,12 @@ export interface FileDigests {
   rawSha256?: string;
 }
 
-/** Hex digest of `bytes` with a node:crypto hash algorithm (`'md5'`, `'sha256'`). */
-export function hexDigest(algorithm: 'md5' | 'sha256', bytes: Uint8Array): string {
-  return createHash(algorithm).update(bytes).digest('hex');
+/**
+ * Hex digest of `bytes` (`'md5'` or `'sha256'`): node:crypto in Node; `crypto.subtle` (SHA-256) and plain
+ * TypeScript (MD5, which `crypto.subtle` lacks) in browsers.
+ */
+export function hexDigest(algorithm: 'md5' | 'sha256', bytes: Uint8Array): Promise<string> {
+  return host.digestHex(algorithm, bytes);
 }
 
 /**
@@ -25,7 +27,7 @@ export function hexDigest(algorithm: 'md5' | 'sha256', bytes: Uint8Array): strin
  * once, on first use.
  */
 export class HashedFile {
-  private readonly digests = new Map<string, string>();
+  private readonly digests = new Map<string, Promise<string>>();
 
   /**
    * @param stored - the bytes as stored or served (gzip or raw)
@@ -42,34 +44,37 @@ export class HashedFile {
   }
 
   /** sha256 of the raw content. */
-  get rawSha256(): string {
+  rawSha256(): Promise<string> {
     return this.memoized('raw-sha256', () => hexDigest('sha256', this.content));
   }
 
   /** md5 of the stored archive, or undefined when the file is stored raw. */
-  get gzipMd5(): string | undefined {
-    return this.isCompressed ? this.memoized('gzip-md5', () => hexDigest('md5', this.stored)) : undefined;
+  async gzipMd5(): Promise<string | undefined> {
+    return this.isCompressed ? this.storedDigest('md5') : undefined;
   }
 
   /** sha256 of the stored archive, or undefined when the file is stored raw. */
-  get gzipSha256(): string | undefined {
-    return this.isCompressed
-      ? this.memoized('gzip-sha256', () => hexDigest('sha256', this.stored))
-      : undefined;
+  async gzipSha256(): Promise<string | undefined> {
+    return this.isCompressed ? this.storedDigest('sha256') : undefined;
+  }
+
+  /** Digest of the bytes as stored, compressed or not. */
+  storedDigest(algorithm: 'md5' | 'sha256'): Promise<string> {
+    return this.memoized(`stored-${algorithm}`, () => hexDigest(algorithm, this.stored));
   }
 
   /**
    * Whether this file is the one that `expected` describes: its raw sha256 matches, or, for a compressed
    * file, one of the archive digests matches.
    */
-  matches(expected: FileDigests): boolean {
-    if (expected.rawSha256 !== undefined && expected.rawSha256 === this.rawSha256) return true;
+  async matches(expected: FileDigests): Promise<boolean> {
+    if (expected.rawSha256 !== undefined && expected.rawSha256 === (await this.rawSha256())) return true;
     if (!this.isCompressed) return false;
-    if (expected.gzipMd5 !== undefined && expected.gzipMd5 === this.gzipMd5) return true;
-    return expected.gzipSha256 !== undefined && expected.gzipSha256 === this.gzipSha256;
+    if (expected.gzipMd5 !== undefined && expected.gzipMd5 === (await this.gzipMd5())) return true;
+    return expected.gzipSha256 !== undefined && expected.gzipSha256 === (await this.gzipSha256());
   }
 
-  private memoized(key: string, compute: () => string): string {
+  private memoized(key: string, compute: () => Promise<string>): Promise<string> {
     let digest = this.digests.get(key);
     if (digest === undefined) {
       digest = compute();
@@ -90,7 +95,7 @@ export class HashedFile {
  * @param getContent - returns the raw IDX content of `stored` (decompressing it; may throw)
  * @param expected - the published digests
  * @param releaseName - what `expected` describes, e.g. `current Fashion-MNIST release`, for messages
- * @returns a short description of the check, e.g. `sha256 of the content`
+ * @returns (a promise of) a short description of the check, e.g. `sha256 of the content`
  * @throws DatasetError `checksum-mismatch` naming the file, the expected and the actual digest
  */
 export function verifyDigests(
@@ -99,22 +104,55 @@ export function verifyDigests(
   getContent: () => Uint8Array,
   expected: FileDigests,
   releaseName: string,
-): string {
+): Promise<string> {
+  const digestOf = (what: DigestName): Promise<string> =>
+    what === 'content' ? hexDigest('sha256', getContent()) : hexDigest(what, stored);
+  return verifyWith(fileName, digestOf, expected, releaseName);
+}
+
+/**
+ * {@link verifyDigests} for a file whose digests may already be known (they are computed once, and the
+ * release check afterwards reuses them).
+ *
+ * @param fileName - the file's name or path, for the error message
+ * @param file - the file
+ * @param expected - the published digests
+ * @param releaseName - what `expected` describes, for messages
+ */
+export function verifyHashedFile(
+  fileName: string,
+  file: HashedFile,
+  expected: FileDigests,
+  releaseName: string,
+): Promise<string> {
+  const digestOf = (what: DigestName): Promise<string> =>
+    what === 'content' ? file.rawSha256() : file.storedDigest(what);
+  return verifyWith(fileName, digestOf, expected, releaseName);
+}
+
+type DigestName = 'content' | 'md5' | 'sha256';
+
+async function verifyWith(
+  fileName: string,
+  digestOf: (what: DigestName) => Promise<string>,
+  expected: FileDigests,
+  releaseName: string,
+): Promise<string> {
   if (expected.rawSha256 !== undefined) {
-    const actual = hexDigest('sha256', getContent());
+    const actual = await digestOf('content');
     if (actual !== expected.rawSha256) {
       throw mismatch(fileName, 'sha256 of the content', actual, expected.rawSha256, releaseName);
     }
     return 'sha256 of the content';
   }
-  const checks: [string, string | undefined, () => string][] = [
-    ['md5 of the archive', expected.gzipMd5, () => hexDigest('md5', stored)],
-    ['sha256 of the archive', expected.gzipSha256, () => hexDigest('sha256', stored)],
+  const checks: [string, string | undefined, DigestName][] = [
+    ['md5 of the archive', expected.gzipMd5, 'md5'],
+    ['sha256 of the archive', expected.gzipSha256, 'sha256'],
   ];
   const passed: string[] = [];
-  for (const [what, expectedDigest, computeActual] of checks) {
+  for (const [what, expectedDigest, digestName] of checks) {
     if (expectedDigest === undefined) continue;
-    const actual = computeActual();
+    const actual = await digestOf(digestName);
     if (actual !== expectedDigest) throw mismatch(fileName, what, actual, expectedDigest, releaseName);
     passed.push(what);
   }

@@ -1,7 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-
+/**
+ * Downloads with progress, an idle timeout, mirrors tried in order and verification before anything is kept:
+ * platform-neutral (`fetch`); writing to a file is the Node platform module's part (`platform.ts`).
+ * @module
+ */
+import type { TextWriter } from '../platform/types.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { DatasetError } from './errors.js';
 
 /** How far the download of one file has come; reported while it arrives and once more when it is complete. */
@@ -18,7 +21,7 @@ export interface DownloadProgress {
   finished: boolean;
 }
 
-/** Options of {@link downloadToFile}. */
+/** Options of {@link downloadFromMirrors} and `downloadToFile`. */
 export interface DownloadToFileOptions {
   /** Base URLs tried in order; the file's name is appended to each. */
   mirrors: readonly string[];
@@ -29,35 +32,63 @@ export interface DownloadToFileOptions {
   /** Receives one line per event worth telling (downloading, failures, verification). */
   log: (line: string) => void;
   /**
-   * Checks the downloaded bytes before anything is written; throws (typically a DatasetError
+   * Checks the downloaded bytes before anything is kept; throws (typically a DatasetError
    * `checksum-mismatch`) to reject them. Returns a short description of what was checked, for the log.
    */
-  verify: (bytes: Uint8Array) => string;
+  verify: (bytes: Uint8Array) => string | Promise<string>;
 }
+
+/** What {@link downloadFromMirrors} delivered. */
+export interface VerifiedDownload {
+  /** The verified bytes. */
+  bytes: Uint8Array;
+  /** The URL they came from (before redirects). */
+  url: string;
+  /** What the verification checked, e.g. `sha256 of the content`. */
+  verifiedBy: string;
+}
+
+/** A server answered with an error status (`status` 404: no such file). */
+export class HttpStatusError extends Error {
+  override readonly name = 'HttpStatusError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The keys of {@link DownloadToFileOptions}. */
+export const DOWNLOAD_TO_FILE_OPTION_KEYS = {
+  mirrors: true,
+  idleTimeoutMs: true,
+  onProgress: true,
+  log: true,
+  verify: true,
+} as const satisfies OptionKeys<DownloadToFileOptions>;
 
 /** Milliseconds without any received byte after which a mirror is abandoned, unless told otherwise. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 /**
- * Downloads `fileName` from the first mirror that delivers bytes passing `verify`, and writes them to
- * `destinationPath` atomically: into a temporary file in the same folder, then renamed. Nothing is ever
- * written under the final name unless it was complete and verified.
- *
- * Redirects are followed. A mirror that fails (network error, HTTP error, timeout, rejected content) is
- * followed by the next one.
+ * Downloads `fileName` from the first mirror that delivers bytes passing `verify`. Redirects are followed. A
+ * mirror that fails (network error, HTTP error, timeout, rejected content) is followed by the next one.
  *
  * @param fileName - the file's name on the mirrors, e.g. `train-images-idx3-ubyte.gz`
- * @param destinationPath - where to store it; its folder is created if needed
+ * @param destination - where the bytes are going (a path or a cache), for messages
  * @param options - mirrors, timeout, verification and reporting
- * @returns the verified bytes
+ * @param keep - stores the verified bytes (writes the file, say) before success is logged
  * @throws DatasetError `checksum-mismatch` if some mirror served content with a wrong digest and none served
  *   the right one, otherwise `download-failed`; the message lists every mirror's problem
  */
-export async function downloadToFile(
+export async function downloadFromMirrors(
   fileName: string,
-  destinationPath: string,
+  destination: string,
   options: DownloadToFileOptions,
-): Promise<Uint8Array> {
+  keep: (bytes: Uint8Array) => Promise<void> = async () => {},
+): Promise<VerifiedDownload> {
+  checkOptions('downloadFromMirrors', options, DOWNLOAD_TO_FILE_OPTION_KEYS);
   const failures: string[] = [];
   let sawChecksumMismatch = false;
   for (const mirror of options.mirrors) {
@@ -65,11 +96,10 @@ export async function downloadToFile(
     options.log(`Downloading ${url}`);
     try {
       const bytes = await fetchBytes(url, fileName, options.idleTimeoutMs, options.onProgress);
-      const verifiedBy = options.verify(bytes);
-      await mkdir(dirname(destinationPath), { recursive: true });
-      await writeFileAtomically(destinationPath, bytes);
-      options.log(`Verified ${fileName} (${verifiedBy}), saved to ${destinationPath}`);
-      return bytes;
+      const verifiedBy = await options.verify(bytes);
+      await keep(bytes);
+      options.log(`Verified ${fileName} (${verifiedBy}), saved to ${destination}`);
+      return { bytes, url, verifiedBy };
     } catch (error) {
       if (error instanceof DatasetError && error.code === 'checksum-mismatch') sawChecksumMismatch = true;
       const reason = describeError(error);
@@ -82,20 +112,27 @@ export async function downloadToFile(
     failures.length > 0
       ? `no mirror delivered a valid file: ${failures.join('; ')}`
       : 'no mirror to download from';
-  throw new DatasetError(code, destinationPath, detail);
+  throw new DatasetError(code, destination, detail);
 }
 
 /**
- * Fetches a URL's body, following redirects, and aborts when nothing arrives for `idleTimeoutMs`.
+ * Fetches a URL's body, following redirects, reporting progress, and aborts when nothing arrives for
+ * `idleTimeoutMs`.
+ *
+ * @param url - what to fetch
+ * @param fileName - the name progress reports carry
+ * @param idleTimeoutMs - give up after this long without a byte (connecting included)
+ * @param onProgress - called as bytes arrive, and once more when all have
+ * @throws Error naming the HTTP status, the timeout, or a connection closed early
  */
-async function fetchBytes(
+export async function fetchBytes(
   url: string,
   fileName: string,
   idleTimeoutMs: number,
   onProgress: ((progress: DownloadProgress) => void) | undefined,
 ): Promise<Uint8Array> {
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const restartTimer = (): void => {
     clearTimeout(timer);
     timer = setTimeout(
@@ -108,7 +145,7 @@ async function fetchBytes(
     const response = await fetch(url, { redirect: 'follow', signal: controller.signal });
     if (!response.ok) {
       await response.body?.cancel();
-      throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+      throw new HttpStatusError(response.status, `HTTP ${response.status} ${response.statusText}`.trim());
     }
     // fetch decodes a Content-Encoding itself, so the announced length then counts other bytes.
     const contentEncoding = response.headers.get('content-encoding');
@@ -143,39 +180,12 @@ async function fetchBytes(
 }
 
 /**
- * Writes `bytes` to a temporary file next to `path`, flushes it, then renames it to `path`. The temporary
- * file is removed if anything fails.
- *
- * @param path - the final path
- * @param bytes - the whole content
- */
-export async function writeFileAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const temporaryPath = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.part`,
-  );
-  try {
-    const handle = await open(temporaryPath, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporaryPath, path);
-  } catch (error) {
-    await rm(temporaryPath, { force: true });
-    throw error;
-  }
-}
-
-/**
  * Returns a progress reporter that draws one bar per file on `stream` (meant for a TTY), e.g.
  * `train-images-idx3-ubyte.gz [=========           ]  45%  11.9/26.4 MB`.
  *
  * @param stream - where to draw, typically `process.stderr`
  */
-export function terminalProgressBar(stream: NodeJS.WritableStream): (progress: DownloadProgress) => void {
+export function terminalProgressBar(stream: TextWriter): (progress: DownloadProgress) => void {
   const barWidth = 30;
   const minimumRedrawIntervalMs = 100;
   let lastDrawnAt = 0;
@@ -209,7 +219,8 @@ function concatenate(chunks: readonly Uint8Array[], totalLength: number): Uint8A
   return bytes;
 }
 
-function describeError(error: unknown): string {
+/** One line for a failed download: the DatasetError's code and detail, or the error and its cause. */
+export function describeError(error: unknown): string {
   if (error instanceof DatasetError) return `${error.code}: ${error.detail}`;
   if (error instanceof Error) {
     const cause = error.cause as { code?: string; message?: string } | undefined;

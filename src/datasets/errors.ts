@@ -11,6 +11,7 @@
  * - `download-failed`: no mirror could deliver the file.
  * - `label-out-of-range`: a label is not a valid class index.
  * - `count-mismatch`: the labels file and the images file hold different numbers of examples.
+ * - `not-available`: the option or function needs what this platform lacks (a file system, in a browser).
  */
 export type DatasetErrorCode =
   | 'truncated'
@@ -22,7 +23,8 @@ export type DatasetErrorCode =
   | 'checksum-mismatch'
   | 'download-failed'
   | 'label-out-of-range'
-  | 'count-mismatch';
+  | 'count-mismatch'
+  | 'not-available';
 
 /**
  * The error every dataset function throws for a problem with the data itself (as opposed to a bug).

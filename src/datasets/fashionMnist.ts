@@ -1,9 +1,12 @@
+import { checkOptions } from '../kernels/options.js';
 import {
   type IdxDatasetSpec,
   type ImageDataset,
+  LOAD_DATASET_OPTION_KEYS,
   type LoadDatasetOptions,
   loadIdxDataset,
 } from './idxDataset.js';
+import { defaultLog } from './platform.js';
 
 /** Fashion-MNIST's class names, indexed by label (the order of the Keras notebooks). */
 export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
@@ -64,15 +67,53 @@ export const FASHION_MNIST: IdxDatasetSpec = {
   ],
 };
 
+/** The loader's line about the release a folder holds (written by `loadIdxDataset`). */
+const RELEASE_NOTE = /: (superseded release |the files' digests match no known release)/;
+
+/** Release notes already printed by this process: each is printed once, not on every load. */
+const printedReleaseNotes = new Set<string>();
+
 /**
  * Loads Fashion-MNIST, as `keras.datasets.fashion_mnist.load_data()` does, from the first of: the `dataDir`
- * option, the folder in WARMSTART_DATA_DIR, the cache folder (`~/.cache/warmstart/datasets/fashion-mnist`),
- * or a download from the official mirrors into the cache, verified against the current release's digests.
+ * option (Node); the `dataUrl` option (a folder URL, e.g. the page's own server); in Node, the folder in
+ * WARMSTART_DATA_DIR, the cache folder (`~/.cache/warmstart/datasets/fashion-mnist`) or a download into it;
+ * in a browser, the Cache API or a download. Downloads from the official mirrors are verified against the
+ * current release's digests.
  *
- * @param options - see {@link LoadDatasetOptions}
+ * ```ts
+ * const data = await loadFashionMnist({ dataUrl: '/data/', onProgress: (p) => show(p.receivedBytes) });
+ * ```
+ *
+ * When the files are not the current release (the shared copy is the superseded 2017-08-26 one), a one-line
+ * note says so once per process and folder (on stderr in Node, the console in a browser), not on every
+ * load; `verbose: 0` prints nothing at all (no note, no download progress). A `log` given by the caller
+ * receives every note (unless `verbose: 0`).
+ *
+ * @param options - see {@link LoadDatasetOptions}; `verbose`: 1 or 2 (default 1) tell, 0 is silent
  * @returns the training and test sets as bytes, the class names, and which release the files are
  * @throws DatasetError for a missing, corrupt or inconsistent file, or a failed download
  */
-export function loadFashionMnist(options?: LoadDatasetOptions): Promise<ImageDataset> {
-  return loadIdxDataset(FASHION_MNIST, options);
+export async function loadFashionMnist(
+  options: LoadDatasetOptions & { verbose?: 0 | 1 | 2 } = {},
+): Promise<ImageDataset> {
+  checkOptions('loadFashionMnist', options, { ...LOAD_DATASET_OPTION_KEYS, verbose: true });
+  const { verbose = 1, ...loadOptions } = options;
+  if (verbose !== 0 && verbose !== 1 && verbose !== 2) {
+    throw new RangeError(`loadFashionMnist: verbose must be 0, 1 or 2, got ${JSON.stringify(verbose)}`);
+  }
+  const callerLog = loadOptions.log;
+  const print = callerLog ?? defaultLog;
+  const log = (line: string): void => {
+    if (verbose === 0) return;
+    if (callerLog === undefined && RELEASE_NOTE.test(line)) {
+      if (printedReleaseNotes.has(line)) return;
+      printedReleaseNotes.add(line);
+    }
+    print(line);
+  };
+  return loadIdxDataset(FASHION_MNIST, {
+    ...loadOptions,
+    log,
+    onProgress: loadOptions.onProgress ?? (verbose === 0 ? () => {} : undefined),
+  });
 }

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
-
+import * as host from '../platform/host.js';
+import { GzipError } from '../platform/gzip.js';
 import { DatasetError } from './errors.js';
 
 /** An array read from an IDX file: its dimensions (outermost first) and its bytes in row-major order. */
@@ -32,18 +31,10 @@ export function isGzip(bytes: Uint8Array): boolean {
 export function decompressIfGzip(bytes: Uint8Array, fileName: string): Uint8Array {
   if (!isGzip(bytes)) return bytes;
   try {
-    const content = gunzipSync(bytes);
-    return new Uint8Array(content.buffer, content.byteOffset, content.byteLength);
+    return host.gunzip(bytes);
   } catch (error) {
-    const zlibError = error as NodeJS.ErrnoException;
-    if (zlibError.code === 'Z_BUF_ERROR') {
-      throw new DatasetError(
-        'truncated',
-        fileName,
-        `gzip stream ends early after ${bytes.length} bytes (${zlibError.message})`,
-      );
-    }
-    throw new DatasetError('bad-gzip', fileName, `cannot decompress: ${zlibError.message}`);
+    if (!(error instanceof GzipError)) throw error;
+    throw new DatasetError(error.reason === 'truncated' ? 'truncated' : 'bad-gzip', fileName, error.message);
   }
 }
 
@@ -124,33 +115,6 @@ export function parseIdx(content: Uint8Array, fileName: string): IdxArray {
  */
 export function readIdx(bytes: Uint8Array, fileName: string): IdxArray {
   return parseIdx(decompressIfGzip(bytes, fileName), fileName);
-}
-
-/**
- * Reads an IDX file (gzip-compressed or raw) from disk.
- *
- * @param path - the file's path, used in error messages
- * @throws DatasetError `missing-file` if there is no such file, or any error of {@link readIdx}
- */
-export function readIdxFile(path: string): IdxArray {
-  return readIdx(readFileBytes(path), path);
-}
-
-/**
- * Reads a whole file, turning "no such file" into a DatasetError `missing-file`.
- *
- * @param path - the file's path
- */
-export function readFileBytes(path: string): Uint8Array {
-  try {
-    const buffer = readFileSync(path);
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new DatasetError('missing-file', path, 'no such file');
-    }
-    throw error;
-  }
 }
 
 /**

@@ -1,21 +1,29 @@
 export { DatasetError, type DatasetErrorCode } from './errors.js';
-export { decompressIfGzip, encodeIdx, isGzip, parseIdx, readIdx, readIdxFile, type IdxArray } from './idx.js';
-export { hexDigest, HashedFile, verifyDigests, type FileDigests } from './checksums.js';
+export { decompressIfGzip, encodeIdx, isGzip, parseIdx, readIdx, type IdxArray } from './idx.js';
+export { hexDigest, HashedFile, verifyDigests, verifyHashedFile, type FileDigests } from './checksums.js';
 export {
   DEFAULT_IDLE_TIMEOUT_MS,
-  downloadToFile,
+  downloadFromMirrors,
+  fetchBytes,
+  HttpStatusError,
   terminalProgressBar,
-  writeFileAtomically,
   type DownloadProgress,
   type DownloadToFileOptions,
+  type VerifiedDownload,
 } from './download.js';
+export { browserDatasetCache, DEFAULT_CACHE_NAME, memoryDatasetCache, type DatasetCache } from './cache.js';
+export {
+  defaultCacheDir,
+  downloadToFile,
+  locateIdxDataset,
+  readIdxFile,
+  writeFileAtomically,
+} from './platform.js';
 export {
   DATA_DIR_ENV,
-  defaultCacheDir,
   IDX_DATASET_FILES,
   identifyRelease,
   loadIdxDataset,
-  locateIdxDataset,
   MNIST_IMAGE_SHAPE,
   type DatasetRelease,
   type IdxDatasetFile,

@@ -1,6 +1,8 @@
+import { checkOptions } from '../kernels/options.js';
 import {
   type IdxDatasetSpec,
   type ImageDataset,
+  LOAD_DATASET_OPTION_KEYS,
   type LoadDatasetOptions,
   loadIdxDataset,
 } from './idxDataset.js';
@@ -52,14 +54,15 @@ export const MNIST: IdxDatasetSpec = {
 
 /**
  * Loads MNIST, as `keras.datasets.mnist.load_data()` does (but from the IDX files), from the first of: the
- * `dataDir` option, the folder in WARMSTART_DATA_DIR (or its `mnist` subfolder), the cache folder
- * (`~/.cache/warmstart/datasets/mnist`), or a download from the mirrors into the cache, verified against the
- * published digests of the archives.
+ * `dataDir` option (Node); the `dataUrl` option; in Node, the folder in WARMSTART_DATA_DIR (or its `mnist`
+ * subfolder), the cache folder (`~/.cache/warmstart/datasets/mnist`) or a download into it; in a browser,
+ * the Cache API or a download. Downloads are verified against the published digests of the archives.
  *
  * @param options - see {@link LoadDatasetOptions}
  * @returns the training and test sets as bytes, the class names, and which release the files are
  * @throws DatasetError for a missing, corrupt or inconsistent file, or a failed download
  */
 export function loadMnist(options?: LoadDatasetOptions): Promise<ImageDataset> {
+  checkOptions('loadMnist', options, LOAD_DATASET_OPTION_KEYS);
   return loadIdxDataset(MNIST, options);
 }

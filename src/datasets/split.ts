@@ -1,3 +1,4 @@
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import type { ImageSplit } from './idxDataset.js';
 
 /** Label of Fashion-MNIST's sandals, the negative class of task B. */
@@ -50,6 +51,12 @@ export interface TaskABSplitOptions {
   taskBTrainCount?: number;
 }
 
+/** The keys of {@link TaskABSplitOptions}. */
+const TASK_AB_SPLIT_OPTION_KEYS = {
+  validationCount: true,
+  taskBTrainCount: true,
+} as const satisfies OptionKeys<TaskABSplitOptions>;
+
 /**
  * Splits Fashion-MNIST into task A and task B exactly as the Hands-On Machine Learning notebook (chapter 11,
  * "Reusing Pretrained Layers") does, keeping the order of the examples:
@@ -75,6 +82,7 @@ export function splitTaskAB(
   data: { train: ImageSplit; test: ImageSplit },
   options: TaskABSplitOptions = {},
 ): TaskABSplit {
+  checkOptions('splitTaskAB', options, TASK_AB_SPLIT_OPTION_KEYS);
   const validationCount = options.validationCount ?? 5000;
   const taskBTrainCount = options.taskBTrainCount ?? 200;
   if (validationCount > data.train.count) {

@@ -34,8 +34,13 @@ const FACTORIES: Record<string, Factory> = {
   VarianceScaling: (c) =>
     new VarianceScaling({
       scale: c.scale as number,
-      mode: c.mode as never,
-      distribution: c.distribution as never,
+      mode: (typeof c.mode === 'string' ? c.mode.toLowerCase() : c.mode) as never,
+      // tf.keras 2.x wrote `normal` for what Keras 3 calls `truncated_normal` (and lower-cased both).
+      distribution: (typeof c.distribution === 'string'
+        ? c.distribution.toLowerCase() === 'normal'
+          ? 'truncated_normal'
+          : c.distribution.toLowerCase()
+        : c.distribution) as never,
       seed: seedOf(c),
     }),
   Zeros: () => new Zeros(),

@@ -15,7 +15,9 @@
  * - `BAD_WEIGHTS`: a weight stored with a type warmstart cannot read.
  * - `UNKNOWN_LOSS`, `UNKNOWN_OPTIMIZER`: compiling needs a loss or optimizer that is not built in.
  * - `BAD_TRAINING_CONFIG`: the training configuration does not parse into an optimizer, loss and metrics.
- * - `WRITE_FAILED`: saving failed (the previous file, if any, is intact).
+ * - `WRONG_MODEL_CLASS`: the file holds another kind of model than `loadModel`'s `expect` option asks for.
+ * - `WRITE_FAILED`: saving failed (the previous file, if any, is intact): the message names the cause, such as
+ *   a missing folder, missing permission or a full disk.
  * @module
  */
 export type ModelFileErrorCode =
@@ -34,6 +36,7 @@ export type ModelFileErrorCode =
   | 'UNKNOWN_LOSS'
   | 'UNKNOWN_OPTIMIZER'
   | 'BAD_TRAINING_CONFIG'
+  | 'WRONG_MODEL_CLASS'
   | 'WRITE_FAILED';
 
 /** A model file that cannot be read or written; `code` says why and the message names the file. */
@@ -49,4 +52,18 @@ export class ModelFileError extends Error {
     this.code = code;
     this.path = path;
   }
+}
+
+/**
+ * Whether an error says nothing about a model file, so that loading or saving must let it through unchanged
+ * instead of blaming the file: running out of memory (an `OutOfMemoryError`, matched by name so that io does
+ * not depend on where it is defined, or the engine's own `RangeError` when WebAssembly memory cannot grow).
+ */
+export function isNotAboutTheFile(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'OutOfMemoryError') return true;
+  return (
+    error instanceof RangeError &&
+    /Memory\.grow|Maximum memory size|Array buffer allocation failed|out of memory/i.test(error.message)
+  );
 }

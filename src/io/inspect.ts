@@ -2,13 +2,14 @@
  * Describing a model file without trusting it: what `warmstart inspect` prints.
  * @module
  */
-import { promises as fs } from 'node:fs';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { UnknownLayerError } from '../layers/registry.js';
 import type { BaseModel } from '../models/baseModel.js';
 import { ModelFileError } from './errors.js';
 import type { CustomObjects } from './modelConfig.js';
-import { modelFromParts, readModelFile } from './modelFile.js';
+import { modelFromParts, readModelInput } from './modelFile.js';
 import type { ModelFileParts } from './modelParts.js';
+import { openModelSource, type ModelSource } from './modelSource.js';
 
 /** One layer as {@link inspectModelFile} reports it. */
 export interface LayerInfo {
@@ -22,6 +23,7 @@ export interface LayerInfo {
 
 /** What a model file holds and whether warmstart can load it. */
 export interface ModelFileInfo {
+  /** The file: its path, URL or name, or a description of the bytes. */
   path: string;
   /** `h5` (legacy HDF5) or `keras` (Keras 3 archive); null when unreadable. */
   format: 'h5' | 'keras' | null;
@@ -166,17 +168,33 @@ function fromModel(model: BaseModel, info: ModelFileInfo): void {
   info.summary = model.summary(null);
 }
 
+/** Options of {@link inspectModelFile}. */
+export interface InspectModelFileOptions {
+  /** Layer factories and losses for classes the file names that warmstart lacks (as `loadModel` takes them). */
+  customObjects?: CustomObjects;
+  /** Deadline for reading the file, in milliseconds. */
+  timeoutMs?: number;
+}
+
+/** The keys of {@link InspectModelFileOptions}. */
+const INSPECT_MODEL_FILE_OPTION_KEYS = {
+  customObjects: true,
+  timeoutMs: true,
+} as const satisfies OptionKeys<InspectModelFileOptions>;
+
 /**
  * Describes a model file: format, Keras version, layers with shapes and parameter counts, optimizer and its
  * settings, loss, metrics, and whether warmstart can load (and compile) it, with the reason when not. Never
- * throws for a bad file: the problem is reported in `error`.
+ * throws for a bad file: the problem is reported in `error`. Takes what `loadModel` takes (a path, URL,
+ * `Blob` or bytes).
  */
 export async function inspectModelFile(
-  path: string,
-  options: { customObjects?: CustomObjects; timeoutMs?: number } = {},
+  source: ModelSource,
+  options: InspectModelFileOptions = {},
 ): Promise<ModelFileInfo> {
+  checkOptions('inspectModelFile', options, INSPECT_MODEL_FILE_OPTION_KEYS);
   const info: ModelFileInfo = {
-    path,
+    path: typeof source === 'string' ? source : source instanceof URL ? source.href : '',
     format: null,
     kerasVersion: null,
     backend: null,
@@ -194,8 +212,12 @@ export async function inspectModelFile(
     summary: null,
   };
   let parts: ModelFileParts;
+  let fileBytes: number;
   try {
-    parts = await readModelFile(path, { timeoutMs: options.timeoutMs });
+    const input = await openModelSource(source);
+    info.path = input.name;
+    fileBytes = input.size;
+    parts = await readModelInput(input, { timeoutMs: options.timeoutMs });
   } catch (error) {
     info.error = describeError(error);
     return info;
@@ -204,12 +226,8 @@ export async function inspectModelFile(
   info.kerasVersion = parts.kerasVersion;
   info.backend = parts.backend;
   fromConfigs(parts, info);
-  const fileBytes = await fs.stat(path).then(
-    (stat) => stat.size,
-    () => 0,
-  );
   const context = (warnings: string[]) => ({
-    path,
+    path: info.path,
     fileBytes,
     customObjects: options.customObjects ?? {},
     warn: (message: string) => warnings.push(message),

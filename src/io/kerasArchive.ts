@@ -13,11 +13,12 @@
  */
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import type { Layer } from '../layers/layer.js';
-import type { BaseModel } from '../models/baseModel.js';
+import { BaseModel } from '../models/baseModel.js';
 import { ModelFileError } from './errors.js';
 import { childGroup, datasetAt, floatValues } from './hdf5/access.js';
 import type { GroupSnapshot, WriteGroup } from './hdf5/snapshot.js';
 import { addDataset, group, type WriterIdentity } from './legacyH5.js';
+import { kerasJson } from './kerasJson.js';
 import { kerasCompileConfig, kerasModelConfig, parseJson } from './modelConfig.js';
 import {
   assignLayerWeights,
@@ -165,13 +166,21 @@ export async function readKerasArchive(
     });
   };
 
-  const layerWeights: StoredLayerWeights[] =
-    layersGroup === null
-      ? []
-      : Object.keys(layersGroup.children).map((name) => ({
-          name,
-          weights: varsOf(childGroup(layersGroup, name), `layer container '${name}'`),
-        }));
+  // A nested model's layers are containers below its own (`functional/layers/conv2d`); list every container
+  // by its path.
+  const layerWeights: StoredLayerWeights[] = [];
+  const collect = (group: GroupSnapshot, prefix: string, depth: number): void => {
+    for (const name of Object.keys(group.children)) {
+      const container = childGroup(group, name);
+      layerWeights.push({
+        name: `${prefix}${name}`,
+        weights: varsOf(container, `layer container '${prefix}${name}'`),
+      });
+      const inner = container === null ? null : childGroup(container, 'layers');
+      if (inner !== null && depth < 32) collect(inner, `${prefix}${name}/layers/`, depth + 1);
+    }
+  };
+  if (layersGroup !== null) collect(layersGroup, '', 0);
 
   let optimizerVariables: SavedOptimizerVariable[] | null = null;
   const optimizerGroup = childGroup(tree, 'optimizer');
@@ -199,14 +208,18 @@ export async function readKerasArchive(
     layerWeights,
     optimizerVariables,
     assignWeights(model: BaseModel): void {
-      const layers = model.layers;
-      const names = containerNames(layers);
       const stored = new Map(layerWeights.map((entry) => [entry.name, entry]));
-      layers.forEach((layer, i) => {
-        const entry = stored.get(names[i]) ?? { name: names[i], weights: [] };
-        if (legacyWeightOrder(layer).length === 0 && entry.weights.length === 0) return;
-        assignLayerWeights(layer, entry, path);
-      });
+      const assign = (layers: readonly Layer[], prefix: string): void => {
+        const names = containerNames(layers);
+        layers.forEach((layer, i) => {
+          const name = `${prefix}${names[i]}`;
+          if (layer instanceof BaseModel) return assign(layer.layers, `${name}/layers/`);
+          const entry = stored.get(name) ?? { name, weights: [] };
+          if (legacyWeightOrder(layer).length === 0 && entry.weights.length === 0) return;
+          assignLayerWeights(layer, entry, path);
+        });
+      };
+      assign(model.layers, '');
     },
   };
 }
@@ -220,18 +233,22 @@ function dateSaved(date: Date): string {
 /** The weights file of a `.keras` archive, as a description for the HDF5 worker. */
 export function kerasWeightsTree(model: BaseModel, includeOptimizer: boolean): WriteGroup {
   const root = group('/');
-  const layers = model.layers;
-  const names = containerNames(layers);
   const layersGroup = group('layers');
-  layers.forEach((layer, i) => {
-    legacyWeightOrder(layer).forEach((variable, index) =>
-      addDataset(layersGroup, `${names[i]}/vars/${index}`, {
-        dtype: '<f',
-        shape: [...variable.shape],
-        data: Float32Array.from(variable.value),
-      }),
-    );
-  });
+  // A nested model's layers go below its container, under `layers/` (`functional/layers/conv2d/vars/0`).
+  const write = (layers: readonly Layer[], prefix: string): void => {
+    const names = containerNames(layers);
+    layers.forEach((layer, i) => {
+      if (layer instanceof BaseModel) return write(layer.layers, `${prefix}${names[i]}/layers/`);
+      legacyWeightOrder(layer).forEach((variable, index) =>
+        addDataset(layersGroup, `${prefix}${names[i]}/vars/${index}`, {
+          dtype: '<f',
+          shape: [...variable.shape],
+          data: Float32Array.from(variable.value),
+        }),
+      );
+    });
+  };
+  write(model.layers, '');
   if (layersGroup.groups.length > 0) root.groups.push(layersGroup);
   if (includeOptimizer && model.optimizer !== null && model.loss !== null) {
     const optimizerGroup = group('optimizer');
@@ -261,8 +278,8 @@ export function kerasArchiveBytes(
   // Keras writes the members in this order, stored without compression.
   return zipSync(
     {
-      [METADATA]: strToU8(JSON.stringify(metadata)),
-      [CONFIG]: strToU8(JSON.stringify(config)),
+      [METADATA]: strToU8(kerasJson(metadata)),
+      [CONFIG]: strToU8(kerasJson(config)),
       [WEIGHTS]: weights,
     },
     { level: 0 },

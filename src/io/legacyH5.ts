@@ -12,10 +12,14 @@
  * Weights are matched to layers by position among layers that have weights, as Keras does.
  * @module
  */
-import type { BaseModel } from '../models/baseModel.js';
+import type { Layer } from '../layers/layer.js';
+import { BaseModel } from '../models/baseModel.js';
+import { Sequential } from '../models/sequential.js';
+import type { Variable } from '../tensor/variable.js';
 import { ModelFileError } from './errors.js';
 import { childGroup, datasetAt, floatValues, stringAttribute, stringListAttribute } from './hdf5/access.js';
 import type { GroupSnapshot, WriteAttribute, WriteDataset, WriteGroup } from './hdf5/snapshot.js';
+import { kerasJson } from './kerasJson.js';
 import { legacyModelConfig, legacyTrainingConfig, parseJson } from './modelConfig.js';
 import {
   assignLayerWeights,
@@ -121,13 +125,7 @@ export function readLegacyH5(tree: GroupSnapshot, path: string): ModelFileParts 
 
 // ---- Writing.
 
-/** JSON as Python's `json.dumps` writes it by default: non-ASCII characters escaped (the attribute is ASCII). */
-export function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[\u007f-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
+const UTF8 = new TextEncoder();
 
 /** A scalar string attribute: `'A'` variable-length ASCII (Keras's bytes values), `'S'` UTF-8 (its str values). */
 function stringAttr(name: string, value: string, dtype: 'A' | 'S'): WriteAttribute {
@@ -141,7 +139,7 @@ function stringAttr(name: string, value: string, dtype: 'A' | 'S'): WriteAttribu
  */
 export function nameListAttributes(name: string, values: readonly string[]): WriteAttribute[] {
   if (values.length === 0) return [{ name, dtype: '<d', value: [], shape: [0] }];
-  const width = Math.max(1, ...values.map((value) => Buffer.byteLength(value, 'utf8')));
+  const width = Math.max(1, ...values.map((value) => UTF8.encode(value).length));
   let chunks = 1;
   const sizes = (): number[] =>
     Array.from(
@@ -187,6 +185,29 @@ export function addDataset(root: WriteGroup, path: string, dataset: Omit<WriteDa
   current.datasets.push({ name, ...dataset });
 }
 
+/**
+ * The names a layer's weights are listed under in `weight_names`: `<layer>/<weight>`. For a model nested as a
+ * layer, `<layer>` is the inner layer owning the weight, after the names of the Sequential models it sits in
+ * (the nested one included): Keras builds a Sequential's layers inside its name scope, a functional model's
+ * where they were called (`c1/kernel` in a nested `keras.applications` base, `features/s_conv/kernel` in a
+ * nested Sequential `features`).
+ */
+export function legacyWeightNames(layer: Layer, variables: readonly Variable[]): string[] {
+  if (!(layer instanceof BaseModel)) return variables.map((variable) => `${layer.name}/${variable.name}`);
+  const names = new Map<Variable, string>();
+  const visit = (inner: Layer, scope: string): void => {
+    if (inner instanceof BaseModel) {
+      const innerScope = inner instanceof Sequential ? `${scope}${inner.name}/` : scope;
+      for (const child of inner.layers) visit(child, innerScope);
+    } else {
+      for (const weight of inner.weights)
+        if (!names.has(weight)) names.set(weight, `${scope}${inner.name}/${weight.name}`);
+    }
+  };
+  visit(layer, '');
+  return variables.map((variable) => names.get(variable) ?? `${layer.name}/${variable.name}`);
+}
+
 /** Version strings written into files (see `WRITTEN_KERAS_VERSION` in `modelFile.ts` for why these values). */
 export interface WriterIdentity {
   kerasVersion: string;
@@ -204,9 +225,9 @@ export function legacyH5Tree(
     stringAttr('keras_version', identity.kerasVersion, 'S'),
     stringAttr('backend', identity.backend, 'S'),
   );
-  root.attrs.push(stringAttr('model_config', asciiJson(legacyModelConfig(model)), 'A'));
+  root.attrs.push(stringAttr('model_config', kerasJson(legacyModelConfig(model)), 'A'));
   const trainingConfig = includeOptimizer ? legacyTrainingConfig(model) : null;
-  if (trainingConfig !== null) root.attrs.push(stringAttr('training_config', asciiJson(trainingConfig), 'A'));
+  if (trainingConfig !== null) root.attrs.push(stringAttr('training_config', kerasJson(trainingConfig), 'A'));
 
   const weights = group('model_weights');
   // Keras lists `model.layers`: a Sequential's without its input layer, a functional model's with them.
@@ -226,7 +247,7 @@ export function legacyH5Tree(
   for (const layer of [...layers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const layerGroup = group(layer.name);
     const variables = legacyWeightOrder(layer);
-    const names = variables.map((variable) => `${layer.name}/${variable.name}`);
+    const names = legacyWeightNames(layer, variables);
     layerGroup.attrs.push(...nameListAttributes('weight_names', names));
     variables.forEach((variable, i) =>
       addDataset(layerGroup, names[i], {

@@ -10,13 +10,18 @@
  * @module
  */
 import { BatchNormalization } from '../layers/batchNormalization.js';
+import { Conv2D } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
+import { DepthwiseConv2D } from '../layers/depthwiseConv2D.js';
 import { InputLayer } from '../layers/inputLayer.js';
-import type { Layer } from '../layers/layer.js';
+import { type Layer, reserveLayerName } from '../layers/layer.js';
 import { Merge } from '../layers/merge.js';
+import { SeparableConv2D } from '../layers/separableConv2D.js';
+import { UnknownOptionError } from '../kernels/options.js';
 import { bareClassName, deserializeLayer, type LayerFactory, UnknownLayerError } from '../layers/registry.js';
 import { getLoss, type Loss, UnknownLossError } from '../losses/index.js';
-import type { BaseModel } from '../models/baseModel.js';
+import { isKnownMetricName } from '../metrics/index.js';
+import { BaseModel } from '../models/baseModel.js';
 import {
   type FunctionalGraphSpec,
   functionalFromSpec,
@@ -34,7 +39,7 @@ import {
   UnknownOptimizerError,
 } from '../optimizers/index.js';
 import { type Shape, ShapeError, sizeOf } from '../tensor/tensor.js';
-import { ModelFileError } from './errors.js';
+import { isNotAboutTheFile, ModelFileError } from './errors.js';
 
 /** Objects a file may name that warmstart does not know: layer factories and losses, by their Keras names. */
 export type CustomObjects = Record<string, LayerFactory | Loss>;
@@ -61,9 +66,23 @@ const KERAS_LAYERS = new Set([
   'BatchNormalization',
   'Add',
   'Concatenate',
+  'Conv2D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'ZeroPadding2D',
+  'Cropping2D',
+  'Reshape',
+  'Rescaling',
+  'ReLU',
+  'LeakyReLU',
+  'Softmax',
 ]);
 
-/** Model class names Keras uses for models nested as layers, which warmstart does not support. */
+/** Model class names Keras uses for models nested as layers. */
 const MODEL_CLASSES = new Set(['Sequential', 'Functional', 'Model']);
 
 type Json = Record<string, unknown>;
@@ -119,13 +138,7 @@ export function createLayer(entry: unknown, context: ConfigContext): Layer {
     );
   }
   const name = className(entry);
-  if (MODEL_CLASSES.has(name)) {
-    throw new ModelFileError(
-      'UNSUPPORTED',
-      context.path,
-      `a model nested as a layer (${entry.class_name}) is not supported`,
-    );
-  }
+  if (MODEL_CLASSES.has(name)) return nestedModelFromConfig(entry, context);
   if (entry.config !== undefined && !isObject(entry.config)) {
     throw new ModelFileError(
       'BAD_CONFIG',
@@ -149,6 +162,8 @@ export function createLayer(entry: unknown, context: ConfigContext): Layer {
     if (typeof layer !== 'object' || layer === null || typeof (layer as Layer).forward !== 'function') {
       throw new TypeError(`the factory for '${name}' did not return a layer`);
     }
+    // A loaded name must not come back as an automatic one (custom factories bypass the registry).
+    reserveLayerName(layer.name);
     return layer;
   } catch (error) {
     if (error instanceof UnknownLayerError) {
@@ -159,7 +174,7 @@ export function createLayer(entry: unknown, context: ConfigContext): Layer {
         `loadModel(path, { customObjects: { ${name}: (config) => new YourLayer(...) } })`;
       throw unknown;
     }
-    if (error instanceof ModelFileError) throw error;
+    if (error instanceof ModelFileError || isNotAboutTheFile(error)) throw error;
     throw new ModelFileError(
       'BAD_CONFIG',
       context.path,
@@ -169,11 +184,56 @@ export function createLayer(entry: unknown, context: ConfigContext): Layer {
   }
 }
 
+/** How deep models may nest in a file (Keras sets no limit; a damaged file must not recurse without end). */
+const MAX_NESTING = 32;
+let nesting = 0;
+
+/**
+ * A model nested as a layer (`keras.applications` bases in a Sequential, a model called on a tensor): built
+ * from its config as a top-level model is. As Keras's `from_config` does, a functional model takes its own
+ * `trainable` from the config and a Sequential ignores it; their layers' configs carry their own flags.
+ */
+function nestedModelFromConfig(entry: Json, context: ConfigContext): BaseModel {
+  if (nesting >= MAX_NESTING) {
+    throw new ModelFileError('BAD_CONFIG', context.path, `models are nested more than ${MAX_NESTING} deep`);
+  }
+  nesting++;
+  try {
+    const model = modelFromConfig(entry, context);
+    if (model.layers.length === 0) {
+      throw new ModelFileError(
+        'BAD_CONFIG',
+        context.path,
+        `the model '${model.name}' nested as a layer has no layers`,
+      );
+    }
+    const config = entry.config;
+    if (model instanceof Model && isObject(config) && typeof config.trainable === 'boolean')
+      model.setOwnTrainableFlag(config.trainable);
+    return model;
+  } finally {
+    nesting--;
+  }
+}
+
 /** Weights a built-in layer will allocate for an input shape (0 for layers warmstart cannot tell). */
 function estimatedParameters(layer: Layer, inputShape: Shape): number {
+  // A nested model is built when it is read (its own budget checked then): count what it holds.
+  if (layer instanceof BaseModel) return layer.built ? layer.countParams() : 0;
   if (layer instanceof Dense)
     return (inputShape[inputShape.length - 1] + (layer.useBias ? 1 : 0)) * layer.units;
   if (layer instanceof BatchNormalization) return 4 * inputShape[inputShape.length - 1];
+  const channels = inputShape[inputShape.length - 1];
+  const taps = (layer: { kernelSize: readonly number[] }): number =>
+    layer.kernelSize[0] * layer.kernelSize[1];
+  if (layer instanceof Conv2D)
+    return (taps(layer) * channels * layer.filters) / layer.groups + (layer.useBias ? layer.filters : 0);
+  if (layer instanceof DepthwiseConv2D)
+    return (taps(layer) + (layer.useBias ? 1 : 0)) * channels * layer.depthMultiplier;
+  if (layer instanceof SeparableConv2D) {
+    const depthwise = channels * layer.depthMultiplier;
+    return taps(layer) * depthwise + depthwise * layer.filters + (layer.useBias ? layer.filters : 0);
+  }
   return 0;
 }
 
@@ -197,6 +257,7 @@ function building<T>(context: ConfigContext, step: () => T): T {
   try {
     return step();
   } catch (error) {
+    if (isNotAboutTheFile(error)) throw error;
     if (error instanceof UnsupportedGraphError) {
       throw new ModelFileError(
         'UNSUPPORTED',
@@ -305,14 +366,19 @@ export function modelFromConfig(modelConfig: unknown, context: ConfigContext): B
   }
   const name = className(modelConfig);
   const config = modelConfig.config;
-  if (name === 'Sequential') return sequentialFromConfig(config, context);
-  if (
+  let model: BaseModel | null = null;
+  if (name === 'Sequential') model = sequentialFromConfig(config, context);
+  else if (
     (name === 'Functional' || name === 'Model') &&
     isObject(config) &&
     Array.isArray(config.layers) &&
     'input_layers' in config
   ) {
-    return functionalModelFromConfig(config, context);
+    model = functionalModelFromConfig(config, context);
+  }
+  if (model !== null) {
+    reserveLayerName(model.name);
+    return model;
   }
   throw new ModelFileError(
     'UNSUPPORTED',
@@ -335,18 +401,31 @@ function toLegacy(value: unknown): unknown {
   return result;
 }
 
-/** Marks layers Keras does not provide as custom objects, so that Keras 3 looks them up by name. */
-function markCustomLayer(entry: Json): Json {
-  if (KERAS_LAYERS.has(String(entry.class_name))) return entry;
-  return { ...entry, module: null, registered_name: entry.class_name };
+/**
+ * Marks layers Keras does not provide as custom objects, so that Keras 3 looks them up by name, looking into
+ * nested models' layers too. A nested functional model gets `build_config: {input_shape: null}`, as Keras
+ * writes it (its input shape is its own).
+ */
+function markCustomLayers(entries: Json[]): Json[] {
+  return entries.map((entry) => {
+    const name = String(entry.class_name);
+    if (MODEL_CLASSES.has(name) && isObject(entry.config) && Array.isArray(entry.config.layers)) {
+      const nested: Json = {
+        ...entry,
+        config: { ...entry.config, layers: markCustomLayers(entry.config.layers as Json[]) },
+      };
+      if (name !== 'Sequential') nested.build_config = { input_shape: null };
+      return nested;
+    }
+    if (KERAS_LAYERS.has(name)) return entry;
+    return { ...entry, module: null, registered_name: entry.class_name };
+  });
 }
 
 /** The Keras 3 config of a model, as `config.json` in a `.keras` archive holds it (without `compile_config`). */
 export function kerasModelConfig(model: BaseModel): Json {
   const config = model.getConfig();
-  const layers = Array.isArray(config.layers)
-    ? (config.layers as Json[]).map(markCustomLayer)
-    : config.layers;
+  const layers = Array.isArray(config.layers) ? markCustomLayers(config.layers as Json[]) : config.layers;
   if (model instanceof Model) {
     return {
       module: 'keras.src.models.functional',
@@ -372,17 +451,22 @@ function legacyInputLayer(name: string, shape: Shape): Json {
   };
 }
 
-/** A layer's `{class_name, config}` in the Keras 2 schema. */
+/** A layer's `{class_name, config}` in the Keras 2 schema (a nested model's whole config). */
 function legacyLayer(layer: Layer): Json {
+  if (layer instanceof BaseModel) return legacyModelConfig(layer, true);
   return toLegacy({ class_name: layer.className, config: layer.getConfig() }) as Json;
 }
 
 /**
  * The Keras 2 config of a model, as legacy `.h5` files hold it in `model_config`: `Sequential`, or a functional
- * model as `Model` (the class name every tf.keras 2.x and Keras 3 reads a functional config under).
+ * model as `Model` (the class name every tf.keras 2.x and Keras 3 reads a functional config under). A model
+ * nested as a layer is written the same way, in place of its layer entry; a functional one with its
+ * `trainable` flag (Keras 3 reads it there). References to a nested model's output name its node 0, as Keras
+ * 3 numbers them.
  */
-export function legacyModelConfig(model: BaseModel): Json {
+export function legacyModelConfig(model: BaseModel, nested = false): Json {
   if (model instanceof Model) {
+    const config = model.getConfig();
     const layers = model.graphNodes.map((node) => {
       const entry =
         node.layer instanceof InputLayer
@@ -398,9 +482,16 @@ export function legacyModelConfig(model: BaseModel): Json {
       class_name: 'Model',
       config: {
         name: model.name,
+        trainable: model.trainable,
         layers,
-        input_layers: model.inputs.map((tensor) => [tensor.name, 0, 0]),
-        output_layers: model.outputs.map((tensor) => [tensor.name, 0, 0]),
+        // A nested model keeps single tensors single (Keras would otherwise call the next layer on a list);
+        // a top-level model's are written as lists, which every tf.keras reads.
+        ...(nested
+          ? { input_layers: config.input_layers, output_layers: config.output_layers }
+          : {
+              input_layers: model.inputs.map((tensor) => [tensor.name, 0, 0]),
+              output_layers: model.outputs.map((tensor) => [tensor.name, 0, 0]),
+            }),
       },
     };
   }
@@ -461,7 +552,9 @@ export function legacyTrainingConfig(model: BaseModel): Json | null {
   const config: Json = {};
   for (const [key, value] of Object.entries(optimizer.getConfig())) {
     if (key in OPTIMIZER_DEFAULTS && OPTIMIZER_DEFAULTS[key] === value) continue;
-    config[key] = toLegacy(value);
+    // A schedule keeps its `module`: Keras 3 cannot find the class without it (as Keras 3 writes it in .h5
+    // too), and tf.keras 2.x reads only `class_name` and `config`.
+    config[key] = key === 'learning_rate' ? value : toLegacy(value);
   }
   return {
     loss: lossName(loss),
@@ -502,15 +595,6 @@ export interface CompileArguments {
   loss: Loss;
   metrics: string[];
 }
-
-/** Metrics warmstart computes (others in a file are dropped with a warning). */
-const KNOWN_METRICS = new Set([
-  'accuracy',
-  'acc',
-  'sparse_categorical_accuracy',
-  'categorical_accuracy',
-  'binary_accuracy',
-]);
 
 /** The one element of a single-output structure (Keras nests losses and metrics per output). */
 function single(value: unknown, what: string, context: ConfigContext): unknown {
@@ -601,10 +685,10 @@ function resolveMetrics(raw: unknown, context: ConfigContext): string[] {
         typeof metric.class_name === 'string' ? toSnake(bareClassName(metric.class_name)) : null,
       ];
       name =
-        (candidates.find((c) => typeof c === 'string' && KNOWN_METRICS.has(c)) as string | undefined) ??
+        (candidates.find((c) => typeof c === 'string' && isKnownMetricName(c)) as string | undefined) ??
         String(config.name ?? metric.class_name);
     }
-    if (name !== null && KNOWN_METRICS.has(name)) {
+    if (name !== null && isKnownMetricName(name)) {
       if (!names.includes(name)) names.push(name);
     } else {
       context.warn(
@@ -654,7 +738,7 @@ export function optimizerFromConfig(raw: unknown, context: ConfigContext): Optim
         { cause: error },
       );
     }
-    if (error instanceof OptimizerConfigError) {
+    if (error instanceof OptimizerConfigError || error instanceof UnknownOptionError) {
       throw new ModelFileError(
         'BAD_TRAINING_CONFIG',
         context.path,

@@ -1,8 +1,17 @@
+import * as host from '../platform/host.js';
 import type { Kernels } from './kernels.js';
 import { ReferenceKernels } from './reference.js';
 
+export * from './errors.js';
 export * from './kernels.js';
 export { ReferenceKernels } from './reference.js';
+export {
+  checkOptions,
+  type OptionKeys,
+  suggestOption,
+  type UnknownKey,
+  UnknownOptionError,
+} from './options.js';
 
 /** A function that creates a backend's kernels (asynchronously when it must compile code first). */
 export type BackendFactory = () => Kernels | Promise<Kernels>;
@@ -48,6 +57,10 @@ export function setKernels(kernels: Kernels): void {
 /** The kernels new models use; the reference backend until {@link setBackend} picks another. */
 export function getKernels(): Kernels {
   if (current === null) {
+    // Node starts the wasm backend at import; a page that builds a model before `ready()` gets this.
+    if (host.hostName === 'browser') {
+      console.info('warmstart: using the reference kernels; `await ready()` first for the WebAssembly ones');
+    }
     current = new ReferenceKernels();
     instances.set(current.name, current);
   }

@@ -23,6 +23,32 @@ export type LossName =
 /** Accuracy flavours, as Keras picks them for `metrics: ['accuracy']`. */
 export type AccuracyName = 'sparse_categorical_accuracy' | 'categorical_accuracy' | 'binary_accuracy';
 
+/**
+ * Metrics that are a mean over samples of a per-sample value, by their Keras function names:
+ * `mean_absolute_error` `mean_j |t_j − p_j|`, `mean_squared_error` `mean_j (t_j − p_j)²`,
+ * `top_k_categorical_accuracy` (one-hot targets) and `sparse_top_k_categorical_accuracy` (class indices): 1 when
+ * the true class's prediction is among the k largest (ties with the k-th largest count as in, as Keras's
+ * `in_top_k` on PyTorch does).
+ */
+export type SampleMetricName =
+  | 'mean_absolute_error'
+  | 'mean_squared_error'
+  | 'top_k_categorical_accuracy'
+  | 'sparse_top_k_categorical_accuracy';
+
+/**
+ * What a loss requires of each target value: `class_index` an integer in [0, classes − 1] (one per row);
+ * `probability` a finite value in [0, 1]; `distribution` finite, ≥ 0, each row summing to 1 (within 1e-3);
+ * `finite` any finite value.
+ */
+export type TargetRule = 'class_index' | 'probability' | 'distribution' | 'finite';
+
+/** The curve an AUC integrates: ROC (recall over false-positive rate) or PR (precision over recall). */
+export type AucCurve = 'ROC' | 'PR';
+
+/** How an AUC sums its rectangles (Keras's `summation_method`). */
+export type AucSummation = 'interpolation' | 'minoring' | 'majoring';
+
 /** Keras's fuzz factor: probabilities are clipped to `[EPSILON, 1 - EPSILON]` before a logarithm. */
 export const EPSILON = 1e-7;
 
@@ -131,6 +157,46 @@ export interface FtrlStep {
 }
 
 /**
+ * Where a 2-D window (a convolution's kernel or a pooling window) falls on channels-last images (NHWC,
+ * row-major: element (n, y, x, c) at `((n·inHeight + y)·inWidth + x)·inChannels + c`). Output pixel (oy, ox)
+ * reads input (oy·strideHeight + ky·dilationHeight − padTop, ox·strideWidth + kx·dilationWidth − padLeft) for
+ * each window offset (ky, kx); positions outside the input are padding (zeros for a convolution, left out of a
+ * pooling window). Keras's `'same'` puts the odd pixel of padding at the bottom and right, which the output
+ * size implies: only the top and left padding are given.
+ */
+export interface Conv2DGeometry {
+  /** Images in the batch. */
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  /** Conv2D: filters; depthwise: `inChannels · depthMultiplier`; pooling: `inChannels`. */
+  outChannels: number;
+  kernelHeight: number;
+  kernelWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padLeft: number;
+  /** Conv2D's groups: input channel block g feeds only output channel block g (1 elsewhere). */
+  groups: number;
+}
+
+/** A ReLU's options, as Keras's `ReLU` layer has them (LeakyReLU: `maxValue` ∞, `threshold` 0). */
+export interface ReluOptions {
+  /** Largest output (`Infinity` for none; 6 for MobileNet's ReLU6). */
+  maxValue: number;
+  /** Slope below the threshold (0 for a plain ReLU). */
+  negativeSlope: number;
+  /** Inputs at or below it are damped: `y = negativeSlope·(x − threshold)`. */
+  threshold: number;
+}
+
+/**
  * The arithmetic of warmstart. Implementations: `ReferenceKernels` (plain TypeScript, the oracle) and
  * `WasmKernels` (SIMD, two threads, the default).
  */
@@ -223,6 +289,74 @@ export interface Kernels {
     m: number,
     n: number,
   ): number;
+
+  /**
+   * Sum over the m samples of a per-sample metric (see {@link SampleMetricName}); the caller divides by the
+   * number of samples. `yTrue` has `trueWidth` values per row: n, or 1 (a class index for the sparse top-k;
+   * for the errors one value that broadcasts over the row, as Keras expands a rank-1 target). `k` is the
+   * top-k metrics' k (ignored otherwise).
+   */
+  metricSum(
+    metric: SampleMetricName,
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    m: number,
+    n: number,
+    trueWidth: number,
+    k: number,
+  ): number;
+
+  /**
+   * Adds to a confusion matrix per threshold, over `length` (prediction, target) pairs: a target is positive
+   * when non-zero, a prediction when `p > threshold`. `counts` holds four rows of `thresholds.length` values:
+   * true positives, false positives, true negatives, false negatives (Keras's `update_confusion_matrix_variables`).
+   */
+  confusionCounts(
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    length: number,
+    thresholds: Float32Array,
+    counts: Float64Array,
+  ): void;
+
+  /**
+   * The same counts for Keras's AUC thresholds `[−ε, 1/(T−1), …, (T−2)/(T−1), 1 + ε]` (T = `numThresholds`),
+   * by Keras's bucketing: p clipped to [0, 1] falls in bucket `max(⌈p·(T − 1)⌉ − 1, 0)` (float32 product) and
+   * counts as positive for every threshold up to its bucket.
+   */
+  confusionCountsEvenThresholds(
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    length: number,
+    numThresholds: number,
+    counts: Float64Array,
+  ): void;
+
+  /**
+   * Area under a curve from per-threshold counts laid out as {@link Kernels.confusionCounts} writes them, as
+   * Keras's `AUC.result()` computes it: ROC `Σ (fpr_i − fpr_{i+1})·h_i` with `h` the mean (interpolation),
+   * min or max of the neighbouring recalls; PR with interpolation by Davis & Goadrich's formula
+   * (`interpolate_pr_auc`), else as ROC with recall and precision. Divisions by zero give 0.
+   */
+  areaUnderCurve(
+    counts: Float64Array,
+    numThresholds: number,
+    curve: AucCurve,
+    summation: AucSummation,
+  ): number;
+
+  /** `out[i]` = index of the first largest value of row i of an m×n matrix (NumPy's `argmax(axis=-1)`). */
+  argmaxRows(x: Float32Array, m: number, n: number, out: Int32Array): void;
+
+  /** `x /= divisor` in place, each quotient rounded once to float32 (NumPy's `x / 255.0`, then float32). */
+  divideByScalar(x: Float32Array, divisor: number): void;
+
+  /**
+   * Index of the first of the m×n target values that breaks `rule` (see {@link TargetRule}), or −1. For
+   * `distribution` a row whose sum is off returns the index of its first element. `classes` bounds class
+   * indices.
+   */
+  firstInvalidTarget(rule: TargetRule, values: Float32Array, m: number, n: number, classes: number): number;
 
   /**
    * Copies rows `indices[start .. start+count)` of `source` (rows of `rowLength`) into `target`, in order.
@@ -429,5 +563,166 @@ export interface Kernels {
     dx: Float32Array | null,
     dGamma: Float32Array | null,
     dBeta: Float32Array | null,
+  ): void;
+
+  // ---- convolutional networks. Images are channels-last (NHWC); see Conv2DGeometry for how a window maps
+  // outputs to inputs.
+
+  /**
+   * 2-D convolution (a cross-correlation, as Keras computes it), `kernel` of shape
+   * (kernelHeight, kernelWidth, inChannels/groups, outChannels):
+   * `y[n,oy,ox,f] = bias[f] + Σ_{ky,kx,c} x[n, iy, ix, g·C_g + c]·kernel[ky,kx,c,f]`, g = f's group, taps on
+   * padding left out. No activation: the layer applies it.
+   */
+  conv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /** Input gradient of {@link conv2dForward}: `dx[n,iy,ix,c] = Σ over the taps that read it of dy·kernel`. */
+  conv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /**
+   * Weight gradients of {@link conv2dForward} (written, not accumulated): `dKernel[ky,kx,c,f] = Σ_{n,oy,ox}
+   * x[n,iy,ix,c]·dy[n,oy,ox,f]`, and `dBias[f] = Σ_{n,oy,ox} dy[n,oy,ox,f]` when given.
+   */
+  conv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /**
+   * Both passes of a convolution's backward from one dy: {@link conv2dBackwardWeights} when `dKernel` is given,
+   * then {@link conv2dBackwardInput} when `dx` is (a backend may share work between them, such as the lists of
+   * dy's non-zero values).
+   */
+  conv2dBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    kernel: Float32Array,
+    dKernel: Float32Array | null,
+    dBias: Float32Array | null,
+    dx: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /**
+   * Depthwise convolution, `kernel` of shape (kernelHeight, kernelWidth, inChannels, depthMultiplier), output
+   * channel `o = c·depthMultiplier + d`: `y[n,oy,ox,o] = bias[o] + Σ_{ky,kx} x[n,iy,ix,c]·kernel[ky,kx,c,d]`.
+   */
+  depthwiseConv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /** Input gradient of {@link depthwiseConv2dForward}: `dx[n,iy,ix,c] = Σ_{taps, d} dy[…, c·dm + d]·kernel[…, c, d]`. */
+  depthwiseConv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /** Weight gradients of {@link depthwiseConv2dForward} (written): `dKernel[ky,kx,c,d] = Σ x[…,c]·dy[…, c·dm + d]`. */
+  depthwiseConv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /** Max pooling: `y[n,oy,ox,c] = max over the window's positions inside the input of x[n,iy,ix,c]`. */
+  maxPool2dForward(x: Float32Array, y: Float32Array, geometry: Conv2DGeometry): void;
+
+  /**
+   * Max pooling backward: each window's `dy` goes to the first position (in row-major window order) holding
+   * the window's maximum `y`, as TensorFlow and PyTorch route it; overlapping windows add up.
+   */
+  maxPool2dBackward(
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void;
+
+  /** Average pooling over the window's positions inside the input (padding is not counted, as Keras). */
+  averagePool2dForward(x: Float32Array, y: Float32Array, geometry: Conv2DGeometry): void;
+
+  /** Average pooling backward: each window's `dy / count` goes to each of its `count` positions inside the input. */
+  averagePool2dBackward(dy: Float32Array, dx: Float32Array, geometry: Conv2DGeometry): void;
+
+  /**
+   * Keras's ReLU family over n elements: `y = min(x, maxValue)` for x > threshold, else
+   * `negativeSlope·(x − threshold)` (exactly 0 when the slope is 0). `y` may alias `x`.
+   */
+  reluForward(x: Float32Array, y: Float32Array, n: number, options: ReluOptions): void;
+
+  /**
+   * Its derivative: `dx = dy` for threshold < x < maxValue, 0 for x ≥ maxValue, `negativeSlope·dy` for
+   * x ≤ threshold. `dx` may alias `dy`.
+   */
+  reluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, options: ReluOptions): void;
+
+  /**
+   * Zero padding of `batch` images (height × width × channels) into y of (height + top + bottom) ×
+   * (width + left + right) × channels; also the backward of a crop.
+   */
+  zeroPad2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void;
+
+  /**
+   * Cropping of `batch` images (height × width × channels) into y of (height − top − bottom) ×
+   * (width − left − right) × channels; also the backward of a zero padding.
+   */
+  crop2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void;
+
+  /**
+   * A per-column affine map over an m×c matrix: `y[i,j] = x[i,j]·scale[j] + offset[j]` (offset 0 when null).
+   * `y` may alias `x`. With c = 1 it is one scale and offset for every element.
+   */
+  channelAffine(
+    x: Float32Array,
+    y: Float32Array,
+    m: number,
+    c: number,
+    scale: Float32Array,
+    offset: Float32Array | null,
   ): void;
 }

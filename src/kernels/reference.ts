@@ -1,12 +1,18 @@
 import {
   type AccuracyName,
   type ActivationName,
+  type AucCurve,
+  type AucSummation,
+  type SampleMetricName,
+  type TargetRule,
   EPSILON,
   type Kernels,
   type LossName,
   SELU_ALPHA,
   SELU_SCALE,
   type SgdStep,
+  type Conv2DGeometry,
+  type ReluOptions,
   type AdadeltaStep,
   type AdagradStep,
   type AdamaxStep,
@@ -23,6 +29,8 @@ import {
  */
 export class ReferenceKernels implements Kernels {
   readonly name: string = 'reference';
+  /** Per-bucket counts of {@link confusionCountsEvenThresholds}, reused between calls. */
+  private bucketScratch = new Float64Array(0);
 
   alloc(length: number): Float32Array {
     return new Float32Array(length);
@@ -283,6 +291,180 @@ export class ReferenceKernels implements Kernels {
       if (predicted === actual) correct++;
     }
     return correct;
+  }
+
+  metricSum(
+    metric: SampleMetricName,
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    m: number,
+    n: number,
+    trueWidth: number,
+    k: number,
+  ): number {
+    let total = 0;
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      switch (metric) {
+        case 'mean_absolute_error':
+        case 'mean_squared_error': {
+          let sample = 0;
+          for (let j = 0; j < n; j++) {
+            const target = trueWidth === 1 ? yTrue[i] : yTrue[row + j];
+            const difference = target - yPred[row + j];
+            sample += metric === 'mean_absolute_error' ? Math.abs(difference) : difference * difference;
+          }
+          total += sample / n;
+          break;
+        }
+        case 'top_k_categorical_accuracy':
+        case 'sparse_top_k_categorical_accuracy': {
+          const label = metric === 'sparse_top_k_categorical_accuracy' ? yTrue[i] : argmax(yTrue, row, n);
+          if (!(label >= 0 && label < n)) break;
+          // In the top k when fewer than k predictions are strictly larger (ties with the k-th count as in).
+          const value = yPred[row + label];
+          let larger = 0;
+          for (let j = 0; j < n; j++) if (yPred[row + j] > value) larger++;
+          if (larger < k) total++;
+          break;
+        }
+      }
+    }
+    return total;
+  }
+
+  confusionCounts(
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    length: number,
+    thresholds: Float32Array,
+    counts: Float64Array,
+  ): void {
+    const t = thresholds.length;
+    for (let j = 0; j < t; j++) {
+      const threshold = thresholds[j];
+      let truePositives = 0;
+      let falsePositives = 0;
+      let trueNegatives = 0;
+      let falseNegatives = 0;
+      for (let i = 0; i < length; i++) {
+        const positive = yPred[i] > threshold;
+        if (yTrue[i] !== 0) {
+          if (positive) truePositives++;
+          else falseNegatives++;
+        } else if (positive) falsePositives++;
+        else trueNegatives++;
+      }
+      counts[j] += truePositives;
+      counts[t + j] += falsePositives;
+      counts[2 * t + j] += trueNegatives;
+      counts[3 * t + j] += falseNegatives;
+    }
+  }
+
+  confusionCountsEvenThresholds(
+    yPred: Float32Array,
+    yTrue: Float32Array,
+    length: number,
+    numThresholds: number,
+    counts: Float64Array,
+  ): void {
+    const t = numThresholds;
+    if (this.bucketScratch.length < 2 * t) this.bucketScratch = new Float64Array(2 * t);
+    const positives = this.bucketScratch.subarray(0, t).fill(0);
+    const negatives = this.bucketScratch.subarray(t, 2 * t).fill(0);
+    let totalPositives = 0;
+    let totalNegatives = 0;
+    for (let i = 0; i < length; i++) {
+      const p = Math.min(Math.max(yPred[i], 0), 1);
+      const bucket = Math.max(Math.ceil(Math.fround(p * (t - 1))) - 1, 0);
+      if (yTrue[i] !== 0) {
+        positives[bucket]++;
+        totalPositives++;
+      } else {
+        negatives[bucket]++;
+        totalNegatives++;
+      }
+    }
+    // A prediction in bucket b is above thresholds 0..b: counts are suffix sums over buckets.
+    let truePositives = 0;
+    let falsePositives = 0;
+    for (let j = t - 1; j >= 0; j--) {
+      truePositives += positives[j];
+      falsePositives += negatives[j];
+      counts[j] += truePositives;
+      counts[t + j] += falsePositives;
+      counts[2 * t + j] += totalNegatives - falsePositives;
+      counts[3 * t + j] += totalPositives - truePositives;
+    }
+  }
+
+  areaUnderCurve(
+    counts: Float64Array,
+    numThresholds: number,
+    curve: AucCurve,
+    summation: AucSummation,
+  ): number {
+    const t = numThresholds;
+    const tp = (j: number): number => counts[j];
+    const fp = (j: number): number => counts[t + j];
+    const tn = (j: number): number => counts[2 * t + j];
+    const fn = (j: number): number => counts[3 * t + j];
+    const divideNoNan = (a: number, b: number): number => (b === 0 ? 0 : a / b);
+    let area = 0;
+    if (curve === 'PR' && summation === 'interpolation') {
+      for (let j = 0; j < t - 1; j++) {
+        const dtp = tp(j) - tp(j + 1);
+        const p = tp(j) + fp(j);
+        const pNext = tp(j + 1) + fp(j + 1);
+        const slope = divideNoNan(dtp, Math.max(p - pNext, 0));
+        const intercept = tp(j + 1) - slope * pNext;
+        const ratio = p > 0 && pNext > 0 ? divideNoNan(p, Math.max(pNext, 0)) : 1;
+        area += divideNoNan(slope * (dtp + intercept * Math.log(ratio)), Math.max(tp(j + 1) + fn(j + 1), 0));
+      }
+      return area;
+    }
+    const recall = (j: number): number => divideNoNan(tp(j), tp(j) + fn(j));
+    const x = (j: number): number => (curve === 'ROC' ? divideNoNan(fp(j), fp(j) + tn(j)) : recall(j));
+    const y = (j: number): number => (curve === 'ROC' ? recall(j) : divideNoNan(tp(j), tp(j) + fp(j)));
+    for (let j = 0; j < t - 1; j++) {
+      const height =
+        summation === 'interpolation'
+          ? (y(j) + y(j + 1)) / 2
+          : summation === 'minoring'
+            ? Math.min(y(j), y(j + 1))
+            : Math.max(y(j), y(j + 1));
+      area += (x(j) - x(j + 1)) * height;
+    }
+    return area;
+  }
+
+  argmaxRows(x: Float32Array, m: number, n: number, out: Int32Array): void {
+    for (let i = 0; i < m; i++) out[i] = n === 0 ? -1 : argmax(x, i * n, n);
+  }
+
+  divideByScalar(x: Float32Array, divisor: number): void {
+    for (let i = 0; i < x.length; i++) x[i] = x[i] / divisor;
+  }
+
+  firstInvalidTarget(rule: TargetRule, values: Float32Array, m: number, n: number, classes: number): number {
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      let sum = 0;
+      for (let j = 0; j < n; j++) {
+        const value = values[row + j];
+        if (!Number.isFinite(value)) return row + j;
+        if (rule === 'class_index' && !(Number.isInteger(value) && value >= 0 && value < classes))
+          return row + j;
+        if (rule === 'probability' && (value < 0 || value > 1)) return row + j;
+        if (rule === 'distribution') {
+          if (value < 0) return row + j;
+          sum += value;
+        }
+      }
+      if (rule === 'distribution' && Math.abs(sum - 1) > DISTRIBUTION_TOLERANCE) return row;
+    }
+    return -1;
   }
 
   gatherRows(
@@ -628,7 +810,286 @@ export class ReferenceKernels implements Kernels {
       }
     }
   }
+
+  // ---- convolutional networks. Plain loops over output pixels, window taps and channels, in the order
+  // every faster kernel must reproduce per element: the bias first, then taps (ky, kx) in row-major order,
+  // then channels ascending. Taps on padding are left out (they would add 0·w).
+
+  conv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    g: Conv2DGeometry,
+  ): void {
+    const { inChannels: c, outChannels: f, groups } = g;
+    const cg = c / groups;
+    const fg = f / groups;
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) {
+        for (let o = 0; o < f; o++) y[output + o] = bias === null ? 0 : bias[o];
+        return;
+      }
+      for (let group = 0; group < groups; group++) {
+        for (let ci = 0; ci < cg; ci++) {
+          const a = x[input + group * cg + ci];
+          if (a === 0) continue;
+          const row = (tap * cg + ci) * f;
+          for (let o = group * fg; o < (group + 1) * fg; o++) y[output + o] += a * kernel[row + o];
+        }
+      }
+    });
+  }
+
+  conv2dBackwardInput(dy: Float32Array, kernel: Float32Array, dx: Float32Array, g: Conv2DGeometry): void {
+    const { inChannels: c, outChannels: f, groups } = g;
+    const cg = c / groups;
+    const fg = f / groups;
+    dx.fill(0, 0, g.batch * g.inHeight * g.inWidth * c);
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) return;
+      for (let group = 0; group < groups; group++) {
+        for (let ci = 0; ci < cg; ci++) {
+          const row = (tap * cg + ci) * f;
+          let sum = 0;
+          for (let o = group * fg; o < (group + 1) * fg; o++) sum += dy[output + o] * kernel[row + o];
+          dx[input + group * cg + ci] += sum;
+        }
+      }
+    });
+  }
+
+  conv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    g: Conv2DGeometry,
+  ): void {
+    const { inChannels: c, outChannels: f, groups } = g;
+    const cg = c / groups;
+    const fg = f / groups;
+    dKernel.fill(0, 0, g.kernelHeight * g.kernelWidth * cg * f);
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) return;
+      for (let group = 0; group < groups; group++) {
+        for (let ci = 0; ci < cg; ci++) {
+          const a = x[input + group * cg + ci];
+          if (a === 0) continue;
+          const row = (tap * cg + ci) * f;
+          for (let o = group * fg; o < (group + 1) * fg; o++) dKernel[row + o] += a * dy[output + o];
+        }
+      }
+    });
+    if (dBias !== null) columnSums(dy, dBias, g.batch * g.outHeight * g.outWidth, f);
+  }
+
+  conv2dBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    kernel: Float32Array,
+    dKernel: Float32Array | null,
+    dBias: Float32Array | null,
+    dx: Float32Array | null,
+    g: Conv2DGeometry,
+  ): void {
+    if (dKernel !== null) this.conv2dBackwardWeights(x, dy, dKernel, dBias, g);
+    if (dx !== null) this.conv2dBackwardInput(dy, kernel, dx, g);
+  }
+
+  depthwiseConv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    g: Conv2DGeometry,
+  ): void {
+    const { inChannels: c, outChannels: f } = g;
+    const multiplier = f / c;
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) {
+        for (let o = 0; o < f; o++) y[output + o] = bias === null ? 0 : bias[o];
+        return;
+      }
+      for (let o = 0; o < f; o++)
+        y[output + o] += x[input + Math.floor(o / multiplier)] * kernel[tap * f + o];
+    });
+  }
+
+  depthwiseConv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    g: Conv2DGeometry,
+  ): void {
+    const { inChannels: c, outChannels: f } = g;
+    const multiplier = f / c;
+    dx.fill(0, 0, g.batch * g.inHeight * g.inWidth * c);
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) return;
+      for (let o = 0; o < f; o++)
+        dx[input + Math.floor(o / multiplier)] += dy[output + o] * kernel[tap * f + o];
+    });
+  }
+
+  depthwiseConv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    g: Conv2DGeometry,
+  ): void {
+    const { inChannels: c, outChannels: f } = g;
+    const multiplier = f / c;
+    dKernel.fill(0, 0, g.kernelHeight * g.kernelWidth * f);
+    forEachPixel(g, (input, output, tap) => {
+      if (input < 0) return;
+      for (let o = 0; o < f; o++)
+        dKernel[tap * f + o] += x[input + Math.floor(o / multiplier)] * dy[output + o];
+    });
+    if (dBias !== null) columnSums(dy, dBias, g.batch * g.outHeight * g.outWidth, f);
+  }
+
+  maxPool2dForward(x: Float32Array, y: Float32Array, g: Conv2DGeometry): void {
+    const c = g.inChannels;
+    forEachPixel(g, (input, output) => {
+      // Math.max propagates NaN, as PyTorch's and TensorFlow's max pooling do.
+      if (input < 0) for (let ch = 0; ch < c; ch++) y[output + ch] = -Infinity;
+      else for (let ch = 0; ch < c; ch++) y[output + ch] = Math.max(y[output + ch], x[input + ch]);
+    });
+  }
+
+  maxPool2dBackward(
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    g: Conv2DGeometry,
+  ): void {
+    const c = g.inChannels;
+    dx.fill(0, 0, g.batch * g.inHeight * g.inWidth * c);
+    // `routed[ch]` marks the channels of the current window whose maximum was found already.
+    const routed = new Uint8Array(c);
+    forEachPixel(g, (input, output) => {
+      if (input < 0) {
+        routed.fill(0);
+        return;
+      }
+      for (let ch = 0; ch < c; ch++) {
+        if (routed[ch] === 0 && x[input + ch] === y[output + ch]) {
+          dx[input + ch] += dy[output + ch];
+          routed[ch] = 1;
+        }
+      }
+    });
+  }
+
+  averagePool2dForward(x: Float32Array, y: Float32Array, g: Conv2DGeometry): void {
+    const c = g.inChannels;
+    forEachPixel(
+      g,
+      (input, output) => {
+        if (input < 0) y.fill(0, output, output + c);
+        else for (let ch = 0; ch < c; ch++) y[output + ch] += x[input + ch];
+      },
+      (output, count) => {
+        for (let ch = 0; ch < c; ch++) y[output + ch] /= count;
+      },
+    );
+  }
+
+  averagePool2dBackward(dy: Float32Array, dx: Float32Array, g: Conv2DGeometry): void {
+    const c = g.inChannels;
+    dx.fill(0, 0, g.batch * g.inHeight * g.inWidth * c);
+    const counts = windowCounts(g);
+    forEachPixel(g, (input, output, _tap, pixel) => {
+      if (input < 0) return;
+      const count = counts[pixel];
+      for (let ch = 0; ch < c; ch++) dx[input + ch] += dy[output + ch] / count;
+    });
+  }
+
+  reluForward(x: Float32Array, y: Float32Array, n: number, options: ReluOptions): void {
+    const { maxValue, negativeSlope, threshold } = options;
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      y[i] =
+        v > threshold ? Math.min(v, maxValue) : negativeSlope === 0 ? 0 : negativeSlope * (v - threshold);
+    }
+  }
+
+  reluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, options: ReluOptions): void {
+    const { maxValue, negativeSlope, threshold } = options;
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      dx[i] = v > threshold ? (v < maxValue ? dy[i] : 0) : negativeSlope * dy[i];
+    }
+  }
+
+  zeroPad2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void {
+    const rowIn = width * channels;
+    const rowOut = (width + left + right) * channels;
+    const heightOut = height + top + bottom;
+    y.fill(0, 0, batch * heightOut * rowOut);
+    for (let n = 0; n < batch; n++) {
+      for (let i = 0; i < height; i++) {
+        const from = (n * height + i) * rowIn;
+        y.set(x.subarray(from, from + rowIn), (n * heightOut + i + top) * rowOut + left * channels);
+      }
+    }
+  }
+
+  crop2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void {
+    const rowIn = width * channels;
+    const rowOut = (width - left - right) * channels;
+    const heightOut = height - top - bottom;
+    for (let n = 0; n < batch; n++) {
+      for (let i = 0; i < heightOut; i++) {
+        const from = (n * height + i + top) * rowIn + left * channels;
+        y.set(x.subarray(from, from + rowOut), (n * heightOut + i) * rowOut);
+      }
+    }
+  }
+
+  channelAffine(
+    x: Float32Array,
+    y: Float32Array,
+    m: number,
+    c: number,
+    scale: Float32Array,
+    offset: Float32Array | null,
+  ): void {
+    for (let i = 0; i < m; i++) {
+      const row = i * c;
+      for (let j = 0; j < c; j++) y[row + j] = x[row + j] * scale[j] + (offset === null ? 0 : offset[j]);
+    }
+  }
 }
+
+/** How far from 1 a row of categorical targets may sum (float32 one-hot or smoothed rows are far closer). */
+const DISTRIBUTION_TOLERANCE = 1e-3;
 
 /** Rounds to the nearest float32: the rounding PyTorch applies after each float32 operation. */
 const f = Math.fround;
@@ -649,4 +1110,58 @@ function argmax(values: Float32Array, offset: number, n: number): number {
   let best = 0;
   for (let j = 1; j < n; j++) if (values[offset + j] > values[offset + best]) best = j;
   return best;
+}
+
+/**
+ * Walks every output pixel of a 2-D window operation in order: `visit(−1, output, −1, pixel)` once to start
+ * the pixel, then `visit(input, output, tap, pixel)` for each window tap (ky·kernelWidth + kx) that falls
+ * inside the input, in row-major tap order; then `finish(output, count)` with the number of such taps.
+ * `input` and `output` are the element offsets of the pixels' first channels.
+ */
+function forEachPixel(
+  g: Conv2DGeometry,
+  visit: (input: number, output: number, tap: number, pixel: number) => void,
+  finish?: (output: number, count: number) => void,
+): void {
+  let pixel = 0;
+  for (let n = 0; n < g.batch; n++) {
+    for (let oy = 0; oy < g.outHeight; oy++) {
+      for (let ox = 0; ox < g.outWidth; ox++, pixel++) {
+        const output = pixel * g.outChannels;
+        visit(-1, output, -1, pixel);
+        let count = 0;
+        for (let ky = 0; ky < g.kernelHeight; ky++) {
+          const iy = oy * g.strideHeight + ky * g.dilationHeight - g.padTop;
+          if (iy < 0 || iy >= g.inHeight) continue;
+          for (let kx = 0; kx < g.kernelWidth; kx++) {
+            const ix = ox * g.strideWidth + kx * g.dilationWidth - g.padLeft;
+            if (ix < 0 || ix >= g.inWidth) continue;
+            visit(
+              ((n * g.inHeight + iy) * g.inWidth + ix) * g.inChannels,
+              output,
+              ky * g.kernelWidth + kx,
+              pixel,
+            );
+            count++;
+          }
+        }
+        finish?.(output, count);
+      }
+    }
+  }
+}
+
+/** The number of window taps inside the input, per output pixel. */
+function windowCounts(g: Conv2DGeometry): Int32Array {
+  const counts = new Int32Array(g.batch * g.outHeight * g.outWidth);
+  forEachPixel(g, (input, _output, _tap, pixel) => {
+    if (input >= 0) counts[pixel]++;
+  });
+  return counts;
+}
+
+/** `sums[j] = Σ_i x[i·n + j]` over an m×n matrix. */
+function columnSums(x: Float32Array, sums: Float32Array, m: number, n: number): void {
+  sums.fill(0, 0, n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) sums[j] += x[i * n + j];
 }

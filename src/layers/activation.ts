@@ -1,12 +1,19 @@
 import { type ActivationName, getActivation } from '../activations/index.js';
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Activation}. */
 export interface ActivationOptions extends LayerOptions {
   /** The activation by Keras name (`'relu'`, `'softmax'`, …). */
   activation: string;
 }
+
+/** The keys of {@link ActivationOptions}. */
+const ACTIVATION_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  activation: true,
+} as const satisfies OptionKeys<ActivationOptions>;
 
 /**
  * Applies an activation function on its own, as Keras's `Activation` layer: `y = f(x)` elementwise (softmax
@@ -28,6 +35,7 @@ export class Activation extends Layer {
   );
 
   constructor(options: ActivationOptions) {
+    checkOptions('Activation', options, ACTIVATION_OPTION_KEYS);
     super(options, 'activation');
     this.activation = getActivation(options.activation);
   }

@@ -1,5 +1,6 @@
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, type LayerOptions } from './layer.js';
+import { BatchBuffer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions } from '../kernels/options.js';
 import { Merge } from './merge.js';
 
 /**
@@ -14,6 +15,7 @@ export class Add extends Merge {
   );
 
   constructor(options: LayerOptions = {}) {
+    checkOptions('Add', options, LAYER_OPTION_KEYS);
     super(options, 'add');
   }
 

@@ -1,12 +1,19 @@
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, type LayerOptions } from './layer.js';
+import { BatchBuffer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
 import { Merge } from './merge.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Concatenate}. */
 export interface ConcatenateOptions extends LayerOptions {
   /** The axis to join along; only the last one (Keras's default, −1) is supported. */
   axis?: number;
 }
+
+/** The keys of {@link ConcatenateOptions}. */
+const CONCATENATE_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  axis: true,
+} as const satisfies OptionKeys<ConcatenateOptions>;
 
 /**
  * Joins its inputs along the last axis, as Keras's `Concatenate` (the wide-and-deep model's
@@ -24,6 +31,7 @@ export class Concatenate extends Merge {
   private inputGradients: BatchBuffer[] = [];
 
   constructor(options: ConcatenateOptions = {}) {
+    checkOptions('Concatenate', options, CONCATENATE_OPTION_KEYS);
     super(options, 'concatenate');
     this.axis = options.axis ?? -1;
     if (!Number.isInteger(this.axis))

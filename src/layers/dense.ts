@@ -1,4 +1,5 @@
 import { type ActivationName, getActivation } from '../activations/index.js';
+import { DisposedError } from '../kernels/errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import {
   getInitializer,
@@ -8,7 +9,8 @@ import {
 } from '../initializers/index.js';
 import { ShapeError, type Shape } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Dense}, Keras's names in camelCase. */
 export interface DenseOptions extends LayerOptions {
@@ -23,6 +25,16 @@ export interface DenseOptions extends LayerOptions {
   /** Initializer of the bias (default `'zeros'`). */
   biasInitializer?: InitializerLike;
 }
+
+/** The keys of {@link DenseOptions}. */
+const DENSE_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  units: true,
+  activation: true,
+  useBias: true,
+  kernelInitializer: true,
+  biasInitializer: true,
+} as const satisfies OptionKeys<DenseOptions>;
 
 /**
  * A fully connected layer, `y = f(x·W + b)` with W of shape (inputs, units).
@@ -64,6 +76,7 @@ export class Dense extends Layer {
   );
 
   constructor(options: DenseOptions) {
+    checkOptions('Dense', options, DENSE_OPTION_KEYS);
     super(options, 'dense');
     if (!Number.isInteger(options.units) || options.units <= 0) {
       throw new RangeError(`Dense: units must be a positive integer, got ${options.units}`);
@@ -77,7 +90,10 @@ export class Dense extends Layer {
 
   /** The kernel W, shape (inputs, units). */
   get kernel(): Variable {
-    if (this.kernelWeight === null) throw new Error(`layer '${this.name}' is not built yet`);
+    if (this.kernelWeight === null) {
+      if (this.isDisposed) throw new DisposedError('layer', this.name, 'use its kernel');
+      throw new Error(`layer '${this.name}' is not built yet`);
+    }
     return this.kernelWeight;
   }
 

@@ -1,6 +1,7 @@
-import { globalRandom, RandomGenerator } from '../tensor/random.js';
+import { RandomGenerator, type RandomState, RandomStateError, trainingRandom } from '../tensor/random.js';
 import { type Shape, sizeOf } from '../tensor/tensor.js';
-import { BatchBuffer, Layer, type LayerOptions } from './layer.js';
+import { BatchBuffer, Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Dropout}, Keras's names in camelCase. */
 export interface DropoutOptions extends LayerOptions {
@@ -11,6 +12,14 @@ export interface DropoutOptions extends LayerOptions {
   /** Draw the masks from a private generator seeded with this, instead of warmstart's global one. */
   seed?: number | null;
 }
+
+/** The keys of {@link DropoutOptions}. */
+const DROPOUT_OPTION_KEYS = {
+  ...LAYER_OPTION_KEYS,
+  rate: true,
+  noiseShape: true,
+  seed: true,
+} as const satisfies OptionKeys<DropoutOptions>;
 
 /** Checks a dropout rate as Keras does (rate 1 would divide by zero when rescaling). */
 export function checkDropoutRate(owner: string, rate: unknown): number {
@@ -32,7 +41,9 @@ export function checkNoiseShape(owner: string, noiseShape: unknown): void {
  * probability `1 − rate` and scaled by `1/(1 − rate)`, else zeroed; at inference it is the identity.
  *
  * With the mask `m_i ∈ {0, 1/(1 − rate)}` drawn in the forward pass: `y = x ⊙ m`, `∂L/∂x = ∂L/∂y ⊙ m`.
- * The masks come from warmstart's seeded generator (or the layer's own `seed`), so runs repeat.
+ * The masks come from the generator of the epoch `fit` is running (a function of the fit's seed and the
+ * epoch; outside `fit`, warmstart's global generator), or from the layer's own generator when it has a
+ * `seed`; either way runs repeat, and a resumed run draws the same masks.
  */
 export class Dropout extends Layer {
   readonly className: string = 'Dropout';
@@ -42,6 +53,8 @@ export class Dropout extends Layer {
   readonly seed: number | null;
   /** Draws one uniform number in [0, 1) from the layer's generator (kept as a field: no closure per step). */
   protected readonly uniform: () => number;
+  /** The layer's own generator (when it has a `seed`), or null. */
+  private readonly generator: RandomGenerator | null;
   /** The mask of the last training forward pass (zero or the kept scale, per element). */
   protected readonly mask = new BatchBuffer(
     () => this.kernels,
@@ -60,12 +73,38 @@ export class Dropout extends Layer {
   protected masked = false;
 
   constructor(options: DropoutOptions, defaultPrefix = 'dropout') {
+    checkOptions(new.target.name, options, DROPOUT_OPTION_KEYS);
     super(options, defaultPrefix);
     this.rate = checkDropoutRate(new.target.name, options.rate);
     checkNoiseShape(new.target.name, options.noiseShape);
     this.seed = options.seed ?? null;
     const generator = this.seed === null ? null : new RandomGenerator(this.seed);
-    this.uniform = () => (generator ?? globalRandom()).uniform();
+    this.generator = generator;
+    this.uniform = () => (generator ?? trainingRandom()).uniform();
+  }
+
+  /**
+   * The state of the layer's own generator (a layer with a `seed`), or null when it draws from `fit`'s.
+   * `BackupAndRestore` stores it, so that a resumed run draws the masks the uninterrupted one would.
+   */
+  getRandomState(): RandomState | null {
+    return this.generator?.getState() ?? null;
+  }
+
+  /**
+   * Restores the layer's own generator from {@link getRandomState} (null for a layer without a `seed`).
+   * @throws RandomStateError for a state that is not one, or a state given to a layer without its own generator
+   */
+  setRandomState(state: RandomState | null): void {
+    if (state === null && this.generator === null) return;
+    if (state === null || this.generator === null) {
+      throw new RandomStateError(
+        this.generator === null
+          ? `layer '${this.name}' has no seed, so no generator of its own to restore`
+          : `layer '${this.name}' has a seed: its generator needs a state, got null`,
+      );
+    }
+    this.generator.setState(state);
   }
 
   /** Elements per sample. */

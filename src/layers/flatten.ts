@@ -1,5 +1,6 @@
 import { type Shape, sizeOf } from '../tensor/tensor.js';
-import { Layer, type LayerOptions } from './layer.js';
+import { Layer, type LayerOptions, LAYER_OPTION_KEYS } from './layer.js';
+import { checkOptions } from '../kernels/options.js';
 
 /**
  * Flattens each sample to one axis: (batch, 28, 28) → (batch, 784). Row-major storage makes this free:
@@ -9,6 +10,7 @@ export class Flatten extends Layer {
   readonly className = 'Flatten';
 
   constructor(options: LayerOptions = {}) {
+    checkOptions('Flatten', options, LAYER_OPTION_KEYS);
     super(options, 'flatten');
   }
 

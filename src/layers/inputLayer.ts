@@ -1,5 +1,6 @@
 import { ShapeError, type Shape } from '../tensor/tensor.js';
 import { Layer } from './layer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link InputLayer}. */
 export interface InputLayerOptions {
@@ -9,11 +10,15 @@ export interface InputLayerOptions {
   name?: string;
 }
 
+/** The keys of {@link InputLayerOptions}. */
+const INPUT_LAYER_OPTION_KEYS = { shape: true, name: true } as const satisfies OptionKeys<InputLayerOptions>;
+
 /** Declares a model's per-sample input shape, as `keras.Input(shape)` or `InputLayer` in a Sequential. */
 export class InputLayer extends Layer {
   readonly className = 'InputLayer';
 
   constructor(options: InputLayerOptions) {
+    checkOptions('InputLayer', options, INPUT_LAYER_OPTION_KEYS);
     super({ name: options.name, inputShape: options.shape }, 'input_layer');
     for (const dimension of options.shape) {
       if (!Number.isInteger(dimension) || dimension <= 0) {

@@ -1,5 +1,8 @@
+import { DisposedError } from '../kernels/errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { getKernels } from '../kernels/index.js';
+import type { OptionKeys } from '../kernels/options.js';
+import { OwnedMemory } from '../tensor/ownership.js';
 import { ShapeError, type Shape, type Tensor, sizeOf } from '../tensor/tensor.js';
 import { Variable } from '../tensor/variable.js';
 
@@ -13,6 +16,13 @@ export interface LayerOptions {
   inputShape?: Shape;
 }
 
+/** The keys of {@link LayerOptions}; each layer's list adds its own to these. */
+export const LAYER_OPTION_KEYS = {
+  name: true,
+  trainable: true,
+  inputShape: true,
+} as const satisfies OptionKeys<LayerOptions>;
+
 const nameCounts = new Map<string, number>();
 
 /** Keras's automatic names: the first `dense`, then `dense_1`, `dense_2`, … */
@@ -20,6 +30,21 @@ export function uniqueLayerName(prefix: string): string {
   const count = nameCounts.get(prefix) ?? 0;
   nameCounts.set(prefix, count + 1);
   return count === 0 ? prefix : `${prefix}_${count}`;
+}
+
+/**
+ * Makes automatic names skip a name already in use: after a model with `dense` … `dense_4` is loaded or
+ * deserialized, the next automatic name is `dense_5`, so that adding `new Dense(…)` to the loaded layers
+ * cannot collide (a fresh Keras process numbers from the counters of the layers it made; a loaded file's
+ * layers were numbered by another process). Names that are not `<prefix>` or `<prefix>_<n>` reserve nothing
+ * beyond themselves.
+ */
+export function reserveLayerName(name: string): void {
+  const match = /^(.*?)(?:_(\d+))?$/.exec(name);
+  if (match === null || match[1] === '') return;
+  const next = match[2] === undefined ? 1 : Number(match[2]) + 1;
+  if (!Number.isSafeInteger(next)) return;
+  nameCounts.set(match[1], Math.max(nameCounts.get(match[1]) ?? 0, next));
 }
 
 /** Forgets automatic names, as `keras.backend.clear_session()` does. */
@@ -37,27 +62,66 @@ export function toSnakeCase(className: string): string {
  * `forward` what its `backward` needs; the buffers it returns stay valid until its next call.
  *
  * Layers are shared objects, as in Keras: two models built from the same layer objects share weights.
+ *
+ * Memory: a layer owns its weights and its batch buffers. A model uses its layers; when the last model using
+ * a layer is disposed (`model.dispose()`), the layer is disposed with it. A layer in no model is yours: call
+ * {@link Layer.dispose}, or drop it and the garbage collector frees its memory. A disposed layer cannot be
+ * built or run again ({@link DisposedError}).
  */
 export abstract class Layer {
   /** Keras's class name, used in saved configs. */
   abstract readonly className: string;
   /** The layer's unique name. */
   name: string;
+  /** Where `trainable` is kept (accessors, so that a model nested as a layer can pass a change on). */
+  private trainableFlag: boolean;
+  private declaredShape: Shape | null;
+  /** The weights this layer created (a model's `weights` gathers its layers' instead). */
+  private readonly ownWeights: Variable[] = [];
+  private builtWith: Kernels | null = null;
+  private disposed = false;
+
+  protected constructor(options: LayerOptions, defaultPrefix: string) {
+    this.name = options.name ?? uniqueLayerName(defaultPrefix);
+    this.trainableFlag = options.trainable ?? true;
+    this.declaredShape = options.inputShape ? Object.freeze([...options.inputShape]) : null;
+  }
+
   /**
    * Whether training updates this layer's weights. As in Keras, a change takes effect at the model's next
    * `compile`; a frozen layer's weights are never written by `fit`.
    */
-  trainable: boolean;
-  /** Per-sample input shape (batch excluded), known once built or when given at construction. */
-  inputShape: Shape | null;
-  /** The layer's weights, in creation order (Keras's order: kernel, then bias). */
-  readonly weights: Variable[] = [];
-  private builtWith: Kernels | null = null;
+  get trainable(): boolean {
+    return this.trainableFlag;
+  }
 
-  protected constructor(options: LayerOptions, defaultPrefix: string) {
-    this.name = options.name ?? uniqueLayerName(defaultPrefix);
-    this.trainable = options.trainable ?? true;
-    this.inputShape = options.inputShape ? Object.freeze([...options.inputShape]) : null;
+  set trainable(value: boolean) {
+    this.trainableFlag = value;
+  }
+
+  /** Per-sample input shape (batch excluded), known once built or when given at construction. */
+  get inputShape(): Shape | null {
+    return this.declaredShape;
+  }
+
+  set inputShape(shape: Shape | null) {
+    this.declaredShape = shape;
+  }
+
+  /** The `module` Keras 3 serializes this class under (`keras.layers` for layers). */
+  get kerasModule(): string {
+    return 'keras.layers';
+  }
+
+  /** The `registered_name` Keras 3 serializes this class under (null for Keras's own layers). */
+  get registeredName(): string | null {
+    return null;
+  }
+
+  /** The layer's weights, in creation order (Keras's order: kernel, then bias). */
+  get weights(): Variable[] {
+    if (this.disposed) throw new DisposedError('layer', this.name, 'use its weights');
+    return this.ownWeights;
   }
 
   /** Whether the weights exist. */
@@ -65,9 +129,17 @@ export abstract class Layer {
     return this.builtWith !== null;
   }
 
-  /** The backend that holds this layer's weights (throws before the layer is built). */
+  /** Whether {@link Layer.dispose} was called (directly, or by disposing the last model using the layer). */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** The backend that holds this layer's weights (throws before the layer is built, and once disposed). */
   get kernels(): Kernels {
-    if (this.builtWith === null) throw new Error(`layer '${this.name}' is not built yet`);
+    if (this.builtWith === null) {
+      if (this.disposed) throw new DisposedError('layer', this.name, 'run it');
+      throw new Error(`layer '${this.name}' is not built yet`);
+    }
     return this.builtWith;
   }
 
@@ -79,6 +151,7 @@ export abstract class Layer {
    * does nothing; with another shape it is an error, as a Keras layer can only be built once.
    */
   build(inputShape: Shape, kernels: Kernels = getKernels()): void {
+    if (this.disposed) throw new DisposedError('layer', this.name, 'build it');
     if (this.builtWith !== null) {
       if (this.inputShape !== null && this.inputShape.join(',') !== inputShape.join(',')) {
         throw new ShapeError(
@@ -87,7 +160,7 @@ export abstract class Layer {
       }
       return;
     }
-    this.inputShape = Object.freeze([...inputShape]);
+    this.declaredShape = Object.freeze([...inputShape]);
     this.builtWith = kernels;
     this.createWeights(inputShape, kernels);
   }
@@ -98,7 +171,7 @@ export abstract class Layer {
   /** Adds a weight owned by this layer. */
   protected addWeight(name: string, shape: Shape, kernels: Kernels): Variable {
     const variable = new Variable(name, shape, kernels, `${this.name}/${name}`);
-    this.weights.push(variable);
+    this.ownWeights.push(variable);
     return variable;
   }
 
@@ -161,49 +234,63 @@ export abstract class Layer {
     return { name: this.name, trainable: this.trainable, dtype: 'float32' };
   }
 
-  /** Returns the weights' storage to the backend. */
+  /**
+   * Frees the layer's kernel memory (weights and batch buffers); the layer cannot be used afterwards. A model
+   * still holding it then fails with {@link DisposedError} when run: to free a model, prefer
+   * `model.dispose()`, which disposes only the layers no other model uses. Calling it again does nothing.
+   */
   dispose(): void {
-    for (const weight of this.weights) weight.dispose();
-    this.weights.length = 0;
+    for (const weight of this.ownWeights) weight.dispose();
+    this.ownWeights.length = 0;
     this.builtWith = null;
+    this.disposed = true;
   }
 }
 
 /**
  * A buffer in a backend's memory that grows to the largest batch seen: after the first step of a given batch
- * size, reusing it allocates nothing.
+ * size, reusing it allocates nothing. Its owner frees it with {@link BatchBuffer.release} (in its `dispose`);
+ * a buffer dropped with its owner is freed after garbage collection.
  */
 export class BatchBuffer {
   private buffer: Float32Array | null = null;
   private capacity = 0;
+  /** The row length the buffer and its views were made for (a model recompiled with another loss changes it). */
+  private width = 0;
   private readonly views = new Map<number, Float32Array>();
+  private readonly memory = new OwnedMemory(this);
 
   constructor(
     private readonly kernels: () => Kernels,
     private readonly rowLength: () => number,
   ) {}
 
-  /** A view of `batch` rows (the same view object for the same batch size). */
+  /** A view of `batch` rows (the same view object for the same batch size and row length). */
   rows(batch: number): Float32Array {
-    if (batch > this.capacity || this.buffer === null) {
-      if (this.buffer !== null) this.kernels().free(this.buffer);
-      this.capacity = Math.max(batch, 1);
-      this.buffer = this.kernels().alloc(this.capacity * this.rowLength());
+    const width = this.rowLength();
+    if (batch > this.capacity || this.buffer === null || width !== this.width) {
+      const kernels = this.kernels();
+      if (this.buffer !== null) this.memory.free(this.buffer);
+      this.buffer = null;
       this.views.clear();
+      this.capacity = Math.max(batch, 1);
+      this.width = width;
+      this.buffer = this.memory.alloc(kernels, this.capacity * width);
     }
     let view = this.views.get(batch);
     if (view === undefined) {
-      view = this.buffer.subarray(0, batch * this.rowLength());
+      view = this.buffer.subarray(0, batch * width);
       this.views.set(batch, view);
     }
     return view;
   }
 
-  /** Returns the storage to the backend. */
+  /** Returns the storage to the backend (the next {@link BatchBuffer.rows} allocates again). */
   release(): void {
-    if (this.buffer !== null) this.kernels().free(this.buffer);
+    this.memory.freeAll();
     this.buffer = null;
     this.capacity = 0;
+    this.width = 0;
     this.views.clear();
   }
 }

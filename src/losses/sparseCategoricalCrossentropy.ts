@@ -1,3 +1,4 @@
+import type { TargetRule } from '../kernels/kernels.js';
 import { Loss } from './loss.js';
 
 /**
@@ -10,5 +11,17 @@ export class SparseCategoricalCrossentropy extends Loss {
   readonly fusableActivation = 'softmax' as const;
   override get sparseTargets(): boolean {
     return true;
+  }
+  /** Class indices: integers in `[0, outputs − 1]`. */
+  override get targetRule(): TargetRule {
+    return 'class_index';
+  }
+  protected override describeInvalidTarget(
+    targets: Float32Array,
+    index: number,
+    _width: number,
+    outputs: number,
+  ): string {
+    return `label ${targets[index]} of sample ${index} is out of range: the model has ${outputs} outputs, labels must be integers in [0, ${outputs - 1}]`;
   }
 }

@@ -1,3 +1,5 @@
+import * as host from '../platform/host.js';
+import { checkOptions } from '../kernels/options.js';
 import type { BaseModel } from './baseModel.js';
 
 /** Values reported at the end of a batch or an epoch: `loss`, `accuracy`, `val_loss`, … */
@@ -11,11 +13,18 @@ export interface TrainingParams {
   batchSize: number;
   verbose: number;
   initialEpoch: number;
+  /**
+   * The fit's seed: epoch k's shuffle order and dropout masks come from a generator seeded with (seed, k)
+   * (see `FitOptions.seed`). Not one of Keras's params.
+   */
+  seed: number;
 }
 
 /**
- * Hooks into `fit`, as Keras's `keras.callbacks.Callback`. Epoch hooks may return a promise; batch hooks run
- * on the hot path and must be synchronous (their `logs` object is reused between batches: copy what you keep).
+ * Hooks into `fit`, as Keras's `keras.callbacks.Callback`. Epoch hooks and `onBatchEnd` may return a promise,
+ * which `fit` awaits before going on (a checkpoint every N batches saves this way); `onBatchBegin` must be
+ * synchronous. Batch hooks run on the hot path: their `logs` object is reused between batches (copy what you
+ * keep), and a batch hook that returns nothing costs nothing.
  */
 export abstract class Callback {
   /** The model being trained (set by `fit`). */
@@ -41,8 +50,11 @@ export abstract class Callback {
   onEpochEnd(_epoch: number, _logs: Logs): void | Promise<void> {}
   /** Before each training batch. */
   onBatchBegin(_batch: number, _logs?: Logs): void {}
-  /** After each training batch, with running means over the epoch so far. */
-  onBatchEnd(_batch: number, _logs: Logs): void {}
+  /**
+   * After each training batch, with running means over the epoch so far; a returned promise is awaited before
+   * the next batch.
+   */
+  onBatchEnd(_batch: number, _logs: Logs): void | Promise<void> {}
 }
 
 /** Records every epoch's logs; `fit` returns it, as Keras's `History`. */
@@ -58,24 +70,14 @@ export class History extends Callback {
   }
 }
 
-/** Where progress goes: a stream-like writer (`process.stdout` by default in Node). */
+/** Where progress goes: a stream-like writer (`process.stdout` by default in Node, the console in browsers). */
 export interface ProgressWriter {
   write(text: string): unknown;
   isTTY?: boolean;
 }
 
 function defaultWriter(): ProgressWriter {
-  const stdout = (globalThis as { process?: { stdout?: ProgressWriter } }).process?.stdout;
-  if (stdout) return stdout;
-  let line = '';
-  return {
-    write(text: string) {
-      line += text;
-      const parts = line.split('\n');
-      line = parts.pop() ?? '';
-      for (const part of parts) console.log(part.replace(/^.*\r/, ''));
-    },
-  };
+  return host.standardOutput();
 }
 
 /** Formats a log value as Keras does (four decimals; scientific when tiny). */
@@ -101,10 +103,14 @@ export class ProgbarLogger extends Callback {
   private readonly verbose: number;
   private epochStart = 0;
   private lastDraw = 0;
+  /** Batches of the epoch done (its last batch index + 1: a resumed epoch starts past 0). */
   private seen = 0;
+  /** Batches this process ran in the epoch (what the timing divides by). */
+  private ran = 0;
   private steps = 0;
 
   constructor(options: { verbose?: number; writer?: ProgressWriter } = {}) {
+    checkOptions('ProgbarLogger', options, { verbose: true, writer: true });
     super();
     this.verbose = options.verbose ?? 1;
     this.writer = options.writer ?? defaultWriter();
@@ -116,11 +122,13 @@ export class ProgbarLogger extends Callback {
     this.epochStart = performance.now();
     this.lastDraw = 0;
     this.seen = 0;
+    this.ran = 0;
     this.writer.write(`Epoch ${epoch + 1}/${epochs}\n`);
   }
 
   override onBatchEnd(batch: number, logs: Logs): void {
     this.seen = batch + 1;
+    this.ran++;
     if (this.verbose !== 1 || !this.writer.isTTY) return;
     const now = performance.now();
     if (now - this.lastDraw < 50 && this.seen < this.steps) return;
@@ -137,12 +145,14 @@ export class ProgbarLogger extends Callback {
 
   private line(logs: Logs, now: number, final: boolean): string {
     const steps = this.steps;
-    const done = final ? steps : this.seen;
+    // An epoch that training stopped in (a NaN loss, say) ends at the batches it ran, not at `steps`; one
+    // resumed after its last batch ran no batch here and is complete.
+    const done = final && this.ran === 0 ? steps : this.seen;
     const elapsed = (now - this.epochStart) / 1000;
     const width = 20;
     const filled = steps === 0 ? width : Math.round((done / steps) * width);
     const bar = this.verbose === 1 ? ` ${'━'.repeat(filled)}${'─'.repeat(width - filled)}` : '';
-    const perStep = done > 0 ? (elapsed * 1000) / done : 0;
+    const perStep = this.ran > 0 ? (elapsed * 1000) / this.ran : 0;
     const timing = final
       ? ` ${Math.round(elapsed)}s ${perStep >= 1 ? Math.round(perStep) + 'ms' : Math.round(perStep * 1000) + 'us'}/step`
       : ` ${Math.round(((steps - done) * perStep) / 1000)}s`;

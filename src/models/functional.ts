@@ -15,19 +15,29 @@
  * the nodes forward in that order and backward in reverse, summing the gradients of a tensor that feeds
  * several layers.
  *
+ * A model is a layer too: `base.apply(x)` calls a whole model on a tensor (how `keras.applications` bases are
+ * reused), and `layer.output` is the tensor a layer made when first applied, so that
+ * `new Model({ inputs: model.input, outputs: model.getLayer('block_3').output })` cuts a model (sharing its
+ * layers, as Keras's `keras.Model(model.input, model.get_layer(name).output)` does).
+ *
  * Limits: one input and one output per model (what `compile`/`fit` take), and each layer at most once per
  * model (no shared layers; a layer may still be used in several models, as when model B reuses model A's
  * layers).
  * @module
  */
+import { DisposedError } from '../kernels/errors.js';
+import type { Kernels } from '../kernels/kernels.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 import { InputLayer } from '../layers/inputLayer.js';
 import { Layer, uniqueLayerName } from '../layers/layer.js';
 import { BatchBuffer } from '../layers/layer.js';
 import { Merge } from '../layers/merge.js';
-import { deserializeLayer, serializeLayer } from '../layers/registry.js';
+import { deserializeLayer, registerLayer, serializeLayer } from '../layers/registry.js';
+import { addUser } from '../tensor/ownership.js';
 import { ShapeError, type Shape, sizeOf } from '../tensor/tensor.js';
-import { BaseModel } from './baseModel.js';
+import { BaseModel, layerTrains, leafLayers } from './baseModel.js';
 import { registerModelCloner } from './cloneModel.js';
+import { Sequential } from './sequential.js';
 
 /** Thrown for a graph a functional model cannot be made of (disconnected, cyclic, badly described). */
 export class GraphError extends Error {
@@ -51,6 +61,9 @@ export interface GraphNode {
   readonly output: SymbolicTensor;
 }
 
+/** The first node each layer was applied in (Keras's `_inbound_nodes[0]`): what `layer.output` reads. */
+const firstNodes = new WeakMap<Layer, GraphNode>();
+
 /**
  * A placeholder for values flowing through a functional model: what {@link Input} returns and `layer.apply`
  * takes and returns (Keras's `KerasTensor`). It has a per-sample shape and knows the node that produces it.
@@ -65,6 +78,7 @@ export class SymbolicTensor {
   constructor(shape: Shape, layer: Layer, inputs: readonly SymbolicTensor[], merged: boolean) {
     this.shape = Object.freeze([...shape]);
     this.node = { layer, inputs: Object.freeze([...inputs]), merged, output: this };
+    if (!firstNodes.has(layer)) firstNodes.set(layer, this.node);
   }
 
   /** The name of the layer producing this tensor. */
@@ -81,16 +95,32 @@ export interface InputOptions {
   name?: string;
 }
 
+/** The keys of {@link InputOptions}. */
+const INPUT_OPTION_KEYS = { shape: true, name: true } as const satisfies OptionKeys<InputOptions>;
+
 /** A model input, as `keras.Input(shape)`: an `InputLayer` and the symbolic tensor it produces. */
 export function Input(options: InputOptions): SymbolicTensor {
+  checkOptions('Input', options, INPUT_OPTION_KEYS);
   const layer = new InputLayer({ shape: options.shape, name: options.name });
   layer.build(layer.inputShape ?? options.shape);
   return new SymbolicTensor(layer.inputShape ?? options.shape, layer, [], false);
 }
 
+/** The node a layer was first applied in, or a clear error when it never was. */
+function firstNodeOf(layer: Layer, what: 'input' | 'output'): GraphNode {
+  const node = firstNodes.get(layer);
+  if (node === undefined) {
+    throw new GraphError(
+      `layer '${layer.name}' has never been applied to a tensor, so it has no ${what}: apply it (layer.apply(x)), or read it from a model built with Input() or a Sequential that knows its input shape (after reading its \`input\`)`,
+    );
+  }
+  return node;
+}
+
 /**
  * Applies a layer to symbolic tensors (Keras's `layer(x)`): builds the layer for their shapes and returns the
- * tensor it produces. A merge layer (`Add`, `Concatenate`) takes a list, every other layer one tensor.
+ * tensor it produces. A merge layer (`Add`, `Concatenate`) takes a list, every other layer one tensor; a model
+ * takes one tensor of its input shape and is one node of the graph.
  */
 export function applyLayer(layer: Layer, inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor {
   if (layer instanceof InputLayer) {
@@ -137,12 +167,88 @@ declare module '../layers/layer.js' {
      * the tensor it produces (see {@link applyLayer}). Available once `warmstart`'s models are imported.
      */
     apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor;
+    /**
+     * The tensor the layer produced when it was first applied: Keras's `layer.output` (named apart because
+     * layers keep their output buffers under `output`). With the model's `input`, what cuts a model at this
+     * layer: `new Model({ inputs: model.input, outputs: model.getLayer('block_3').outputTensor })`. Throws a
+     * `GraphError` for a layer never applied to a tensor.
+     */
+    readonly outputTensor: SymbolicTensor;
+    /** The tensor the layer was first applied to (Keras's `layer.input`); a merge layer's first input. */
+    readonly inputTensor: SymbolicTensor;
   }
 }
 
 Layer.prototype.apply = function apply(this: Layer, inputs: SymbolicTensor | readonly SymbolicTensor[]) {
   return applyLayer(this, inputs);
 };
+Object.defineProperty(Layer.prototype, 'outputTensor', {
+  configurable: true,
+  get(this: Layer): SymbolicTensor {
+    return firstNodeOf(this, 'output').output;
+  },
+});
+Object.defineProperty(Layer.prototype, 'inputTensor', {
+  configurable: true,
+  get(this: Layer): SymbolicTensor {
+    const node = firstNodeOf(this, 'input');
+    return node.inputs.length === 0 ? node.output : node.inputs[0];
+  },
+});
+
+declare module './sequential.js' {
+  interface Sequential {
+    /**
+     * The model's input as a symbolic tensor (Keras's `model.input`): the Sequential is applied layer by layer to
+     * an `Input` of its input shape the first time this is read, so that its layers get their `outputTensor`.
+     */
+    readonly input: SymbolicTensor;
+    /** The model's output as a symbolic tensor (Keras's `model.output`); see `input`. */
+    readonly output: SymbolicTensor;
+  }
+}
+
+/** Each Sequential's symbolic graph, made when first asked for and again when its layers change. */
+const sequentialGraphs = new WeakMap<
+  Sequential,
+  { layers: Layer[]; input: SymbolicTensor; output: SymbolicTensor }
+>();
+
+function sequentialGraph(model: Sequential): { input: SymbolicTensor; output: SymbolicTensor } {
+  const layers = model.layers;
+  const known = sequentialGraphs.get(model);
+  if (
+    known !== undefined &&
+    known.layers.length === layers.length &&
+    known.layers.every((l, i) => l === layers[i])
+  )
+    return known;
+  const shape = model.inputShape;
+  if (shape === null) {
+    throw new GraphError(
+      `model '${model.name}' has no input shape yet, so it has no input tensor: give its first layer an inputShape or build it`,
+    );
+  }
+  const input = Input({ shape });
+  let output = input;
+  for (const layer of layers) output = applyLayer(layer, output);
+  const graph = { layers, input, output };
+  sequentialGraphs.set(model, graph);
+  return graph;
+}
+
+Object.defineProperty(Sequential.prototype, 'input', {
+  configurable: true,
+  get(this: Sequential): SymbolicTensor {
+    return sequentialGraph(this).input;
+  },
+});
+Object.defineProperty(Sequential.prototype, 'output', {
+  configurable: true,
+  get(this: Sequential): SymbolicTensor {
+    return sequentialGraph(this).output;
+  },
+});
 
 /** Options of {@link Model}. */
 export interface ModelOptions {
@@ -153,6 +259,13 @@ export interface ModelOptions {
   /** The model's name (default `functional`, `functional_1`, …). */
   name?: string;
 }
+
+/** The keys of {@link ModelOptions}. */
+const MODEL_OPTION_KEYS = {
+  inputs: true,
+  outputs: true,
+  name: true,
+} as const satisfies OptionKeys<ModelOptions>;
 
 /**
  * The graph between `inputs` and `outputs`, ordered as Keras's `map_graph` orders a functional model's
@@ -196,6 +309,7 @@ function mapGraph(inputs: readonly SymbolicTensor[], outputs: readonly SymbolicT
 
   const declared = new Set(inputs.map((input) => input.node));
   const seenLayers = new Map<Layer, GraphNode>();
+  const seenLeaves = new Set<Layer>();
   const seenNames = new Set<string>();
   for (const node of nodes) {
     if (node.inputs.length === 0 && !declared.has(node)) {
@@ -209,9 +323,18 @@ function mapGraph(inputs: readonly SymbolicTensor[], outputs: readonly SymbolicT
       );
     }
     seenLayers.set(node.layer, node);
+    // Layers inside a nested model count too: each runs once per pass, into its own buffers.
+    for (const leaf of leafLayers(node.layer)) {
+      if (seenLeaves.has(leaf)) {
+        throw new UnsupportedGraphError(
+          `layer '${leaf.name}' is used twice in one model (directly or inside a nested model): shared layers are not supported`,
+        );
+      }
+      seenLeaves.add(leaf);
+    }
     if (seenNames.has(node.layer.name)) {
       throw new GraphError(
-        `two layers of the model are named '${node.layer.name}': layer names must be unique`,
+        `two layers of the model are named '${node.layer.name}': layer names must be unique; pass another name to one of them (for example { name: '${node.layer.name}_2' } in its options)`,
       );
     }
     seenNames.add(node.layer.name);
@@ -233,9 +356,11 @@ function kerasTensorConfig(tensor: SymbolicTensor): Record<string, unknown> {
 
 /**
  * A model made of a graph of layers, as Keras's functional `keras.Model(inputs, outputs)`. It trains,
- * evaluates, predicts, saves and clones like a {@link Sequential}.
+ * evaluates, predicts, saves and clones like a {@link Sequential}, and {@link BaseModel.dispose} frees it and
+ * the layers no other live model uses.
  */
 export class Model extends BaseModel {
+  readonly className = 'Functional';
   /** The model's input tensors (one). */
   readonly inputs: readonly SymbolicTensor[];
   /** The model's output tensors (one). */
@@ -260,8 +385,10 @@ export class Model extends BaseModel {
   /** For each tensor, whether backward must produce its gradient (something upstream of it trains). */
   private needsGradient: boolean[] = [];
   private planFor: ReadonlySet<Layer> | null = null;
+  private planForInput = false;
 
   constructor(options: ModelOptions) {
+    checkOptions('Model', options, MODEL_OPTION_KEYS);
     super(options.name ?? uniqueLayerName('functional'));
     const inputs = Array.isArray(options.inputs) ? [...options.inputs] : [options.inputs as SymbolicTensor];
     const outputs = Array.isArray(options.outputs)
@@ -293,6 +420,9 @@ export class Model extends BaseModel {
     this.nodes = Object.freeze(mapGraph(inputs, outputs));
     const kernels = this.nodes[0].layer.kernels;
     for (const node of this.nodes) {
+      if (node.layer.isDisposed) {
+        throw new DisposedError('layer', node.layer.name, `make model '${this.name}' with it`);
+      }
       if (node.layer.kernels !== kernels) {
         throw new GraphError(
           `layer '${node.layer.name}' lives on backend '${node.layer.kernels.name}', the model on '${kernels.name}'`,
@@ -301,6 +431,7 @@ export class Model extends BaseModel {
       this.nodeOf.set(node.layer, node);
       this.tensorIndex.set(node.output, this.tensorIndex.size);
     }
+    for (const node of this.nodes) addUser(node.layer, this);
     this.inputIndices = this.nodes.map((node) => node.inputs.map((tensor) => this.tensorIndex.get(tensor)!));
     this.outputIndex = this.nodes.map((node) => this.tensorIndex.get(node.output)!);
     const count = this.tensorIndex.size;
@@ -321,7 +452,16 @@ export class Model extends BaseModel {
 
   /** The layers in Keras's order, input layers included (as Keras lists a functional model's layers). */
   get layers(): Layer[] {
+    this.assertLive('use it');
     return this.nodes.map((node) => node.layer);
+  }
+
+  protected override releaseLayers(): void {
+    for (const sum of this.gradientSums) sum?.release();
+    this.values.fill(null);
+    this.gradients.fill(null);
+    this.nodeOf.clear();
+    this.planFor = null;
   }
 
   /** The graph's nodes in Keras's order. */
@@ -337,18 +477,54 @@ export class Model extends BaseModel {
     return this.outputs[0].shape;
   }
 
-  outputShapeOf(layer: Layer): Shape | null {
-    return this.nodeOf.get(layer)?.output.shape ?? null;
+  /** The model's input tensor (Keras's `model.input`): with a layer's `outputTensor`, what cuts the model. */
+  get input(): SymbolicTensor {
+    return this.inputs[0];
   }
 
-  /** Builds every layer along the graph; the input shape must be the model's own. */
-  build(inputShape: Shape): void {
+  /** The model's output tensor (Keras's `model.output`). */
+  get output(): SymbolicTensor {
+    return this.outputs[0];
+  }
+
+  /** Keras's serialized `module` of the class. */
+  override get kerasModule(): string {
+    return 'keras.src.models.functional';
+  }
+
+  /** Keras's serialized `registered_name` of the class. */
+  override get registeredName(): string | null {
+    return 'Functional';
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    this.checkInputShape(inputShape);
+    return this.outputShape;
+  }
+
+  private checkInputShape(inputShape: Shape): void {
     if (inputShape.join(',') !== this.inputShape.join(',')) {
       throw new ShapeError(
         `model '${this.name}' takes inputs of shape [${this.inputShape.join(', ')}], cannot build for [${inputShape.join(', ')}]`,
       );
     }
-    const kernels = this.nodes[0].layer.kernels;
+  }
+
+  outputShapeOf(layer: Layer): Shape | null {
+    return this.nodeOf.get(layer)?.output.shape ?? null;
+  }
+
+  /**
+   * Builds every layer along the graph (they are built as the graph is made, so this checks); the input shape
+   * must be the model's own, and the kernels those its layers live on.
+   */
+  build(inputShape: Shape, kernels: Kernels = this.nodes[0].layer.kernels): void {
+    this.checkInputShape(inputShape);
+    if (kernels !== this.nodes[0].layer.kernels) {
+      throw new ShapeError(
+        `model '${this.name}' lives on backend '${this.nodes[0].layer.kernels.name}', cannot be built on '${kernels.name}'`,
+      );
+    }
     for (const node of this.nodes) {
       const layer = node.layer;
       if (layer instanceof Merge)
@@ -388,8 +564,10 @@ export class Model extends BaseModel {
     batch: number,
     preActivation: boolean,
     trainable: ReadonlySet<Layer>,
-  ): void {
-    if (this.planFor !== trainable) this.plan(trainable);
+    computeInputGradient: boolean,
+  ): Float32Array | null {
+    if (this.planFor !== trainable || this.planForInput !== computeInputGradient)
+      this.plan(trainable, computeInputGradient);
     const gradients = this.gradients;
     gradients.fill(null);
     this.contributions.fill(0);
@@ -405,16 +583,17 @@ export class Model extends BaseModel {
         const inputGradients = (node.layer as Merge).backwardMerged(gradient, batch, needed);
         indices.forEach((index, k) => this.accumulate(index, inputGradients[k], batch));
       } else {
-        const inputGradient = node.layer.backward(
-          gradient,
-          batch,
-          trainable.has(node.layer),
-          this.needsGradient[indices[0]],
-          preActivation && node === outputNode,
-        );
+        const layer = node.layer;
+        const needed = this.needsGradient[indices[0]];
+        const pre = preActivation && node === outputNode;
+        const inputGradient =
+          layer instanceof BaseModel
+            ? layer.backwardWithin(gradient, batch, trainable, needed, pre)
+            : layer.backward(gradient, batch, trainable.has(layer), needed, pre);
         this.accumulate(indices[0], inputGradient, batch);
       }
     }
+    return computeInputGradient ? gradients[this.tensorIndex.get(this.inputs[0])!] : null;
   }
 
   /** Adds one consumer's contribution to a tensor's gradient (summing where the tensor fans out). */
@@ -432,15 +611,23 @@ export class Model extends BaseModel {
     this.gradients[index] = buffer;
   }
 
-  /** A tensor needs a gradient when the node making it, or any node before it, has weights that train. */
-  private plan(trainable: ReadonlySet<Layer>): void {
+  /**
+   * A tensor needs a gradient when the node making it, or any node before it, has weights that train; the
+   * input does when the model's caller wants the input gradient (it trains something before this model).
+   */
+  private plan(trainable: ReadonlySet<Layer>, computeInputGradient: boolean): void {
     const needs = new Array<boolean>(this.tensorIndex.size).fill(false);
     this.nodes.forEach((node, i) => {
-      const trains = trainable.has(node.layer) && node.layer.weights.length > 0;
+      if (this.inputIndices[i].length === 0) {
+        needs[this.outputIndex[i]] = computeInputGradient;
+        return;
+      }
+      const trains = layerTrains(node.layer, trainable);
       needs[this.outputIndex[i]] = trains || this.inputIndices[i].some((index) => needs[index]);
     });
     this.needsGradient = needs;
     this.planFor = trainable;
+    this.planForInput = computeInputGradient;
   }
 
   /**
@@ -448,6 +635,7 @@ export class Model extends BaseModel {
    * model's `input_layers` and `output_layers`.
    */
   getConfig(): Record<string, unknown> {
+    this.assertLive('get its config');
     const layers = this.nodes.map((node) => {
       const serialized: Record<string, unknown> = { ...serializeLayer(node.layer) };
       if (node.merged) {
@@ -465,7 +653,7 @@ export class Model extends BaseModel {
     const reference = (tensor: SymbolicTensor): [string, number, number] => [tensor.node.layer.name, 0, 0];
     return {
       name: this.name,
-      trainable: true,
+      trainable: this.trainable,
       layers,
       input_layers: this.nestedInputs ? this.inputs.map(reference) : reference(this.inputs[0]),
       output_layers: this.nestedOutputs ? this.outputs.map(reference) : reference(this.outputs[0]),
@@ -477,6 +665,7 @@ export class Model extends BaseModel {
    * Used by `cloneModel`, which passes fresh copies made from the layers' configs.
    */
   rebuild(replacement: (layer: Layer) => Layer): Model {
+    this.assertLive('clone it');
     const tensors = new Map<SymbolicTensor, SymbolicTensor>();
     for (const node of this.nodes) {
       let output: SymbolicTensor;
@@ -513,10 +702,17 @@ export interface FunctionalLayerConfig {
   [key: string]: unknown;
 }
 
+/**
+ * Names of a config's layers that are models: tf.keras numbers a nested functional model's first call as node
+ * 1 (its own graph is node 0), Keras 3 as node 0; both mean the one call warmstart supports.
+ */
+let nestedModelNames: ReadonlySet<string> = new Set();
+
 /** A reference to a layer's output in a config: `[layerName, nodeIndex, tensorIndex]`. */
 function parseReference(value: unknown, what: string): string {
   if (Array.isArray(value) && typeof value[0] === 'string' && value.length >= 3) {
-    if (value[1] !== 0 || value[2] !== 0) {
+    const firstCall = value[1] === 0 || (value[1] === 1 && nestedModelNames.has(value[0]));
+    if (!firstCall || value[2] !== 0) {
       throw new UnsupportedGraphError(
         `${what} refers to node ${String(value[1])}, tensor ${String(value[2])} of layer '${value[0]}': shared layers and layers with several outputs are not supported`,
       );
@@ -596,6 +792,12 @@ export function parseFunctionalConfig(config: Record<string, unknown>): Function
   if (!Array.isArray(entries) || entries.length === 0) {
     throw new GraphError('a functional config needs a non-empty "layers" list');
   }
+  nestedModelNames = new Set(
+    entries
+      .filter((raw): raw is FunctionalLayerConfig => typeof raw === 'object' && raw !== null)
+      .filter((raw) => ['Functional', 'Model'].includes(String(raw.class_name).replace(/^.*\./, '')))
+      .map((raw) => (typeof raw.name === 'string' ? raw.name : String(raw.config?.name))),
+  );
   const inputNames = references(config.input_layers, 'input_layers');
   const outputNames = references(config.output_layers, 'output_layers');
   if (inputNames.length !== 1 || outputNames.length !== 1) {
@@ -701,4 +903,15 @@ export function functionalFromConfig(
   const spec = parseFunctionalConfig(config);
   const layers = new Map(spec.layers.map((item) => [item.name, createLayer(item.entry)] as const));
   return functionalFromSpec(spec, layers);
+}
+
+// A functional model nested as a layer of another model is created by its class name, as any layer is (what
+// `cloneModel` of an outer model does). Keras's `Functional.from_config` sets the model's own `trainable`
+// from the config without touching its layers', whose configs carry their own flags.
+for (const className of ['Functional', 'Model']) {
+  registerLayer(className, (config) => {
+    const model = functionalFromConfig(config, (entry) => deserializeLayer(entry));
+    if (typeof config.trainable === 'boolean') model.setOwnTrainableFlag(config.trainable);
+    return model;
+  });
 }

@@ -1,7 +1,8 @@
 import type { AdadeltaStep } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
 import { checkNumber, type KerasConfig } from './config.js';
-import { Optimizer, type OptimizerOptions } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, OPTIMIZER_OPTION_KEYS } from './optimizer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Adadelta}. */
 export interface AdadeltaOptions extends OptimizerOptions {
@@ -28,11 +29,18 @@ export interface AdadeltaOptions extends OptimizerOptions {
  */
 export class Adadelta extends Optimizer {
   readonly className = 'Adadelta';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    ...OPTIMIZER_OPTION_KEYS,
+    rho: true,
+    epsilon: true,
+  } as const satisfies OptionKeys<AdadeltaOptions>;
   readonly rho: number;
   readonly epsilon: number;
   private readonly step: AdadeltaStep;
 
   constructor(options: AdadeltaOptions = {}) {
+    checkOptions('Adadelta', options, Adadelta.optionKeys);
     super(options, { learningRate: 0.001, name: 'adadelta' });
     this.rho = checkNumber('Adadelta', 'rho', options.rho ?? 0.95, { min: 0, max: 1 });
     this.epsilon = checkNumber('Adadelta', 'epsilon', options.epsilon ?? 1e-7, {

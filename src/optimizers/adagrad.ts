@@ -1,7 +1,8 @@
 import type { AdagradStep } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
 import { checkNumber, type KerasConfig } from './config.js';
-import { Optimizer, type OptimizerOptions } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, OPTIMIZER_OPTION_KEYS } from './optimizer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Adagrad}. */
 export interface AdagradOptions extends OptimizerOptions {
@@ -21,11 +22,18 @@ export interface AdagradOptions extends OptimizerOptions {
  */
 export class Adagrad extends Optimizer {
   readonly className = 'Adagrad';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    ...OPTIMIZER_OPTION_KEYS,
+    initialAccumulatorValue: true,
+    epsilon: true,
+  } as const satisfies OptionKeys<AdagradOptions>;
   readonly initialAccumulatorValue: number;
   readonly epsilon: number;
   private readonly step: AdagradStep;
 
   constructor(options: AdagradOptions = {}) {
+    checkOptions('Adagrad', options, Adagrad.optionKeys);
     super(options, { learningRate: 0.001, name: 'adagrad' });
     this.initialAccumulatorValue = checkNumber(
       'Adagrad',

@@ -1,7 +1,13 @@
 import type { AdamStep } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
 import { checkBoolean, checkNumber, type KerasConfig } from './config.js';
-import { Optimizer, type OptimizerDefaults, type OptimizerOptions } from './optimizer.js';
+import {
+  Optimizer,
+  type OptimizerDefaults,
+  type OptimizerOptions,
+  OPTIMIZER_OPTION_KEYS,
+} from './optimizer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Adam}. */
 export interface AdamOptions extends OptimizerOptions {
@@ -31,6 +37,14 @@ export interface AdamOptions extends OptimizerOptions {
  */
 export class Adam extends Optimizer {
   readonly className: string = 'Adam';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    ...OPTIMIZER_OPTION_KEYS,
+    beta1: true,
+    beta2: true,
+    epsilon: true,
+    amsgrad: true,
+  } as const satisfies OptionKeys<AdamOptions>;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
@@ -41,6 +55,7 @@ export class Adam extends Optimizer {
     options: AdamOptions = {},
     defaults: OptimizerDefaults = { learningRate: 0.001, name: 'adam' },
   ) {
+    checkOptions(new.target.name, options, Adam.optionKeys);
     super(options, defaults);
     const owner = new.target.name;
     this.beta1 = checkNumber(owner, 'beta1', options.beta1 ?? 0.9, { min: 0, max: 1, maxExclusive: true });

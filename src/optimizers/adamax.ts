@@ -1,7 +1,8 @@
 import type { AdamaxStep } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
 import { checkNumber, type KerasConfig } from './config.js';
-import { Optimizer, type OptimizerOptions } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, OPTIMIZER_OPTION_KEYS } from './optimizer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Adamax}. */
 export interface AdamaxOptions extends OptimizerOptions {
@@ -25,12 +26,20 @@ export interface AdamaxOptions extends OptimizerOptions {
  */
 export class Adamax extends Optimizer {
   readonly className = 'Adamax';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    ...OPTIMIZER_OPTION_KEYS,
+    beta1: true,
+    beta2: true,
+    epsilon: true,
+  } as const satisfies OptionKeys<AdamaxOptions>;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
   private readonly step: AdamaxStep;
 
   constructor(options: AdamaxOptions = {}) {
+    checkOptions('Adamax', options, Adamax.optionKeys);
     super(options, { learningRate: 0.001, name: 'adamax' });
     this.beta1 = checkNumber('Adamax', 'beta1', options.beta1 ?? 0.9, { min: 0, max: 1, maxExclusive: true });
     this.beta2 = checkNumber('Adamax', 'beta2', options.beta2 ?? 0.999, {

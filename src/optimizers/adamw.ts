@@ -1,5 +1,6 @@
 import { Adam, type AdamOptions } from './adam.js';
 import { OptimizerConfigError } from './errors.js';
+import { checkOptions } from '../kernels/options.js';
 
 /** Options of {@link AdamW}: Adam's, with `weightDecay` defaulting to 0.004 (and required). */
 export type AdamWOptions = AdamOptions;
@@ -13,6 +14,7 @@ export class AdamW extends Adam {
   override readonly className: string = 'AdamW';
 
   constructor(options: AdamWOptions = {}) {
+    checkOptions('AdamW', options, Adam.optionKeys);
     if (options.weightDecay === null) {
       throw new OptimizerConfigError('AdamW: weightDecay must be a number ≥ 0, got null');
     }

@@ -3,14 +3,17 @@
  * and hyperparameter checks that fail at construction with {@link OptimizerConfigError}.
  * @module
  */
+import { type OptionKeyList, snakeToCamel } from '../kernels/options.js';
 import { OptimizerConfigError } from './errors.js';
+
+export { snakeToCamel };
 
 /** A Keras config: snake_case keys, JSON values. */
 export type KerasConfig = Record<string, unknown>;
 
-/** `'beta_1'` → `'beta1'`, `'learning_rate'` → `'learningRate'`, `'t_mul'` → `'tMul'`. */
-export function snakeToCamel(key: string): string {
-  return key.replace(/_([a-z0-9])/g, (_match, next: string) => next.toUpperCase());
+/** The keys a config writes, as a declared option key list (camelCase): what a class without one accepts. */
+export function writtenKeys(config: KerasConfig): OptionKeyList {
+  return Object.fromEntries(Object.keys(config).map((key) => [snakeToCamel(key), true as const]));
 }
 
 /** The same config with camelCase keys (values untouched, `null` kept). */
@@ -18,21 +21,6 @@ export function camelCaseKeys(config: KerasConfig): Record<string, unknown> {
   const options: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) options[snakeToCamel(key)] = value;
   return options;
-}
-
-/** Rejects keys of `config` that the object's own `getConfig()` does not write (Keras: "Argument(s) not recognized"). */
-export function checkKnownKeys(
-  owner: string,
-  config: KerasConfig,
-  known: KerasConfig,
-  ignored: readonly string[] = [],
-): void {
-  const unknown = Object.keys(config).filter((key) => !(key in known) && !ignored.includes(key));
-  if (unknown.length > 0) {
-    throw new OptimizerConfigError(
-      `${owner}: config argument(s) not recognized: ${unknown.join(', ')} (known: ${Object.keys(known).join(', ')})`,
-    );
-  }
 }
 
 /** The range a number must lie in. */

@@ -1,7 +1,8 @@
 import type { FtrlStep } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
 import { checkNumber, type KerasConfig } from './config.js';
-import { Optimizer, type OptimizerOptions } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, OPTIMIZER_OPTION_KEYS } from './optimizer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Ftrl}. */
 export interface FtrlOptions extends OptimizerOptions {
@@ -31,6 +32,16 @@ export interface FtrlOptions extends OptimizerOptions {
  */
 export class Ftrl extends Optimizer {
   readonly className = 'Ftrl';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    ...OPTIMIZER_OPTION_KEYS,
+    learningRatePower: true,
+    initialAccumulatorValue: true,
+    l1RegularizationStrength: true,
+    l2RegularizationStrength: true,
+    l2ShrinkageRegularizationStrength: true,
+    beta: true,
+  } as const satisfies OptionKeys<FtrlOptions>;
   readonly learningRatePower: number;
   readonly initialAccumulatorValue: number;
   readonly l1RegularizationStrength: number;
@@ -40,6 +51,7 @@ export class Ftrl extends Optimizer {
   private readonly step: FtrlStep;
 
   constructor(options: FtrlOptions = {}) {
+    checkOptions('Ftrl', options, Ftrl.optionKeys);
     super(options, { learningRate: 0.001, name: 'ftrl' });
     const nonNegative = { min: 0 };
     this.learningRatePower = checkNumber('Ftrl', 'learningRatePower', options.learningRatePower ?? -0.5, {

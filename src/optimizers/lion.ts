@@ -1,7 +1,8 @@
 import type { LionStep } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
 import { checkNumber, type KerasConfig } from './config.js';
-import { Optimizer, type OptimizerOptions } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, OPTIMIZER_OPTION_KEYS } from './optimizer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Lion}. */
 export interface LionOptions extends OptimizerOptions {
@@ -21,11 +22,18 @@ export interface LionOptions extends OptimizerOptions {
  */
 export class Lion extends Optimizer {
   readonly className = 'Lion';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    ...OPTIMIZER_OPTION_KEYS,
+    beta1: true,
+    beta2: true,
+  } as const satisfies OptionKeys<LionOptions>;
   readonly beta1: number;
   readonly beta2: number;
   private readonly step: LionStep;
 
   constructor(options: LionOptions = {}) {
+    checkOptions('Lion', options, Lion.optionKeys);
     super(options, { learningRate: 0.001, name: 'lion' });
     this.beta1 = checkNumber('Lion', 'beta1', options.beta1 ?? 0.9, { min: 0, max: 1, minExclusive: true });
     this.beta2 = checkNumber('Lion', 'beta2', options.beta2 ?? 0.99, { min: 0, max: 1 });

@@ -1,7 +1,8 @@
 import type { NadamStep } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
 import { checkNumber, type KerasConfig } from './config.js';
-import { Optimizer, type OptimizerOptions } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, OPTIMIZER_OPTION_KEYS } from './optimizer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link Nadam}. */
 export interface NadamOptions extends OptimizerOptions {
@@ -27,6 +28,13 @@ export interface NadamOptions extends OptimizerOptions {
  */
 export class Nadam extends Optimizer {
   readonly className = 'Nadam';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    ...OPTIMIZER_OPTION_KEYS,
+    beta1: true,
+    beta2: true,
+    epsilon: true,
+  } as const satisfies OptionKeys<NadamOptions>;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
@@ -35,6 +43,7 @@ export class Nadam extends Optimizer {
   private readonly step: NadamStep;
 
   constructor(options: NadamOptions = {}) {
+    checkOptions('Nadam', options, Nadam.optionKeys);
     super(options, { learningRate: 0.001, name: 'nadam' });
     this.beta1 = checkNumber('Nadam', 'beta1', options.beta1 ?? 0.9, { min: 0, max: 1, maxExclusive: true });
     this.beta2 = checkNumber('Nadam', 'beta2', options.beta2 ?? 0.999, {

@@ -1,13 +1,16 @@
+import { DisposedError } from '../kernels/errors.js';
+import { OwnedMemory } from '../tensor/ownership.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Variable } from '../tensor/variable.js';
+import { checkConfigKeys, checkOptions, type OptionKeyList, type OptionKeys } from '../kernels/options.js';
 import {
   camelCaseKeys,
   checkBoolean,
-  checkKnownKeys,
   checkNumber,
   checkOptionalNumber,
   checkString,
   type KerasConfig,
+  writtenKeys,
 } from './config.js';
 import { OptimizerConfigError } from './errors.js';
 import { deserializeSchedule, LearningRateSchedule, serializeSchedule } from './schedules/index.js';
@@ -46,6 +49,21 @@ export interface OptimizerOptions {
   /** Keras's loss scaling; not supported: only `null` is accepted (so Keras configs load). */
   lossScaleFactor?: null;
 }
+
+/** The keys of {@link OptimizerOptions}; each optimizer's `optionKeys` adds its own. */
+export const OPTIMIZER_OPTION_KEYS = {
+  learningRate: true,
+  name: true,
+  weightDecay: true,
+  clipnorm: true,
+  clipvalue: true,
+  globalClipnorm: true,
+  useEma: true,
+  emaMomentum: true,
+  emaOverwriteFrequency: true,
+  gradientAccumulationSteps: true,
+  lossScaleFactor: true,
+} as const satisfies OptionKeys<OptimizerOptions>;
 
 /** Keras's defaults for one optimizer class. */
 export interface OptimizerDefaults {
@@ -86,6 +104,11 @@ const f = Math.fround;
  * Slots live in the variables' kernel memory from {@link Optimizer.build} on; a step allocates nothing.
  * Arithmetic on scalars (bias corrections, η) is done here in float32 (`Math.fround`) as Keras does it; loops over
  * floats are kernel calls.
+ *
+ * Memory: the optimizer owns its slots (and accumulators, moving averages). A model uses the optimizer of its
+ * last `compile`; disposing the last model that uses it disposes it ({@link Optimizer.dispose}), and disposing
+ * a model frees the slots of the variables disposed with it ({@link Optimizer.releaseVariables}). An optimizer
+ * dropped without `dispose` has its slots freed after garbage collection.
  */
 export abstract class Optimizer {
   /** Keras's class name (`SGD`, `Adam`). */
@@ -116,6 +139,8 @@ export abstract class Optimizer {
   private readonly builtStates: VariableState[] = [];
   private excludedVariables = new Set<Variable>();
   private excludedNames: RegExp | null = null;
+  private readonly memory = new OwnedMemory(this);
+  private disposed = false;
 
   constructor(options: OptimizerOptions, defaults: OptimizerDefaults) {
     const owner = new.target.name;
@@ -240,9 +265,10 @@ export abstract class Optimizer {
   private buildVariable(variable: Variable): VariableState {
     const existing = this.states.get(variable);
     if (existing !== undefined) return existing;
+    if (this.disposed) throw new DisposedError('optimizer', this.name, `build slots for '${variable.path}'`);
     const kernels = variable.kernels;
     const allocate = (value: number): Float32Array => {
-      const buffer = kernels.alloc(variable.size);
+      const buffer = this.memory.alloc(kernels, variable.size);
       if (value !== 0) kernels.fill(buffer, value);
       return buffer;
     };
@@ -256,6 +282,39 @@ export abstract class Optimizer {
     this.states.set(variable, state);
     this.builtStates.push(state);
     return state;
+  }
+
+  /**
+   * Frees the slots (accumulators, moving averages) kept for these variables: what a model's `dispose` calls
+   * for the variables it disposes. A variable seen again later starts from fresh slots.
+   */
+  releaseVariables(variables: readonly Variable[]): void {
+    for (const variable of variables) {
+      const state = this.states.get(variable);
+      if (state === undefined) continue;
+      for (const buffer of [...state.slots, state.accumulator, state.average]) {
+        if (buffer !== null) this.memory.free(buffer);
+      }
+      this.states.delete(variable);
+      this.builtStates.splice(this.builtStates.indexOf(state), 1);
+    }
+  }
+
+  /**
+   * Frees every slot; the optimizer cannot build or apply anything afterwards ({@link DisposedError}).
+   * `model.dispose()` calls it when no other live model was compiled with this optimizer. Calling it again
+   * does nothing.
+   */
+  dispose(): void {
+    this.memory.freeAll();
+    this.states.clear();
+    this.builtStates.length = 0;
+    this.disposed = true;
+  }
+
+  /** Whether {@link Optimizer.dispose} was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 
   /** The optimizer's slots for a variable, in Keras's order (empty before `build`). */
@@ -273,6 +332,7 @@ export abstract class Optimizer {
    * contains one of `names`.
    */
   excludeFromWeightDecay(options: { variables?: readonly Variable[]; names?: readonly string[] }): void {
+    checkOptions(`${this.className}.excludeFromWeightDecay`, options, { variables: true, names: true });
     this.excludedVariables = new Set(options.variables ?? []);
     const names = options.names ?? [];
     // As in Keras, the names are joined into one regular expression searched in each variable's name.
@@ -441,9 +501,16 @@ export abstract class Optimizer {
 
   /**
    * Builds an optimizer from Keras's config (snake_case keys; a schedule as its serialized dict), rejecting
-   * keys the class does not know (Keras's obsolete `decay` is ignored).
+   * keys the class does not take with an `UnknownOptionError` in Keras's spelling (Keras's obsolete `decay` is
+   * ignored). The keys are the class's `optionKeys` in snake_case; a subclass that declares none is checked
+   * against what its `getConfig()` writes.
    */
-  static fromConfig<T extends Optimizer>(this: new (options: never) => T, config: KerasConfig): T {
+  static fromConfig<T extends Optimizer>(
+    this: (new (options: never) => T) & { readonly optionKeys?: OptionKeyList },
+    config: KerasConfig,
+  ): T {
+    const declared = this.optionKeys;
+    if (declared !== undefined) checkConfigKeys(this.name, config, declared, ['decay']);
     const options = camelCaseKeys(config);
     delete options['decay'];
     const learningRate = options['learningRate'];
@@ -457,7 +524,9 @@ export abstract class Optimizer {
       );
     }
     const optimizer = new this(options as never);
-    checkKnownKeys(optimizer.className, config, optimizer.getConfig(), ['decay']);
+    if (declared === undefined) {
+      checkConfigKeys(optimizer.className, config, writtenKeys(optimizer.getConfig()), ['decay']);
+    }
     return optimizer;
   }
 }

@@ -1,7 +1,8 @@
 import type { RmspropStep } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
 import { checkBoolean, checkNumber, type KerasConfig } from './config.js';
-import { Optimizer, type OptimizerOptions } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, OPTIMIZER_OPTION_KEYS } from './optimizer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link RMSprop}. */
 export interface RMSpropOptions extends OptimizerOptions {
@@ -27,6 +28,14 @@ export interface RMSpropOptions extends OptimizerOptions {
  */
 export class RMSprop extends Optimizer {
   readonly className = 'RMSprop';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    ...OPTIMIZER_OPTION_KEYS,
+    rho: true,
+    momentum: true,
+    epsilon: true,
+    centered: true,
+  } as const satisfies OptionKeys<RMSpropOptions>;
   readonly rho: number;
   readonly momentum: number;
   readonly epsilon: number;
@@ -34,6 +43,7 @@ export class RMSprop extends Optimizer {
   private readonly step: RmspropStep;
 
   constructor(options: RMSpropOptions = {}) {
+    checkOptions('RMSprop', options, RMSprop.optionKeys);
     super(options, { learningRate: 0.001, name: 'rmsprop' });
     this.rho = checkNumber('RMSprop', 'rho', options.rho ?? 0.9, { min: 0, max: 1 });
     this.momentum = checkNumber('RMSprop', 'momentum', options.momentum ?? 0.0, { min: 0, max: 1 });

@@ -1,7 +1,8 @@
 import type { SgdStep } from '../kernels/kernels.js';
 import type { Variable } from '../tensor/variable.js';
 import { checkBoolean, checkNumber, type KerasConfig } from './config.js';
-import { Optimizer, type OptimizerOptions } from './optimizer.js';
+import { Optimizer, type OptimizerOptions, OPTIMIZER_OPTION_KEYS } from './optimizer.js';
+import { checkOptions, type OptionKeys } from '../kernels/options.js';
 
 /** Options of {@link SGD}. */
 export interface SGDOptions extends OptimizerOptions {
@@ -22,6 +23,12 @@ export interface SGDOptions extends OptimizerOptions {
  */
 export class SGD extends Optimizer {
   readonly className = 'SGD';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    ...OPTIMIZER_OPTION_KEYS,
+    momentum: true,
+    nesterov: true,
+  } as const satisfies OptionKeys<SGDOptions>;
   /** μ. */
   readonly momentum: number;
   /** Whether the Nesterov form is used. */
@@ -29,6 +36,7 @@ export class SGD extends Optimizer {
   private readonly step: SgdStep;
 
   constructor(options: SGDOptions = {}) {
+    checkOptions('SGD', options, SGD.optionKeys);
     super(options, { learningRate: 0.01, name: 'SGD' });
     this.momentum = checkNumber('SGD', 'momentum', options.momentum ?? 0.0, { min: 0, max: 1 });
     this.nesterov = checkBoolean('SGD', 'nesterov', options.nesterov ?? false);

@@ -1,3 +1,7 @@
+/**
+ * Writing report files: Node only (the study page renders the same charts in the browser instead).
+ * @module
+ */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../datasets/index.js';
@@ -18,20 +22,5 @@ export async function writeTextFiles(
   return paths;
 }
 
-/** `[[1, v₁], [2, v₂], …]`: a per-epoch curve as chart points, epochs 1-based from `firstEpoch`. */
-export function epochPoints(
-  values: readonly (number | null)[] | undefined,
-  firstEpoch = 1,
-): Array<[number, number | null]> {
-  return (values ?? []).map((value, index) => [firstEpoch + index, value]);
-}
-
-/** Per-epoch mean of several curves (curves that end early contribute to the epochs they have). */
-export function meanCurve(curves: ReadonlyArray<readonly number[] | undefined>): number[] {
-  const present = curves.filter((curve): curve is readonly number[] => curve !== undefined);
-  const length = Math.max(0, ...present.map((curve) => curve.length));
-  return Array.from({ length }, (_, epoch) => {
-    const values = present.filter((curve) => epoch < curve.length).map((curve) => curve[epoch]);
-    return values.reduce((a, b) => a + b, 0) / values.length;
-  });
-}
+// The pure curve helpers moved to curves.ts (the study page uses them too); re-exported for old imports.
+export { epochPoints, meanCurve } from './curves.js';

@@ -63,7 +63,8 @@ function renderTable(table: ReportTable): string {
   ].join('\n');
 }
 
-const STYLE = `
+/** The reports' style sheet: the study page uses it too, so both look the same. */
+export const REPORT_STYLE = `
   body { font: 15px/1.5 Helvetica, Arial, sans-serif; color: #222; margin: 24px auto; max-width: 1240px; padding: 0 16px; }
   h1 { font-size: 24px; margin-bottom: 4px; }
   .subtitle { color: #666; margin-top: 0; }
@@ -100,7 +101,7 @@ export function renderHtmlReport(document: ReportDocument): string {
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeHtml(document.title)}</title>`,
-    `<style>${STYLE}</style>`,
+    `<style>${REPORT_STYLE}</style>`,
     '</head>',
     '<body>',
     `<h1>${escapeHtml(document.title)}</h1>`,

@@ -11,11 +11,13 @@ export {
   renderLineChart,
   SERIES_COLORS,
 } from './charts.js';
-export { epochPoints, meanCurve, writeTextFiles } from './files.js';
+export { epochPoints, meanCurve } from './curves.js';
+export { writeTextFiles } from './files.js';
 export {
   escapeHtml,
   inlineSvg,
   renderHtmlReport,
+  REPORT_STYLE,
   type ReportDocument,
   type ReportSection,
   type ReportTable,

@@ -1,4 +1,5 @@
 import type { ContenderResult, MeanSd, OptimizerRaceResult } from '../experiments/optimizers.js';
+import { describeDivergence } from '../experiments/results.js';
 import { type ChartSeries, renderLineChart } from './charts.js';
 import { epochPoints, writeTextFiles } from './files.js';
 import { renderHtmlReport, type ReportTable } from './html.js';
@@ -172,6 +173,17 @@ export async function writeOptimizerReport(
         ],
         table: optimizerReportTable(result),
       },
+      ...((result.diverged ?? []).length === 0
+        ? []
+        : [
+            {
+              heading: 'Diverged',
+              paragraphs: result.diverged!.map(
+                (diverged) =>
+                  `${describeDivergence(diverged)}: its curves end there, and its figures cover the epochs before.`,
+              ),
+            },
+          ]),
       {
         heading: 'Learning curves',
         paragraphs: [

@@ -1,4 +1,8 @@
-import type { TransferRun, TransferSummary } from '../experiments/transfer.js';
+import {
+  describeTransferDivergence,
+  type TransferRun,
+  type TransferSummary,
+} from '../experiments/transfer.js';
 import { type ChartSeries, renderLineChart } from './charts.js';
 import { epochPoints, meanCurve, writeTextFiles } from './files.js';
 import { renderHtmlReport, type ReportSection } from './html.js';
@@ -13,11 +17,22 @@ const SPLITS = [
 
 /** Per-epoch curve of `key` for one model, averaged over the runs. */
 function curve(runs: readonly TransferRun[], model: ModelKey, key: string): number[] {
-  return meanCurve(runs.map((run) => run[model].history[key]));
+  return meanCurve(runs.map((run) => run[model]?.history[key]));
 }
 
-function cell(runs: readonly TransferRun[], values: (run: TransferRun) => number, digits = 4): string {
-  const list = runs.map(values);
+/**
+ * Mean (± sd) of a figure over the runs that finished; with none (the study diverged in its first run),
+ * `missing`, which says why.
+ */
+function cell(
+  runs: readonly TransferRun[],
+  values: (run: TransferRun) => number,
+  digits = 4,
+  missing = 'not run',
+): string {
+  const complete = runs.filter((run) => !run.diverged);
+  if (complete.length === 0) return missing;
+  const list = complete.map(values);
   const mean = list.reduce((a, b) => a + b, 0) / list.length;
   if (list.length === 1) return mean.toFixed(digits);
   const sd = Math.sqrt(list.reduce((a, b) => a + (b - mean) ** 2, 0) / (list.length - 1));
@@ -37,8 +52,18 @@ export async function writeTransferReport(
   const runs = 'runs' in result ? result.runs : [result];
   if (runs.length === 0) throw new RangeError('writeTransferReport: the result holds no run');
   const meanNote = runs.length > 1 ? `mean over ${runs.length} seeds` : `seed ${runs[0].seed}`;
-  const frozenEpochs = Math.max(...runs.map((run) => run.modelBOnA.phases.frozen.loss?.length ?? 0));
-  const unfrozenEpochs = Math.max(...runs.map((run) => run.modelBOnA.phases.unfrozen.loss?.length ?? 0));
+  const frozenEpochs = Math.max(...runs.map((run) => run.modelBOnA?.phases.frozen.loss?.length ?? 0));
+  const unfrozenEpochs = Math.max(...runs.map((run) => run.modelBOnA?.phases.unfrozen.loss?.length ?? 0));
+  const diverged = runs.find((run) => run.diverged)?.diverged ?? null;
+  const divergedModel: ModelKey | null =
+    diverged === null
+      ? null
+      : diverged.phase.startsWith('model B on A')
+        ? 'modelBOnA'
+        : diverged.phase === 'model B'
+          ? 'modelB'
+          : 'modelA';
+  const missing = (model: ModelKey): string => (model === divergedModel ? 'diverged' : 'not run');
   const svgs: Record<string, string> = {};
 
   const trainedA = runs.some((run) => (run.modelA.history.loss?.length ?? 0) > 0);
@@ -89,41 +114,56 @@ export async function writeTransferReport(
     });
   }
 
-  const seconds = (model: ModelKey) => cell(runs, (run) => run.seconds[model], 1) + ' s';
+  const complete = runs.filter((run) => !run.diverged);
+  const seconds = (model: ModelKey) =>
+    cell(runs, (run) => run.seconds[model]!, 1, missing(model)) + (complete.length > 0 ? ' s' : '');
+  const test = (model: ModelKey, metric: 'loss' | 'accuracy') =>
+    cell(runs, (run) => run[model]!.test![metric], 4, missing(model));
+  const ratio =
+    complete.length === 0 ? `none, ${diverged!.phase} diverged` : cell(runs, (run) => run.errorRateRatio!, 2);
   const sections: ReportSection[] = [
+    ...(diverged === null
+      ? []
+      : [
+          {
+            heading: 'Training diverged',
+            paragraphs: [
+              `${describeTransferDivergence(diverged)}.` +
+                (complete.length > 0
+                  ? ` The figures below are over the ${complete.length} seed${complete.length > 1 ? 's' : ''} that finished before it.`
+                  : ''),
+            ],
+          },
+        ]),
     {
       heading: 'Test set',
       paragraphs: [
-        `Error-rate ratio (B's test error divided by B on A's): ${cell(runs, (run) => run.errorRateRatio, 2)}. ` +
-          `Model A stayed intact while B on A trained: ${runs.every((run) => run.modelAIntact) ? 'yes' : 'no'}.`,
+        `Error-rate ratio (B's test error divided by B on A's): ${ratio}. ` +
+          (complete.length === 0
+            ? ''
+            : `Model A stayed intact while B on A trained: ${complete.every((run) => run.modelAIntact) ? 'yes' : 'no'}.`),
       ],
       table: {
         header: ['model', 'task', 'test loss', 'test accuracy', 'time'],
         numeric: [2, 3, 4],
         rows: [
-          [
-            'A',
-            'A (8 classes)',
-            cell(runs, (run) => run.modelA.test.loss),
-            cell(runs, (run) => run.modelA.test.accuracy),
-            seconds('modelA'),
-          ],
+          ['A', 'A (8 classes)', test('modelA', 'loss'), test('modelA', 'accuracy'), seconds('modelA')],
           [
             'B from scratch',
             'B (sandal/shirt)',
-            cell(runs, (run) => run.modelB.test.loss),
-            cell(runs, (run) => run.modelB.test.accuracy),
+            test('modelB', 'loss'),
+            test('modelB', 'accuracy'),
             seconds('modelB'),
           ],
           [
             'B on A (reused)',
             'B (sandal/shirt)',
-            cell(runs, (run) => run.modelBOnA.test.loss),
-            cell(runs, (run) => run.modelBOnA.test.accuracy),
+            test('modelBOnA', 'loss'),
+            test('modelBOnA', 'accuracy'),
             seconds('modelBOnA'),
           ],
         ],
-        caption: runs.length > 1 ? `Mean ± sd over ${runs.length} seeds.` : undefined,
+        caption: complete.length > 1 ? `Mean ± sd over ${complete.length} seeds.` : undefined,
       },
     },
     {
@@ -143,9 +183,16 @@ export async function writeTransferReport(
       paragraphs: ['Model A was loaded from a file, not trained here: no curves.'],
     });
   }
+  const cnn = runs.some((run) => run.architecture === 'cnn');
+  const rates = [...new Set(runs.map((run) => run.learningRate).filter((rate) => rate !== undefined))];
+  const network = cnn
+    ? 'a small CNN (Conv2D 32, MaxPool, Conv2D 64, MaxPool, Dense 128)'
+    : "the notebook's dense network";
   const html = renderHtmlReport({
-    title: 'Transfer learning: reusing model A for task B',
-    subtitle: `Fashion-MNIST, the Hands-On ML notebook's study; ${meanNote}`,
+    title: `Transfer learning${cnn ? ' with a CNN' : ''}: reusing model A for task B`,
+    subtitle:
+      `Fashion-MNIST, the Hands-On ML notebook's study with ${network}` +
+      `${rates.length > 0 ? `, SGD learning rate ${rates.join(', ')}` : ''}; ${meanNote}`,
     sections,
   });
   const files = await writeTextFiles(outDir, { ...svgs, 'report.html': html });

@@ -7,17 +7,43 @@ import { rawDataset, rawStringList, type RawGroup } from './h5raw.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The Python Keras files of `shared/fixtures/keras-h5` (see its SOURCES.md), or null when absent. */
-export const FIXTURE_DIR: string | null = (() => {
-  const dir = join(root, '..', 'shared', 'fixtures', 'keras-h5');
-  return existsSync(dir) ? dir : null;
-})();
+/** The repository's own fixtures (`test/fixtures`, see its README.md). */
+export const REPO_FIXTURE_DIR = join(root, 'test', 'fixtures');
 
-/** The shared Fashion-MNIST copy, or null when absent. */
-export const FASHION_MNIST_DIR: string | null = (() => {
-  const dir = join(root, '..', 'shared', 'datasets', 'fashion-mnist-2017-08-26');
-  return existsSync(join(dir, 't10k-images-idx3-ubyte.gz')) ? dir : null;
-})();
+/** The project's shared folder: `$WARMSTART_SHARED_DIR`, else `../shared` beside the checkout. */
+export const SHARED_DIR = process.env.WARMSTART_SHARED_DIR || join(root, '..', 'shared');
+
+/** The Python Keras `.h5` files committed in `test/fixtures/keras-h5` (under 40 KB each). */
+export const COMMITTED_KERAS_H5 = [
+  'dtn__my_keras_model.h5',
+  'dtn__my_model_with_a_custom_layer.h5',
+  'hopezh__my_model_with_a_custom_loss.h5',
+] as const;
+
+/** The 1–2 MB Python Keras model-A files, kept in the shared folder only. */
+export const SHARED_KERAS_H5 = ['dtn__my_model_A.h5', 'hopezh__my_model_A.h5'] as const;
+
+/** Where a Python Keras `.h5` fixture is: the repository for the small ones, the shared folder for model A. */
+export function kerasH5Fixture(name: string): string {
+  return (COMMITTED_KERAS_H5 as readonly string[]).includes(name)
+    ? join(REPO_FIXTURE_DIR, 'keras-h5', name)
+    : join(SHARED_DIR, 'fixtures', 'keras-h5', name);
+}
+
+/** A file Keras 3 wrote (`test/fixtures/keras3`, made by `test/fixtures-gen/keras3_fixtures.py`). */
+export function keras3Fixture(name: string): string {
+  return join(REPO_FIXTURE_DIR, 'keras3', name);
+}
+
+/** Where Fashion-MNIST is expected: `$WARMSTART_DATA_DIR`, else the shared folder's copy. */
+export const FASHION_MNIST_PATH =
+  process.env.WARMSTART_DATA_DIR || join(SHARED_DIR, 'datasets', 'fashion-mnist-2017-08-26');
+
+/** A file that shows the dataset is there (for `requireFixture`). */
+export const FASHION_MNIST_PROBE = join(FASHION_MNIST_PATH, 't10k-images-idx3-ubyte.gz');
+
+/** The Fashion-MNIST folder, or null when absent. */
+export const FASHION_MNIST_DIR: string | null = existsSync(FASHION_MNIST_PROBE) ? FASHION_MNIST_PATH : null;
 
 let dataset: Promise<ImageDataset> | null = null;
 

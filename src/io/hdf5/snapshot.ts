@@ -106,9 +106,14 @@ export interface WriteGroup {
   groups: WriteGroup[];
 }
 
-/** What the HDF5 worker is asked to do: read a whole file, or write one. */
+/**
+ * What the HDF5 worker is asked to do: read a whole file from its bytes, or write one and return its bytes.
+ * The worker never touches a file system (its HDF5 files live in Emscripten's in-memory one), so that no
+ * scratch file outlives a killed process. `name` is the file as the user knows it, for messages.
+ */
 export type RequestBody =
-  { op: 'read'; path: string; limits: ReadLimits } | { op: 'write'; path: string; root: WriteGroup };
+  | { op: 'read'; name: string; bytes: Uint8Array; limits: ReadLimits }
+  | { op: 'write'; name: string; root: WriteGroup };
 
 /** A request to the HDF5 worker. */
 export type WorkerRequest = RequestBody & { id: number };
@@ -121,6 +126,7 @@ export interface WorkerFailure {
   fatal: boolean;
 }
 
-/** The worker's answer to one request. */
+/** The worker's answer to one request: the file read (`tree`), or the file written (`bytes`). */
 export type WorkerResponse =
-  { id: number; ok: true; tree: GroupSnapshot | null } | { id: number; ok: false; failure: WorkerFailure };
+  | { id: number; ok: true; tree: GroupSnapshot | null; bytes: Uint8Array | null }
+  | { id: number; ok: false; failure: WorkerFailure };

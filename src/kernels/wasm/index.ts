@@ -6,8 +6,25 @@
  * @module
  */
 
+import * as host from '../../platform/host.js';
 import { registerBackend } from '../index.js';
-import type { AccuracyName, ActivationName, LossName, SgdStep } from '../kernels.js';
+import { checkOptions, type OptionKeys } from '../options.js';
+import type {
+  AccuracyName,
+  ActivationName,
+  AdadeltaStep,
+  AdagradStep,
+  AdamaxStep,
+  AdamStep,
+  Conv2DGeometry,
+  FtrlStep,
+  LionStep,
+  LossName,
+  NadamStep,
+  ReluOptions,
+  RmspropStep,
+  SgdStep,
+} from '../kernels.js';
 import { ReferenceKernels } from '../reference.js';
 import {
   ACCURACY_CODES,
@@ -15,11 +32,14 @@ import {
   CONTROL_OFFSET,
   type KernelExports,
   LOSS_CODES,
+  RANGE,
   SOFTMAX,
   TASK,
 } from './abi.js';
+import { SPLIT_WORK, WasmConvolutions } from './conv.js';
 import { WasmHeap } from './heap.js';
 import { loadKernelModule } from './loader.js';
+import { WasmOptimizers } from './optimizers.js';
 import { WorkerPool } from './pool.js';
 
 /** Options of {@link createWasmKernels}. */
@@ -32,7 +52,15 @@ export interface WasmKernelOptions {
   spinMicros?: number;
   /** Initial size of the shared memory in MiB (it grows on demand; default 16). */
   initialMiB?: number;
-  /** Folder holding `kernels-simd.wasm`/`kernels-relaxed.wasm`; default the package's `build/wasm/`. */
+  /**
+   * The most the shared memory may grow to, in MiB (default 4096: the whole wasm32 address space). Beyond
+   * it, allocations throw `OutOfMemoryError`.
+   */
+  maximumMiB?: number;
+  /**
+   * Folder holding `kernels-simd.wasm` and `kernels-relaxed.wasm`: a URL (resolved against the page in a
+   * browser) or a path (Node). Default: next to the loader module, where the build and bundlers put them.
+   */
   wasmDir?: string | URL;
   /**
    * For tests: with two threads, the calling thread runs at most this many chunks of each split product
@@ -40,6 +68,17 @@ export interface WasmKernelOptions {
    */
   mainChunkLimit?: number;
 }
+
+/** The keys of {@link WasmKernelOptions}. */
+const WASM_KERNEL_OPTION_KEYS = {
+  threads: true,
+  relaxedSimd: true,
+  spinMicros: true,
+  initialMiB: true,
+  maximumMiB: true,
+  wasmDir: true,
+  mainChunkLimit: true,
+} as const satisfies OptionKeys<WasmKernelOptions>;
 
 /** What a {@link WasmKernels} instance runs on. */
 export interface WasmKernelInfo {
@@ -82,11 +121,6 @@ const MAX_CHUNKS = 4;
 function productChunks(work: number, width: number): number {
   return work >= SPLIT_FINE && width >= SPLIT_FINE_WIDTH ? 4 : 2;
 }
-/**
- * Elements below which the SGD step stays on one thread: the 300×100 matrix splits too, so its rows stay
- * on the core whose dW and forward chunks use them.
- */
-const SPLIT_SGD = 1 << 14;
 
 /**
  * Kernels backed by WebAssembly SIMD. Create with {@link createWasmKernels} (compilation is async); call
@@ -114,14 +148,26 @@ export class WasmKernels extends ReferenceKernels {
   private partial: Float32Array | null = null;
   /** @internal Depth from which forward products split by depth (benchmarks may change it). */
   splitDepth = SPLIT_DEPTH;
-  /** @internal Elements from which the SGD step splits (benchmarks may change it). */
-  splitSgd = SPLIT_SGD;
+  /**
+   * @internal Elements from which the SGD step (and the other memory-bound passes of optimizers.ts) splits;
+   * benchmarks may change it.
+   */
+  get splitSgd(): number {
+    return this.optimizers.splitLight;
+  }
+  set splitSgd(value: number) {
+    this.optimizers.splitLight = value;
+  }
 
   /**
    * Calls that ran the inherited reference loops because a view was outside this backend's memory (or a
    * size did not fit): a cheap way for tests and benchmarks to check the fast path really ran.
    */
   readonly stats = { fallbacks: 0 };
+  /** @internal The convolutional-network kernels (`conv.ts`); benchmarks may force their algorithm. */
+  readonly convolutions: WasmConvolutions;
+  /** @internal The optimizer steps (`optimizers.ts`); the overrides below delegate to it. */
+  readonly optimizers: WasmOptimizers;
 
   /** @internal Use {@link createWasmKernels}. */
   constructor(heap: WasmHeap, wasm: KernelExports, pool: WorkerPool | null, relaxedSimd: boolean) {
@@ -130,6 +176,13 @@ export class WasmKernels extends ReferenceKernels {
     this.wasm = wasm;
     this.pool = pool;
     this.info = { relaxedSimd, threads: pool === null ? 1 : 2 };
+    this.convolutions = new WasmConvolutions(heap, wasm, (work) => this.splitter(work, SPLIT_WORK));
+    this.optimizers = new WasmOptimizers({
+      heap,
+      wasm,
+      splitter: (work, threshold) => this.splitter(work, threshold),
+      rowLengthOf: (offset) => this.rowLengths.get(offset) ?? 0,
+    });
   }
 
   /**
@@ -157,6 +210,7 @@ export class WasmKernels extends ReferenceKernels {
     const pool = this.pool;
     this.pool = null;
     this.info.threads = 1;
+    this.convolutions.dispose();
     if (pool !== null) await pool.dispose();
   }
 
@@ -345,7 +399,14 @@ export class WasmKernels extends ReferenceKernels {
       super.activationForward(activation, z, y, m, n);
       return;
     }
-    if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
+    if (act === SOFTMAX) {
+      this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
+      return;
+    }
+    // A convolution's feature maps (10⁵–10⁶ elements) are split in whole cache lines; a dense layer's stay whole.
+    const pool = length >= 32 ? this.splitter(2 * length, SPLIT_WORK) : null;
+    if (pool !== null)
+      pool.run(TASK.range, 2, [RANGE.activationForward, length, 16, act, z.byteOffset, y.byteOffset, length]);
     else this.wasm.activation_block(act, z.byteOffset, y.byteOffset, 1, length, 0, length);
   }
 
@@ -377,8 +438,25 @@ export class WasmKernels extends ReferenceKernels {
       super.activationBackward(activation, z, y, dy, dz, m, n);
       return;
     }
-    if (act === SOFTMAX) this.wasm.softmax_backward(y.byteOffset, dy.byteOffset, dz.byteOffset, m, n);
-    else this.wasm.activation_backward(act, z.byteOffset, y.byteOffset, dy.byteOffset, dz.byteOffset, length);
+    if (act === SOFTMAX) {
+      this.wasm.softmax_backward(y.byteOffset, dy.byteOffset, dz.byteOffset, m, n);
+      return;
+    }
+    const pool = length >= 32 ? this.splitter(2 * length, SPLIT_WORK) : null;
+    if (pool !== null) {
+      const args = [
+        RANGE.activationBackward,
+        length,
+        16,
+        act,
+        z.byteOffset,
+        y.byteOffset,
+        dy.byteOffset,
+        dz.byteOffset,
+      ];
+      pool.run(TASK.range, 2, args);
+    } else
+      this.wasm.activation_backward(act, z.byteOffset, y.byteOffset, dy.byteOffset, dz.byteOffset, length);
   }
 
   override denseBackwardWeights(
@@ -588,13 +666,13 @@ export class WasmKernels extends ReferenceKernels {
   }
 
   override scale(x: Float32Array, factor: number): void {
-    if (!this.heap.owns(x)) {
-      this.stats.fallbacks++;
-      super.scale(x, factor);
-      return;
-    }
-    this.wasm.scale(x.byteOffset, x.length, factor);
+    if (this.optimizers.scale(x, factor)) return;
+    this.stats.fallbacks++;
+    super.scale(x, factor);
   }
+
+  // ---- Optimizer steps: each a descriptor for `optimizer_update` (see optimizers.ts), bit-identical to the
+  // reference loops they fall back to.
 
   override sgdUpdate(
     param: Float32Array,
@@ -602,40 +680,344 @@ export class WasmKernels extends ReferenceKernels {
     velocity: Float32Array | null,
     step: SgdStep,
   ): void {
-    const length = param.length;
-    const heap = this.heap;
-    const useVelocity = velocity !== null && step.momentum !== 0;
-    if (
-      !heap.owns(param) ||
-      !heap.owns(grad) ||
-      grad.length < length ||
-      (useVelocity && (!heap.owns(velocity) || velocity.length < length))
-    ) {
-      this.stats.fallbacks++;
-      super.sgdUpdate(param, grad, velocity, step);
-      return;
-    }
-    const v = useVelocity ? velocity.byteOffset : 0;
-    const nesterov = step.nesterov ? 1 : 0;
-    const pool = this.splitter(length, this.splitSgd);
-    if (pool !== null) {
-      // A stale or unknown row length only changes how the elements are shared out, never the result.
-      const n = this.rowLengths.get(grad.byteOffset) ?? 0;
-      const rowLength = n > 0 && length % n === 0 && length / n > 8 ? n : 0;
-      const args = [param.byteOffset, grad.byteOffset, v, length, nesterov, rowLength];
-      pool.run(TASK.sgd, 2, args, step.learningRate, step.momentum);
-    } else {
-      this.wasm.sgd_update(
-        param.byteOffset,
-        grad.byteOffset,
-        v,
-        step.learningRate,
-        step.momentum,
-        nesterov,
-        0,
-        length,
-      );
-    }
+    if (this.optimizers.sgd(param, grad, velocity, step)) return;
+    this.stats.fallbacks++;
+    super.sgdUpdate(param, grad, velocity, step);
+  }
+
+  override fill(x: Float32Array, value: number): void {
+    if (this.optimizers.fill(x, value)) return;
+    this.stats.fallbacks++;
+    super.fill(x, value);
+  }
+
+  override clipByValue(x: Float32Array, min: number, max: number): void {
+    if (this.optimizers.clipByValue(x, min, max)) return;
+    this.stats.fallbacks++;
+    super.clipByValue(x, min, max);
+  }
+
+  override accumulateGradient(accumulator: Float32Array, gradient: Float32Array, divisor: number): void {
+    if (this.optimizers.accumulateGradient(accumulator, gradient, divisor)) return;
+    this.stats.fallbacks++;
+    super.accumulateGradient(accumulator, gradient, divisor);
+  }
+
+  override emaUpdate(average: Float32Array, value: Float32Array, momentum: number): void {
+    if (this.optimizers.emaUpdate(average, value, momentum)) return;
+    this.stats.fallbacks++;
+    super.emaUpdate(average, value, momentum);
+  }
+
+  override rmspropUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    velocity: Float32Array,
+    averageGradient: Float32Array | null,
+    momentum: Float32Array | null,
+    step: RmspropStep,
+  ): void {
+    if (this.optimizers.rmsprop(param, grad, velocity, averageGradient, momentum, step)) return;
+    this.stats.fallbacks++;
+    super.rmspropUpdate(param, grad, velocity, averageGradient, momentum, step);
+  }
+
+  override adamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vhat: Float32Array | null,
+    step: AdamStep,
+  ): void {
+    if (this.optimizers.adam(param, grad, m, v, vhat, step)) return;
+    this.stats.fallbacks++;
+    super.adamUpdate(param, grad, m, v, vhat, step);
+  }
+
+  override adadeltaUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulatedGrad: Float32Array,
+    accumulatedDelta: Float32Array,
+    step: AdadeltaStep,
+  ): void {
+    if (this.optimizers.adadelta(param, grad, accumulatedGrad, accumulatedDelta, step)) return;
+    this.stats.fallbacks++;
+    super.adadeltaUpdate(param, grad, accumulatedGrad, accumulatedDelta, step);
+  }
+
+  override adagradUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulator: Float32Array,
+    step: AdagradStep,
+  ): void {
+    if (this.optimizers.adagrad(param, grad, accumulator, step)) return;
+    this.stats.fallbacks++;
+    super.adagradUpdate(param, grad, accumulator, step);
+  }
+
+  override adamaxUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    u: Float32Array,
+    step: AdamaxStep,
+  ): void {
+    if (this.optimizers.adamax(param, grad, m, u, step)) return;
+    this.stats.fallbacks++;
+    super.adamaxUpdate(param, grad, m, u, step);
+  }
+
+  override nadamUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    step: NadamStep,
+  ): void {
+    if (this.optimizers.nadam(param, grad, m, v, step)) return;
+    this.stats.fallbacks++;
+    super.nadamUpdate(param, grad, m, v, step);
+  }
+
+  override lionUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, step: LionStep): void {
+    if (this.optimizers.lion(param, grad, m, step)) return;
+    this.stats.fallbacks++;
+    super.lionUpdate(param, grad, m, step);
+  }
+
+  override ftrlUpdate(
+    param: Float32Array,
+    grad: Float32Array,
+    accumulator: Float32Array,
+    linear: Float32Array,
+    step: FtrlStep,
+  ): void {
+    if (this.optimizers.ftrl(param, grad, accumulator, linear, step)) return;
+    this.stats.fallbacks++;
+    super.ftrlUpdate(param, grad, accumulator, linear, step);
+  }
+
+  // ---- convolutional networks: thin overrides over conv.ts, which returns false for views outside the memory.
+
+  override conv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.conv2dForward(x, kernel, bias, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.conv2dForward(x, kernel, bias, y, geometry);
+  }
+
+  override conv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.conv2dBackwardInput(dy, kernel, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.conv2dBackwardInput(dy, kernel, dx, geometry);
+  }
+
+  override addElementwise(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+    if (this.convolutions.addElementwise(a, b, out, n)) return;
+    this.stats.fallbacks++;
+    super.addElementwise(a, b, out, n);
+  }
+
+  override zeroPad2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): void {
+    if (this.convolutions.zeroPad2d(x, y, batch, height, width, channels, top, bottom, left, right)) return;
+    this.stats.fallbacks++;
+    super.zeroPad2d(x, y, batch, height, width, channels, top, bottom, left, right);
+  }
+
+  override conv2dBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    kernel: Float32Array,
+    dKernel: Float32Array | null,
+    dBias: Float32Array | null,
+    dx: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void {
+    // The two passes build the lists of dy's non-zero values once.
+    this.convolutions.sharingLists(dy, () => {
+      if (dKernel !== null) this.conv2dBackwardWeights(x, dy, dKernel, dBias, geometry);
+      if (dx !== null) this.conv2dBackwardInput(dy, kernel, dx, geometry);
+    });
+  }
+
+  override conv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.conv2dBackwardWeights(x, dy, dKernel, dBias, geometry)) return;
+    this.stats.fallbacks++;
+    super.conv2dBackwardWeights(x, dy, dKernel, dBias, geometry);
+  }
+
+  override depthwiseConv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.depthwiseConv2dForward(x, kernel, bias, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.depthwiseConv2dForward(x, kernel, bias, y, geometry);
+  }
+
+  override depthwiseConv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.depthwiseConv2dBackwardInput(dy, kernel, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.depthwiseConv2dBackwardInput(dy, kernel, dx, geometry);
+  }
+
+  override depthwiseConv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.depthwiseConv2dBackwardWeights(x, dy, dKernel, dBias, geometry)) return;
+    this.stats.fallbacks++;
+    super.depthwiseConv2dBackwardWeights(x, dy, dKernel, dBias, geometry);
+  }
+
+  override maxPool2dForward(x: Float32Array, y: Float32Array, geometry: Conv2DGeometry): void {
+    if (this.convolutions.maxPool2dForward(x, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.maxPool2dForward(x, y, geometry);
+  }
+
+  override maxPool2dBackward(
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    geometry: Conv2DGeometry,
+  ): void {
+    if (this.convolutions.maxPool2dBackward(x, y, dy, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.maxPool2dBackward(x, y, dy, dx, geometry);
+  }
+
+  override averagePool2dForward(x: Float32Array, y: Float32Array, geometry: Conv2DGeometry): void {
+    if (this.convolutions.averagePool2dForward(x, y, geometry)) return;
+    this.stats.fallbacks++;
+    super.averagePool2dForward(x, y, geometry);
+  }
+
+  override averagePool2dBackward(dy: Float32Array, dx: Float32Array, geometry: Conv2DGeometry): void {
+    if (this.convolutions.averagePool2dBackward(dy, dx, geometry)) return;
+    this.stats.fallbacks++;
+    super.averagePool2dBackward(dy, dx, geometry);
+  }
+
+  override reluForward(x: Float32Array, y: Float32Array, n: number, options: ReluOptions): void {
+    if (this.convolutions.reluForward(x, y, n, options)) return;
+    this.stats.fallbacks++;
+    super.reluForward(x, y, n, options);
+  }
+
+  override reluBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    n: number,
+    options: ReluOptions,
+  ): void {
+    if (this.convolutions.reluBackward(x, dy, dx, n, options)) return;
+    this.stats.fallbacks++;
+    super.reluBackward(x, dy, dx, n, options);
+  }
+
+  override columnMoments(
+    x: Float32Array,
+    m: number,
+    c: number,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void {
+    if (this.convolutions.columnMoments(x, m, c, mean, variance)) return;
+    this.stats.fallbacks++;
+    super.columnMoments(x, m, c, mean, variance);
+  }
+
+  override batchNormForward(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    xHat: Float32Array | null,
+    y: Float32Array,
+  ): void {
+    if (this.convolutions.batchNormForward(x, mean, variance, gamma, beta, epsilon, m, c, xHat, y)) return;
+    this.stats.fallbacks++;
+    super.batchNormForward(x, mean, variance, gamma, beta, epsilon, m, c, xHat, y);
+  }
+
+  override batchNormBackward(
+    dy: Float32Array,
+    xHat: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    batchStatistics: boolean,
+    dx: Float32Array | null,
+    dGamma: Float32Array | null,
+    dBeta: Float32Array | null,
+  ): void {
+    const args = [dy, xHat, variance, gamma, epsilon, m, c, batchStatistics, dx, dGamma, dBeta] as const;
+    if (this.convolutions.batchNormBackward(...args)) return;
+    this.stats.fallbacks++;
+    super.batchNormBackward(...args);
+  }
+
+  override channelAffine(
+    x: Float32Array,
+    y: Float32Array,
+    m: number,
+    c: number,
+    scale: Float32Array,
+    offset: Float32Array | null,
+  ): void {
+    if (this.convolutions.channelAffine(x, y, m, c, scale, offset)) return;
+    this.stats.fallbacks++;
+    super.channelAffine(x, y, m, c, scale, offset);
   }
 }
 
@@ -644,8 +1026,11 @@ export class WasmKernels extends ReferenceKernels {
  * `threads: 1`, starts the helper thread.
  */
 export async function createWasmKernels(options: WasmKernelOptions = {}): Promise<WasmKernels> {
+  checkOptions('createWasmKernels', options, WASM_KERNEL_OPTION_KEYS);
   const { module, relaxedSimd } = await loadKernelModule(options);
-  const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024);
+  const heap = WasmHeap.create((options.initialMiB ?? 16) * 1024 * 1024, {
+    maximumBytes: options.maximumMiB === undefined ? undefined : options.maximumMiB * 1024 * 1024,
+  });
   const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
   const wasm = instance.exports as unknown as KernelExports;
   if (wasm.heap_base() > CONTROL_OFFSET) {
@@ -663,11 +1048,9 @@ export async function createWasmKernels(options: WasmKernelOptions = {}): Promis
   return new WasmKernels(heap, wasm, pool, relaxedSimd);
 }
 
+/** Two threads where the platform has two cores or more (the pool falls back to one where it cannot start). */
 async function defaultThreads(): Promise<1 | 2> {
-  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return 1;
-  const os = await import('node:os');
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return cores >= 2 ? 2 : 1;
+  return host.availableCores() >= 2 ? 2 : 1;
 }
 
 /** Makes `setBackend('wasm')` create {@link WasmKernels} with default options. */

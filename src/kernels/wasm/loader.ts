@@ -1,8 +1,14 @@
 /**
  * Finds, reads and compiles the kernels module: the relaxed-SIMD build where the engine accepts it, else
- * the SIMD128 build. Node reads the file from disk; a browser fetches it next to this module's URL.
+ * the SIMD128 build.
+ *
+ * The files are referenced as `new URL('./kernels-….wasm', import.meta.url)` literals, the pattern bundlers
+ * (Vite, webpack, Parcel, Rollup with its URL plugin) recognise and copy into the output; the build puts them
+ * next to this module in `dist/`. Where a bundler does not copy them (esbuild), or the page serves them
+ * elsewhere, `wasmDir` names their folder: a URL, resolved against the page in a browser, or a path in Node.
  * @module
  */
+import * as host from '../../platform/host.js';
 
 /** Which build was compiled, and the compiled module. */
 export interface LoadedModule {
@@ -14,79 +20,68 @@ export interface LoadedModule {
 export interface LoadOptions {
   /** `true` demands the relaxed build (error if unsupported), `false` forbids it; default: when supported. */
   relaxedSimd?: boolean;
-  /** Folder (path or URL) holding `kernels-*.wasm`; default: `build/wasm/` of the package. */
+  /**
+   * Folder holding `kernels-simd.wasm` and `kernels-relaxed.wasm`: a URL (`'/assets/wasm/'`, resolved
+   * against the page in a browser) or, in Node, a path. Default: next to this module (`WARMSTART_WASM_DIR`
+   * overrides that in Node).
+   */
   wasmDir?: string | URL;
 }
 
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+type KernelFile = 'kernels-relaxed.wasm' | 'kernels-simd.wasm';
 
-/**
- * Where `build/wasm/` is, relative to this file: `src/kernels/wasm/` when run from sources (tsx), and
- * `dist/src/kernels/wasm/` after `tsc`, one level deeper. `WARMSTART_WASM_DIR` overrides both.
- */
-function candidateDirs(wasmDir: string | URL | undefined): URL[] {
-  const override = wasmDir ?? (isNode ? process.env.WARMSTART_WASM_DIR : undefined);
+/** The literal URLs bundlers look for: do not build these from variables. */
+function bundledUrl(file: KernelFile): URL {
+  return file === 'kernels-relaxed.wasm'
+    ? new URL('./kernels-relaxed.wasm', import.meta.url)
+    : new URL('./kernels-simd.wasm', import.meta.url);
+}
+
+/** Where to look for `file`, in order. */
+function candidateUrls(file: KernelFile, wasmDir: string | URL | undefined): URL[] {
+  const override = wasmDir ?? host.environmentVariable('WARMSTART_WASM_DIR');
   if (override !== undefined && override !== '') {
-    if (override instanceof URL) return [override];
-    return [isNode && !/^[a-z]+:/i.test(override) ? pathToDirUrl(override) : new URL(override)];
+    const folder = override instanceof URL ? override : host.resolveLocation(override);
+    // A folder URL must end in '/' for the file name to be resolved inside it.
+    const folderHref = folder.href.endsWith('/') ? folder.href : `${folder.href}/`;
+    return [new URL(file, folderHref)];
   }
-  return [
-    new URL('../../../build/wasm/', import.meta.url),
-    new URL('../../../../build/wasm/', import.meta.url),
-  ];
+  return [bundledUrl(file), ...host.kernelFolderFallbacks().map((folder) => new URL(file, folder))];
 }
 
-function pathToDirUrl(path: string): URL {
-  const absolute = path.startsWith('/') ? path : `${process.cwd()}/${path}`;
-  return new URL(`file://${absolute.endsWith('/') ? absolute : `${absolute}/`}`);
-}
-
-async function readBytes(dirs: URL[], file: string): Promise<Uint8Array<ArrayBuffer>> {
+async function readKernelFile(
+  file: KernelFile,
+  wasmDir: string | URL | undefined,
+): Promise<Uint8Array<ArrayBuffer>> {
   const failures: string[] = [];
-  for (const dir of dirs) {
-    const url = new URL(file, dir);
+  let urls: URL[];
+  try {
+    urls = candidateUrls(file, wasmDir);
+  } catch (error) {
+    throw new Error(
+      `warmstart: wasmDir ${String(wasmDir)} is not a folder URL or path (${(error as Error).message})`,
+    );
+  }
+  for (const url of urls) {
     try {
-      if (url.protocol === 'file:' && isNode) {
-        const { readFile } = await import('node:fs/promises');
-        return new Uint8Array(await readFile(url));
-      }
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      return new Uint8Array(await response.arrayBuffer());
+      return await host.readBytes(url);
     } catch (error) {
       failures.push(`${url.href}: ${(error as Error).message}`);
     }
   }
   throw new Error(
-    `warmstart: cannot load the WebAssembly kernels (${file}); run \`npm run build:wasm\` first. Tried:\n  ${failures.join('\n  ')}`,
+    `warmstart: cannot load the WebAssembly kernels (${file}); run \`npm run build:wasm\` first, or pass ` +
+      `wasmDir. Tried:\n  ${failures.join('\n  ')}`,
   );
-}
-
-let relaxedFlagSet = false;
-
-/**
- * Node 20's V8 ships relaxed SIMD behind a flag that NODE_OPTIONS refuses, so it is set from code, once,
- * before anything is compiled. V8 flags are process-wide, so worker threads see it too.
- */
-async function enableRelaxedSimd(): Promise<void> {
-  if (relaxedFlagSet || !isNode) return;
-  relaxedFlagSet = true;
-  try {
-    const v8 = await import('node:v8');
-    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-  } catch {
-    // Not fatal: validation below then simply rejects the relaxed build.
-  }
 }
 
 /** Reads and compiles the best build this engine runs. */
 export async function loadKernelModule(options: LoadOptions = {}): Promise<LoadedModule> {
-  const dirs = candidateDirs(options.wasmDir);
   if (options.relaxedSimd !== false) {
-    await enableRelaxedSimd();
+    host.enableRelaxedSimd();
     let bytes: Uint8Array<ArrayBuffer> | null = null;
     try {
-      bytes = await readBytes(dirs, 'kernels-relaxed.wasm');
+      bytes = await readKernelFile('kernels-relaxed.wasm', options.wasmDir);
     } catch (error) {
       if (options.relaxedSimd === true) throw error;
     }
@@ -97,7 +92,7 @@ export async function loadKernelModule(options: LoadOptions = {}): Promise<Loade
       throw new Error('warmstart: this WebAssembly engine does not support relaxed SIMD');
     }
   }
-  const bytes = await readBytes(dirs, 'kernels-simd.wasm');
+  const bytes = await readKernelFile('kernels-simd.wasm', options.wasmDir);
   if (!WebAssembly.validate(bytes)) {
     throw new Error('warmstart: this WebAssembly engine does not support SIMD128 or shared memory');
   }

@@ -1,3 +1,5 @@
+import * as host from '../../platform/host.js';
+import type { OptionKeys } from '../../kernels/options.js';
 import type { Optimizer } from '../../optimizers/optimizer.js';
 import type { BaseModel } from '../baseModel.js';
 import type { Callback, ProgressWriter } from '../callbacks.js';
@@ -57,9 +59,15 @@ export function checkVerbose(owner: string, value: unknown): 0 | 1 {
 export interface MessageOptions {
   /** 0 silent (default), 1 prints a line whenever the callback acts, as Keras's `verbose=1`. */
   verbose?: 0 | 1;
-  /** Where messages go (default `process.stdout`, or `console.log` outside Node). */
+  /** Where messages go (default `process.stdout` in Node, the console in browsers). */
   writer?: ProgressWriter;
 }
+
+/** The keys of {@link MessageOptions}; each callback's list adds its own. */
+export const MESSAGE_OPTION_KEYS = {
+  verbose: true,
+  writer: true,
+} as const satisfies OptionKeys<MessageOptions>;
 
 /** Writes one line of a callback's messages. */
 export function writeLine(writer: ProgressWriter | undefined, line: string): void {
@@ -67,9 +75,7 @@ export function writeLine(writer: ProgressWriter | undefined, line: string): voi
     writer.write(line + '\n');
     return;
   }
-  const stdout = (globalThis as { process?: { stdout?: ProgressWriter } }).process?.stdout;
-  if (stdout) stdout.write(line + '\n');
-  else console.log(line);
+  host.standardOutput().write(line + '\n');
 }
 
 /** The model `fit` gave the callback; a clear error when the callback is driven outside `fit`. */

@@ -1,5 +1,6 @@
-import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import * as host from '../../platform/host.js';
+import type { TextFile } from '../../platform/types.js';
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import { Callback, type Logs } from '../callbacks.js';
 import { CallbackArgumentError } from './common.js';
 import { pythonFloatRepr } from './pythonFormat.js';
@@ -11,6 +12,12 @@ export interface CSVLoggerOptions {
   /** Append to an existing file (no second header) instead of overwriting it (default false). */
   append?: boolean;
 }
+
+/** The keys of {@link CSVLoggerOptions}. */
+const CSV_LOGGER_OPTION_KEYS = {
+  separator: true,
+  append: true,
+} as const satisfies OptionKeys<CSVLoggerOptions>;
 
 const OWNER = 'CSVLogger';
 
@@ -32,10 +39,11 @@ export class CSVLogger extends Callback {
   /** Whether rows are appended to an existing file. */
   readonly append: boolean;
   private keys: string[] | null = null;
-  private file: FileHandle | null = null;
+  private file: TextFile | null = null;
   private writeHeader = true;
 
   constructor(filename: string, options: CSVLoggerOptions = {}) {
+    checkOptions('CSVLogger', options, CSV_LOGGER_OPTION_KEYS);
     super();
     if (typeof filename !== 'string' || filename.length === 0) {
       throw new CallbackArgumentError(
@@ -57,12 +65,12 @@ export class CSVLogger extends Callback {
     await this.close();
     this.writeHeader = true;
     if (this.append) {
-      const existing = await readFile(this.filename, 'utf8').catch(() => '');
+      const existing = await host.readTextFile(this.filename).catch(() => '');
       this.writeHeader = existing.split('\n', 1)[0].length === 0;
     }
-    const folder = dirname(this.filename);
-    if (folder !== '' && folder !== '.') await mkdir(folder, { recursive: true });
-    this.file = await open(this.filename, this.append ? 'a' : 'w');
+    const folder = host.parentFolder(this.filename);
+    if (folder !== '' && folder !== '.') await host.makeDirectory(folder);
+    this.file = await host.openTextFile(this.filename, this.append ? 'a' : 'w');
     this.keys = null;
   }
 

@@ -1,3 +1,4 @@
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Logs } from '../callbacks.js';
 import {
@@ -8,6 +9,7 @@ import {
   type MonitorMode,
   requireModel,
   writeLine,
+  MESSAGE_OPTION_KEYS,
 } from './common.js';
 import { MonitorCallback } from './monitorCallback.js';
 
@@ -28,6 +30,18 @@ export interface EarlyStoppingOptions extends MessageOptions {
   /** Epochs of warm-up before watching starts (default 0). */
   startFromEpoch?: number;
 }
+
+/** The keys of {@link EarlyStoppingOptions}. */
+const EARLY_STOPPING_OPTION_KEYS = {
+  ...MESSAGE_OPTION_KEYS,
+  monitor: true,
+  minDelta: true,
+  patience: true,
+  mode: true,
+  baseline: true,
+  restoreBestWeights: true,
+  startFromEpoch: true,
+} as const satisfies OptionKeys<EarlyStoppingOptions>;
 
 const OWNER = 'EarlyStopping';
 
@@ -66,6 +80,7 @@ export class EarlyStopping extends MonitorCallback {
   private readonly options: EarlyStoppingOptions;
 
   constructor(options: EarlyStoppingOptions = {}) {
+    checkOptions(OWNER, options, EARLY_STOPPING_OPTION_KEYS);
     super(OWNER, options.monitor ?? 'val_loss', options.mode ?? 'auto', null, options.minDelta ?? 0);
     this.patience = checkCount(OWNER, 'patience', options.patience ?? 0);
     this.startFromEpoch = checkCount(OWNER, 'startFromEpoch', options.startFromEpoch ?? 0);

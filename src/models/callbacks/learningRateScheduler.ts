@@ -1,3 +1,4 @@
+import { checkOptions } from '../../kernels/options.js';
 import { Callback, type Logs } from '../callbacks.js';
 import {
   CallbackArgumentError,
@@ -5,6 +6,7 @@ import {
   type MessageOptions,
   requireOptimizer,
   writeLine,
+  MESSAGE_OPTION_KEYS,
 } from './common.js';
 import { pythonFloatRepr } from './pythonFormat.js';
 
@@ -32,6 +34,7 @@ export class LearningRateScheduler extends Callback {
   private readonly writer: MessageOptions['writer'];
 
   constructor(schedule: LearningRateScheduleFunction, options: LearningRateSchedulerOptions = {}) {
+    checkOptions(OWNER, options, MESSAGE_OPTION_KEYS);
     super();
     if (typeof schedule !== 'function') {
       throw new CallbackArgumentError(

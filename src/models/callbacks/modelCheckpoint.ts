@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import * as host from '../../platform/host.js';
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import type { Logs } from '../callbacks.js';
 import {
   CallbackArgumentError,
@@ -8,6 +8,7 @@ import {
   type MonitorMode,
   requireModel,
   writeLine,
+  MESSAGE_OPTION_KEYS,
 } from './common.js';
 import { MonitorCallback } from './monitorCallback.js';
 import { formatPython, formatPythonValue, type PythonValue } from './pythonFormat.js';
@@ -30,7 +31,26 @@ export interface ModelCheckpointOptions extends MessageOptions {
   mode?: MonitorMode;
   /** With `saveBestOnly`, a value to beat before the first save (Keras's `initial_value_threshold`). */
   initialValueThreshold?: number | null;
+  /**
+   * `'epoch'` (default) saves at the end of every epoch; a positive integer N saves after every N batches
+   * (counted across epochs from the start of `fit`, as Keras's `save_freq`), with the running means of the
+   * epoch so far as logs, and `{batch}` (1-based) available in `filepath`. Keras's caution applies: a
+   * monitored value then may reflect as little as one batch.
+   */
+  saveFreq?: 'epoch' | number;
 }
+
+/** The keys of {@link ModelCheckpointOptions}. */
+const MODEL_CHECKPOINT_OPTION_KEYS = {
+  ...MESSAGE_OPTION_KEYS,
+  filepath: true,
+  monitor: true,
+  saveBestOnly: true,
+  saveWeightsOnly: true,
+  mode: true,
+  initialValueThreshold: true,
+  saveFreq: true,
+} as const satisfies OptionKeys<ModelCheckpointOptions>;
 
 const OWNER = 'ModelCheckpoint';
 
@@ -48,8 +68,7 @@ interface WeightsSaver {
  * new ModelCheckpoint({ filepath: 'runs/ckpt-{epoch:02d}-{val_loss:.4f}.keras', saveBestOnly: true })
  * ```
  *
- * Keras's batch-frequency saving (`save_freq=N`) is not offered: saving is asynchronous and batch hooks are
- * not.
+ * With `saveFreq: N` it saves every N batches instead, as Keras's `save_freq=N` (the fit waits for each save).
  */
 export class ModelCheckpoint extends MonitorCallback {
   /** The path template. */
@@ -58,8 +77,13 @@ export class ModelCheckpoint extends MonitorCallback {
   readonly saveBestOnly: boolean;
   /** Whether only weights are saved. */
   readonly saveWeightsOnly: boolean;
+  /** `'epoch'` or every N batches. */
+  readonly saveFreq: 'epoch' | number;
   /** Paths written so far, in order (a path saved twice appears twice). */
   readonly saved: string[] = [];
+  private batchesSinceSave = 0;
+  private lastBatchSeen = 0;
+  private currentEpoch = 0;
   private readonly verbose: 0 | 1;
   private readonly writer: MessageOptions['writer'];
 
@@ -69,6 +93,7 @@ export class ModelCheckpoint extends MonitorCallback {
         `${OWNER}: pass options: new ModelCheckpoint({ filepath: 'model.keras' })`,
       );
     }
+    checkOptions(OWNER, options, MODEL_CHECKPOINT_OPTION_KEYS);
     super(
       OWNER,
       options.monitor ?? 'val_loss',
@@ -95,12 +120,21 @@ export class ModelCheckpoint extends MonitorCallback {
     }
     this.filepath = filepath;
     this.saveBestOnly = options.saveBestOnly ?? false;
+    const saveFreq = options.saveFreq ?? 'epoch';
+    if (saveFreq !== 'epoch' && !(Number.isInteger(saveFreq) && saveFreq > 0)) {
+      throw new CallbackArgumentError(
+        `${OWNER}: saveFreq must be 'epoch' or a positive integer (batches), got ${JSON.stringify(saveFreq)}`,
+      );
+    }
+    this.saveFreq = saveFreq;
     this.verbose = checkVerbose(OWNER, options.verbose ?? 0);
     this.writer = options.writer;
   }
 
   override onTrainBegin(): void {
     this.resetWarnings();
+    this.batchesSinceSave = 0;
+    this.lastBatchSeen = 0;
     if (
       this.saveWeightsOnly &&
       typeof (requireModel(this, OWNER) as WeightsSaver).saveWeights !== 'function'
@@ -111,11 +145,15 @@ export class ModelCheckpoint extends MonitorCallback {
     }
   }
 
-  /** The path for an epoch (0-based) and its logs: `{epoch}` is 1-based, as in Keras. */
-  filePathFor(epoch: number, logs: Logs): string {
+  /**
+   * The path for an epoch (0-based), its logs, and for a save after a batch that batch (0-based): `{epoch}`
+   * and `{batch}` are 1-based, as in Keras.
+   */
+  filePathFor(epoch: number, logs: Logs, batch?: number): string {
     const values: Record<string, PythonValue> = {};
     for (const [key, value] of Object.entries(logs)) values[key] = { float: value };
     values.epoch = { int: epoch + 1 };
+    if (batch !== undefined && !('batch' in logs)) values.batch = { int: batch + 1 };
     try {
       return formatPython(this.filepath, values);
     } catch (error) {
@@ -125,13 +163,37 @@ export class ModelCheckpoint extends MonitorCallback {
     }
   }
 
+  override onEpochBegin(epoch: number): void {
+    this.currentEpoch = epoch;
+  }
+
+  override onBatchEnd(batch: number, logs: Logs): Promise<void> | void {
+    if (!this.shouldSaveOnBatch(batch)) return;
+    // The logs object is reused by the next batch: the save keeps its own copy.
+    return this.saveModel(this.currentEpoch, { ...logs }, batch);
+  }
+
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    if (this.saveFreq === 'epoch') await this.saveModel(epoch, logs);
+  }
+
+  /** Keras's `_should_save_on_batch`: counts batches across epochs (a batch index that drops starts an epoch). */
+  private shouldSaveOnBatch(batch: number): boolean {
+    if (this.saveFreq === 'epoch') return false;
+    this.batchesSinceSave += batch <= this.lastBatchSeen ? batch + 1 : batch - this.lastBatchSeen;
+    this.lastBatchSeen = batch;
+    if (this.batchesSinceSave < this.saveFreq) return false;
+    this.batchesSinceSave = 0;
+    return true;
+  }
+
+  private async saveModel(epoch: number, logs: Logs, batch?: number): Promise<void> {
     this.resolveDirection(OWNER);
     if (this.best === null) this.best = this.greaterIsBetter ? -Infinity : Infinity;
-    const path = this.filePathFor(epoch, logs);
+    const path = this.filePathFor(epoch, logs, batch);
     if (!this.shouldSave(epoch, logs, path)) return;
-    const directory = dirname(path);
-    if (directory !== '' && directory !== '.') await mkdir(directory, { recursive: true });
+    const directory = host.parentFolder(path);
+    if (directory !== '' && directory !== '.') await host.makeDirectory(directory);
     const model = requireModel(this, OWNER);
     if (this.saveWeightsOnly) await (model as WeightsSaver).saveWeights!(path);
     else await model.save(path);

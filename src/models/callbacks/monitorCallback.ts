@@ -38,8 +38,9 @@ export abstract class MonitorCallback extends Callback {
       this.greaterIsBetter = this.mode === 'max';
     } else {
       const name = this.monitor.replace(/^val_/, '');
+      const metric = this.model?.metrics.find((candidate) => candidate.name === name);
       if (name === 'loss') this.greaterIsBetter = false;
-      else if (this.model?.metrics.some((metric) => metric.name === name)) this.greaterIsBetter = true;
+      else if (metric !== undefined) this.greaterIsBetter = metric.direction === 'up';
       else {
         throw new CallbackArgumentError(
           `${owner} received monitor='${this.monitor}', but cannot tell whether it should be maximized or ` +

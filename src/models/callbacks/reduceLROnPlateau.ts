@@ -1,3 +1,4 @@
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import { Callback, type Logs } from '../callbacks.js';
 import {
   CallbackArgumentError,
@@ -10,6 +11,7 @@ import {
   type MonitorMode,
   requireOptimizer,
   writeLine,
+  MESSAGE_OPTION_KEYS,
 } from './common.js';
 import { pythonFloatRepr } from './pythonFormat.js';
 
@@ -30,6 +32,18 @@ export interface ReduceLROnPlateauOptions extends MessageOptions {
   /** The learning rate never goes below this (default 0). */
   minLr?: number;
 }
+
+/** The keys of {@link ReduceLROnPlateauOptions}. */
+const REDUCE_LR_ON_PLATEAU_OPTION_KEYS = {
+  ...MESSAGE_OPTION_KEYS,
+  monitor: true,
+  factor: true,
+  patience: true,
+  mode: true,
+  minDelta: true,
+  cooldown: true,
+  minLr: true,
+} as const satisfies OptionKeys<ReduceLROnPlateauOptions>;
 
 const OWNER = 'ReduceLROnPlateau';
 
@@ -69,6 +83,7 @@ export class ReduceLROnPlateau extends Callback {
   private warnedMissing = false;
 
   constructor(options: ReduceLROnPlateauOptions = {}) {
+    checkOptions(OWNER, options, REDUCE_LR_ON_PLATEAU_OPTION_KEYS);
     super();
     this.monitor = checkMonitor(OWNER, options.monitor ?? 'val_loss');
     const factor = checkFinite(OWNER, 'factor', options.factor ?? 0.1);

@@ -1,4 +1,5 @@
 import { checkNumber, checkOptionalNumber, checkString, type KerasConfig } from '../config.js';
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import { f32, LearningRateSchedule, PI_F32 } from './learningRateSchedule.js';
 
 /** Options of {@link CosineDecay} (Keras's arguments in camelCase). */
@@ -26,6 +27,15 @@ export interface CosineDecayOptions {
  */
 export class CosineDecay extends LearningRateSchedule {
   readonly className = 'CosineDecay';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    initialLearningRate: true,
+    decaySteps: true,
+    alpha: true,
+    name: true,
+    warmupTarget: true,
+    warmupSteps: true,
+  } as const satisfies OptionKeys<CosineDecayOptions>;
   readonly name: string;
   readonly initialLearningRate: number;
   readonly decaySteps: number;
@@ -34,6 +44,7 @@ export class CosineDecay extends LearningRateSchedule {
   readonly warmupSteps: number;
 
   constructor(options: CosineDecayOptions) {
+    checkOptions('CosineDecay', options, CosineDecay.optionKeys);
     super();
     const owner = 'CosineDecay';
     this.initialLearningRate = checkNumber(owner, 'initialLearningRate', options.initialLearningRate, {

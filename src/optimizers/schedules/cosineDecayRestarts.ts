@@ -1,4 +1,5 @@
 import { checkNumber, checkString, type KerasConfig } from '../config.js';
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import { f32, LearningRateSchedule, PI_F32 } from './learningRateSchedule.js';
 
 /** Options of {@link CosineDecayRestarts} (Keras's arguments in camelCase). */
@@ -26,6 +27,15 @@ export interface CosineDecayRestartsOptions {
  */
 export class CosineDecayRestarts extends LearningRateSchedule {
   readonly className = 'CosineDecayRestarts';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    initialLearningRate: true,
+    firstDecaySteps: true,
+    tMul: true,
+    mMul: true,
+    alpha: true,
+    name: true,
+  } as const satisfies OptionKeys<CosineDecayRestartsOptions>;
   readonly name: string;
   readonly initialLearningRate: number;
   readonly firstDecaySteps: number;
@@ -34,6 +44,7 @@ export class CosineDecayRestarts extends LearningRateSchedule {
   readonly alpha: number;
 
   constructor(options: CosineDecayRestartsOptions) {
+    checkOptions('CosineDecayRestarts', options, CosineDecayRestarts.optionKeys);
     super();
     const owner = 'CosineDecayRestarts';
     this.initialLearningRate = checkNumber(owner, 'initialLearningRate', options.initialLearningRate, {

@@ -1,4 +1,5 @@
 import { checkBoolean, checkNumber, checkString, type KerasConfig } from '../config.js';
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import { f32, LearningRateSchedule } from './learningRateSchedule.js';
 
 /** Options of {@link ExponentialDecay} (Keras's arguments in camelCase). */
@@ -20,6 +21,14 @@ export interface ExponentialDecayOptions {
  */
 export class ExponentialDecay extends LearningRateSchedule {
   readonly className = 'ExponentialDecay';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    initialLearningRate: true,
+    decaySteps: true,
+    decayRate: true,
+    staircase: true,
+    name: true,
+  } as const satisfies OptionKeys<ExponentialDecayOptions>;
   readonly name: string;
   readonly initialLearningRate: number;
   readonly decaySteps: number;
@@ -27,6 +36,7 @@ export class ExponentialDecay extends LearningRateSchedule {
   readonly staircase: boolean;
 
   constructor(options: ExponentialDecayOptions) {
+    checkOptions('ExponentialDecay', options, ExponentialDecay.optionKeys);
     super();
     const owner = 'ExponentialDecay';
     this.initialLearningRate = checkNumber(owner, 'initialLearningRate', options.initialLearningRate, {

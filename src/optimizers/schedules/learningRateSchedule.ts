@@ -1,4 +1,5 @@
-import { camelCaseKeys, checkKnownKeys, type KerasConfig } from '../config.js';
+import { checkConfigKeys, type OptionKeyList } from '../../kernels/options.js';
+import { camelCaseKeys, type KerasConfig, writtenKeys } from '../config.js';
 
 /**
  * A learning rate that changes with the optimizer's step count, as Keras's
@@ -20,10 +21,20 @@ export abstract class LearningRateSchedule {
   /** Constructor arguments as Keras's config (snake_case keys). */
   abstract getConfig(): KerasConfig;
 
-  /** Builds a schedule from Keras's config (snake_case keys), rejecting keys the class does not know. */
-  static fromConfig<T extends LearningRateSchedule>(this: new (options: never) => T, config: KerasConfig): T {
+  /**
+   * Builds a schedule from Keras's config (snake_case keys), rejecting keys the class does not take (its
+   * `optionKeys` in snake_case; a subclass that declares none is checked against what its `getConfig()` writes)
+   * with an `UnknownOptionError` in Keras's spelling.
+   */
+  static fromConfig<T extends LearningRateSchedule>(
+    this: (new (options: never) => T) & { readonly optionKeys?: OptionKeyList },
+    config: KerasConfig,
+  ): T {
+    const declared = this.optionKeys;
+    if (declared !== undefined) checkConfigKeys(this.name, config, declared);
     const schedule = new this(camelCaseKeys(config) as never);
-    checkKnownKeys(schedule.className, config, schedule.getConfig());
+    if (declared === undefined)
+      checkConfigKeys(schedule.className, config, writtenKeys(schedule.getConfig()));
     return schedule;
   }
 }

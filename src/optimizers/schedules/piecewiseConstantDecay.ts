@@ -1,5 +1,6 @@
 import { OptimizerConfigError } from '../errors.js';
 import { checkNumber, checkString, type KerasConfig } from '../config.js';
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import { f32, LearningRateSchedule } from './learningRateSchedule.js';
 
 /** Options of {@link PiecewiseConstantDecay} (Keras's arguments in camelCase). */
@@ -18,6 +19,12 @@ export interface PiecewiseConstantDecayOptions {
  */
 export class PiecewiseConstantDecay extends LearningRateSchedule {
   readonly className = 'PiecewiseConstantDecay';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    boundaries: true,
+    values: true,
+    name: true,
+  } as const satisfies OptionKeys<PiecewiseConstantDecayOptions>;
   readonly name: string;
   readonly boundaries: readonly number[];
   readonly values: readonly number[];
@@ -25,6 +32,7 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
   private readonly valuesF32: Float64Array;
 
   constructor(options: PiecewiseConstantDecayOptions) {
+    checkOptions('PiecewiseConstantDecay', options, PiecewiseConstantDecay.optionKeys);
     super();
     const owner = 'PiecewiseConstantDecay';
     if (!Array.isArray(options.boundaries) || !Array.isArray(options.values)) {

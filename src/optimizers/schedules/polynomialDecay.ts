@@ -1,4 +1,5 @@
 import { checkBoolean, checkNumber, checkString, type KerasConfig } from '../config.js';
+import { checkOptions, type OptionKeys } from '../../kernels/options.js';
 import { f32, LearningRateSchedule } from './learningRateSchedule.js';
 
 /** Options of {@link PolynomialDecay} (Keras's arguments in camelCase). */
@@ -23,6 +24,15 @@ export interface PolynomialDecayOptions {
  */
 export class PolynomialDecay extends LearningRateSchedule {
   readonly className = 'PolynomialDecay';
+  /** The options the constructor takes; anything else is an `UnknownOptionError`. */
+  static readonly optionKeys = {
+    initialLearningRate: true,
+    decaySteps: true,
+    endLearningRate: true,
+    power: true,
+    cycle: true,
+    name: true,
+  } as const satisfies OptionKeys<PolynomialDecayOptions>;
   readonly name: string;
   readonly initialLearningRate: number;
   readonly decaySteps: number;
@@ -31,6 +41,7 @@ export class PolynomialDecay extends LearningRateSchedule {
   readonly cycle: boolean;
 
   constructor(options: PolynomialDecayOptions) {
+    checkOptions('PolynomialDecay', options, PolynomialDecay.optionKeys);
     super();
     const owner = 'PolynomialDecay';
     this.initialLearningRate = checkNumber(owner, 'initialLearningRate', options.initialLearningRate, {

@@ -1,0 +1,202 @@
+/**
+ * Bundling warmstart's root entry for browsers with esbuild, as a user's bundler would (the package's
+ * `browser` field swaps the Node platform modules for the browser ones), and finding what in it still
+ * needs Node: `node:*` imports and free `process` / `Buffer` references, by source file.
+ *
+ * Used by the build (`build-browser.ts`: `dist/browser/warmstart.js`) and by the test that keeps the
+ * browser entry clean (`test/browser-bundle.test.ts`).
+ * @module
+ */
+import { build, type Plugin } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+/** The package's root folder. */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Something in a browser bundle that only Node has. */
+export type NodeOnly = `node:${string}` | 'process' | 'Buffer';
+
+/**
+ * What still needs Node in the browser bundle, by source file, until the second half of issue #9: the
+ * helper thread (`pool.ts`, helper "engine-step") is being split into a platform module by its owner (the
+ * model files, `src/io`, are split: `src/io/platform.ts` and its browser twin). The test demands that the
+ * bundle leaks EXACTLY this: a file that stops leaking must be removed here, so the list only shrinks, and
+ * once it is empty the check is fully strict. Until then the build replaces these imports with stubs that
+ * throw on use (see {@link stubNodeOnlyImports}), so that the rest of the engine runs in a page.
+ */
+export const KNOWN_NODE_LEAKS: Readonly<Record<string, readonly NodeOnly[]>> = {
+  // The helper thread (second half of #9: spawnHelper on module Web Workers).
+  'src/kernels/wasm/pool.ts': ['node:worker_threads', 'process'],
+};
+
+/**
+ * The parts not yet split into platform modules, by path prefix: the build stubs their Node imports (any file
+ * under them, so that a change there does not break the build before the list above is updated; the test
+ * still demands the exact list).
+ */
+export const NOT_YET_SPLIT: readonly string[] = ['src/kernels/wasm/pool.ts'];
+
+/**
+ * The HDF5 worker's module file for browsers: `src/io/platform.browser.ts` starts it with
+ * `new Worker(new URL('./hdf5/webWorker.js', import.meta.url), { type: 'module' })`, a URL bundlers (Vite,
+ * webpack, Parcel) follow and esbuild does not; the build bundles it (h5wasm inside) to this path relative
+ * to the engine bundle, where that URL points from `dist/browser/warmstart.js`.
+ */
+export const HDF5_WORKER_ENTRY = 'src/io/hdf5/webWorker.js';
+export const HDF5_WORKER_BUNDLE = 'hdf5/webWorker.js';
+
+const NODE_BUILTIN =
+  /^node:|^(fs|path|os|crypto|zlib|url|v8|worker_threads|child_process|stream|util|http|https|net)(\/.*)?$/;
+
+/** Records every import of a Node built-in, with its importer, and leaves it external. */
+function recordNodeImports(found: Map<string, Set<NodeOnly>>): Plugin {
+  return {
+    name: 'record-node-imports',
+    setup(builder) {
+      builder.onResolve({ filter: NODE_BUILTIN }, (args) => {
+        const name = (args.path.startsWith('node:') ? args.path : `node:${args.path}`) as NodeOnly;
+        const importer = relativeToRoot(args.importer);
+        if (!found.has(importer)) found.set(importer, new Set());
+        found.get(importer)!.add(name);
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+/**
+ * Replaces the Node built-ins that the parts {@link NOT_YET_SPLIT} import with a module whose every
+ * export throws an error naming the missing feature when used, so that a page loads the bundle and only the
+ * feature still tied to Node (the helper thread) fails, with a message saying so.
+ */
+export function stubNodeOnlyImports(): Plugin {
+  return {
+    name: 'stub-node-only-imports',
+    setup(builder) {
+      builder.onResolve({ filter: NODE_BUILTIN }, (args) => {
+        const importer = relativeToRoot(args.importer);
+        if (!NOT_YET_SPLIT.some((prefix) => importer.startsWith(prefix))) {
+          return { errors: [{ text: `${importer} imports ${args.path}, which browsers do not have` }] };
+        }
+        return { path: args.path, namespace: 'node-stub' };
+      });
+      builder.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({
+        contents: stubSource(args.path),
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * The stand-in for a Node built-in: any property is a stub, and calling or constructing one throws a
+ * message naming the missing feature, except while the bundle's modules are being evaluated (between the
+ * banner and the footer of {@link bundleBrowserEntry}), so that a module computing a constant from Node
+ * at import (`hostname()`) still loads, and fails only if that feature is used.
+ */
+function stubSource(moduleName: string): string {
+  return `
+const fail = () => { throw new Error('warmstart: ${moduleName} is not available in a browser yet: helper threads come with the second half of issue #9'); };
+const use = () => (globalThis.${LOADING_FLAG} ? stub : fail());
+const pick = (_, key) => (key === '__esModule' ? false : key === 'then' || key === Symbol.toPrimitive ? undefined : stub);
+// esbuild's interop copies a CommonJS module's own names into an object whose prototype is the module's
+// prototype: a prototype that answers every name makes \`import { anyName }\` a stub too.
+const anything = new Proxy({}, { get: pick });
+const stub = new Proxy(function () {}, { get: pick, apply: use, construct: use, getPrototypeOf: () => anything });
+module.exports = stub;
+`;
+}
+
+/** Set while the browser bundle's modules are evaluated (see {@link stubSource}). */
+const LOADING_FLAG = '__warmstartEvaluatingBundle';
+
+function relativeToRoot(path: string): string {
+  return path.startsWith(ROOT) ? path.slice(ROOT.length) : path;
+}
+
+/** Options of {@link bundleBrowserEntry}. */
+export interface BundleOptions {
+  /** The module to bundle, relative to the package (default `src/index.ts`, the root entry). */
+  entry?: string;
+  /** Replace the known leaks' Node imports by stubs (the build) instead of recording them (the test). */
+  stubKnownLeaks: boolean;
+  /** Where to write the bundle; omitted: kept in memory. */
+  outfile?: string;
+  /** Minify (the build); the test reads the unminified text. */
+  minify?: boolean;
+  /** Write a source map beside a written bundle (default true). */
+  sourceMap?: boolean;
+  /** Bundle as if the package had no `browser` field (the test's proof that the scan sees Node code). */
+  ignoreBrowserField?: boolean;
+}
+
+/** What {@link bundleBrowserEntry} found. */
+export interface BundleResult {
+  /** The bundle's text (unminified unless asked). */
+  text: string;
+  /** Source files reachable from the entry. */
+  inputs: string[];
+  /** What needs Node, by source file. */
+  leaks: Record<string, NodeOnly[]>;
+}
+
+/**
+ * Bundles `src/index.ts` (or another entry, such as the HDF5 worker) for browsers (ES2020: no top-level
+ * await, which Vite's default target refuses) and lists what in it needs Node.
+ */
+export async function bundleBrowserEntry(options: BundleOptions): Promise<BundleResult> {
+  const found = new Map<string, Set<NodeOnly>>();
+  const result = await build({
+    entryPoints: [`${ROOT}${options.entry ?? 'src/index.ts'}`],
+    bundle: true,
+    // 'neutral' ignores the browser field; then the top-level await of Node's start module must pass too.
+    platform: options.ignoreBrowserField ? 'neutral' : 'browser',
+    ...(options.ignoreBrowserField ? { mainFields: ['browser', 'module', 'main'] } : {}),
+    format: 'esm',
+    target: options.ignoreBrowserField ? 'esnext' : 'es2020',
+    write: options.outfile !== undefined,
+    outfile: options.outfile ?? 'warmstart.js',
+    minify: options.minify ?? false,
+    sourcemap: options.outfile !== undefined && options.sourceMap !== false ? 'linked' : false,
+    // Module scripts (and module workers) are always read as UTF-8: no need to escape h5wasm's embedded
+    // WebAssembly, a string of mostly non-ASCII characters, into four to six times as many ASCII ones.
+    charset: 'utf8',
+    metafile: true,
+    logLevel: 'silent',
+    // Free references to Node's globals become markers the scan below attributes to their source file.
+    // (Only when scanning: a bundle that is written keeps its code as it is.)
+    define:
+      options.stubKnownLeaks || options.outfile !== undefined
+        ? {}
+        : { process: '__NODE_ONLY_process', Buffer: '__NODE_ONLY_Buffer' },
+    // The build gives the known leaks stand-ins for Node's globals too (see node-globals-stub.ts).
+    inject: options.stubKnownLeaks ? [`${ROOT}scripts/node-globals-stub.ts`] : [],
+    ...(options.stubKnownLeaks
+      ? {
+          banner: { js: `globalThis.${LOADING_FLAG} = true;` },
+          footer: { js: `delete globalThis.${LOADING_FLAG};` },
+        }
+      : {}),
+    plugins: [options.stubKnownLeaks ? stubNodeOnlyImports() : recordNodeImports(found)],
+  });
+  const output = result.outputFiles?.find((file) => file.path.endsWith('.js'));
+  const text = output !== undefined ? output.text : '';
+  if (!options.stubKnownLeaks) {
+    // Unminified esbuild output starts each module with a `// path/to/file.ts` comment.
+    let file = '(bundle)';
+    for (const line of text.split('\n')) {
+      const header = /^\/\/ (\S+\.[cm]?[jt]s)$/.exec(line);
+      if (header !== null) file = header[1]!;
+      for (const global of ['process', 'Buffer'] as const) {
+        if (line.includes(`__NODE_ONLY_${global}`)) {
+          if (!found.has(file)) found.set(file, new Set());
+          found.get(file)!.add(global);
+        }
+      }
+    }
+  }
+  const leaks: Record<string, NodeOnly[]> = {};
+  for (const [file, names] of [...found].sort(([a], [b]) => a.localeCompare(b)))
+    leaks[file] = [...names].sort();
+  return { text, inputs: Object.keys(result.metafile!.inputs), leaks };
+}

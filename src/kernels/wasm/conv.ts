@@ -1,0 +1,1037 @@
+/**
+ * The wasm side of the convolutional-network kernels (assembly/conv.ts): argument checks, the geometry block,
+ * the scratch buffers, the choice between the direct convolution and im2col + GEMM, and the split of each
+ * kernel over the threads. `WasmKernels` delegates to it; each method returns false when its arguments are not
+ * all in this backend's memory (or do not fit the geometry), and the caller then falls back to the reference
+ * loops.
+ *
+ * Threads: every kernel computes a sub-range of its output (rows, images, weight rows, channels, elements)
+ * from its own inputs only, so a call large enough to pay for the hand-over ({@link SPLIT_WORK}) runs as a
+ * range task (`TASK.range`) in two chunks, one per thread, with the same bits as on one thread.
+ * @module
+ */
+
+import type { Conv2DGeometry, ReluOptions } from '../kernels.js';
+import { GEOMETRY_WORDS, type KernelExports, MAX_SCRATCH_BYTES, RANGE, TASK } from './abi.js';
+import type { WasmHeap } from './heap.js';
+import type { WorkerPool } from './pool.js';
+
+/**
+ * Work (multiply-adds, or element visits for pooling and element-wise kernels) from which a kernel call is
+ * split between the threads: handing a chunk over costs microseconds, so calls of under ~10 µs stay whole
+ * (the dense products' threshold, `SPLIT_FORWARD` in index.ts).
+ */
+export const SPLIT_WORK = 1 << 18;
+
+/** Gives the pool when a call of `work` should be split now, else null (one thread, or the pool paused). */
+export type Splitter = (work: number) => WorkerPool | null;
+
+/** Float32 bits of a number, as an integer argument of a range task (the ReLU family's thresholds). */
+const floatBits = (() => {
+  const floats = new Float32Array(1);
+  const words = new Int32Array(floats.buffer);
+  return (value: number): number => {
+    floats[0] = value;
+    return words[0];
+  };
+})();
+
+/**
+ * How a 2-D convolution is computed: chosen per case (`'auto'`), or forced (benchmarks, tests): `'direct'` and
+ * `'im2col'` dense, `'sparse'` the zero-skipping kernels wherever they apply (groups 1; for dW, input channels
+ * a multiple of 4), forward included.
+ */
+export type ConvolutionPath = 'auto' | 'direct' | 'im2col' | 'sparse';
+
+/**
+ * Zero fraction of a gradient from which the backward passes skip its zeros (`'auto'`). After a ReLU and a max
+ * pooling about 87 % of a convolution's output gradient is zero (the small CNN's training); after a batch
+ * normalization almost none is.
+ */
+const SPARSE_ZEROS = 0.5;
+
+/** One of the three passes of a convolution. */
+type ConvolutionPass = 'forward' | 'weights' | 'input';
+
+/** Element counts of a geometry's tensors, or null when the geometry is not a valid one. */
+interface GeometrySizes {
+  input: number;
+  output: number;
+  /** Output pixels: rows of the patch matrix. */
+  pixels: number;
+}
+
+function sizesOf(g: Conv2DGeometry): GeometrySizes | null {
+  for (const word of GEOMETRY_WORDS) {
+    const value = g[word];
+    if (!Number.isInteger(value) || value < 0 || value > 0x3fffffff) return null;
+  }
+  if (
+    Math.min(g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels) < 1 ||
+    Math.min(g.kernelHeight, g.kernelWidth, g.strideHeight, g.strideWidth) < 1 ||
+    Math.min(g.dilationHeight, g.dilationWidth, g.groups) < 1
+  ) {
+    return null;
+  }
+  const input = g.batch * g.inHeight * g.inWidth * g.inChannels;
+  const pixels = g.batch * g.outHeight * g.outWidth;
+  const output = pixels * g.outChannels;
+  // Offsets are 32-bit in the kernels.
+  if (input * 4 >= 2 ** 32 || output * 4 >= 2 ** 32) return null;
+  return { input, output, pixels };
+}
+
+/**
+ * The convolution kernels of {@link WasmKernels}. Owns a geometry block, a zero row (what a direct
+ * convolution's taps on the padding read), the patch matrix of im2col, and the GEMM's scratch;
+ * {@link WasmConvolutions.dispose} returns them.
+ */
+export class WasmConvolutions {
+  /** @internal Force one convolution algorithm (benchmarks and tests); `'auto'` picks per case. */
+  path: ConvolutionPath = 'auto';
+  /** Two geometry blocks: a convolution's, and the flipped one of its input gradient. */
+  private geometryBlock: Float32Array | null = null;
+  private geometryWords: Int32Array | null = null;
+  private zeros: Float32Array | null = null;
+  private flippedKernel: Float32Array | null = null;
+  /** Per-channel scratch of the batch-normalization kernels (5 rows of channels). */
+  private channelScratch: Float32Array | null = null;
+  private patches: Float32Array | null = null;
+  private listScratch: Float32Array | null = null;
+  /** Non-zero channel lists of a gradient (zero-skipping kernels), and dW's per-filter columns. */
+  private nonzeroBlock: Float32Array | null = null;
+  private columnBlock: Float32Array | null = null;
+
+  constructor(
+    private readonly heap: WasmHeap,
+    private readonly wasm: KernelExports,
+    private readonly splitter: Splitter = () => null,
+  ) {}
+
+  /**
+   * Runs range kernel `kernel` over [0, total) with `args` before its range: split in two chunks (boundaries
+   * on multiples of `unit`) when the pool takes a call of `work`, else `whole()` on this thread.
+   */
+  private range(
+    kernel: number,
+    total: number,
+    unit: number,
+    work: number,
+    args: readonly number[],
+    whole: () => void,
+  ): void {
+    const pool = total >= 2 * unit ? this.splitter(work) : null;
+    if (pool === null) whole();
+    else pool.run(TASK.range, 2, [kernel, total, unit, ...args]);
+  }
+
+  /** Writes the geometry into block `slot` (0 or 1) that the kernels read; returns its byte offset. */
+  private geometry(g: Conv2DGeometry, slot = 0): number {
+    const length = GEOMETRY_WORDS.length;
+    if (this.geometryBlock === null) {
+      this.geometryBlock = this.heap.alloc(2 * length);
+      // Shared memory never detaches: this view stays valid when the memory grows.
+      this.geometryWords = new Int32Array(
+        this.geometryBlock.buffer,
+        this.geometryBlock.byteOffset,
+        2 * length,
+      );
+    }
+    const words = this.geometryWords!;
+    for (let i = 0; i < length; i++) words[slot * length + i] = g[GEOMETRY_WORDS[i]];
+    return this.geometryBlock.byteOffset + slot * length * 4;
+  }
+
+  /** A block of at least `length` floats from `current` or a new one (old one freed), grown with room to spare. */
+  private grow(current: Float32Array | null, length: number): Float32Array {
+    if (current !== null && current.length >= length) return current;
+    if (current !== null) this.heap.free(current);
+    return this.heap.alloc(Math.ceil(length * 1.25) + 16);
+  }
+
+  /** `length` zero floats (never written by any kernel). */
+  private zeroRow(length: number): number {
+    this.zeros = this.grow(this.zeros, length);
+    return this.zeros.byteOffset;
+  }
+
+  /** A patch matrix of `length` floats (reused; its contents are overwritten by each user). */
+  private patchMatrix(length: number): Float32Array {
+    this.patches = this.grow(this.patches, length);
+    return this.patches;
+  }
+
+  /**
+   * The GEMM's scratch for a product split in up to two chunks: one region per chunk of `bytes`
+   * (`gemm_scratch_bytes`, bounded whatever the shape) plus a cache line, 64-byte aligned; [base, bytes per
+   * region]. The products require it.
+   */
+  private chunkScratch(bytes: number): [number, number] {
+    const stride = Math.ceil((bytes + 64) / 64) * 64;
+    this.listScratch = this.grow(this.listScratch, (2 * stride) / 4);
+    return [this.listScratch.byteOffset, stride];
+  }
+
+  private owns(...views: (Float32Array | null)[]): boolean {
+    return views.every((view) => view === null || this.heap.owns(view));
+  }
+
+  /**
+   * Whether a gradient is sparse enough for the zero-skipping kernels: under `'auto'`, when at least
+   * {@link SPARSE_ZEROS} of its first 8,192 values are zero (a cheap look, the same on one thread or two);
+   * always under `'sparse'`, never under the dense paths.
+   */
+  private worthSkipping(values: Float32Array, length: number): boolean {
+    if (this.path === 'sparse') return true;
+    if (this.path !== 'auto') return false;
+    const sample = Math.min(length, 8192);
+    let zeros = 0;
+    for (let i = 0; i < sample; i++) if (values[i] === 0) zeros++;
+    return sample > 0 && zeros >= SPARSE_ZEROS * sample;
+  }
+
+  /**
+   * The non-zero channels of each of `pixels` rows of `channels` values (`nonzero_channels`): the lists' byte
+   * offset and stride in words (channels + 4: the list builder may write 3 words past a list).
+   */
+  private nonzeroLists(values: Float32Array, pixels: number, channels: number): [number, number] {
+    const shared = this.shared;
+    if (shared !== null && shared.values === values) {
+      if (shared.lists !== null && shared.pixels === pixels && shared.channels === channels)
+        return shared.lists;
+    }
+    const lists = this.buildLists(values, pixels, channels);
+    if (shared !== null && shared.values === values) {
+      shared.lists = lists;
+      shared.pixels = pixels;
+      shared.channels = channels;
+    }
+    return lists;
+  }
+
+  /**
+   * Runs `body` (both backward passes of one convolution) with the lists of `dy`'s non-zero values built at
+   * most once: nothing writes dy in between.
+   */
+  sharingLists(dy: Float32Array, body: () => void): void {
+    this.shared = { values: dy, lists: null, pixels: 0, channels: 0 };
+    try {
+      body();
+    } finally {
+      this.shared = null;
+    }
+  }
+
+  private shared: {
+    values: Float32Array;
+    lists: [number, number] | null;
+    pixels: number;
+    channels: number;
+  } | null = null;
+
+  private buildLists(values: Float32Array, pixels: number, channels: number): [number, number] {
+    const stride = channels + 4;
+    this.nonzeroBlock = this.grow(this.nonzeroBlock, pixels * stride);
+    const lists = this.nonzeroBlock.byteOffset;
+    const args = [values.byteOffset, channels, lists, stride];
+    this.range(RANGE.nonzeroChannels, pixels, 1, pixels * channels, args, () =>
+      this.wasm.nonzero_channels(values.byteOffset, channels, lists, stride, 0, pixels),
+    );
+    return [lists, stride];
+  }
+
+  /** A 1×1 convolution with stride 1 and no padding: the input is its own patch matrix. */
+  private static pointwise(g: Conv2DGeometry): boolean {
+    return (
+      g.kernelHeight === 1 &&
+      g.kernelWidth === 1 &&
+      g.strideHeight === 1 &&
+      g.strideWidth === 1 &&
+      g.padTop === 0 &&
+      g.padLeft === 0 &&
+      g.outHeight === g.inHeight &&
+      g.outWidth === g.inWidth
+    );
+  }
+
+  /**
+   * The algorithm for one pass, measured with bench/conv.ts (best of 25 alternating calls, one thread, relaxed
+   * SIMD) on the small CNN's and MobileNetV2's shapes, µs im2col+GEMM → direct:
+   * - forward: conv1 (28×28×1 → 32) 809 → 826, conv2 (13×13×32 → 64) 2802 → 2585, MobileNetV2 stem
+   *   (96×96×3 → 16, stride 2) 4578 → 2311, its 1×1 expansion (24×24×8 → 48) 294 → 394;
+   * - dW: conv1 897 → 607, conv2 8247 → 3003, stem 10032 → 1611, 1×1 502 → 395;
+   * - dX: conv1 873 → 2147, conv2 3476 → 3200, stem 15056 → 20025, 1×1 238 → 283.
+   * So: the direct kernels, except a 1×1 stride-1 convolution's forward and input gradient (a plain GEMM on
+   * the input, no patch matrix) and the input gradient of a layer with fewer than 8 input channels (the
+   * direct dX is vectorised over them; a first layer's 1 or 3 wastes most lanes). Grouped convolutions have
+   * only the direct form (the GEMM kernels take whole rows).
+   */
+  private choose(g: Conv2DGeometry, pass: ConvolutionPass): 'direct' | 'im2col' {
+    if (g.groups > 1) return 'direct';
+    if (this.path === 'direct' || this.path === 'im2col') return this.path;
+    if (pass === 'weights') return 'direct';
+    if (WasmConvolutions.pointwise(g)) return 'im2col';
+    return pass === 'input' && g.inChannels < 8 ? 'im2col' : 'direct';
+  }
+
+  conv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    g: Conv2DGeometry,
+  ): boolean {
+    const sizes = sizesOf(g);
+    if (
+      sizes === null ||
+      !this.owns(x, kernel, bias, y) ||
+      g.inChannels % g.groups ||
+      g.outChannels % g.groups
+    ) {
+      return false;
+    }
+    const depth = g.kernelHeight * g.kernelWidth * (g.inChannels / g.groups);
+    if (
+      x.length < sizes.input ||
+      y.length < sizes.output ||
+      kernel.length < depth * g.outChannels ||
+      (bias !== null && bias.length < g.outChannels)
+    ) {
+      return false;
+    }
+    if (g.batch === 0) return true;
+    const geom = this.geometry(g);
+    const b = bias === null ? 0 : bias.byteOffset;
+    if (this.path === 'sparse' && g.groups === 1) {
+      // Inputs are rarely sparse enough to pay for the lists: only when forced.
+      const [lists, stride] = this.nonzeroLists(x, g.batch * g.inHeight * g.inWidth, g.inChannels);
+      const work = sizes.pixels * depth * g.outChannels;
+      this.listsForward(geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, lists, stride, g, work);
+      return true;
+    }
+    if (this.choose(g, 'forward') === 'direct') {
+      const zeros = this.zeroRow(g.inChannels / g.groups + 4);
+      const rows = g.batch * g.outHeight;
+      const args = [geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, zeros];
+      this.range(RANGE.convForward, rows, 1, sizes.pixels * depth * g.outChannels, args, () =>
+        this.wasm.conv2d_forward(geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, zeros, 0, rows),
+      );
+      return true;
+    }
+    const patches = this.patchesOf(x, g, geom, sizes.pixels * depth);
+    // One GEMM scratch region per chunk, so that the threads never share one.
+    const [scratch, stride] = this.chunkScratch(this.wasm.gemm_scratch_bytes(sizes.pixels, depth));
+    const n = g.outChannels;
+    const args = [patches, kernel.byteOffset, b, y.byteOffset, sizes.pixels, depth, n, scratch, stride];
+    // Whole 8-column tiles per chunk (gemm_forward's j0), as the dense forward product splits.
+    this.range(RANGE.gemmForward, n, 8, sizes.pixels * depth * n, args, () =>
+      this.wasm.gemm_forward(
+        patches,
+        kernel.byteOffset,
+        b,
+        y.byteOffset,
+        sizes.pixels,
+        depth,
+        n,
+        0,
+        n,
+        scratch,
+      ),
+    );
+    return true;
+  }
+
+  /** `conv2d_forward_lists` over the output rows, split between the threads. */
+  private listsForward(
+    geom: number,
+    x: number,
+    w: number,
+    b: number,
+    y: number,
+    lists: number,
+    stride: number,
+    g: Conv2DGeometry,
+    work: number,
+  ): void {
+    const rows = g.batch * g.outHeight;
+    this.range(RANGE.convForwardLists, rows, 1, work, [geom, x, w, b, y, lists, stride], () =>
+      this.wasm.conv2d_forward_lists(geom, x, w, b, y, lists, stride, 0, rows),
+    );
+  }
+
+  /** The patch matrix of x (x itself for a pointwise convolution); its byte offset. */
+  private patchesOf(x: Float32Array, g: Conv2DGeometry, geom: number, length: number): number {
+    if (WasmConvolutions.pointwise(g)) return x.byteOffset;
+    const patches = this.patchMatrix(length);
+    const rows = g.batch * g.outHeight;
+    this.range(RANGE.im2col, rows, 1, length, [geom, x.byteOffset, patches.byteOffset], () =>
+      this.wasm.im2col(geom, x.byteOffset, patches.byteOffset, 0, rows),
+    );
+    return patches.byteOffset;
+  }
+
+  conv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    g: Conv2DGeometry,
+  ): boolean {
+    const sizes = sizesOf(g);
+    if (
+      sizes === null ||
+      !this.owns(x, dy, dKernel, dBias) ||
+      g.inChannels % g.groups ||
+      g.outChannels % g.groups
+    ) {
+      return false;
+    }
+    const depth = g.kernelHeight * g.kernelWidth * (g.inChannels / g.groups);
+    if (
+      x.length < sizes.input ||
+      dy.length < sizes.output ||
+      dKernel.length < depth * g.outChannels ||
+      (dBias !== null && dBias.length < g.outChannels)
+    ) {
+      return false;
+    }
+    if (g.batch === 0) {
+      dKernel.fill(0, 0, depth * g.outChannels);
+      dBias?.fill(0, 0, g.outChannels);
+      return true;
+    }
+    const geom = this.geometry(g);
+    const f = g.outChannels;
+    // Per filter: a count, a cursor, an entry of 4 words per output pixel, and its sums (as weights_lists_bytes).
+    const columnWords = ((2 * f + 3) & ~3) + 4 * f * sizes.pixels + f * depth;
+    if (
+      g.groups === 1 &&
+      g.inChannels % 4 === 0 &&
+      columnWords * 4 <= MAX_SCRATCH_BYTES &&
+      this.worthSkipping(dy, sizes.output)
+    ) {
+      const [lists, stride] = this.nonzeroLists(dy, sizes.pixels, f);
+      this.columnBlock = this.grow(this.columnBlock, columnWords);
+      const columns = this.columnBlock.byteOffset;
+      const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, lists, stride, columns];
+      // Whole vectors of filters per chunk.
+      this.range(RANGE.convWeightsLists, f, 4, sizes.pixels * depth * f, args, () =>
+        this.wasm.conv2d_weights_lists(
+          geom,
+          x.byteOffset,
+          dy.byteOffset,
+          dKernel.byteOffset,
+          lists,
+          stride,
+          columns,
+          0,
+          f,
+        ),
+      );
+    } else if (this.choose(g, 'weights') === 'direct') {
+      // Whole tiles of 3 kernel rows per chunk.
+      const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset];
+      this.range(RANGE.convWeights, depth, 3, sizes.pixels * depth * g.outChannels, args, () =>
+        this.wasm.conv2d_weights(geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, 0, depth),
+      );
+    } else {
+      const patches = this.patchesOf(x, g, geom, sizes.pixels * depth);
+      // One GEMM scratch region per chunk (words 12 and 13 of the task), as the dense dW product splits.
+      const [scratch, stride] = this.chunkScratch(this.wasm.gemm_scratch_bytes(depth, sizes.pixels));
+      const n = g.outChannels;
+      const pool = depth > 8 ? this.splitter(sizes.pixels * depth * n) : null;
+      if (pool !== null) {
+        const args = [patches, dy.byteOffset, dKernel.byteOffset, sizes.pixels, depth, n, 0, 0, 0, 0, 0, 0];
+        pool.run(TASK.weights, 2, [...args, scratch, stride]);
+      } else {
+        this.wasm.gemm_weights(
+          patches,
+          dy.byteOffset,
+          dKernel.byteOffset,
+          sizes.pixels,
+          depth,
+          n,
+          0,
+          depth,
+          scratch,
+        );
+      }
+    }
+    if (dBias !== null) this.biasSums(dy, dBias, sizes.pixels, g.outChannels);
+    return true;
+  }
+
+  /** The bias gradient: per-channel sums of dy over its `pixels` rows, split by channels. */
+  private biasSums(dy: Float32Array, dBias: Float32Array, pixels: number, channels: number): void {
+    const args = [dy.byteOffset, dBias.byteOffset, pixels, channels];
+    this.range(RANGE.channelSums, channels, 4, pixels * channels, args, () =>
+      this.wasm.channel_sums(dy.byteOffset, dBias.byteOffset, pixels, channels, 0, channels),
+    );
+  }
+
+  conv2dBackwardInput(dy: Float32Array, kernel: Float32Array, dx: Float32Array, g: Conv2DGeometry): boolean {
+    const sizes = sizesOf(g);
+    if (sizes === null || !this.owns(dy, kernel, dx) || g.inChannels % g.groups || g.outChannels % g.groups) {
+      return false;
+    }
+    const depth = g.kernelHeight * g.kernelWidth * (g.inChannels / g.groups);
+    if (dy.length < sizes.output || dx.length < sizes.input || kernel.length < depth * g.outChannels)
+      return false;
+    if (g.batch === 0) return true;
+    const geom = this.geometry(g);
+    if (this.choose(g, 'input') === 'direct') {
+      if (g.strideHeight === 1 && g.strideWidth === 1) {
+        this.flippedInput(dy, kernel, dx, g, geom);
+      } else {
+        const rows = g.batch * g.inHeight;
+        const args = [geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset];
+        this.range(RANGE.convInput, rows, 1, sizes.pixels * depth * g.outChannels, args, () =>
+          this.wasm.conv2d_input(geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset, 0, rows),
+        );
+      }
+      return true;
+    }
+    const pointwise = WasmConvolutions.pointwise(g);
+    const target = pointwise ? dx.byteOffset : this.patchMatrix(sizes.pixels * depth).byteOffset;
+    this.gemmInput(dy.byteOffset, kernel.byteOffset, target, sizes.pixels, depth, g.outChannels);
+    if (!pointwise) {
+      const rows = g.batch * g.inHeight;
+      this.range(RANGE.col2im, rows, 1, sizes.pixels * depth, [geom, target, dx.byteOffset], () =>
+        this.wasm.col2im(geom, target, dx.byteOffset, 0, rows),
+      );
+    }
+    return true;
+  }
+
+  /** dx = dz·wᵀ (m×n by n×k), split by columns of dx (as the dense input gradient, `TASK.input`). */
+  private gemmInput(dz: number, w: number, dx: number, m: number, k: number, n: number): void {
+    const [scratch, stride] = this.chunkScratch(this.wasm.gemm_scratch_bytes(m, n));
+    const pool = k > 8 ? this.splitter(m * k * n) : null;
+    if (pool !== null) pool.run(TASK.input, 2, [dz, w, dx, m, k, n, 0, 0, 0, 0, 0, 0, scratch, stride]);
+    else this.wasm.gemm_input(dz, w, dx, m, k, n, 0, k, scratch);
+  }
+
+  /**
+   * The input gradient of a stride-1 convolution as a forward convolution of dy with the flipped kernel:
+   * `dx[iy] = Σ_ky dy[iy + pt − ky·d]·w[ky]`, which is a convolution with tap k′ = kh − 1 − ky and top padding
+   * (kh − 1)·d − pt (likewise for the width), input and output channels swapped.
+   */
+  private flippedInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    g: Conv2DGeometry,
+    geom: number,
+  ): void {
+    const flipped = (this.flippedKernel = this.grow(this.flippedKernel, kernel.length));
+    this.wasm.conv2d_flip(geom, kernel.byteOffset, flipped.byteOffset);
+    const transposed: Conv2DGeometry = {
+      ...g,
+      inHeight: g.outHeight,
+      inWidth: g.outWidth,
+      inChannels: g.outChannels,
+      outHeight: g.inHeight,
+      outWidth: g.inWidth,
+      outChannels: g.inChannels,
+      padTop: (g.kernelHeight - 1) * g.dilationHeight - g.padTop,
+      padLeft: (g.kernelWidth - 1) * g.dilationWidth - g.padLeft,
+    };
+    const flippedGeom = this.geometry(transposed, 1);
+    const work =
+      g.batch * g.outHeight * g.outWidth * g.kernelHeight * g.kernelWidth * g.inChannels * g.outChannels;
+    const pixels = g.batch * g.outHeight * g.outWidth;
+    if (g.groups === 1 && this.worthSkipping(dy, pixels * g.outChannels)) {
+      const [lists, stride] = this.nonzeroLists(dy, pixels, g.outChannels);
+      this.listsForward(
+        flippedGeom,
+        dy.byteOffset,
+        flipped.byteOffset,
+        0,
+        dx.byteOffset,
+        lists,
+        stride,
+        transposed,
+        work,
+      );
+      return;
+    }
+    const zeros = this.zeroRow(g.outChannels / g.groups + 4);
+    const rows = g.batch * g.inHeight;
+    const args = [flippedGeom, dy.byteOffset, flipped.byteOffset, 0, dx.byteOffset, zeros];
+    this.range(RANGE.convForward, rows, 1, work / g.groups, args, () =>
+      this.wasm.conv2d_forward(
+        flippedGeom,
+        dy.byteOffset,
+        flipped.byteOffset,
+        0,
+        dx.byteOffset,
+        zeros,
+        0,
+        rows,
+      ),
+    );
+  }
+
+  /** Checks a depthwise geometry (output channels a multiple of the input channels) and the views' lengths. */
+  private depthwiseFits(
+    g: Conv2DGeometry,
+    input: Float32Array,
+    output: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+  ): boolean {
+    const sizes = sizesOf(g);
+    return (
+      sizes !== null &&
+      g.groups === 1 &&
+      g.outChannels % g.inChannels === 0 &&
+      this.owns(input, output, kernel, bias) &&
+      input.length >= sizes.input &&
+      output.length >= sizes.output &&
+      kernel.length >= g.kernelHeight * g.kernelWidth * g.outChannels &&
+      (bias === null || bias.length >= g.outChannels)
+    );
+  }
+
+  depthwiseConv2dForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    g: Conv2DGeometry,
+  ): boolean {
+    if (!this.depthwiseFits(g, x, y, kernel, bias)) return false;
+    if (g.batch === 0) return true;
+    const b = bias === null ? 0 : bias.byteOffset;
+    const geom = this.geometry(g);
+    const rows = g.batch * g.outHeight;
+    const work = rows * g.outWidth * g.outChannels * g.kernelHeight * g.kernelWidth;
+    this.range(
+      RANGE.depthwiseForward,
+      rows,
+      1,
+      work,
+      [geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset],
+      () => this.wasm.depthwise_forward(geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, 0, rows),
+    );
+    return true;
+  }
+
+  depthwiseConv2dBackwardInput(
+    dy: Float32Array,
+    kernel: Float32Array,
+    dx: Float32Array,
+    g: Conv2DGeometry,
+  ): boolean {
+    if (!this.depthwiseFits(g, dx, dy, kernel, null)) return false;
+    if (g.batch === 0) return true;
+    const geom = this.geometry(g);
+    const rows = g.batch * g.inHeight;
+    const work = g.batch * g.outHeight * g.outWidth * g.outChannels * g.kernelHeight * g.kernelWidth;
+    if (g.outChannels === g.inChannels && g.strideHeight === 1 && g.strideWidth === 1) {
+      // Stride 1: a depthwise forward of dy with the flipped kernel (see flippedInput).
+      const flipped = (this.flippedKernel = this.grow(this.flippedKernel, kernel.length));
+      this.wasm.depthwise_flip(geom, kernel.byteOffset, flipped.byteOffset);
+      const transposed: Conv2DGeometry = {
+        ...g,
+        inHeight: g.outHeight,
+        inWidth: g.outWidth,
+        outHeight: g.inHeight,
+        outWidth: g.inWidth,
+        padTop: (g.kernelHeight - 1) * g.dilationHeight - g.padTop,
+        padLeft: (g.kernelWidth - 1) * g.dilationWidth - g.padLeft,
+      };
+      const flippedGeom = this.geometry(transposed, 1);
+      const args = [flippedGeom, dy.byteOffset, flipped.byteOffset, 0, dx.byteOffset];
+      this.range(RANGE.depthwiseForward, rows, 1, work, args, () =>
+        this.wasm.depthwise_forward(
+          flippedGeom,
+          dy.byteOffset,
+          flipped.byteOffset,
+          0,
+          dx.byteOffset,
+          0,
+          rows,
+        ),
+      );
+      return true;
+    }
+    this.range(
+      RANGE.depthwiseInput,
+      rows,
+      1,
+      work,
+      [geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset],
+      () => this.wasm.depthwise_input(geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset, 0, rows),
+    );
+    return true;
+  }
+
+  depthwiseConv2dBackwardWeights(
+    x: Float32Array,
+    dy: Float32Array,
+    dKernel: Float32Array,
+    dBias: Float32Array | null,
+    g: Conv2DGeometry,
+  ): boolean {
+    if (!this.depthwiseFits(g, x, dy, dKernel, dBias)) return false;
+    const geom = this.geometry(g);
+    const pixels = g.batch * g.outHeight * g.outWidth;
+    const channels = g.outChannels;
+    const work = pixels * channels * g.kernelHeight * g.kernelWidth;
+    const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset];
+    this.range(RANGE.depthwiseWeights, channels, 4, work, args, () =>
+      this.wasm.depthwise_weights(geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, 0, channels),
+    );
+    if (dBias !== null) this.biasSums(dy, dBias, pixels, channels);
+    return true;
+  }
+
+  /** Checks a pooling geometry (as many output channels as input channels) and the views. */
+  private poolingFits(g: Conv2DGeometry, input: Float32Array, ...outputs: Float32Array[]): boolean {
+    const sizes = sizesOf(g);
+    return (
+      sizes !== null &&
+      g.groups === 1 &&
+      g.outChannels === g.inChannels &&
+      g.dilationHeight === 1 &&
+      g.dilationWidth === 1 &&
+      this.owns(input, ...outputs) &&
+      input.length >= sizes.input &&
+      outputs.every((output) => output.length >= sizes.output)
+    );
+  }
+
+  /** Element visits of a pooling pass: every output element reads its window. */
+  private static poolingWork(g: Conv2DGeometry): number {
+    return g.batch * g.outHeight * g.outWidth * g.outChannels * g.kernelHeight * g.kernelWidth;
+  }
+
+  maxPool2dForward(x: Float32Array, y: Float32Array, g: Conv2DGeometry): boolean {
+    if (!this.poolingFits(g, x, y)) return false;
+    if (g.batch === 0) return true;
+    const geom = this.geometry(g);
+    const rows = g.batch * g.outHeight;
+    this.range(
+      RANGE.maxPoolForward,
+      rows,
+      1,
+      WasmConvolutions.poolingWork(g),
+      [geom, x.byteOffset, y.byteOffset],
+      () => this.wasm.max_pool_forward(geom, x.byteOffset, y.byteOffset, 0, rows),
+    );
+    return true;
+  }
+
+  maxPool2dBackward(
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    g: Conv2DGeometry,
+  ): boolean {
+    if (!this.poolingFits(g, x, y, dy) || !this.poolingFits(g, dx, y)) return false;
+    if (g.batch === 0) return true;
+    const geom = this.geometry(g);
+    const args = [geom, x.byteOffset, y.byteOffset, dy.byteOffset, dx.byteOffset];
+    this.range(RANGE.maxPoolBackward, g.batch, 1, WasmConvolutions.poolingWork(g), args, () =>
+      this.wasm.max_pool_backward(geom, x.byteOffset, y.byteOffset, dy.byteOffset, dx.byteOffset, 0, g.batch),
+    );
+    return true;
+  }
+
+  averagePool2dForward(x: Float32Array, y: Float32Array, g: Conv2DGeometry): boolean {
+    if (!this.poolingFits(g, x, y)) return false;
+    if (g.batch === 0) return true;
+    const geom = this.geometry(g);
+    const rows = g.batch * g.outHeight;
+    this.range(
+      RANGE.avgPoolForward,
+      rows,
+      1,
+      WasmConvolutions.poolingWork(g),
+      [geom, x.byteOffset, y.byteOffset],
+      () => this.wasm.avg_pool_forward(geom, x.byteOffset, y.byteOffset, 0, rows),
+    );
+    return true;
+  }
+
+  averagePool2dBackward(dy: Float32Array, dx: Float32Array, g: Conv2DGeometry): boolean {
+    if (!this.poolingFits(g, dx, dy)) return false;
+    if (g.batch === 0) return true;
+    const geom = this.geometry(g);
+    this.range(
+      RANGE.avgPoolBackward,
+      g.batch,
+      1,
+      WasmConvolutions.poolingWork(g),
+      [geom, dy.byteOffset, dx.byteOffset],
+      () => this.wasm.avg_pool_backward(geom, dy.byteOffset, dx.byteOffset, 0, g.batch),
+    );
+    return true;
+  }
+
+  reluForward(x: Float32Array, y: Float32Array, n: number, options: ReluOptions): boolean {
+    if (!this.owns(x, y) || x.length < n || y.length < n || !(n >= 0)) return false;
+    const { maxValue, negativeSlope, threshold } = options;
+    const bits = [maxValue, negativeSlope, threshold].map(floatBits);
+    // Chunks of whole cache lines: vectors stay where they are on one thread.
+    this.range(RANGE.reluForward, n, 16, 2 * n, [x.byteOffset, y.byteOffset, ...bits], () =>
+      this.wasm.relu_forward(x.byteOffset, y.byteOffset, 0, n, maxValue, negativeSlope, threshold),
+    );
+    return true;
+  }
+
+  reluBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    n: number,
+    options: ReluOptions,
+  ): boolean {
+    if (!this.owns(x, dy, dx) || x.length < n || dy.length < n || dx.length < n || !(n >= 0)) return false;
+    const { maxValue, negativeSlope, threshold } = options;
+    const bits = [maxValue, negativeSlope, threshold].map(floatBits);
+    this.range(RANGE.reluBackward, n, 16, 2 * n, [x.byteOffset, dy.byteOffset, dx.byteOffset, ...bits], () =>
+      this.wasm.relu_backward(
+        x.byteOffset,
+        dy.byteOffset,
+        dx.byteOffset,
+        0,
+        n,
+        maxValue,
+        negativeSlope,
+        threshold,
+      ),
+    );
+    return true;
+  }
+
+  // ---- per-channel kernels: BatchNormalization (any rank, channels last) and Rescaling.
+
+  /** Five rows of `c` floats of per-channel scratch. */
+  private channelRows(c: number): Float32Array[] {
+    this.channelScratch = this.grow(this.channelScratch, 5 * c);
+    return [0, 1, 2, 3, 4].map((row) => this.channelScratch!.subarray(row * c, (row + 1) * c));
+  }
+
+  columnMoments(x: Float32Array, m: number, c: number, mean: Float32Array, variance: Float32Array): boolean {
+    if (
+      !this.owns(x, mean, variance) ||
+      !(m > 0 && c > 0) ||
+      x.length < m * c ||
+      mean.length < c ||
+      variance.length < c
+    ) {
+      return false;
+    }
+    const args = [x.byteOffset, m, c, mean.byteOffset, variance.byteOffset];
+    this.range(RANGE.channelMoments, c, 4, 2 * m * c, args, () =>
+      this.wasm.channel_moments(x.byteOffset, m, c, mean.byteOffset, variance.byteOffset, 0, c),
+    );
+    return true;
+  }
+
+  batchNormForward(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    xHat: Float32Array | null,
+    y: Float32Array,
+  ): boolean {
+    if (
+      !this.owns(x, mean, variance, gamma, beta, xHat, y) ||
+      !(m > 0 && c > 0) ||
+      [x, y, xHat].some((a) => a !== null && a.length < m * c) ||
+      [mean, variance, gamma, beta].some((a) => a !== null && a.length < c)
+    ) {
+      return false;
+    }
+    const [inverse] = this.channelRows(c);
+    for (let j = 0; j < c; j++) inverse[j] = 1 / Math.sqrt(variance[j] + epsilon);
+    const args = [
+      x.byteOffset,
+      mean.byteOffset,
+      inverse.byteOffset,
+      gamma === null ? 0 : gamma.byteOffset,
+      beta === null ? 0 : beta.byteOffset,
+      xHat === null ? 0 : xHat.byteOffset,
+      y.byteOffset,
+      c,
+    ];
+    this.range(RANGE.bnNormalize, m, 1, 2 * m * c, args, () =>
+      this.wasm.bn_normalize(args[0], args[1], args[2], args[3], args[4], args[5], args[6], c, 0, m),
+    );
+    return true;
+  }
+
+  batchNormBackward(
+    dy: Float32Array,
+    xHat: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    epsilon: number,
+    m: number,
+    c: number,
+    batchStatistics: boolean,
+    dx: Float32Array | null,
+    dGamma: Float32Array | null,
+    dBeta: Float32Array | null,
+  ): boolean {
+    if (
+      !this.owns(dy, xHat, variance, gamma, dx, dGamma, dBeta) ||
+      !(m > 0 && c > 0) ||
+      [dy, xHat, dx].some((a) => a !== null && a.length < m * c) ||
+      [variance, gamma, dGamma, dBeta].some((a) => a !== null && a.length < c)
+    ) {
+      return false;
+    }
+    const [sumDy, sumDyXHat, scale, offset, slope] = this.channelRows(c);
+    const sums = [dy.byteOffset, xHat.byteOffset, m, c, sumDy.byteOffset, sumDyXHat.byteOffset];
+    this.range(RANGE.bnSums, c, 4, 2 * m * c, sums, () =>
+      this.wasm.bn_sums(dy.byteOffset, xHat.byteOffset, m, c, sumDy.byteOffset, sumDyXHat.byteOffset, 0, c),
+    );
+    dBeta?.set(sumDy);
+    dGamma?.set(sumDyXHat);
+    if (dx === null) return true;
+    // dx = k·dy − k·Σdy/m − x̂·k·Σ(dy·x̂)/m with k = γ/√(σ² + ε); with moving statistics dx = k·dy.
+    for (let j = 0; j < c; j++) {
+      const k = (gamma === null ? 1 : gamma[j]) / Math.sqrt(variance[j] + epsilon);
+      scale[j] = k;
+      offset[j] = (-k * sumDy[j]) / m;
+      slope[j] = (k * sumDyXHat[j]) / m;
+    }
+    this.affine(
+      dy.byteOffset,
+      scale.byteOffset,
+      batchStatistics ? offset.byteOffset : 0,
+      batchStatistics ? xHat.byteOffset : 0,
+      batchStatistics ? slope.byteOffset : 0,
+      dx.byteOffset,
+      m,
+      c,
+    );
+    return true;
+  }
+
+  channelAffine(
+    x: Float32Array,
+    y: Float32Array,
+    m: number,
+    c: number,
+    scale: Float32Array,
+    offset: Float32Array | null,
+  ): boolean {
+    if (
+      !this.owns(x, y, scale, offset) ||
+      !(m >= 0 && c > 0) ||
+      x.length < m * c ||
+      y.length < m * c ||
+      scale.length < c ||
+      (offset !== null && offset.length < c)
+    ) {
+      return false;
+    }
+    const offsetPointer = offset === null ? 0 : offset.byteOffset;
+    this.affine(x.byteOffset, scale.byteOffset, offsetPointer, 0, 0, y.byteOffset, m, c);
+    return true;
+  }
+
+  /** `channel_affine` over the m rows, split by rows (by whole cache lines of elements when c = 1). */
+  private affine(
+    x: number,
+    scale: number,
+    offset: number,
+    xHat: number,
+    slope: number,
+    y: number,
+    m: number,
+    c: number,
+  ): void {
+    this.range(
+      RANGE.channelAffine,
+      m,
+      c === 1 ? 16 : 1,
+      2 * m * c,
+      [x, scale, offset, xHat, slope, y, c],
+      () => this.wasm.channel_affine(x, scale, offset, xHat, slope, y, c, 0, m),
+    );
+  }
+
+  /** out = a + b over n elements (out may alias a or b), split in whole cache lines. */
+  addElementwise(a: Float32Array, b: Float32Array, out: Float32Array, n: number): boolean {
+    if (!this.owns(a, b, out) || !(n >= 0) || a.length < n || b.length < n || out.length < n) return false;
+    this.range(RANGE.add, n, 16, n, [a.byteOffset, b.byteOffset, out.byteOffset], () =>
+      this.wasm.add_arrays(a.byteOffset, b.byteOffset, out.byteOffset, 0, n),
+    );
+    return true;
+  }
+
+  /** ZeroPadding2D's forward (and Cropping2D's gradient), by output rows. */
+  zeroPad2d(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): boolean {
+    const heightOut = height + top + bottom;
+    const widthOut = width + left + right;
+    const counts = [batch, height, width, channels, top, bottom, left, right];
+    if (
+      !this.owns(x, y) ||
+      !counts.every((v) => Number.isInteger(v) && v >= 0) ||
+      x.length < batch * height * width * channels ||
+      y.length < batch * heightOut * widthOut * channels
+    ) {
+      return false;
+    }
+    const rows = batch * heightOut;
+    const args = [x.byteOffset, y.byteOffset, height, width, channels, heightOut, widthOut, top, left];
+    this.range(RANGE.zeroPad, rows, 1, rows * widthOut * channels, args, () =>
+      this.wasm.zero_pad(
+        x.byteOffset,
+        y.byteOffset,
+        height,
+        width,
+        channels,
+        heightOut,
+        widthOut,
+        top,
+        left,
+        0,
+        rows,
+      ),
+    );
+    return true;
+  }
+
+  /** Returns the buffers to the heap. */
+  dispose(): void {
+    for (const block of [
+      this.geometryBlock,
+      this.zeros,
+      this.patches,
+      this.listScratch,
+      this.flippedKernel,
+      this.nonzeroBlock,
+      this.columnBlock,
+      this.channelScratch,
+    ]) {
+      if (block !== null) this.heap.free(block);
+    }
+    this.geometryBlock = this.zeros = this.patches = this.listScratch = this.flippedKernel = null;
+    this.nonzeroBlock = this.columnBlock = this.channelScratch = null;
+    this.geometryWords = null;
+  }
+}
