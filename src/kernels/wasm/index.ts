@@ -119,7 +119,7 @@ const MAX_CHUNKS = 4;
 
 /** Chunks for a product of `work` multiply-adds cut along `width` (the same bits whatever the count). */
 function productChunks(work: number, width: number): number {
-  return work >= SPLIT_FINE && width >= SPLIT_FINE_WIDTH ? 4 : 2;
+  return work >= SPLIT_FINE && width >= SPLIT_FINE_WIDTH ? MAX_CHUNKS : 2;
 }
 
 /**
@@ -144,6 +144,7 @@ export class WasmKernels extends ReferenceKernels {
   /** Scratch for the products' copied panels and sparse rows: one region per chunk, never shared. */
   private listScratch: Float32Array | null = null;
   private listStride = 0;
+  private listRegions = 0;
   /** The second part of a depth-split forward product (see forwardByDepth). */
   private partial: Float32Array | null = null;
   /** @internal Depth from which forward products split by depth (benchmarks may change it). */
@@ -215,16 +216,19 @@ export class WasmKernels extends ReferenceKernels {
   }
 
   /**
-   * Base offset of one scratch region per chunk (up to 4) of at least `bytes` each (grown on demand), and
-   * the region stride. The products ask for it through `gemm_scratch_bytes`: under 1 MiB per region at any
-   * shape, since every block is bounded.
+   * Base offset of `regions` scratch regions (one per chunk of the call: 1 unsplit, up to {@link MAX_CHUNKS})
+   * of at least `bytes` each (grown on demand), and the region stride. The products ask for it through
+   * `gemm_scratch_bytes`: under 1 MiB per region at any shape, since every block is bounded. Only as many
+   * regions as a call has used, so that a one-thread backend keeps one.
    */
-  private scratch(bytes: number): [number, number] {
-    if (this.listScratch === null || bytes > this.listStride) {
+  private scratch(bytes: number, regions: number): [number, number] {
+    if (this.listScratch === null || bytes > this.listStride || regions > this.listRegions) {
       if (this.listScratch !== null) this.heap.free(this.listScratch);
-      // Room to spare, so that growing shapes do not reallocate at every call; 64-byte aligned regions.
-      this.listStride = Math.ceil((bytes * 1.5) / 64) * 64;
-      this.listScratch = this.heap.alloc((MAX_CHUNKS * this.listStride) / 4);
+      // The largest request so far (a network's shapes are few: it settles within the first step);
+      // 64-byte aligned regions.
+      this.listStride = Math.max(this.listStride, Math.ceil(bytes / 64) * 64);
+      this.listRegions = Math.max(this.listRegions, regions);
+      this.listScratch = this.heap.alloc((this.listRegions * this.listStride) / 4);
     }
     return [this.listScratch.byteOffset, this.listStride];
   }
@@ -277,8 +281,9 @@ export class WasmKernels extends ReferenceKernels {
       this.forwardByDepth(x, w, b, z, y, m, k, n, act);
       return;
     }
-    const [scratch, stride] = this.scratch(this.wasm.gemm_scratch_bytes(m, k));
     const pool = n > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
+    const chunks = productChunks(m * k * n, n);
+    const [scratch, stride] = this.scratch(this.wasm.gemm_scratch_bytes(m, k), pool === null ? 1 : chunks);
     if (pool !== null) {
       // Chunks apply element-wise activations to their own columns; softmax needs whole rows, after.
       const args = [
@@ -297,7 +302,7 @@ export class WasmKernels extends ReferenceKernels {
         scratch,
         stride,
       ];
-      pool.run(TASK.forward, productChunks(m * k * n, n), args);
+      pool.run(TASK.forward, chunks, args);
       if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
       return;
     }
@@ -325,9 +330,6 @@ export class WasmKernels extends ReferenceKernels {
     // chunkStart(1, 2, k, 6) in assembly/index.ts: the boundary of dW's (and SGD's) row chunks.
     const split = Math.floor(Math.ceil(k / 6) / 2) * 6;
     const wasm = this.wasm;
-    const [scratch, stride] = this.scratch(
-      Math.max(wasm.gemm_scratch_bytes(m, split), wasm.gemm_scratch_bytes(m, k - split)),
-    );
     let partial = this.partial;
     if (partial === null || partial.length < m * n) {
       if (partial !== null) this.heap.free(partial);
@@ -335,6 +337,10 @@ export class WasmKernels extends ReferenceKernels {
       this.partial = partial;
     }
     const pool = this.splitter(m * k * n, SPLIT_FORWARD);
+    const [scratch, stride] = this.scratch(
+      Math.max(wasm.gemm_scratch_bytes(m, split), wasm.gemm_scratch_bytes(m, k - split)),
+      pool === null ? 1 : 2,
+    );
     if (pool !== null) {
       const args = [
         x.byteOffset,
@@ -487,11 +493,12 @@ export class WasmKernels extends ReferenceKernels {
     }
     // The SGD step on this gradient splits at the same row (see sgdUpdate).
     this.rowLengths.set(dw.byteOffset, n);
-    const [scratch, stride] = this.scratch(this.wasm.gemm_scratch_bytes(k, m));
     const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
+    const chunks = productChunks(m * k * n, k);
+    const [scratch, stride] = this.scratch(this.wasm.gemm_scratch_bytes(k, m), pool === null ? 1 : chunks);
     if (pool !== null) {
       const args = [x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, 0, 0, 0, 0, 0, 0, scratch, stride];
-      pool.run(TASK.weights, productChunks(m * k * n, k), args);
+      pool.run(TASK.weights, chunks, args);
     } else {
       this.wasm.gemm_weights(x.byteOffset, dz.byteOffset, dw.byteOffset, m, k, n, 0, k, scratch);
     }
@@ -522,11 +529,12 @@ export class WasmKernels extends ReferenceKernels {
       super.denseBackwardInput(dz, w, dx, m, k, n);
       return;
     }
-    const [scratch, stride] = this.scratch(this.wasm.gemm_scratch_bytes(m, n));
     const pool = k > 8 ? this.splitter(m * k * n, SPLIT_FORWARD) : null;
+    const chunks = productChunks(m * k * n, k);
+    const [scratch, stride] = this.scratch(this.wasm.gemm_scratch_bytes(m, n), pool === null ? 1 : chunks);
     if (pool !== null) {
       const args = [dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, 0, 0, 0, 0, 0, scratch, stride];
-      pool.run(TASK.input, productChunks(m * k * n, k), args);
+      pool.run(TASK.input, chunks, args);
     } else {
       this.wasm.gemm_input(dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, k, scratch);
     }
