@@ -241,3 +241,86 @@ describe('through the Kernels interface on two threads', () => {
     }
   });
 });
+
+// Every tile remainder: rows 1–13 (every height mod 6, and a second group), columns 1–17 and 33 (vectors of
+// 1–8 and the masked last lanes: 9–11 columns are 2 vectors + 1–3 lanes), depths 1–9 (not multiples of 4)
+// and 259 (two depth blocks); for dX, 48–53 rows (its blocked path starts at 48) with columns 1–17. Each
+// with B read in place and packed, A copied or not, and rows forced dense and forced sparse.
+describe('every tile remainder against the reference', () => {
+  const CONFIGS: [string, [number, number][]][] = [
+    ['default', []],
+    [
+      'B packed, A copied',
+      [
+        [3, 0],
+        [4, 2],
+      ],
+    ],
+    ['sparse rows', [[2, 1000]]],
+    ['dense rows', [[2, 0]]],
+  ];
+  const configured = (settings: [number, number][], body: () => void) => {
+    const old = settings.map(([which, value]) => [which, exports.gemm_tune(which, value)]);
+    try {
+      body();
+    } finally {
+      for (const [which, value] of old.reverse()) exports.gemm_tune(which, value);
+    }
+  };
+  const COLUMNS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 33];
+
+  /** The three products of m×k×n through the Kernels interface against the reference. */
+  function check(m: number, k: number, n: number, zeros: number, seed: number, what: string): void {
+    const random = rng(seed);
+    const x = matrix(random, m, k, zeros);
+    const w = matrix(random, k, n, 0.1);
+    const bias = matrix(random, 1, n, 0);
+    const dz = matrix(random, m, n, zeros / 2);
+    const z = wasm.alloc(m * n);
+    const dw = wasm.alloc(k * n);
+    const db = wasm.alloc(n);
+    const dx = wasm.alloc(m * k);
+    // Stale values everywhere: a product must write every element it owns, and no other.
+    for (const a of [z, dw, dx]) a.fill(Number.NaN);
+    wasm.denseForward(x, w, bias, z, z, m, k, n, 'linear');
+    wasm.denseBackwardWeights(x, dz, dw, db, m, k, n);
+    wasm.denseBackwardInput(dz, w, dx, m, k, n);
+    const zRef = new Float32Array(m * n);
+    const dwRef = new Float32Array(k * n);
+    const dbRef = new Float32Array(n);
+    const dxRef = new Float32Array(m * k);
+    reference.denseForward(x, w, bias, zRef, zRef, m, k, n, 'linear');
+    reference.denseBackwardWeights(x, dz, dwRef, dbRef, m, k, n);
+    reference.denseBackwardInput(dz, w, dxRef, m, k, n);
+    const shape = `${m}×${k}×${n} zeros ${zeros}, ${what}`;
+    assertClose(z, zRef, absProduct(x, k, 1, w, n, 1, bias, m, k, n), `z ${shape}`);
+    assertClose(dw, dwRef, absProduct(x, 1, k, dz, n, 1, null, k, m, n), `dw ${shape}`);
+    assertClose(dx, dxRef, absProduct(dz, n, 1, w, 1, n, null, m, n, k), `dx ${shape}`);
+    assertClose(
+      db,
+      dbRef,
+      absProduct(dz, 1, n, new Float32Array(m).fill(1), 1, 0, null, n, m, 1),
+      `db ${shape}`,
+    );
+    for (const a of [x, w, bias, dz, z, dw, db, dx]) wasm.free(a);
+  }
+
+  for (const [name, settings] of CONFIGS) {
+    test(`rows 1–13, columns 1–17 and 33, depths 1–9 and 259: ${name}`, () => {
+      configured(settings, () => {
+        for (let m = 1; m <= 13; m++)
+          for (const n of COLUMNS)
+            for (const k of [1, 2, 3, 5, 9, 259]) {
+              if (k === 259 && m % 3 !== 1) continue;
+              check(m, k, n, 0.5, m * 1000 + n * 10 + k, name);
+            }
+      });
+    });
+    test(`dX's blocked path: rows 48–53, columns 1–17, depths 3 and 67: ${name}`, () => {
+      configured(settings, () => {
+        for (let m = 48; m <= 53; m++)
+          for (const k of COLUMNS) for (const n of [3, 67]) check(m, k, n, 0.6, m * 1000 + k * 10 + n, name);
+      });
+    });
+  }
+});
