@@ -21,6 +21,37 @@
 // infinite weight times a zero input) depend only on the shape and the data: the depth blocks, the
 // groups (fixed from row 0: callers split rows at multiples of 6), dense or sparse. So 1 and N threads
 // give identical results.
+//
+// Entry points (exported by assembly/index.ts; pointers are byte offsets, sizes in elements). Every product
+// takes a `scratch` region (required, never 0) of gemm_scratch_bytes(rows, depth) bytes that no other call
+// uses at the same time: one region per chunk when a product is split over threads (run_chunk's words 12–13:
+// base and bytes per chunk). A split boundary must fall where noted, so that the bits never depend on it.
+//
+//   gemm_forward(x, w, bias, z, m, k, n, j0, j1, scratch)
+//       z[:, j0..j1) = x·w (+ bias, 0 for none); x m×k, w k×n. j0 a multiple of 8.
+//       scratch: gemm_scratch_bytes(m, k).
+//   gemm_forward_part(x, w, bias, z, m, k, n, p0, p1, scratch)
+//       z = x[:, p0..p1)·w[p0..p1, :] (+ bias), all columns: one part of a forward product split over the
+//       depth (the parts are then summed with add_partial). scratch: gemm_scratch_bytes(m, p1 − p0).
+//   gemm_weights(x, dz, dw, m, k, n, p0, p1, scratch)
+//       dw[p0..p1, :] = (xᵀ·dz)[p0..p1, :]; x m×k, dz m×n, dw k×n, written (not accumulated). p0 a multiple
+//       of 6. scratch: gemm_scratch_bytes(p1 − p0, m).
+//   gemm_input(dz, w, dx, m, k, n, p0, p1, scratch)
+//       dx[:, p0..p1) = dz·wᵀ; dz m×n, w k×n, dx m×k. p0 a multiple of 8. Below 48 rows (m) it runs as dot
+//       products and leaves scratch alone. scratch: gemm_scratch_bytes(m, n).
+//   gemm_scratch_bytes(rows, depth) → bytes of scratch for `rows` rows of C over `depth` (< 1 MiB for any
+//       shape at the default tunables; 0 when either is ≤ 0).
+//   gemm_tune(which, value) → the previous value: sets a tunable (0 KC, 1 MC, 2 SPARSE_PER_MILLE,
+//       3 DIRECT_B, 4 PACK_A, 5 BLOCK_PANELS, 6 TOUCH_C). Speed only, never results; it changes
+//       gemm_scratch_bytes. For benchmarks and tests; not thread-safe (call it with no product running).
+//   column_sums(dz, db, m, n)       db = Σ_rows dz (the bias gradient).
+//   add_partial(z, partial, length) z += partial (the second part of a depth-split forward product).
+//
+// Changes since 41ff6df (the 3×3-tile kernels): the signatures are the same except gemm_input, which gained
+// `scratch` (9th argument); scratch is now required for every product (0 used to mean "no zero-skipping")
+// and sized by gemm_scratch_bytes (abi.ts's forwardScratchBytes/weightsScratchBytes are gone); split units
+// changed: forward and dX columns 4 → 8, dW rows 3 → 6 (run_chunk's SGD and optimizer tasks split a matrix
+// at the same 6-row boundaries); gemm_scratch_bytes and gemm_tune are new.
 
 import { tile, copyEdge, FROM_ZERO, FROM_BIAS, FROM_C, LISTED } from './tiles';
 import { laneMask, storeLanes, N1, N2, N3, N4, N5, N6, N7, N8 } from './simd';
