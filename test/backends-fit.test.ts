@@ -28,11 +28,12 @@ const y = new Tensor(labels, [samples]);
 /** The same seeded model A-like network and 3 epochs of `fit`, on the given kernels. */
 async function train(
   kernels: Kernels,
+  hidden: readonly number[] = [300, 100, 50],
 ): Promise<{ history: Record<string, number[]>; weights: Float32Array[] }> {
   setKernels(kernels);
   setRandomSeed(42);
   const model = new Sequential([new Flatten({ inputShape: [28, 28] })]);
-  for (const units of [300, 100, 50])
+  for (const units of hidden)
     model.add(new Dense({ units, activation: 'selu', kernelInitializer: 'lecun_normal' }));
   model.add(new Dense({ units: 4, activation: 'softmax' }));
   model.compile({
@@ -79,6 +80,38 @@ test('1 and 2 threads give bit-identical training', async () => {
     assert.ok(
       weights.every((v, j) => Object.is(v, one.weights[i][j])),
       `weight ${i} differs`,
+    ),
+  );
+});
+
+// Layers 9, 10 and 11 wide: a full column block of the products plus a remainder of 1–3 columns, in the
+// forward (n = 9…11), dX (k = 9…11) and dW products, which the notebook's widths never reach.
+test('widths 9, 10 and 11 (column-block remainders): wasm matches the reference, 1 and 2 threads bit for bit', async () => {
+  const hidden = [11, 10, 9];
+  const reference = await train(new ReferenceKernels(), hidden);
+  const two = await train(wasmTwo, hidden);
+  const one = await train(wasmOne, hidden);
+  for (const key of ['loss', 'val_loss']) {
+    reference.history[key].forEach((value, epoch) => {
+      assert.ok(
+        Math.abs(value - two.history[key][epoch]) <= 1e-4,
+        `${key} epoch ${epoch + 1}: reference ${value}, wasm ${two.history[key][epoch]}`,
+      );
+    });
+  }
+  reference.weights.forEach((weights, i) => {
+    for (let j = 0; j < weights.length; j++)
+      assert.ok(
+        Math.abs(weights[j] - two.weights[i][j]) <= 1e-3 * (1 + Math.abs(weights[j])),
+        `weight ${i}[${j}]: reference ${weights[j]}, wasm ${two.weights[i][j]}`,
+      );
+  });
+  assert.ok(reference.history.loss[2] < reference.history.loss[0], 'the run must actually learn');
+  assert.deepEqual(two.history, one.history);
+  two.weights.forEach((weights, i) =>
+    assert.ok(
+      weights.every((v, j) => Object.is(v, one.weights[i][j])),
+      `weight ${i} differs between 1 and 2 threads`,
     ),
   );
 });

@@ -109,11 +109,19 @@ let wasm2: WasmKernels;
 /** Fallbacks the tests provoke on purpose (foreign arrays, out-of-range indices). */
 let expectedFallbacks = 0;
 
+/**
+ * Which build these tests check: the relaxed-SIMD (FMA) one by default; the plain SIMD128 build (what engines
+ * without relaxed SIMD run) when `WARMSTART_TEST_SIMD128` is '1', as `kernels-wasm-simd128.test.ts` sets it.
+ */
+const relaxedSimd = process.env.WARMSTART_TEST_SIMD128 !== '1';
+
 before(async () => {
-  wasm = await createWasmKernels({ threads: 1 });
+  wasm = await createWasmKernels({ threads: 1, relaxedSimd });
   // The worker must take part in every split, whatever the machine's load: the 1-vs-2-thread checks
   // below would otherwise pass vacuously when the pool pauses splitting.
-  wasm2 = await createWasmKernels({ threads: 2, mainChunkLimit: 1 });
+  wasm2 = await createWasmKernels({ threads: 2, mainChunkLimit: 1, relaxedSimd });
+  assert.equal(wasm.info.relaxedSimd, relaxedSimd, 'the build under test');
+  assert.equal(wasm2.info.relaxedSimd, relaxedSimd, 'the build under test (two threads)');
 });
 
 after(async () => {
@@ -171,8 +179,29 @@ describe('wasm backend setup', () => {
     wasm.free(old);
   });
 
-  test('free ignores arrays it does not own', () => {
+  test('free ignores arrays it does not own, even at the offset of a live block', () => {
+    const mine = wasm.alloc(4);
+    mine.fill(7);
+    const live = [wasm.heap.liveBlocks, wasm.heap.liveBytes];
+    // Same offset and length as `mine`, in another buffer: freeing by offset alone would free `mine`.
+    const impostor = new Float32Array(new ArrayBuffer(mine.byteOffset + 16), mine.byteOffset, 4);
+    wasm.free(impostor);
     wasm.free(new Float32Array(4));
+    const otherBackends = wasm2.alloc(4);
+    const otherLive = [wasm2.heap.liveBlocks, wasm2.heap.liveBytes];
+    wasm.free(otherBackends);
+    assert.deepEqual([wasm.heap.liveBlocks, wasm.heap.liveBytes], live);
+    assert.deepEqual([wasm2.heap.liveBlocks, wasm2.heap.liveBytes], otherLive);
+    // `mine` is still allocated: a new block does not overlap it, and its values are intact.
+    const next = wasm.alloc(4);
+    const overlap =
+      next.byteOffset < mine.byteOffset + mine.byteLength &&
+      mine.byteOffset < next.byteOffset + next.byteLength;
+    assert.ok(!overlap, 'a block freed by an impostor was handed out again');
+    assert.ok(mine.every((v) => v === 7));
+    wasm.free(next);
+    wasm.free(mine);
+    wasm2.free(otherBackends);
   });
 
   test("another backend's memory growth does not make this one's new views foreign", () => {
