@@ -25,8 +25,15 @@ const reference = new ReferenceKernels();
 let wasm: WasmKernels;
 let exports: Exports;
 
+/**
+ * Which build these tests check: the relaxed-SIMD (FMA) one by default; the plain SIMD128 build (multiply, then
+ * add) when `WARMSTART_TEST_SIMD128` is '1', as `kernels-wasm-gemm-simd128.test.ts` sets it.
+ */
+const relaxedSimd = process.env.WARMSTART_TEST_SIMD128 !== '1';
+
 before(async () => {
-  wasm = await createWasmKernels({ threads: 1 });
+  wasm = await createWasmKernels({ threads: 1, relaxedSimd });
+  assert.equal(wasm.info.relaxedSimd, relaxedSimd, 'the build under test');
   exports = (wasm as unknown as { wasm: Exports }).wasm;
 });
 after(async () => {
@@ -200,7 +207,7 @@ describe('every split and every blocking gives the same bits', () => {
 describe('through the Kernels interface on two threads', () => {
   test('large products split between the threads give the same bits as one thread', async () => {
     // mainChunkLimit: the helper thread must take a chunk of every split product, whatever the load.
-    const two = await createWasmKernels({ threads: 2, mainChunkLimit: 1 });
+    const two = await createWasmKernels({ threads: 2, mainChunkLimit: 1, relaxedSimd });
     try {
       // 600×700 weights: split by columns (forward) rather than by depth; 1030×1024: packed panels.
       for (const [m, k, n] of [
