@@ -3,7 +3,16 @@
 // step, or one split kernel call, on every thread of the pool at once. The module imports a shared memory and
 // owns none of it beyond its (tiny) static data: the JS side allocates every buffer.
 
-export { gemm_forward, gemm_forward_part, add_partial, gemm_weights, gemm_input, column_sums } from './gemm';
+export {
+  gemm_forward,
+  gemm_forward_part,
+  add_partial,
+  gemm_weights,
+  gemm_input,
+  column_sums,
+  gemm_scratch_bytes,
+  gemm_tune,
+} from './gemm';
 export {
   activation_block,
   softmax_rows,

@@ -83,9 +83,10 @@ function rangePointer(ctrl: usize, index: i32): usize {
 /**
  * One chunk [lo, hi) of a range task: the kernel of assembly/conv.ts (or an element-wise one) over that
  * sub-range of its output rows, images, weight rows, channels or elements. Each such kernel writes every element
- * of its range from its own inputs only (see conv.ts), so the split never changes a bit.
+ * of its range from its own inputs only (see conv.ts), so the split never changes a bit. `scratch` is the GEMM
+ * scratch region of the thread running the chunk (the plan's, indexed by thread: no other chunk uses it now).
  */
-export function run_range(ctrl: usize, kernel: i32, chunk: i32, lo: i32, hi: i32): void {
+export function run_range(ctrl: usize, kernel: i32, scratch: usize, lo: i32, hi: i32): void {
   if (lo >= hi) return;
   switch (kernel) {
     case R_CONV_FORWARD:
@@ -226,10 +227,8 @@ export function run_range(ctrl: usize, kernel: i32, chunk: i32, lo: i32, hi: i32
       );
       break;
     case R_GEMM_FORWARD: {
-      // Columns [lo, hi) of z = x·w + b; each chunk has its own zero-skipping scratch (argument 7: base or 0,
-      // argument 8: bytes per chunk).
-      const base = rangePointer(ctrl, 7);
-      const scratch: usize = base == 0 ? 0 : base + <usize>chunk * <usize>rangeArg(ctrl, 8);
+      // Columns [lo, hi) of z = x·w + b (lo a multiple of 8: the unit must be 8), in this thread's scratch
+      // (the plan's regions hold at least gemm_scratch_bytes(m, k) each).
       gemm_forward(
         rangePointer(ctrl, 0),
         rangePointer(ctrl, 1),

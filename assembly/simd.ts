@@ -20,11 +20,18 @@ export type N3 = u64;
 export type N4 = u32;
 /** The number 5, as a type argument. */
 export type N5 = v128;
+/** The number 6, as a type argument. */
+export type N6 = i8;
+/** The number 7, as a type argument. */
+export type N7 = i16;
+/** The number 8, as a type argument. */
+export type N8 = i64;
 
-/** The compile-time number a type from N1..N5 stands for. */
+/** The compile-time number a type from N1..N8 stands for (the signed types are 6, 7 and 8). */
 // @ts-ignore: decorator
 @inline
 export function num<T>(): i32 {
+  if (isSigned<T>()) return sizeof<T>() == 1 ? 6 : sizeof<T>() == 2 ? 7 : 8;
   return sizeof<T>() == 8 ? 3 : sizeof<T>() == 16 ? 5 : <i32>sizeof<T>();
 }
 

@@ -14,7 +14,8 @@
 // word with a compare-exchange (nobody has to clear the words between runs).
 //
 // No chunk's arithmetic depends on which thread runs it or on how many chunks a phase has: products are
-// split by whole output columns (forward) or whole rows of W (dW, dX, update), reductions (the loss, the
+// split by whole output columns (forward: 8-column tiles) or whole rows of W (dW: 6-row groups; dX: 8
+// columns of dx; both in one chunk: 24), on the GEMM's units (assembly/gemm.ts), reductions (the loss, the
 // accuracy counts, the bias gradients per column) are never split across chunks. Results are therefore
 // bit-identical for any number of threads. Keep the layout below in step with src/kernels/wasm/step.ts.
 
@@ -34,7 +35,11 @@ const H_PHASES: i32 = 1;
 const H_M: i32 = 2;
 /** Threads that take part in this run (thread indices ≥ this return at once). */
 const H_ALLOWED: i32 = 3;
-/** Per-thread zero-skipping scratch: base (0: none) and bytes per thread. */
+/**
+ * The GEMM's scratch, one region per thread (thread t's at base + t·stride): base and bytes per thread. Every
+ * product requires one that no concurrent call uses; a thread runs one chunk at a time, so its own region
+ * serves every product of every chunk it runs. Each region holds the plan's largest gemm_scratch_bytes.
+ */
 const H_SCRATCH: i32 = 4;
 const H_SCRATCH_STRIDE: i32 = 5;
 /** Byte offset of the sync area (128 bytes per phase: claim word, then done word on its own line). */
@@ -230,8 +235,7 @@ function waitDone(plan: usize, done: usize, serial: i32, chunks: i32, t: i32, ca
 function runChunk(plan: usize, record: usize, c: i32, chunks: i32, t: i32): void {
   const m = word(plan, H_M);
   const train = word(plan, H_TRAIN) != 0;
-  const scratchBase = ptr(plan, H_SCRATCH);
-  const scratch: usize = scratchBase == 0 ? 0 : scratchBase + <usize>t * ptr(plan, H_SCRATCH_STRIDE);
+  const scratch: usize = ptr(plan, H_SCRATCH) + <usize>t * ptr(plan, H_SCRATCH_STRIDE);
   const op = word(record, 0);
   if (op == OP_DENSE_FORWARD) denseForward(record, c, chunks, m, train, scratch);
   else if (op == OP_DENSE_BACKWARD) denseBackward(plan, record, c, chunks, m, scratch);
@@ -249,12 +253,12 @@ function runChunk(plan: usize, record: usize, c: i32, chunks: i32, t: i32): void
   else if (op == OP_RANGE) {
     const total = word(record, 3);
     const unit = word(record, 4);
-    run_range(record, word(record, 2), c, chunkStart(c, chunks, total, unit), chunkStart(c + 1, chunks, total, unit));
+    run_range(record, word(record, 2), scratch, chunkStart(c, chunks, total, unit), chunkStart(c + 1, chunks, total, unit));
   } else if (op == OP_OPTIMIZER) optimizerChunk(record, c, chunks);
 }
 
 /**
- * `optimizer_update` over this chunk's elements, split as the SGD step splits (whole 3-row tiles of a matrix
+ * `optimizer_update` over this chunk's elements, split as the SGD step splits (whole 6-row groups of a matrix
  * whose dW product split it so, else whole cache lines). Words: 2 descriptor, 3 param, 4 grad, 5 slots,
  * 6 length, 7 row length.
  */
@@ -264,8 +268,8 @@ function optimizerChunk(record: usize, c: i32, chunks: i32): void {
   let i0: i32, i1: i32;
   if (rowLength > 0) {
     const rows = length / rowLength;
-    i0 = chunkStart(c, chunks, rows, 3) * rowLength;
-    i1 = chunkStart(c + 1, chunks, rows, 3) * rowLength;
+    i0 = chunkStart(c, chunks, rows, 6) * rowLength;
+    i1 = chunkStart(c + 1, chunks, rows, 6) * rowLength;
   } else {
     i0 = chunkStart(c, chunks, length, 16);
     i1 = chunkStart(c + 1, chunks, length, 16);
@@ -278,7 +282,8 @@ function optimizerChunk(record: usize, c: i32, chunks: i32): void {
  * A wide layer's product z = x·W + b in two parts over the depth, split at a row of W fixed by the shape
  * (`split`, word 9): part 0 (rows [0, split), with the bias) into z, part 1 into `partial`; OP_ADD_ACTIVATE
  * then adds them. With one chunk it computes both; otherwise chunk c computes part ⌊c/R⌋ for the c mod R-th
- * block of batch rows (R, word 10: whole 3-row tiles). The two parts are the same sums whoever computes
+ * block of batch rows (R, word 10: whole 6-row groups, so each block's groups are the ones of the whole
+ * batch, fixed from row 0). The two parts are the same sums whoever computes
  * them, so the split costs no bits between thread counts, and each part reads only the rows of W that the
  * dW chunk and update of the same thread wrote (two threads: W never crosses between the cores' caches).
  * Words: 2 x, 3 W, 4 b, 5 z, 6 partial, 7 k, 8 n.
@@ -291,8 +296,8 @@ function forwardParts(record: usize, c: i32, chunks: i32, m: i32, scratch: usize
   const split = word(record, 9);
   const blocks = chunks == 1 ? 1 : word(record, 10);
   const block = chunks == 1 ? 0 : c % blocks;
-  const i0 = chunkStart(block, blocks, m, 3);
-  const i1 = chunkStart(block + 1, blocks, m, 3);
+  const i0 = chunkStart(block, blocks, m, 6);
+  const i1 = chunkStart(block + 1, blocks, m, 6);
   if (i0 >= i1) return;
   const xi = x + <usize>i0 * (<usize>k << 2);
   const zo = <usize>i0 * (<usize>n << 2);
@@ -322,15 +327,15 @@ function addActivate(record: usize, c: i32, chunks: i32, m: i32, train: bool): v
 }
 
 /**
- * Forward of a Dense layer over output columns [j0, j1) (whole vectors): z = x·W + b, y = f(z), and, when a
+ * Forward of a Dense layer over output columns [j0, j1) (whole 8-column tiles, the GEMM's forward unit): z = x·W + b, y = f(z), and, when a
  * Dropout follows, its output y ⊙ mask (a copy of y in inference). Words: 2 x, 3 W, 4 b, 5 z, 6 y, 7 k, 8 n,
  * 9 activation, 10 mask (0: none), 11 dropout output. A softmax is applied here only when the phase has one
  * chunk; otherwise an OP_SOFTMAX phase follows.
  */
 function denseForward(record: usize, c: i32, chunks: i32, m: i32, train: bool, scratch: usize): void {
   const n = word(record, 8);
-  const j0 = chunkStart(c, chunks, n, 4);
-  const j1 = chunkStart(c + 1, chunks, n, 4);
+  const j0 = chunkStart(c, chunks, n, 8);
+  const j1 = chunkStart(c + 1, chunks, n, 8);
   if (j0 >= j1) return;
   const z = ptr(record, 5);
   const y = ptr(record, 6);
@@ -412,7 +417,9 @@ function lossChunk(record: usize, m: i32, train: bool): void {
 }
 
 /**
- * Backward of a Dense layer over rows [p0, p1) of W (whole 3-row tiles), given δ = ∂L/∂z (m×n):
+ * Backward of a Dense layer over rows [p0, p1) of W, given δ = ∂L/∂z (m×n). The rows fall on the GEMM's units:
+ * whole 8-row blocks (columns of dx) for dX alone, 6-row groups for dW alone, 24 rows when a chunk computes
+ * both (it must update only the rows of W its own dX read):
  * - word 10 set: ∂L/∂x[:, p0..p1) = δ·Wᵀ, before W changes, then down to the pre-activation of the Dense
  *   below, in place (11): times the masks of Dropouts between (12 count, 13..16), times f′ of its activation
  *   (17, 18 z, 19 y);
@@ -428,11 +435,14 @@ function denseBackward(plan: usize, record: usize, c: i32, chunks: i32, m: i32, 
   const w = ptr(record, 4);
   const k = word(record, 8);
   const n = word(record, 9);
-  const p0 = chunkStart(c, chunks, k, 3);
-  const p1 = chunkStart(c + 1, chunks, k, 3);
-  if (p0 < p1 && word(record, 10) != 0) {
+  const input = word(record, 10) != 0;
+  const weights = word(record, 20) != 0;
+  const unit = input ? (weights ? 24 : 8) : 6;
+  const p0 = chunkStart(c, chunks, k, unit);
+  const p1 = chunkStart(c + 1, chunks, k, unit);
+  if (p0 < p1 && input) {
     const dx = ptr(record, 11);
-    gemm_input(dz, w, dx, m, k, n, p0, p1);
+    gemm_input(dz, w, dx, m, k, n, p0, p1, scratch);
     const k4 = (<usize>k) << 2;
     const o0 = (<usize>p0) << 2;
     const width = p1 - p0;
@@ -445,7 +455,7 @@ function denseBackward(plan: usize, record: usize, c: i32, chunks: i32, m: i32, 
     }
   }
   const learningRate = load<f64>(plan + F_LEARNING_RATE);
-  if (p0 < p1 && word(record, 20) != 0) {
+  if (p0 < p1 && weights) {
     const dw = ptr(record, 5);
     const update = ptr(record, 21);
     const block = word(record, 23);
@@ -498,7 +508,7 @@ function applyUpdate(update: usize, learningRate: f64, i0: i32, i1: i32): void {
 /**
  * The SGD step of the layer-by-layer path: words 2 param, 3 grad, 4 velocity, 5 length, 6 nesterov, 7 row
  * length; float64 learning rate and momentum at bytes 64 and 72. A weight matrix (row length > 0) splits at
- * the same rows as its gradient's product (whole 3-row tiles), so each thread updates rows already in its
+ * the same rows as its gradient's product (whole 6-row groups), so each thread updates rows already in its
  * cache; anything else in whole cache lines.
  */
 function sgdChunk(record: usize, c: i32, chunks: i32): void {
@@ -507,8 +517,8 @@ function sgdChunk(record: usize, c: i32, chunks: i32): void {
   let i0: i32, i1: i32;
   if (rowLength > 0) {
     const rows = length / rowLength;
-    i0 = chunkStart(c, chunks, rows, 3) * rowLength;
-    i1 = chunkStart(c + 1, chunks, rows, 3) * rowLength;
+    i0 = chunkStart(c, chunks, rows, 6) * rowLength;
+    i1 = chunkStart(c + 1, chunks, rows, 6) * rowLength;
   } else {
     i0 = chunkStart(c, chunks, length, 16);
     i1 = chunkStart(c + 1, chunks, length, 16);

@@ -1,11 +1,17 @@
-"""GEMM GFLOPS of numpy (its BLAS) for the three batch-32 products of model A's first layer.
+"""GFLOPS of numpy's BLAS for the three products of a dense layer, on the shapes bench/gemm.ts measures.
 
-forward  x(32x784) . w(784x300)
-dW       x^T(784x32) . dz(32x300)
-dX       dz(32x300) . w^T(300x784)
+    forward  x(m×k) · w(k×n)
+    dW       xᵀ(k×m) · dz(m×n)
+    dX       dz(m×n) · wᵀ(n×k)
 
-Checks each product against float64 (a wrongly detected BLAS kernel set can compute garbage on new
-CPUs), then prints one JSON object. Usage: python3 numpy_gemm.py [SECONDS_PER_SHAPE]
+numpy hands the transposes to sgemm as flags (no copies), as PyTorch does. Each product is timed as the
+best of repeated calls within a time budget (CPU time on one thread, wall time on two, as warmstart's
+side); flops are counted as 2·m·k·n. With 50 % zeros the data has
+zeros in x (and dz, for dX) like warmstart's run; a BLAS does the same work either way. Threads are set
+through OpenBLAS's own call (openblas_set_num_threads), 1 and then 2.
+
+Usage: python3 numpy_gemm.py SHAPES_JSON THREADS_JSON SECONDS_PER_CELL
+Prints one JSON object: {"results": [{"m", "k", "n", "threads", "zeros", "forward", "dW", "dX"}, ...]}.
 """
 
 import ctypes
@@ -16,43 +22,66 @@ import time
 import numpy as np
 
 
-def main() -> None:
-    budget = float(sys.argv[1]) if len(sys.argv) > 1 else 0.5
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((32, 784), dtype=np.float32)
-    w = rng.standard_normal((784, 300), dtype=np.float32)
-    dz = rng.standard_normal((32, 300), dtype=np.float32)
-    shapes = {
-        "forward": (lambda: x @ w, x.astype(np.float64) @ w.astype(np.float64)),
-        "dW": (lambda: x.T @ dz, x.T.astype(np.float64) @ dz.astype(np.float64)),
-        "dX": (lambda: dz @ w.T, dz.astype(np.float64) @ w.T.astype(np.float64)),
-    }
-    flops = 2 * 32 * 784 * 300
-    out = {"numpy": np.__version__, "blas": blas_core(), "gflops": {}, "correct": True}
-    for name, (fn, exact) in shapes.items():
-        err = np.max(np.abs(fn() - exact)) / np.max(np.abs(exact))
-        out["correct"] = bool(out["correct"] and err < 1e-4)
-        for _ in range(50):
-            fn()
-        best = float("inf")
-        deadline = time.perf_counter() + budget
-        while time.perf_counter() < deadline:
-            t = time.perf_counter()
-            for _ in range(20):
-                fn()
-            best = min(best, (time.perf_counter() - t) / 20)
-        out["gflops"][name] = flops / best / 1e9
-    print(json.dumps(out))
-
-
-def blas_core() -> str:
-    """Which BLAS (and, for OpenBLAS, which kernel set) libblas.so.3 resolves to."""
+def set_threads(threads: int) -> bool:
     try:
         lib = ctypes.CDLL("libblas.so.3")
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return f"OpenBLAS {lib.openblas_get_corename().decode()} ({lib.openblas_get_num_threads()} threads)"
+        lib.openblas_set_num_threads(threads)
+        return lib.openblas_get_num_threads() == threads
     except (OSError, AttributeError):
-        return "reference BLAS (not OpenBLAS)"
+        return False
+
+
+def best_seconds(fn, budget: float, cpu: bool) -> float:
+    """Best time of one call: the process's CPU time on one thread (other processes do not inflate it),
+    the wall clock on more (the threads' CPU times add up)."""
+    clock = time.process_time if cpu else time.perf_counter
+    fn()
+    t = time.perf_counter()
+    fn()
+    # Batches of calls at least 2 ms long: a CPU clock may advance in coarse steps.
+    batch = max(1, int(0.002 / max(time.perf_counter() - t, 1e-6)) + 1)
+    best = float("inf")
+    deadline = time.perf_counter() + budget
+    rounds = 0
+    while rounds < 3 or time.perf_counter() < deadline:
+        t = clock()
+        for _ in range(batch):
+            fn()
+        elapsed = clock() - t
+        if elapsed > 0:
+            best = min(best, elapsed / batch)
+        rounds += 1
+    return best
+
+
+def matrix(rng, rows: int, cols: int, zeros: float) -> np.ndarray:
+    a = rng.random((rows, cols), dtype=np.float32) - np.float32(0.5)
+    if zeros > 0:
+        a[rng.random((rows, cols)) < zeros] = 0
+    return a
+
+
+def main() -> None:
+    shapes = json.loads(sys.argv[1])
+    thread_counts = json.loads(sys.argv[2])
+    budget = float(sys.argv[3])
+    rng = np.random.default_rng(1)
+    results = []
+    for threads in thread_counts:
+        if not set_threads(threads):
+            continue
+        for m, k, n in shapes:
+            w = matrix(rng, k, n, 0)
+            for zeros in (0.0, 0.5):
+                x = matrix(rng, m, k, zeros)
+                dz = matrix(rng, m, n, zeros)
+                flops = 2.0 * m * k * n
+                row = {"m": m, "k": k, "n": n, "threads": threads, "zeros": zeros}
+                for name, fn in (("forward", lambda: x @ w), ("dW", lambda: x.T @ dz), ("dX", lambda: dz @ w.T)):
+                    row[name] = flops / best_seconds(fn, budget, threads == 1) / 1e9
+                results.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)
+    print(json.dumps({"results": results}))
 
 
 if __name__ == "__main__":

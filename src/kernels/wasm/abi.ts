@@ -157,22 +157,37 @@ export const OP = {
 
 /**
  * Where a Dense layer's forward product is computed in two parts over the depth (then added): from this input
- * width on, with more than 8 outputs. A rule of the shape only, so that the sums are the same for every
- * batch size and thread count; the split row is {@link depthSplit}.
+ * width on, with more than 8 outputs, and at most {@link DEPTH_SPLIT_MAX_WEIGHTS} weights. A rule of the shape
+ * only, so that the sums are the same for every batch size and thread count; the split row is
+ * {@link depthSplit}.
  */
 export const DEPTH_SPLIT_FROM = 256;
+/**
+ * Weights (floats) above which the forward product is split by columns instead: a matrix this large no longer
+ * stays in the cores' caches between steps, so the depth split's reason is gone, and every element is then one
+ * chain of multiply-adds from its bias.
+ */
+export const DEPTH_SPLIT_MAX_WEIGHTS = 1 << 18;
 
 /** Whether a k→n Dense layer's forward product is computed in two parts (see {@link DEPTH_SPLIT_FROM}). */
 export function splitsByDepth(k: number, n: number): boolean {
-  return k >= DEPTH_SPLIT_FROM && n > 8;
+  return k >= DEPTH_SPLIT_FROM && n > 8 && k * n <= DEPTH_SPLIT_MAX_WEIGHTS;
 }
 
 /**
+ * The units a split GEMM product's chunk boundaries fall on (assembly/gemm.ts), so that its bits never depend
+ * on the split: `columns` of z (forward) and of dx (dX), `rows` of dW (its 6-row groups) and of a batch split
+ * by rows (a group's rows are fixed from row 0); `backward` when one chunk computes both dX and dW over the same
+ * rows of W (the fused step: a chunk must update only rows of W its own dX read), their least common multiple.
+ */
+export const GEMM_UNITS = { columns: 8, rows: 6, backward: 24 } as const;
+
+/**
  * The row of W where a depth-split product's second part starts: the boundary of the first of two dW (and
- * update) chunks, whole 3-row tiles (`chunkStart(1, 2, k, 3)` in assembly/step.ts).
+ * update) chunks, whole 6-row groups (`chunkStart(1, 2, k, 6)` in assembly/step.ts).
  */
 export function depthSplit(k: number): number {
-  return Math.floor(Math.ceil(k / 3) / 2) * 3;
+  return Math.floor(Math.ceil(k / GEMM_UNITS.rows) / 2) * GEMM_UNITS.rows;
 }
 
 /** Kinds of update records (how a parameter is updated inside a step). */
@@ -246,7 +261,7 @@ export const OPTIMIZER_KINDS = {
  * | scale | f64 factor at byte 8 (param ← param·factor, rounded once) | — |
  *
  * The plan op {@link OP}.optimizer runs it over the threads: integer arguments desc, param, grad,
- * slots, length, rowLength (as the SGD task: chunks end on whole 3-row tiles of a matrix whose dW product
+ * slots, length, rowLength (as the SGD op: chunks end on whole 6-row groups of a matrix whose dW product
  * split it so, else on 16-element boundaries).
  */
 export const OPTIMIZER_DESCRIPTOR = {
@@ -261,19 +276,9 @@ export const OPTIMIZER_DESCRIPTOR = {
 } as const;
 
 /**
- * Bytes of zero-skipping scratch one thread needs for a forward product of depth k: 16 row tiles (a block
- * of 48 rows) of a count and up to k indices each. Mirrors `gemm_forward` in assembly/gemm.ts.
+ * Above this many bytes, the zero-skipping lists of a convolution's dW (assembly/conv.ts) are not allocated and
+ * the dense kernels run instead. (The GEMM's scratch needs no such cap: `gemm_scratch_bytes` is bounded.)
  */
-export function forwardScratchBytes(k: number): number {
-  return 16 * (k + 1) * 4;
-}
-
-/** Bytes of zero-skipping scratch for a dW product (x m×k): ⌈k/3⌉ row tiles of a count and ≤ m indices. */
-export function weightsScratchBytes(m: number, k: number): number {
-  return Math.floor((k + 2) / 3) * (m + 1) * 4;
-}
-
-/** Above this many bytes per thread, products run without zero-skipping lists rather than allocate them. */
 export const MAX_SCRATCH_BYTES = 16 << 20;
 
 /**
@@ -483,7 +488,10 @@ export interface KernelExports extends ConvExports {
     n: number,
     p0: number,
     p1: number,
+    scratch: number,
   ): void;
+  gemm_scratch_bytes(rows: number, depth: number): number;
+  gemm_tune(which: number, value: number): number;
   column_sums(dz: number, db: number, m: number, n: number): void;
   activation_block(
     act: number,

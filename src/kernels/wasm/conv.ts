@@ -13,14 +13,13 @@
 
 import type { Conv2DGeometry, ReluOptions } from '../kernels.js';
 import {
-  forwardScratchBytes,
+  GEMM_UNITS,
   GEOMETRY_WORDS,
   type KernelExports,
   LINEAR,
   MAX_SCRATCH_BYTES,
   OP,
   RANGE,
-  weightsScratchBytes,
 } from './abi.js';
 import type { WasmHeap } from './heap.js';
 import type { Sharing } from './index.js';
@@ -89,7 +88,8 @@ function sizesOf(g: Conv2DGeometry): GeometrySizes | null {
 
 /**
  * The convolution kernels of {@link WasmKernels}. Owns a geometry block, a zero row (what a direct
- * convolution's taps on the padding read), the patch matrix of im2col, and the GEMM's zero-skipping scratch;
+ * convolution's taps on the padding read), the patch matrix of im2col, and the GEMM's scratch (for calls
+ * on this thread alone);
  * {@link WasmConvolutions.dispose} returns them.
  */
 export class WasmConvolutions {
@@ -121,7 +121,8 @@ export class WasmConvolutions {
 
   /**
    * Runs range kernel `kernel` over [0, total) with `args` before its range: split in chunks (boundaries on
-   * multiples of `unit`) when the threads take a call of `work`, else `whole()` on this thread.
+   * multiples of `unit`) when the threads take a call of `work`, else `whole()` on this thread. A kernel that
+   * runs a GEMM product gets the plan's scratch, `scratchBytes` per thread.
    */
   private range(
     kernel: number,
@@ -130,10 +131,11 @@ export class WasmConvolutions {
     work: number,
     args: readonly number[],
     whole: () => void,
+    scratchBytes = 0,
   ): void {
     const chunks = this.chunks(work, Math.ceil(total / unit));
     if (chunks <= 1) whole();
-    else this.sharing!.run(OP.range, chunks, 1, [kernel, total, unit, ...args]);
+    else this.sharing!.run(OP.range, chunks, 1, [kernel, total, unit, ...args], scratchBytes);
   }
 
   /** Writes the geometry into block `slot` (0 or 1) that the kernels read; returns its byte offset. */
@@ -172,22 +174,13 @@ export class WasmConvolutions {
     return this.patches;
   }
 
-  /** GEMM zero-skipping scratch of `bytes`, or 0 (no skipping) when that would be unreasonably large. */
+  /**
+   * The GEMM's scratch (`bytes` from `gemm_scratch_bytes`, bounded whatever the shape) for a product on this
+   * thread alone; a split product uses the plan's regions instead, one per thread.
+   */
   private scratch(bytes: number): number {
-    if (bytes > MAX_SCRATCH_BYTES) return 0;
     this.listScratch = this.grow(this.listScratch, Math.ceil(bytes / 4));
     return this.listScratch.byteOffset;
-  }
-
-  /**
-   * Zero-skipping scratch for a product split in chunks (at most one per thread): one region per chunk, `bytes` each plus a cache line
-   * (the branch-free list builder stores up to 3 words past a list's end: the regions must not touch) and
-   * 64-byte aligned; [base, bytes per region], or [0, 0] without skipping.
-   */
-  private chunkScratch(bytes: number): [number, number] {
-    const stride = Math.ceil((bytes + 64) / 64) * 64;
-    const base = this.scratch(Math.max(2, this.sharing?.threads() ?? 1) * stride);
-    return base === 0 ? [0, 0] : [base, stride];
   }
 
   private owns(...views: (Float32Array | null)[]): boolean {
@@ -337,23 +330,31 @@ export class WasmConvolutions {
       return true;
     }
     const patches = this.patchesOf(x, g, geom, sizes.pixels * depth);
-    // One zero-skipping region per chunk, so that the threads never share one.
-    const [scratch, stride] = this.chunkScratch(forwardScratchBytes(depth));
+    const scratchBytes = this.wasm.gemm_scratch_bytes(sizes.pixels, depth);
     const n = g.outChannels;
-    const args = [patches, kernel.byteOffset, b, y.byteOffset, sizes.pixels, depth, n, scratch, stride];
-    this.range(RANGE.gemmForward, n, 4, sizes.pixels * depth * n, args, () =>
-      this.wasm.gemm_forward(
-        patches,
-        kernel.byteOffset,
-        b,
-        y.byteOffset,
-        sizes.pixels,
-        depth,
-        n,
-        0,
-        n,
-        scratch,
-      ),
+    const args = [patches, kernel.byteOffset, b, y.byteOffset, sizes.pixels, depth, n];
+    // Whole 8-column tiles per chunk (gemm_forward's j0), as the dense forward product splits; a split call
+    // runs each chunk in the scratch region of the thread that runs it.
+    this.range(
+      RANGE.gemmForward,
+      n,
+      GEMM_UNITS.columns,
+      sizes.pixels * depth * n,
+      args,
+      () =>
+        this.wasm.gemm_forward(
+          patches,
+          kernel.byteOffset,
+          b,
+          y.byteOffset,
+          sizes.pixels,
+          depth,
+          n,
+          0,
+          n,
+          this.scratch(scratchBytes),
+        ),
+      scratchBytes,
     );
     return true;
   }
@@ -454,15 +455,17 @@ export class WasmConvolutions {
     } else {
       const patches = this.patchesOf(x, g, geom, sizes.pixels * depth);
       const n = g.outChannels;
-      const chunks = depth > 8 ? this.chunks(sizes.pixels * depth * n, Math.ceil(depth / 3)) : 1;
+      const chunks =
+        depth > 8 ? this.chunks(sizes.pixels * depth * n, Math.ceil(depth / GEMM_UNITS.rows)) : 1;
+      // A chunk's rows of dW (at most all `depth`) over the depth of the pixels.
+      const bytes = this.wasm.gemm_scratch_bytes(depth, sizes.pixels);
       if (chunks > 1) {
         // The dense dW product's op (rows of dW by chunk, no bias, no update), one scratch region per thread.
         const args = [patches, dy.byteOffset, 0, dKernel.byteOffset, 0, 0, depth, n, 0, 0, 0, 0, 0, 0, 0];
         const rest = [LINEAR, 0, 0, 1, 0, 0, depth, 0];
-        const bytes = weightsScratchBytes(sizes.pixels, depth);
         this.sharing!.run(OP.denseBackward, chunks, sizes.pixels, [...args, ...rest], bytes);
       } else {
-        const [scratch] = this.chunkScratch(weightsScratchBytes(sizes.pixels, depth));
+        const scratch = this.scratch(bytes);
         this.wasm.gemm_weights(
           patches,
           dy.byteOffset,
@@ -524,11 +527,12 @@ export class WasmConvolutions {
 
   /** dx = dz·wᵀ (m×n by n×k), split by columns of dx (as the dense input gradient, `OP.denseBackward`). */
   private gemmInput(dz: number, w: number, dx: number, m: number, k: number, n: number): void {
-    const chunks = k > 8 ? this.chunks(m * k * n, Math.ceil(k / 3)) : 1;
+    const chunks = k > 8 ? this.chunks(m * k * n, Math.ceil(k / GEMM_UNITS.columns)) : 1;
+    const bytes = this.wasm.gemm_scratch_bytes(m, n);
     if (chunks > 1) {
       const args = [0, dz, w, 0, 0, 0, k, n, 1, dx, 0, 0, 0, 0, 0, LINEAR];
-      this.sharing!.run(OP.denseBackward, chunks, m, [...args, 0, 0, 0, 0, 0, k, 0]);
-    } else this.wasm.gemm_input(dz, w, dx, m, k, n, 0, k);
+      this.sharing!.run(OP.denseBackward, chunks, m, [...args, 0, 0, 0, 0, 0, k, 0], bytes);
+    } else this.wasm.gemm_input(dz, w, dx, m, k, n, 0, k, this.scratch(bytes));
   }
 
   /**

@@ -34,17 +34,15 @@ import {
   ACTIVATION_CODES,
   CONTROL_OFFSET,
   depthSplit,
-  forwardScratchBytes,
+  GEMM_UNITS,
   type KernelExports,
   LINEAR,
   LOSS_CODES,
-  MAX_SCRATCH_BYTES,
   MAX_THREADS,
   OP,
   RANGE,
   SOFTMAX,
   splitsByDepth,
-  weightsScratchBytes,
 } from './abi.js';
 import { SPLIT_WORK, WasmConvolutions } from './conv.js';
 import { WasmHeap } from './heap.js';
@@ -179,7 +177,10 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
   private readonly rowLengths = new Map<number, number>();
   /** The second part of a depth-split forward product (see forwardByDepth). */
   private partial: Float32Array | null = null;
-  /** Scratch for single-threaded products' zero-skipping lists. */
+  /**
+   * The GEMM's scratch (copied panels, sparse rows) for products on this thread alone; a shared product uses
+   * the task plan's regions, one per thread.
+   */
   private listScratch: Float32Array | null = null;
   /**
    * @internal Elements from which the SGD step (and the other memory-bound passes of optimizers.ts) splits;
@@ -297,13 +298,15 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
     return createWasmFusedStepPlan(this, spec);
   }
 
-  /** Offset of one thread's zero-skipping scratch of `bytes` (0: none; products then run without lists). */
+  /**
+   * Offset of the GEMM scratch region (at least `bytes`, from `gemm_scratch_bytes`: under 1 MiB at any shape)
+   * of a product on this thread alone. Sized to the largest request so far, without slack (a network's shapes
+   * are few: it settles within the first step), so that a one-thread backend keeps one small region.
+   */
   private scratch(bytes: number): number {
-    if (bytes > MAX_SCRATCH_BYTES) return 0;
     if (this.listScratch === null || bytes > this.listScratch.length * 4) {
       if (this.listScratch !== null) this.heap.free(this.listScratch);
-      // Room to spare, so that growing shapes do not reallocate at every call.
-      this.listScratch = this.heap.alloc(Math.ceil((bytes * 1.5) / 64) * 16);
+      this.listScratch = this.heap.alloc(Math.max(16, Math.ceil(bytes / 64) * 16));
     }
     return this.listScratch.byteOffset;
   }
@@ -356,11 +359,12 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       this.forwardByDepth(x, w, b, z, y, m, k, n, act);
       return;
     }
-    const chunks = n > 8 ? this.chunks(m * k * n, SPLIT_FORWARD, Math.ceil(n / 4)) : 1;
+    const chunks = n > 8 ? this.chunks(m * k * n, SPLIT_FORWARD, Math.ceil(n / GEMM_UNITS.columns)) : 1;
+    const scratchBytes = this.wasm.gemm_scratch_bytes(m, k);
     if (chunks > 1) {
       // Chunks apply element-wise activations to their own columns; softmax needs whole rows, after.
       const args = [x.byteOffset, w.byteOffset, b, z.byteOffset, y.byteOffset, k, n, act, 0, 0];
-      this.task.run(OP.denseForward, chunks, m, args, forwardScratchBytes(k));
+      this.task.run(OP.denseForward, chunks, m, args, scratchBytes);
       if (act === SOFTMAX) this.wasm.softmax_rows(z.byteOffset, y.byteOffset, m, n);
       return;
     }
@@ -374,7 +378,7 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       n,
       0,
       n,
-      this.scratch(forwardScratchBytes(k)),
+      this.scratch(scratchBytes),
     );
     this.finishActivation(act, z, y, m, n);
   }
@@ -403,13 +407,17 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       this.partial = partial;
     }
     const split = depthSplit(k);
-    const threads = this.chunks(m * k * n, SPLIT_FORWARD, 2 * Math.ceil(m / 3));
+    const rowUnit = GEMM_UNITS.rows;
+    const threads = this.chunks(m * k * n, SPLIT_FORWARD, 2 * Math.ceil(m / rowUnit));
+    // Each part's product over its depth, for all m rows at most (a chunk takes a block of them).
+    const wasm = this.wasm;
+    const scratchBytes = Math.max(wasm.gemm_scratch_bytes(m, split), wasm.gemm_scratch_bytes(m, k - split));
     if (threads > 1) {
-      const blocks = Math.max(1, Math.min(Math.ceil(threads / 2), Math.ceil(m / 3), 16));
+      const blocks = Math.max(1, Math.min(Math.ceil(threads / 2), Math.ceil(m / rowUnit), 16));
       const args = [x.byteOffset, w.byteOffset, b, z.byteOffset, partial.byteOffset, k, n, split, blocks];
-      this.task.run(OP.forwardParts, 2 * blocks, m, args, forwardScratchBytes(k));
+      this.task.run(OP.forwardParts, 2 * blocks, m, args, scratchBytes);
     } else {
-      const scratch = this.scratch(forwardScratchBytes(k));
+      const scratch = this.scratch(scratchBytes);
       this.wasm.gemm_forward_part(x.byteOffset, w.byteOffset, b, z.byteOffset, m, k, n, 0, split, scratch);
       this.wasm.gemm_forward_part(
         x.byteOffset,
@@ -544,12 +552,14 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
     }
     // The SGD step on this gradient splits at the same row (see sgdUpdate).
     this.rowLengths.set(dw.byteOffset, n);
-    const chunks = k > 8 ? this.chunks(m * k * n, SPLIT_FORWARD, Math.ceil(k / 3)) : 1;
+    const chunks = k > 8 ? this.chunks(m * k * n, SPLIT_FORWARD, Math.ceil(k / GEMM_UNITS.rows)) : 1;
+    // A chunk's rows of dW (at most k) over the depth m.
+    const scratchBytes = this.wasm.gemm_scratch_bytes(k, m);
     if (chunks > 1) {
       // Rows of dW by chunk, the bias gradient by columns; no update (the optimizer runs after).
       const args = [x.byteOffset, dz.byteOffset, 0, dw.byteOffset, 0, db === null ? 0 : db.byteOffset];
       const rest = [k, n, 0, 0, 0, 0, 0, 0, 0, LINEAR, 0, 0, 1, 0, 0, k, db === null ? 0 : 1];
-      this.task.run(OP.denseBackward, chunks, m, [...args, ...rest], weightsScratchBytes(m, k));
+      this.task.run(OP.denseBackward, chunks, m, [...args, ...rest], scratchBytes);
       return;
     }
     this.wasm.gemm_weights(
@@ -561,7 +571,7 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       n,
       0,
       k,
-      this.scratch(weightsScratchBytes(m, k)),
+      this.scratch(scratchBytes),
     );
     if (db !== null) this.wasm.column_sums(dz.byteOffset, db.byteOffset, m, n);
   }
@@ -590,13 +600,15 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       super.denseBackwardInput(dz, w, dx, m, k, n);
       return;
     }
-    const chunks = k > 8 ? this.chunks(m * k * n, SPLIT_FORWARD, Math.ceil(k / 3)) : 1;
+    const chunks = k > 8 ? this.chunks(m * k * n, SPLIT_FORWARD, Math.ceil(k / GEMM_UNITS.columns)) : 1;
+    const scratchBytes = this.wasm.gemm_scratch_bytes(m, n);
     if (chunks > 1) {
       // dX only: columns of dx by chunk, nothing below to take the gradient through.
       const args = [0, dz.byteOffset, w.byteOffset, 0, 0, 0, k, n, 1, dx.byteOffset, 0, 0, 0, 0, 0, LINEAR];
-      this.task.run(OP.denseBackward, chunks, m, [...args, 0, 0, 0, 0, 0, k, 0]);
+      this.task.run(OP.denseBackward, chunks, m, [...args, 0, 0, 0, 0, 0, k, 0], scratchBytes);
     } else {
-      this.wasm.gemm_input(dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, k);
+      const scratch = this.scratch(scratchBytes);
+      this.wasm.gemm_input(dz.byteOffset, w.byteOffset, dx.byteOffset, m, k, n, 0, k, scratch);
     }
   }
 

@@ -32,16 +32,14 @@ import {
   CHAIN_ENTRY_BYTES,
   CONTROL_OFFSET,
   depthSplit,
-  forwardScratchBytes,
+  GEMM_UNITS,
   type KernelExports,
   LOSS_CODES,
-  MAX_SCRATCH_BYTES,
   OP,
   PLAN,
   SOFTMAX,
   splitsByDepth,
   UPDATE,
-  weightsScratchBytes,
 } from './abi.js';
 import type { WasmHeap } from './heap.js';
 import type { PlanHandle, ThreadPool } from './pool.js';
@@ -52,7 +50,10 @@ import type { PlanHandle, ThreadPool } from './pool.js';
  * into ⌊w / CHUNK_WORK⌋ chunks, at most one per thread.
  */
 export const CHUNK_WORK = 1 << 15;
-/** Rows of dW computed, then updated, at a time: the block stays in L1/L2 between its product and update. */
+/**
+ * Rows of dW computed, then updated, at a time: the block stays in L1/L2 between its product and update. A
+ * multiple of the GEMM's 6-row groups (blocks start on a chunk's first row, itself on a group).
+ */
 export const UPDATE_BLOCK_ROWS = 24;
 /** Multiply-adds an element-wise activation is worth, for deciding whether to share it. */
 const ELEMENT_WORK = 16;
@@ -67,11 +68,23 @@ const UPDATE_BYTES = 32;
 const MAX_CHAIN = 8;
 
 /**
- * Chunks for a phase of `work` multiply-adds over `units` indivisible units (vectors of columns, 3-row tiles):
+ * Chunks for a phase of `work` multiply-adds over `units` indivisible units (8-column tiles, 6-row groups):
  * one per {@link CHUNK_WORK}, at most one per thread. Any count gives the same results.
  */
 export function chunksFor(threads: number, work: number, units: number): number {
   return Math.max(1, Math.min(threads, units, PLAN.maxChunks, Math.floor(work / CHUNK_WORK)));
+}
+
+/**
+ * The GEMM scratch bytes of a product of `rows` rows (or fewer) over `depth`; with `depthUpTo`, over any depth
+ * up to `depth` (dW's depth is the run's batch rows, which may be fewer than the plan's capacity, and the
+ * depth blocks, hence the scratch, are not monotonic in the depth).
+ */
+function gemmScratch(wasm: KernelExports, rows: number, depth: number, depthUpTo = false): number {
+  if (!depthUpTo) return wasm.gemm_scratch_bytes(rows, depth);
+  let bytes = 0;
+  for (let d = 1; d <= depth; d++) bytes = Math.max(bytes, wasm.gemm_scratch_bytes(rows, d));
+  return bytes;
 }
 
 /** One plan block: header, phase records, sync words (and, for a step, update records and results). */
@@ -118,7 +131,8 @@ class PlanBlock implements PlanHandle {
 
 /**
  * The one-phase plan of the layer-by-layer path: each split product writes its operation's words and runs.
- * Owned by the kernels object; its scratch (zero-skipping lists, one region per thread) grows on demand.
+ * Owned by the kernels object; its GEMM scratch (one region per thread, indexed by the thread that runs a
+ * chunk) grows on demand.
  */
 export class TaskPlan {
   private readonly block: PlanBlock;
@@ -134,7 +148,8 @@ export class TaskPlan {
 
   /**
    * Runs `op` in `chunks` chunks over `m` rows with the record's words 2… = `args` (and float64 `f0`, `f1`
-   * at bytes 64 and 72 of the record), and per-thread scratch of `scratchBytes` (0: none).
+   * at bytes 64 and 72 of the record), and per-thread GEMM scratch of `scratchBytes` (0: the op runs no
+   * product).
    */
   run(
     op: number,
@@ -163,9 +178,12 @@ export class TaskPlan {
     this.pool.run(block, chunks, chunks > 1);
   }
 
-  /** Base and per-thread stride of scratch regions of `bytes` each for every thread ([0, 0]: none). */
+  /**
+   * Base and per-thread stride of scratch regions of at least `bytes` (`gemm_scratch_bytes`: under 1 MiB) for
+   * every thread ([0, 0]: none needed). Sized to the largest request so far, 64-byte aligned, without slack.
+   */
   private scratch(bytes: number): [number, number] {
-    if (bytes <= 0 || bytes > MAX_SCRATCH_BYTES) return [0, 0];
+    if (bytes <= 0) return [0, 0];
     const threads = this.pool.threads;
     if (
       this.scratchBuffer === null ||
@@ -173,7 +191,7 @@ export class TaskPlan {
       this.scratchBuffer.length * 4 < threads * this.scratchStride
     ) {
       if (this.scratchBuffer !== null) this.heap.free(this.scratchBuffer);
-      this.scratchStride = Math.max(this.scratchStride, Math.ceil((bytes * 1.5) / 64) * 64);
+      this.scratchStride = Math.max(this.scratchStride, Math.ceil(bytes / 64) * 64);
       this.scratchBuffer = this.heap.alloc((threads * this.scratchStride) / 4);
     }
     return [this.scratchBuffer.byteOffset, this.scratchStride];
@@ -425,6 +443,7 @@ export function createWasmFusedStepPlan(backend: StepBackend, spec: FusedStepSpe
 /** The buffers and phases of a plan for `spec` (allocations recorded in `owned`), or null (see above). */
 function buildLayout(backend: StepBackend, spec: FusedStepSpec, owned: Float32Array[]): Layout | null {
   const heap = backend.heap;
+  const wasm = backend.wasm;
   const threads = backend.pool.threads;
   const capacity = spec.capacity;
   if (!Number.isInteger(capacity) || capacity < 1 || spec.metrics.length > 4) return null;
@@ -505,19 +524,26 @@ function buildLayout(backend: StepBackend, spec: FusedStepSpec, owned: Float32Ar
     const y = allocate(capacity * n);
     const z = layer.activation === 'linear' ? y : allocate(capacity * n);
     const act = ACTIVATION_CODES[layer.activation];
-    scratchBytes = Math.max(scratchBytes, forwardScratchBytes(k));
     states.push({ layer, x: activation, z, y, masks: [], forwardPhase: phases.length });
     if (splitsByDepth(k, n)) {
       // Two parts over the depth (a rule of the shape, as in the layer path), then their sum and f.
       const partial = allocate(capacity * n);
+      const rows = GEMM_UNITS.rows;
       const blocks = Math.max(
         1,
-        Math.min(Math.ceil(threads / 2), Math.ceil(capacity / 3), PLAN.maxChunks / 2),
+        Math.min(Math.ceil(threads / 2), Math.ceil(capacity / rows), PLAN.maxChunks / 2),
+      );
+      const split = depthSplit(k);
+      // A part over [0, split) or [split, k), for a block of at most all the batch's rows.
+      scratchBytes = Math.max(
+        scratchBytes,
+        gemmScratch(wasm, capacity, split),
+        gemmScratch(wasm, capacity, k - split),
       );
       phases.push({
         op: OP.forwardParts,
-        chunks: chunksFor(threads, capacity * k * n, 2 * Math.ceil(capacity / 3)) === 1 ? 1 : 2 * blocks,
-        words: [activation, layer.kernel, layer.bias ?? 0, z, partial, k, n, depthSplit(k), blocks],
+        chunks: chunksFor(threads, capacity * k * n, 2 * Math.ceil(capacity / rows)) === 1 ? 1 : 2 * blocks,
+        words: [activation, layer.kernel, layer.bias ?? 0, z, partial, k, n, split, blocks],
       });
       phases.push({
         op: OP.addActivate,
@@ -528,7 +554,8 @@ function buildLayout(backend: StepBackend, spec: FusedStepSpec, owned: Float32Ar
       width = n;
       continue;
     }
-    const chunks = chunksFor(threads, capacity * k * n, Math.ceil(n / 4));
+    const chunks = chunksFor(threads, capacity * k * n, Math.ceil(n / GEMM_UNITS.columns));
+    scratchBytes = Math.max(scratchBytes, gemmScratch(wasm, capacity, k));
     phases.push({
       op: OP.denseForward,
       chunks,
@@ -604,8 +631,12 @@ function buildLayout(backend: StepBackend, spec: FusedStepSpec, owned: Float32Ar
     if (below !== null && below.masks.length > 4) return null;
     const weights = layer.trainable;
     const work = capacity * k * n * ((weights ? 1 : 0) + (input ? 1 : 0));
-    const chunks = chunksFor(threads, work, Math.ceil(k / 3));
-    if (weights) scratchBytes = Math.max(scratchBytes, weightsScratchBytes(capacity, UPDATE_BLOCK_ROWS));
+    // A chunk's rows of W fall on the GEMM's units: dX's 8 columns of dx, dW's 6-row groups, or both (24).
+    const unit = input ? (weights ? GEMM_UNITS.backward : GEMM_UNITS.columns) : GEMM_UNITS.rows;
+    const chunks = chunksFor(threads, work, Math.ceil(k / unit));
+    // dX: all the batch's rows over the depth n; dW: a block of rows over the depth of the batch.
+    if (input) scratchBytes = Math.max(scratchBytes, gemmScratch(wasm, capacity, n));
+    if (weights) scratchBytes = Math.max(scratchBytes, gemmScratch(wasm, UPDATE_BLOCK_ROWS, capacity, true));
     phases.push({
       op: OP.denseBackward,
       chunks,
@@ -636,9 +667,10 @@ function buildLayout(backend: StepBackend, spec: FusedStepSpec, owned: Float32Ar
   const trainEnd = phases.length;
   if (trainEnd > MAX_PHASES) return null;
 
+  // One GEMM scratch region per thread (assembly/step.ts indexes them by the thread running a chunk).
   let scratch: Float32Array | null = null;
   let scratchStride = 0;
-  if (scratchBytes > 0 && scratchBytes <= MAX_SCRATCH_BYTES) {
+  if (scratchBytes > 0) {
     scratchStride = Math.ceil(scratchBytes / 64) * 64;
     scratch = allocate((threads * scratchStride) / 4);
   }
