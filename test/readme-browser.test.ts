@@ -124,10 +124,12 @@ describe('the README bundler example in Chromium', { skip: skipBrowser }, () => 
         },
       ],
     });
-    // The README's esbuild note: esbuild does not copy the kernel files; they go next to the bundle.
+    // The README's esbuild notes: esbuild does not copy the kernel files nor the helper threads' module; they
+    // go next to the bundle (without helper.js the page warns and runs on one thread).
     for (const kernel of ['kernels-relaxed.wasm', 'kernels-simd.wasm']) {
       copyFileSync(join(root, 'build', 'wasm', kernel), join(web, kernel));
     }
+    copyFileSync(join(root, 'src', 'kernels', 'wasm', 'helper.js'), join(web, 'helper.js'));
     writeFileSync(
       join(web, 'index.html'),
       '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"></head>' +
