@@ -34,17 +34,8 @@ import type { TfjsPageInfo } from './browser/tfjs-page.js';
 import type { WarmstartPageInfo } from './browser/warmstart-page.js';
 import { BATCH, buildModelA, median, startModelA, type TaskBytes } from './browser/workload.js';
 import { rng } from './model-a.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../scripts/chromium.js';
 
-const CHROMIUM = process.env['WARMSTART_CHROMIUM'] ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 /** Headers of every answer: cross-origin isolation (shared memory, threads) and no caching. */

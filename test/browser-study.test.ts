@@ -29,17 +29,8 @@ import {
 } from '../src/index.js';
 import { makeTempDir } from './fixtures-gen/datasetFixtures.js';
 import { damagedModels, EXPECTED_DAMAGE_CODES } from './helpers/damagedModels.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../scripts/chromium.js';
 
-const CHROMIUM = process.env['WARMSTART_CHROMIUM'] ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const envDataDir = process.env['WARMSTART_DATA_DIR'] || undefined;
 const dataDir = envDataDir ?? resolve(repoRoot, '../shared/datasets/fashion-mnist-2017-08-26');

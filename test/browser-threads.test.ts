@@ -16,17 +16,8 @@ import { startStudyServer, type StudyServer } from '../src/cli/serve.js';
 import { buildDenseNetwork } from '../src/experiments/transfer.js';
 import * as warmstart from '../src/index.js';
 import { makeTempDir } from './fixtures-gen/datasetFixtures.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../scripts/chromium.js';
 
-const CHROMIUM = process.env['WARMSTART_CHROMIUM'] ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const envDataDir = process.env['WARMSTART_DATA_DIR'] || undefined;
 // `warmstart serve` needs the dataset's files (it serves them too), though these pages train on made-up data.

@@ -22,10 +22,10 @@ import {
   tensor,
 } from '../src/index.js';
 import { makeTempDir } from './fixtures-gen/datasetFixtures.js';
+import { CHROMIUM } from '../scripts/chromium.js';
 
 /** The Vite the browser-build check uses (pinned, so the check means the same thing from run to run). */
 const VITE = 'vite@8.4.0';
-const CHROMIUM = process.env['WARMSTART_CHROMIUM'] ?? '/usr/bin/chromium';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');

@@ -14,17 +14,8 @@ import ts from 'typescript';
 import { startStudyServer, type StudyServer } from '../src/cli/serve.js';
 import { TASK_A_CLASS_NAMES } from '../src/datasets/split.js';
 import { makeTempDir } from './fixtures-gen/datasetFixtures.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../scripts/chromium.js';
 
-const CHROMIUM = process.env['WARMSTART_CHROMIUM'] ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const root = fileURLToPath(new URL('..', import.meta.url));
 const envDataDir = process.env['WARMSTART_DATA_DIR'] || undefined;
 const dataDir = envDataDir ?? resolve(root, '../shared/datasets/fashion-mnist-2017-08-26');
