@@ -68,6 +68,13 @@ function rangeWord(ctrl: usize, index: i32): usize {
   return <usize>load<i32>(ctrl + 20 + ((<usize>index) << 2));
 }
 
+/** A word that holds the bits of an f32. */
+// @ts-ignore: decorator
+@inline
+function bits(word: usize): f32 {
+  return reinterpret<f32>(<i32>word);
+}
+
 /**
  * One chunk [lo, hi) of a range task: the kernel of assembly/conv.ts (or an element-wise one) over that
  * sub-range of its output rows, images, weight rows, channels or elements. Each such kernel writes every element
@@ -122,27 +129,10 @@ export function run_range(ctrl: usize, kernel: i32, scratch: usize, lo: i32, hi:
       avg_pool_backward(a0, a1, a2, lo, hi);
       break;
     case R_RELU_FORWARD:
-      relu_forward(
-        a0,
-        a1,
-        lo,
-        hi,
-        reinterpret<f32>(<i32>a2),
-        reinterpret<f32>(<i32>a3),
-        reinterpret<f32>(<i32>a4),
-      );
+      relu_forward(a0, a1, lo, hi, bits(a2), bits(a3), bits(a4));
       break;
     case R_RELU_BACKWARD:
-      relu_backward(
-        a0,
-        a1,
-        a2,
-        lo,
-        hi,
-        reinterpret<f32>(<i32>a3),
-        reinterpret<f32>(<i32>a4),
-        reinterpret<f32>(<i32>a5),
-      );
+      relu_backward(a0, a1, a2, lo, hi, bits(a3), bits(a4), bits(a5));
       break;
     case R_CHANNEL_MOMENTS:
       channel_moments(a0, <i32>a1, <i32>a2, a3, a4, lo, hi);
