@@ -72,14 +72,20 @@ function lastInside(offset: i32, stride: i32, length: i32, outLength: i32): i32 
 
 // ---- direct convolution: forward.
 
+/** The type argument TC of {@link forwardTile} for one input channel in one group (a first layer on grayscale images). */
+type ONE_CHANNEL = N2;
+
 /**
  * One tile of the direct forward: R = num<TR>() adjacent output pixels of one output row × V = num<TV>()
  * vectors of filters. Each accumulator starts at the bias and adds, tap by tap (ky, kx) and channel by
  * channel, x·w, the order of the reference; a pixel whose tap falls on the padding reads `zeros` instead.
+ * With TC = ONE_CHANNEL (one input channel, one group) the channel loop is gone, and so is the per-tap choice of
+ * a padding pixel when every tap of the tile's row is inside the input (the same products in the same order: a
+ * padding tap adds 0·w).
  */
 // @ts-ignore: decorator
 @inline
-function forwardTile<TR, TV>(
+function forwardTile<TR, TV, TC>(
   xImage: usize,
   w: usize,
   bias: usize,
@@ -92,16 +98,20 @@ function forwardTile<TR, TV>(
 ): void {
   const R = num<TR>();
   const V = num<TV>();
+  const oneChannel = num<TC>() == num<ONE_CHANNEL>();
   const inH = gw(geom, G_IN_H);
   const inW = gw(geom, G_IN_W);
-  const c4 = (<usize>gw(geom, G_IN_C)) << 2;
+  const c4: usize = oneChannel ? 4 : (<usize>gw(geom, G_IN_C)) << 2;
   const f4 = (<usize>gw(geom, G_OUT_C)) << 2;
-  const cg = gw(geom, G_IN_C) / gw(geom, G_GROUPS);
+  const cg = oneChannel ? 1 : gw(geom, G_IN_C) / gw(geom, G_GROUPS);
   const kH = gw(geom, G_K_H);
   const kW = gw(geom, G_K_W);
   const sW = gw(geom, G_S_W);
   const dW = gw(geom, G_D_W);
   const padL = gw(geom, G_PAD_L);
+  const step = <usize>sW * c4;
+  const first = ox * sW - padL;
+  const inside = oneChannel && first >= 0 && (ox + R - 1) * sW + (kW - 1) * dW - padL < inW;
   let init0 = f32x4.splat(0);
   let init1 = init0;
   let init2 = init0;
@@ -117,15 +127,25 @@ function forwardTile<TR, TV>(
     const iy = oy * gw(geom, G_S_H) + ky * gw(geom, G_D_H) - gw(geom, G_PAD_T);
     if (iy < 0 || iy >= inH) continue;
     const xRow = xImage + <usize>(iy * inW) * c4;
+    // The taps' rows of w follow one another: the channel loop leaves bp at the next tap's.
+    let bp = w + <usize>(ky * kW * cg) * f4;
     for (let kx = 0; kx < kW; kx++) {
-      const ix0 = ox * sW + kx * dW - padL;
-      const ix1 = ix0 + sW;
-      const ix2 = ix1 + sW;
-      let p0 = ix0 >= 0 && ix0 < inW ? xRow + <usize>ix0 * c4 : zeros;
-      let p1 = R > 1 && ix1 >= 0 && ix1 < inW ? xRow + <usize>ix1 * c4 : zeros;
-      let p2 = R > 2 && ix2 >= 0 && ix2 < inW ? xRow + <usize>ix2 * c4 : zeros;
-      let bp = w + <usize>((ky * kW + kx) * cg) * f4;
-      for (let ci = 0; ci < cg; ci++) {
+      const ix0 = first + kx * dW;
+      let p0: usize, p1: usize, p2: usize;
+      if (inside) {
+        p0 = xRow + <usize>ix0 * c4;
+        p1 = p0 + step;
+        p2 = p1 + step;
+      } else {
+        const ix1 = ix0 + sW;
+        const ix2 = ix1 + sW;
+        p0 = ix0 >= 0 && ix0 < inW ? xRow + <usize>ix0 * c4 : zeros;
+        p1 = R > 1 && ix1 >= 0 && ix1 < inW ? xRow + <usize>ix1 * c4 : zeros;
+        p2 = R > 2 && ix2 >= 0 && ix2 < inW ? xRow + <usize>ix2 * c4 : zeros;
+      }
+      // cg ≥ 1, so a do-while runs the channels the for loop would; with one channel it is no loop at all.
+      let ci = 0;
+      do {
         const b0 = v128.load(bp);
         const b1 = V > 1 ? v128.load(bp, 16) : b0;
         const b2 = V > 2 ? v128.load(bp, 32) : b0;
@@ -149,7 +169,8 @@ function forwardTile<TR, TV>(
         p1 += 4;
         p2 += 4;
         bp += f4;
-      }
+        ci++;
+      } while (!oneChannel && ci < cg);
     }
   }
   storeRow<TV>(out, c00, c01, c02, cols);
@@ -173,9 +194,10 @@ function storeRow<TV>(p: usize, v0: v128, v1: v128, v2: v128, cols: i32): void {
   }
 }
 
+/** One output row of a strip of filters: tiles of 3 pixels, then one of 2 or 1 at the row's end. */
 // @ts-ignore: decorator
 @inline
-function forwardStrip<TV>(
+function forwardStrip<TV, TC>(
   xImage: usize,
   w: usize,
   bias: usize,
@@ -189,103 +211,16 @@ function forwardStrip<TV>(
   const f4 = (<usize>gw(geom, G_OUT_C)) << 2;
   let ox = 0;
   for (; ox + 3 <= outW; ox += 3) {
-    forwardTile<N3, TV>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
+    forwardTile<N3, TV, TC>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
   }
-  if (outW - ox == 2) forwardTile<N2, TV>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
-  else if (outW - ox == 1) forwardTile<N1, TV>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
+  if (outW - ox == 2) forwardTile<N2, TV, TC>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
+  else if (outW - ox == 1) forwardTile<N1, TV, TC>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
 }
 
-/**
- * A tile of the forward when the input has one channel (a first layer on grayscale images): as
- * {@link forwardTile} without the channel loop, and without the per-tap choice of a padding row when every
- * tap of the tile's row is inside the input (the same products in the same order: a padding tap adds 0·w).
- */
+/** A strip of `cols` ≤ 12 filters in the tile of 1, 2 or 3 vectors that holds them. */
 // @ts-ignore: decorator
 @inline
-function forwardTileSingle<TR, TV>(
-  xImage: usize,
-  w: usize,
-  bias: usize,
-  out: usize,
-  zeros: usize,
-  oy: i32,
-  ox: i32,
-  geom: usize,
-  cols: i32,
-): void {
-  const R = num<TR>();
-  const V = num<TV>();
-  const inH = gw(geom, G_IN_H);
-  const inW = gw(geom, G_IN_W);
-  const f4 = (<usize>gw(geom, G_OUT_C)) << 2;
-  const kH = gw(geom, G_K_H);
-  const kW = gw(geom, G_K_W);
-  const sW = gw(geom, G_S_W);
-  const dW = gw(geom, G_D_W);
-  const padL = gw(geom, G_PAD_L);
-  const step = (<usize>sW) << 2;
-  const first = ox * sW - padL;
-  const inside = first >= 0 && (ox + R - 1) * sW + (kW - 1) * dW - padL < inW;
-  let init0 = f32x4.splat(0);
-  let init1 = init0;
-  let init2 = init0;
-  if (bias != 0) {
-    init0 = v128.load(bias);
-    if (V > 1) init1 = v128.load(bias, 16);
-    if (V > 2) init2 = v128.load(bias, 32);
-  }
-  let c00 = init0, c01 = init1, c02 = init2;
-  let c10 = init0, c11 = init1, c12 = init2;
-  let c20 = init0, c21 = init1, c22 = init2;
-  for (let ky = 0; ky < kH; ky++) {
-    const iy = oy * gw(geom, G_S_H) + ky * gw(geom, G_D_H) - gw(geom, G_PAD_T);
-    if (iy < 0 || iy >= inH) continue;
-    const xRow = xImage + (<usize>(iy * inW) << 2);
-    let bp = w + <usize>(ky * kW) * f4;
-    for (let kx = 0; kx < kW; kx++) {
-      const ix0 = first + kx * dW;
-      let p0: usize, p1: usize, p2: usize;
-      if (inside) {
-        p0 = xRow + ((<usize>ix0) << 2);
-        p1 = p0 + step;
-        p2 = p1 + step;
-      } else {
-        const ix1 = ix0 + sW;
-        const ix2 = ix1 + sW;
-        p0 = ix0 >= 0 && ix0 < inW ? xRow + ((<usize>ix0) << 2) : zeros;
-        p1 = R > 1 && ix1 >= 0 && ix1 < inW ? xRow + ((<usize>ix1) << 2) : zeros;
-        p2 = R > 2 && ix2 >= 0 && ix2 < inW ? xRow + ((<usize>ix2) << 2) : zeros;
-      }
-      const b0 = v128.load(bp);
-      const b1 = V > 1 ? v128.load(bp, 16) : b0;
-      const b2 = V > 2 ? v128.load(bp, 32) : b0;
-      const a0 = v128.load32_splat(p0);
-      c00 = madd(a0, b0, c00);
-      if (V > 1) c01 = madd(a0, b1, c01);
-      if (V > 2) c02 = madd(a0, b2, c02);
-      if (R > 1) {
-        const a1 = v128.load32_splat(p1);
-        c10 = madd(a1, b0, c10);
-        if (V > 1) c11 = madd(a1, b1, c11);
-        if (V > 2) c12 = madd(a1, b2, c12);
-      }
-      if (R > 2) {
-        const a2 = v128.load32_splat(p2);
-        c20 = madd(a2, b0, c20);
-        if (V > 1) c21 = madd(a2, b1, c21);
-        if (V > 2) c22 = madd(a2, b2, c22);
-      }
-      bp += f4;
-    }
-  }
-  storeRow<TV>(out, c00, c01, c02, cols);
-  if (R > 1) storeRow<TV>(out + f4, c10, c11, c12, cols);
-  if (R > 2) storeRow<TV>(out + 2 * f4, c20, c21, c22, cols);
-}
-
-// @ts-ignore: decorator
-@inline
-function forwardStripSingle<TV>(
+function forwardStrips<TC>(
   xImage: usize,
   w: usize,
   bias: usize,
@@ -295,14 +230,9 @@ function forwardStripSingle<TV>(
   geom: usize,
   cols: i32,
 ): void {
-  const outW = gw(geom, G_OUT_W);
-  const f4 = (<usize>gw(geom, G_OUT_C)) << 2;
-  let ox = 0;
-  for (; ox + 3 <= outW; ox += 3) {
-    forwardTileSingle<N3, TV>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
-  }
-  if (outW - ox == 2) forwardTileSingle<N2, TV>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
-  else if (outW - ox == 1) forwardTileSingle<N1, TV>(xImage, w, bias, out + <usize>ox * f4, zeros, oy, ox, geom, cols);
+  if (cols > 8) forwardStrip<N3, TC>(xImage, w, bias, out, zeros, oy, geom, cols);
+  else if (cols > 4) forwardStrip<N2, TC>(xImage, w, bias, out, zeros, oy, geom, cols);
+  else forwardStrip<N1, TC>(xImage, w, bias, out, zeros, oy, geom, cols);
 }
 
 /**
@@ -341,13 +271,8 @@ export function conv2d_forward(
         const cols = min(12, end - j);
         const jb = (<usize>j) << 2;
         const bj: usize = bias == 0 ? 0 : bias + jb;
-        if (single) {
-          if (cols > 8) forwardStripSingle<N3>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
-          else if (cols > 4) forwardStripSingle<N2>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
-          else forwardStripSingle<N1>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
-        } else if (cols > 8) forwardStrip<N3>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
-        else if (cols > 4) forwardStrip<N2>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
-        else forwardStrip<N1>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
+        if (single) forwardStrips<ONE_CHANNEL>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
+        else forwardStrips<N1>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
       }
     }
   }

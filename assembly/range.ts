@@ -61,23 +61,18 @@ const R_CONV_WEIGHTS_LISTS: i32 = 24;
 const R_ADD: i32 = 25;
 const R_ZERO_PAD: i32 = 26;
 
+/** Argument `index` of a range task (after its kernel, length and unit: record words 2 to 4). */
 // @ts-ignore: decorator
 @inline
-function arg(ctrl: usize, index: i32): i32 {
-  return load<i32>(ctrl + 8 + ((<usize>index) << 2));
+function rangeWord(ctrl: usize, index: i32): usize {
+  return <usize>load<i32>(ctrl + 20 + ((<usize>index) << 2));
 }
 
-/** Argument `index` of a range task (after its kernel, length and unit). */
+/** A word that holds the bits of an f32. */
 // @ts-ignore: decorator
 @inline
-function rangeArg(ctrl: usize, index: i32): i32 {
-  return arg(ctrl, 3 + index);
-}
-
-// @ts-ignore: decorator
-@inline
-function rangePointer(ctrl: usize, index: i32): usize {
-  return <usize>arg(ctrl, 3 + index);
+function bits(word: usize): f32 {
+  return reinterpret<f32>(<i32>word);
 }
 
 /**
@@ -88,222 +83,97 @@ function rangePointer(ctrl: usize, index: i32): usize {
  */
 export function run_range(ctrl: usize, kernel: i32, scratch: usize, lo: i32, hi: i32): void {
   if (lo >= hi) return;
+  // The arguments, read once: a record is 128 bytes (PHASE_BYTES in step.ts), so all nine words exist, and the
+  // kernels take each as a pointer or, cast, as a count or the bits of an f32.
+  const a0 = rangeWord(ctrl, 0), a1 = rangeWord(ctrl, 1), a2 = rangeWord(ctrl, 2);
+  const a3 = rangeWord(ctrl, 3), a4 = rangeWord(ctrl, 4), a5 = rangeWord(ctrl, 5);
+  const a6 = rangeWord(ctrl, 6), a7 = rangeWord(ctrl, 7), a8 = rangeWord(ctrl, 8);
   switch (kernel) {
     case R_CONV_FORWARD:
-      conv2d_forward(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        rangePointer(ctrl, 2),
-        rangePointer(ctrl, 3),
-        rangePointer(ctrl, 4),
-        rangePointer(ctrl, 5),
-        lo,
-        hi,
-      );
+      conv2d_forward(a0, a1, a2, a3, a4, a5, lo, hi);
       break;
     case R_CONV_WEIGHTS:
-      conv2d_weights(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), rangePointer(ctrl, 3), lo, hi);
+      conv2d_weights(a0, a1, a2, a3, lo, hi);
       break;
     case R_CONV_INPUT:
-      conv2d_input(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), rangePointer(ctrl, 3), lo, hi);
+      conv2d_input(a0, a1, a2, a3, lo, hi);
       break;
     case R_IM2COL:
-      im2col(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      im2col(a0, a1, a2, lo, hi);
       break;
     case R_COL2IM:
-      col2im(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      col2im(a0, a1, a2, lo, hi);
       break;
     case R_DEPTHWISE_FORWARD:
-      depthwise_forward(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        rangePointer(ctrl, 2),
-        rangePointer(ctrl, 3),
-        rangePointer(ctrl, 4),
-        lo,
-        hi,
-      );
+      depthwise_forward(a0, a1, a2, a3, a4, lo, hi);
       break;
     case R_DEPTHWISE_INPUT:
-      depthwise_input(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), rangePointer(ctrl, 3), lo, hi);
+      depthwise_input(a0, a1, a2, a3, lo, hi);
       break;
     case R_DEPTHWISE_WEIGHTS:
-      depthwise_weights(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), rangePointer(ctrl, 3), lo, hi);
+      depthwise_weights(a0, a1, a2, a3, lo, hi);
       break;
     case R_CHANNEL_SUMS:
-      channel_sums(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangeArg(ctrl, 2), rangeArg(ctrl, 3), lo, hi);
+      channel_sums(a0, a1, <i32>a2, <i32>a3, lo, hi);
       break;
     case R_MAX_POOL_FORWARD:
-      max_pool_forward(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      max_pool_forward(a0, a1, a2, lo, hi);
       break;
     case R_MAX_POOL_BACKWARD:
-      max_pool_backward(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        rangePointer(ctrl, 2),
-        rangePointer(ctrl, 3),
-        rangePointer(ctrl, 4),
-        lo,
-        hi,
-      );
+      max_pool_backward(a0, a1, a2, a3, a4, lo, hi);
       break;
     case R_AVG_POOL_FORWARD:
-      avg_pool_forward(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      avg_pool_forward(a0, a1, a2, lo, hi);
       break;
     case R_AVG_POOL_BACKWARD:
-      avg_pool_backward(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      avg_pool_backward(a0, a1, a2, lo, hi);
       break;
     case R_RELU_FORWARD:
-      relu_forward(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        lo,
-        hi,
-        reinterpret<f32>(rangeArg(ctrl, 2)),
-        reinterpret<f32>(rangeArg(ctrl, 3)),
-        reinterpret<f32>(rangeArg(ctrl, 4)),
-      );
+      relu_forward(a0, a1, lo, hi, bits(a2), bits(a3), bits(a4));
       break;
     case R_RELU_BACKWARD:
-      relu_backward(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        rangePointer(ctrl, 2),
-        lo,
-        hi,
-        reinterpret<f32>(rangeArg(ctrl, 3)),
-        reinterpret<f32>(rangeArg(ctrl, 4)),
-        reinterpret<f32>(rangeArg(ctrl, 5)),
-      );
+      relu_backward(a0, a1, a2, lo, hi, bits(a3), bits(a4), bits(a5));
       break;
     case R_CHANNEL_MOMENTS:
-      channel_moments(
-        rangePointer(ctrl, 0),
-        rangeArg(ctrl, 1),
-        rangeArg(ctrl, 2),
-        rangePointer(ctrl, 3),
-        rangePointer(ctrl, 4),
-        lo,
-        hi,
-      );
+      channel_moments(a0, <i32>a1, <i32>a2, a3, a4, lo, hi);
       break;
     case R_BN_NORMALIZE:
-      bn_normalize(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        rangePointer(ctrl, 2),
-        rangePointer(ctrl, 3),
-        rangePointer(ctrl, 4),
-        rangePointer(ctrl, 5),
-        rangePointer(ctrl, 6),
-        rangeArg(ctrl, 7),
-        lo,
-        hi,
-      );
+      bn_normalize(a0, a1, a2, a3, a4, a5, a6, <i32>a7, lo, hi);
       break;
     case R_BN_SUMS:
-      bn_sums(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        rangeArg(ctrl, 2),
-        rangeArg(ctrl, 3),
-        rangePointer(ctrl, 4),
-        rangePointer(ctrl, 5),
-        lo,
-        hi,
-      );
+      bn_sums(a0, a1, <i32>a2, <i32>a3, a4, a5, lo, hi);
       break;
     case R_CHANNEL_AFFINE:
-      channel_affine(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        rangePointer(ctrl, 2),
-        rangePointer(ctrl, 3),
-        rangePointer(ctrl, 4),
-        rangePointer(ctrl, 5),
-        rangeArg(ctrl, 6),
-        lo,
-        hi,
-      );
+      channel_affine(a0, a1, a2, a3, a4, a5, <i32>a6, lo, hi);
       break;
     case R_GEMM_FORWARD: {
       // Columns [lo, hi) of z = x·w + b (lo a multiple of 8: the unit must be 8), in this thread's scratch
       // (the plan's regions hold at least gemm_scratch_bytes(m, k) each).
-      gemm_forward(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        rangePointer(ctrl, 2),
-        rangePointer(ctrl, 3),
-        rangeArg(ctrl, 4),
-        rangeArg(ctrl, 5),
-        rangeArg(ctrl, 6),
-        lo,
-        hi,
-        scratch,
-      );
+      gemm_forward(a0, a1, a2, a3, <i32>a4, <i32>a5, <i32>a6, lo, hi, scratch);
       break;
     }
     case R_NONZERO_CHANNELS:
-      nonzero_channels(rangePointer(ctrl, 0), rangeArg(ctrl, 1), rangePointer(ctrl, 2), rangeArg(ctrl, 3), lo, hi);
+      nonzero_channels(a0, <i32>a1, a2, <i32>a3, lo, hi);
       break;
     case R_CONV_FORWARD_LISTS:
-      conv2d_forward_lists(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        rangePointer(ctrl, 2),
-        rangePointer(ctrl, 3),
-        rangePointer(ctrl, 4),
-        rangePointer(ctrl, 5),
-        rangeArg(ctrl, 6),
-        lo,
-        hi,
-      );
+      conv2d_forward_lists(a0, a1, a2, a3, a4, a5, <i32>a6, lo, hi);
       break;
     case R_CONV_WEIGHTS_LISTS:
-      conv2d_weights_lists(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        rangePointer(ctrl, 2),
-        rangePointer(ctrl, 3),
-        rangePointer(ctrl, 4),
-        rangeArg(ctrl, 5),
-        rangePointer(ctrl, 6),
-        lo,
-        hi,
-      );
+      conv2d_weights_lists(a0, a1, a2, a3, a4, <i32>a5, a6, lo, hi);
       break;
     case R_ADD:
-      add_arrays(rangePointer(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), lo, hi);
+      add_arrays(a0, a1, a2, lo, hi);
       break;
     case R_ZERO_PAD:
-      zero_pad(
-        rangePointer(ctrl, 0),
-        rangePointer(ctrl, 1),
-        rangeArg(ctrl, 2),
-        rangeArg(ctrl, 3),
-        rangeArg(ctrl, 4),
-        rangeArg(ctrl, 5),
-        rangeArg(ctrl, 6),
-        rangeArg(ctrl, 7),
-        rangeArg(ctrl, 8),
-        lo,
-        hi,
-      );
+      zero_pad(a0, a1, <i32>a2, <i32>a3, <i32>a4, <i32>a5, <i32>a6, <i32>a7, <i32>a8, lo, hi);
       break;
     case R_ACTIVATION_FORWARD:
       // Elements [lo, hi) of y = f(z), the flat buffers as one row.
-      activation_block(rangeArg(ctrl, 0), rangePointer(ctrl, 1), rangePointer(ctrl, 2), 1, rangeArg(ctrl, 3), lo, hi);
+      activation_block(<i32>a0, a1, a2, 1, <i32>a3, lo, hi);
       break;
     case R_ACTIVATION_BACKWARD: {
       const o = (<usize>lo) << 2;
-      activation_backward(
-        rangeArg(ctrl, 0),
-        rangePointer(ctrl, 1) + o,
-        rangePointer(ctrl, 2) + o,
-        rangePointer(ctrl, 3) + o,
-        rangePointer(ctrl, 4) + o,
-        hi - lo,
-      );
+      activation_backward(<i32>a0, a1 + o, a2 + o, a3 + o, a4 + o, hi - lo);
       break;
     }
   }

@@ -138,6 +138,21 @@ export class WasmConvolutions {
     else this.sharing!.run(OP.range, chunks, 1, [kernel, total, unit, ...args], scratchBytes);
   }
 
+  /**
+   * {@link range} of a kernel whose arguments are `args`, then its range: on this thread, `run(...args, 0, total)`
+   * (`run` the kernel's export), so the arguments are written once for both paths.
+   */
+  private rangeOf<A extends readonly number[]>(
+    kernel: number,
+    total: number,
+    unit: number,
+    work: number,
+    run: (...call: [...A, number, number]) => unknown,
+    ...args: A
+  ): void {
+    this.range(kernel, total, unit, work, args, () => run(...args, 0, total));
+  }
+
   /** Writes the geometry into block `slot` (0 or 1) that the kernels read; returns its byte offset. */
   private geometry(g: Conv2DGeometry, slot = 0): number {
     const length = GEOMETRY_WORDS.length;
@@ -244,10 +259,8 @@ export class WasmConvolutions {
     const stride = channels + 4;
     this.nonzeroBlock = this.grow(this.nonzeroBlock, pixels * stride);
     const lists = this.nonzeroBlock.byteOffset;
-    const args = [values.byteOffset, channels, lists, stride];
-    this.range(RANGE.nonzeroChannels, pixels, 1, pixels * channels, args, () =>
-      this.wasm.nonzero_channels(values.byteOffset, channels, lists, stride, 0, pixels),
-    );
+    const args = [values.byteOffset, channels, lists, stride] as const;
+    this.rangeOf(RANGE.nonzeroChannels, pixels, 1, pixels * channels, this.wasm.nonzero_channels, ...args);
     return [lists, stride];
   }
 
@@ -323,9 +336,14 @@ export class WasmConvolutions {
     if (this.choose(g, 'forward') === 'direct') {
       const zeros = this.zeroRow(g.inChannels / g.groups + 4);
       const rows = g.batch * g.outHeight;
-      const args = [geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, zeros];
-      this.range(RANGE.convForward, rows, 1, sizes.pixels * depth * g.outChannels, args, () =>
-        this.wasm.conv2d_forward(geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, zeros, 0, rows),
+      const args = [geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, zeros] as const;
+      this.rangeOf(
+        RANGE.convForward,
+        rows,
+        1,
+        sizes.pixels * depth * g.outChannels,
+        this.wasm.conv2d_forward,
+        ...args,
       );
       return true;
     }
@@ -372,9 +390,8 @@ export class WasmConvolutions {
     work: number,
   ): void {
     const rows = g.batch * g.outHeight;
-    this.range(RANGE.convForwardLists, rows, 1, work, [geom, x, w, b, y, lists, stride], () =>
-      this.wasm.conv2d_forward_lists(geom, x, w, b, y, lists, stride, 0, rows),
-    );
+    const args = [geom, x, w, b, y, lists, stride] as const;
+    this.rangeOf(RANGE.convForwardLists, rows, 1, work, this.wasm.conv2d_forward_lists, ...args);
   }
 
   /** The patch matrix of x (x itself for a pointwise convolution); its byte offset. */
@@ -382,9 +399,7 @@ export class WasmConvolutions {
     if (WasmConvolutions.pointwise(g)) return x.byteOffset;
     const patches = this.patchMatrix(length);
     const rows = g.batch * g.outHeight;
-    this.range(RANGE.im2col, rows, 1, length, [geom, x.byteOffset, patches.byteOffset], () =>
-      this.wasm.im2col(geom, x.byteOffset, patches.byteOffset, 0, rows),
-    );
+    this.rangeOf(RANGE.im2col, rows, 1, length, this.wasm.im2col, geom, x.byteOffset, patches.byteOffset);
     return patches.byteOffset;
   }
 
@@ -431,26 +446,26 @@ export class WasmConvolutions {
       const [lists, stride] = this.nonzeroLists(dy, sizes.pixels, f);
       this.columnBlock = this.grow(this.columnBlock, columnWords);
       const columns = this.columnBlock.byteOffset;
-      const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, lists, stride, columns];
+      const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, lists, stride, columns] as const;
       // Whole vectors of filters per chunk.
-      this.range(RANGE.convWeightsLists, f, 4, sizes.pixels * depth * f, args, () =>
-        this.wasm.conv2d_weights_lists(
-          geom,
-          x.byteOffset,
-          dy.byteOffset,
-          dKernel.byteOffset,
-          lists,
-          stride,
-          columns,
-          0,
-          f,
-        ),
+      this.rangeOf(
+        RANGE.convWeightsLists,
+        f,
+        4,
+        sizes.pixels * depth * f,
+        this.wasm.conv2d_weights_lists,
+        ...args,
       );
     } else if (this.choose(g, 'weights') === 'direct') {
       // Whole tiles of 3 kernel rows per chunk.
-      const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset];
-      this.range(RANGE.convWeights, depth, 3, sizes.pixels * depth * g.outChannels, args, () =>
-        this.wasm.conv2d_weights(geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, 0, depth),
+      const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset] as const;
+      this.rangeOf(
+        RANGE.convWeights,
+        depth,
+        3,
+        sizes.pixels * depth * g.outChannels,
+        this.wasm.conv2d_weights,
+        ...args,
       );
     } else {
       const patches = this.patchesOf(x, g, geom, sizes.pixels * depth);
@@ -485,10 +500,8 @@ export class WasmConvolutions {
 
   /** The bias gradient: per-channel sums of dy over its `pixels` rows, split by channels. */
   private biasSums(dy: Float32Array, dBias: Float32Array, pixels: number, channels: number): void {
-    const args = [dy.byteOffset, dBias.byteOffset, pixels, channels];
-    this.range(RANGE.channelSums, channels, 4, pixels * channels, args, () =>
-      this.wasm.channel_sums(dy.byteOffset, dBias.byteOffset, pixels, channels, 0, channels),
-    );
+    const args = [dy.byteOffset, dBias.byteOffset, pixels, channels] as const;
+    this.rangeOf(RANGE.channelSums, channels, 4, pixels * channels, this.wasm.channel_sums, ...args);
   }
 
   conv2dBackwardInput(dy: Float32Array, kernel: Float32Array, dx: Float32Array, g: Conv2DGeometry): boolean {
@@ -506,9 +519,14 @@ export class WasmConvolutions {
         this.flippedInput(dy, kernel, dx, g, geom);
       } else {
         const rows = g.batch * g.inHeight;
-        const args = [geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset];
-        this.range(RANGE.convInput, rows, 1, sizes.pixels * depth * g.outChannels, args, () =>
-          this.wasm.conv2d_input(geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset, 0, rows),
+        const args = [geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset] as const;
+        this.rangeOf(
+          RANGE.convInput,
+          rows,
+          1,
+          sizes.pixels * depth * g.outChannels,
+          this.wasm.conv2d_input,
+          ...args,
         );
       }
       return true;
@@ -518,9 +536,8 @@ export class WasmConvolutions {
     this.gemmInput(dy.byteOffset, kernel.byteOffset, target, sizes.pixels, depth, g.outChannels);
     if (!pointwise) {
       const rows = g.batch * g.inHeight;
-      this.range(RANGE.col2im, rows, 1, sizes.pixels * depth, [geom, target, dx.byteOffset], () =>
-        this.wasm.col2im(geom, target, dx.byteOffset, 0, rows),
-      );
+      const args = [geom, target, dx.byteOffset] as const;
+      this.rangeOf(RANGE.col2im, rows, 1, sizes.pixels * depth, this.wasm.col2im, ...args);
     }
     return true;
   }
@@ -581,19 +598,8 @@ export class WasmConvolutions {
     }
     const zeros = this.zeroRow(g.outChannels / g.groups + 4);
     const rows = g.batch * g.inHeight;
-    const args = [flippedGeom, dy.byteOffset, flipped.byteOffset, 0, dx.byteOffset, zeros];
-    this.range(RANGE.convForward, rows, 1, work / g.groups, args, () =>
-      this.wasm.conv2d_forward(
-        flippedGeom,
-        dy.byteOffset,
-        flipped.byteOffset,
-        0,
-        dx.byteOffset,
-        zeros,
-        0,
-        rows,
-      ),
-    );
+    const args = [flippedGeom, dy.byteOffset, flipped.byteOffset, 0, dx.byteOffset, zeros] as const;
+    this.rangeOf(RANGE.convForward, rows, 1, work / g.groups, this.wasm.conv2d_forward, ...args);
   }
 
   /** Checks a depthwise geometry (output channels a multiple of the input channels) and the views' lengths. */
@@ -630,14 +636,8 @@ export class WasmConvolutions {
     const geom = this.geometry(g);
     const rows = g.batch * g.outHeight;
     const work = rows * g.outWidth * g.outChannels * g.kernelHeight * g.kernelWidth;
-    this.range(
-      RANGE.depthwiseForward,
-      rows,
-      1,
-      work,
-      [geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset],
-      () => this.wasm.depthwise_forward(geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, 0, rows),
-    );
+    const args = [geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset] as const;
+    this.rangeOf(RANGE.depthwiseForward, rows, 1, work, this.wasm.depthwise_forward, ...args);
     return true;
   }
 
@@ -666,28 +666,12 @@ export class WasmConvolutions {
         padLeft: (g.kernelWidth - 1) * g.dilationWidth - g.padLeft,
       };
       const flippedGeom = this.geometry(transposed, 1);
-      const args = [flippedGeom, dy.byteOffset, flipped.byteOffset, 0, dx.byteOffset];
-      this.range(RANGE.depthwiseForward, rows, 1, work, args, () =>
-        this.wasm.depthwise_forward(
-          flippedGeom,
-          dy.byteOffset,
-          flipped.byteOffset,
-          0,
-          dx.byteOffset,
-          0,
-          rows,
-        ),
-      );
+      const args = [flippedGeom, dy.byteOffset, flipped.byteOffset, 0, dx.byteOffset] as const;
+      this.rangeOf(RANGE.depthwiseForward, rows, 1, work, this.wasm.depthwise_forward, ...args);
       return true;
     }
-    this.range(
-      RANGE.depthwiseInput,
-      rows,
-      1,
-      work,
-      [geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset],
-      () => this.wasm.depthwise_input(geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset, 0, rows),
-    );
+    const args = [geom, dy.byteOffset, kernel.byteOffset, dx.byteOffset] as const;
+    this.rangeOf(RANGE.depthwiseInput, rows, 1, work, this.wasm.depthwise_input, ...args);
     return true;
   }
 
@@ -703,10 +687,8 @@ export class WasmConvolutions {
     const pixels = g.batch * g.outHeight * g.outWidth;
     const channels = g.outChannels;
     const work = pixels * channels * g.kernelHeight * g.kernelWidth;
-    const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset];
-    this.range(RANGE.depthwiseWeights, channels, 4, work, args, () =>
-      this.wasm.depthwise_weights(geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset, 0, channels),
-    );
+    const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset] as const;
+    this.rangeOf(RANGE.depthwiseWeights, channels, 4, work, this.wasm.depthwise_weights, ...args);
     if (dBias !== null) this.biasSums(dy, dBias, pixels, channels);
     return true;
   }
@@ -736,13 +718,14 @@ export class WasmConvolutions {
     if (g.batch === 0) return true;
     const geom = this.geometry(g);
     const rows = g.batch * g.outHeight;
-    this.range(
+    const args = [geom, x.byteOffset, y.byteOffset] as const;
+    this.rangeOf(
       RANGE.maxPoolForward,
       rows,
       1,
       WasmConvolutions.poolingWork(g),
-      [geom, x.byteOffset, y.byteOffset],
-      () => this.wasm.max_pool_forward(geom, x.byteOffset, y.byteOffset, 0, rows),
+      this.wasm.max_pool_forward,
+      ...args,
     );
     return true;
   }
@@ -757,9 +740,14 @@ export class WasmConvolutions {
     if (!this.poolingFits(g, x, y, dy) || !this.poolingFits(g, dx, y)) return false;
     if (g.batch === 0) return true;
     const geom = this.geometry(g);
-    const args = [geom, x.byteOffset, y.byteOffset, dy.byteOffset, dx.byteOffset];
-    this.range(RANGE.maxPoolBackward, g.batch, 1, WasmConvolutions.poolingWork(g), args, () =>
-      this.wasm.max_pool_backward(geom, x.byteOffset, y.byteOffset, dy.byteOffset, dx.byteOffset, 0, g.batch),
+    const args = [geom, x.byteOffset, y.byteOffset, dy.byteOffset, dx.byteOffset] as const;
+    this.rangeOf(
+      RANGE.maxPoolBackward,
+      g.batch,
+      1,
+      WasmConvolutions.poolingWork(g),
+      this.wasm.max_pool_backward,
+      ...args,
     );
     return true;
   }
@@ -769,13 +757,14 @@ export class WasmConvolutions {
     if (g.batch === 0) return true;
     const geom = this.geometry(g);
     const rows = g.batch * g.outHeight;
-    this.range(
+    const args = [geom, x.byteOffset, y.byteOffset] as const;
+    this.rangeOf(
       RANGE.avgPoolForward,
       rows,
       1,
       WasmConvolutions.poolingWork(g),
-      [geom, x.byteOffset, y.byteOffset],
-      () => this.wasm.avg_pool_forward(geom, x.byteOffset, y.byteOffset, 0, rows),
+      this.wasm.avg_pool_forward,
+      ...args,
     );
     return true;
   }
@@ -784,13 +773,14 @@ export class WasmConvolutions {
     if (!this.poolingFits(g, dx, dy)) return false;
     if (g.batch === 0) return true;
     const geom = this.geometry(g);
-    this.range(
+    const args = [geom, dy.byteOffset, dx.byteOffset] as const;
+    this.rangeOf(
       RANGE.avgPoolBackward,
       g.batch,
       1,
       WasmConvolutions.poolingWork(g),
-      [geom, dy.byteOffset, dx.byteOffset],
-      () => this.wasm.avg_pool_backward(geom, dy.byteOffset, dx.byteOffset, 0, g.batch),
+      this.wasm.avg_pool_backward,
+      ...args,
     );
     return true;
   }
@@ -849,10 +839,8 @@ export class WasmConvolutions {
     ) {
       return false;
     }
-    const args = [x.byteOffset, m, c, mean.byteOffset, variance.byteOffset];
-    this.range(RANGE.channelMoments, c, 4, 2 * m * c, args, () =>
-      this.wasm.channel_moments(x.byteOffset, m, c, mean.byteOffset, variance.byteOffset, 0, c),
-    );
+    const args = [x.byteOffset, m, c, mean.byteOffset, variance.byteOffset] as const;
+    this.rangeOf(RANGE.channelMoments, c, 4, 2 * m * c, this.wasm.channel_moments, ...args);
     return true;
   }
 
@@ -887,10 +875,8 @@ export class WasmConvolutions {
       xHat === null ? 0 : xHat.byteOffset,
       y.byteOffset,
       c,
-    ];
-    this.range(RANGE.bnNormalize, m, 1, 2 * m * c, args, () =>
-      this.wasm.bn_normalize(args[0], args[1], args[2], args[3], args[4], args[5], args[6], c, 0, m),
-    );
+    ] as const;
+    this.rangeOf(RANGE.bnNormalize, m, 1, 2 * m * c, this.wasm.bn_normalize, ...args);
     return true;
   }
 
@@ -916,10 +902,8 @@ export class WasmConvolutions {
       return false;
     }
     const [sumDy, sumDyXHat, scale, offset, slope] = this.channelRows(c);
-    const sums = [dy.byteOffset, xHat.byteOffset, m, c, sumDy.byteOffset, sumDyXHat.byteOffset];
-    this.range(RANGE.bnSums, c, 4, 2 * m * c, sums, () =>
-      this.wasm.bn_sums(dy.byteOffset, xHat.byteOffset, m, c, sumDy.byteOffset, sumDyXHat.byteOffset, 0, c),
-    );
+    const sums = [dy.byteOffset, xHat.byteOffset, m, c, sumDy.byteOffset, sumDyXHat.byteOffset] as const;
+    this.rangeOf(RANGE.bnSums, c, 4, 2 * m * c, this.wasm.bn_sums, ...sums);
     dBeta?.set(sumDy);
     dGamma?.set(sumDyXHat);
     if (dx === null) return true;
@@ -977,22 +961,14 @@ export class WasmConvolutions {
     m: number,
     c: number,
   ): void {
-    this.range(
-      RANGE.channelAffine,
-      m,
-      c === 1 ? 16 : 1,
-      2 * m * c,
-      [x, scale, offset, xHat, slope, y, c],
-      () => this.wasm.channel_affine(x, scale, offset, xHat, slope, y, c, 0, m),
-    );
+    const args = [x, scale, offset, xHat, slope, y, c] as const;
+    this.rangeOf(RANGE.channelAffine, m, c === 1 ? 16 : 1, 2 * m * c, this.wasm.channel_affine, ...args);
   }
 
   /** out = a + b over n elements (out may alias a or b), split in whole cache lines. */
   addElementwise(a: Float32Array, b: Float32Array, out: Float32Array, n: number): boolean {
     if (!this.owns(a, b, out) || !(n >= 0) || a.length < n || b.length < n || out.length < n) return false;
-    this.range(RANGE.add, n, 16, n, [a.byteOffset, b.byteOffset, out.byteOffset], () =>
-      this.wasm.add_arrays(a.byteOffset, b.byteOffset, out.byteOffset, 0, n),
-    );
+    this.rangeOf(RANGE.add, n, 16, n, this.wasm.add_arrays, a.byteOffset, b.byteOffset, out.byteOffset);
     return true;
   }
 
@@ -1021,22 +997,18 @@ export class WasmConvolutions {
       return false;
     }
     const rows = batch * heightOut;
-    const args = [x.byteOffset, y.byteOffset, height, width, channels, heightOut, widthOut, top, left];
-    this.range(RANGE.zeroPad, rows, 1, rows * widthOut * channels, args, () =>
-      this.wasm.zero_pad(
-        x.byteOffset,
-        y.byteOffset,
-        height,
-        width,
-        channels,
-        heightOut,
-        widthOut,
-        top,
-        left,
-        0,
-        rows,
-      ),
-    );
+    const args = [
+      x.byteOffset,
+      y.byteOffset,
+      height,
+      width,
+      channels,
+      heightOut,
+      widthOut,
+      top,
+      left,
+    ] as const;
+    this.rangeOf(RANGE.zeroPad, rows, 1, rows * widthOut * channels, this.wasm.zero_pad, ...args);
     return true;
   }
 
