@@ -239,13 +239,13 @@ export const OPTIMIZER_KINDS = {
  * | --- | --- |
  * | 0–3 | i32 kind ({@link OPTIMIZER_KINDS}) |
  * | 4–7 | reserved (0) |
- * | 8–63 | the step's scalars: float32 scalar i at byte 8 + 4i (SGD and SCALE: float64s from byte 8) |
+ * | 8–63 | the step's scalars: float32 scalar i at byte 8 + 4i (SCALE: a float64 at byte 8) |
  *
  * Scalars and slots per kind (the fields of the matching `…Step` of `src/kernels/kernels.ts`, in order):
  *
  * | kind | scalars | slots[0], [1], [2] |
  * | --- | --- | --- |
- * | sgd, sgdMomentum, sgdNesterov | f64 learningRate (byte 8), f64 momentum (byte 16) | velocity (not sgd) |
+ * | sgd, sgdMomentum, sgdNesterov | learningRate, momentum | velocity (not sgd) |
  * | rmsprop, …Momentum, …Centered, …CenteredMomentum | learningRate, rho, oneMinusRho, momentum, epsilon | velocity, momentum buffer, average gradient |
  * | adam, adamAmsgrad | alpha, beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon | m, v, v̂ (AMSGrad) |
  * | adadelta | learningRate, rho, oneMinusRho, epsilon | accumulated gradient, accumulated delta |
