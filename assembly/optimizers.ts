@@ -8,7 +8,9 @@
 // multiply-add would round once where the reference rounds twice. SGD is the exception that proves it: Keras's
 // PyTorch SGD (`torch_sgd.py`) updates with `_foreach_add_(x, y, alpha=…)`, which is a fused multiply-add
 // on CPU (`vec::fmadd`), so its reference rounds `x + α·y` once; the float64 lanes below compute that sum
-// exactly as the reference does (an f32·f32 product is exact in float64) and round it to float32.
+// as the reference does (an f32·f32 product is exact in float64; the sum is rounded to float64, then to
+// float32, which differs from one rounding only if the float64 sum lands exactly on a float32 tie: about
+// once in 2²⁹ sums). Float32 lanes cannot fuse deterministically: `relaxed_madd` fuses only on some CPUs.
 //
 // Shape, for the later fusion into the dW product: each update is an `@inline` per-vector function
 // (`xxxVector`) taking the gradient as a v128, the element's addresses in the variable and its slots, the

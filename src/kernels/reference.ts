@@ -499,7 +499,8 @@ export class ReferenceKernels implements Kernels {
   sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, step: SgdStep): void {
     // Keras's PyTorch SGD (torch_sgd.py): `v·μ` is a float32 product, and each `x + α·y` of its
     // `_foreach_add_(x, y, alpha=α)` is a fused multiply-add on CPU, rounded once: here `x − η·g` in float64
-    // (the float32 product is exact there), rounded to float32 when stored or by `f`.
+    // (the float32 product is exact there), rounded to float32 when stored or by `f` (the same bits as one
+    // rounding unless the float64 sum lands exactly on a float32 tie, about once in 2²⁹).
     const learningRate = f(step.learningRate);
     const momentum = f(step.momentum);
     if (velocity === null || momentum === 0) {
