@@ -1,6 +1,6 @@
 // Activations (forward and backward), the SGD step and the reductions. Pointers are byte offsets.
 
-import { expm1v, expv, laneMask, madd, storeLanes, hsum, num, N1, N2, N3, N4, N5 } from './simd';
+import { expm1v, expv, laneMask, storeLanes, hsum, num, N1, N2, N3, N4, N5 } from './simd';
 
 // Activation codes, shared with src/kernels/wasm/abi.ts. RELU..ELU are also the numbers of the type
 // arguments N1..N5 that select an activation at compile time (see `num` in simd.ts).
@@ -229,49 +229,6 @@ export function softmax_backward(y: usize, dy: usize, dz: usize, m: i32, n: i32)
       const o = r + ((<usize>j) << 2);
       storeLanes(dz + o, f32x4.mul(v128.load(y + o), f32x4.sub(v128.load(dy + o), dot)), n - full);
     }
-  }
-}
-
-/**
- * SGD over elements [i0, i1) in float32 vectors: `p − η·g` as one multiply-add, and with momentum
- * `v ← μ·v − η·g`, `p ← p + μ·v − η·g` (Nesterov) or `p + v`. The reference evaluates the same expressions
- * in float64 and rounds once; here each step rounds (or fuses), so results may differ from it by an ulp.
- * Float64 lanes would match it bit for bit but cost four times the instructions, and the step is meant to
- * be limited by memory traffic (3–4 floats moved per parameter), not by conversions.
- */
-export function sgd_update(
-  param: usize,
-  grad: usize,
-  velocity: usize,
-  lr: f64,
-  momentum: f64,
-  nesterov: i32,
-  i0: i32,
-  i1: i32,
-): void {
-  const negEta = f32x4.splat(<f32>-lr);
-  const mu = f32x4.splat(<f32>momentum);
-  let i = i0;
-  if (velocity == 0) {
-    for (; i + 4 <= i1; i += 4) {
-      const o = (<usize>i) << 2;
-      v128.store(param + o, madd(negEta, v128.load(grad + o), v128.load(param + o)));
-    }
-    if (i < i1) {
-      const o = (<usize>i) << 2;
-      storeLanes(param + o, madd(negEta, v128.load(grad + o), v128.load(param + o)), i1 - i);
-    }
-    return;
-  }
-  for (; i < i1; i += 4) {
-    const o = (<usize>i) << 2;
-    const g = v128.load(grad + o);
-    const step = madd(negEta, g, f32x4.mul(mu, v128.load(velocity + o)));
-    const p = v128.load(param + o);
-    const updated = nesterov != 0 ? f32x4.add(p, madd(mu, step, f32x4.mul(negEta, g))) : f32x4.add(p, step);
-    const count = i1 - i;
-    storeLanes(velocity + o, step, count);
-    storeLanes(param + o, updated, count);
   }
 }
 

@@ -18,7 +18,6 @@ export {
   softmax_rows,
   activation_backward,
   softmax_backward,
-  sgd_update,
   sum_of_squares,
   scale,
   first_non_finite,

@@ -5,15 +5,19 @@
 // operations in the same order, each rounded once. `f32x4.sqrt` and `f32x4.div` are correctly rounded, as
 // `Math.fround(Math.sqrt(x))` and `Math.fround(a / b)` are (float64 has more than 2·24 + 2 bits, so the double
 // rounding of one float32 operation done in float64 is harmless). Nothing here uses `madd`: a fused
-// multiply-add would round once where the reference rounds twice. Where the reference evaluates a whole
-// expression in float64 (SGD), the float64 lanes below do the same.
+// multiply-add would round once where the reference rounds twice. SGD is the exception that proves it: Keras's
+// PyTorch SGD (`torch_sgd.py`) updates with `_foreach_add_(x, y, alpha=…)`, which is a fused multiply-add
+// on CPU (`vec::fmadd`), so its reference rounds `x + α·y` once; the float64 lanes below compute that sum
+// as the reference does (an f32·f32 product is exact in float64; the sum is rounded to float64, then to
+// float32, which differs from one rounding only if the float64 sum lands exactly on a float32 tie: about
+// once in 2²⁹ sums). Float32 lanes cannot fuse deterministically: `relaxed_madd` fuses only on some CPUs.
 //
 // Shape, for the later fusion into the dW product: each update is an `@inline` per-vector function
 // (`xxxVector`) taking the gradient as a v128, the element's addresses in the variable and its slots, the
 // step's scalars already splatted, and how many lanes to store (4 in the body of a loop; 1..3 at a tail or
 // at a chunk boundary). `xxxRange` loads the scalars from the descriptor once and runs the vector function
 // over [i0, i1). A caller that holds a tile of gradients in registers does as `xxxRange` does: switch on the
-// kind once, load the scalars once (`scalar(desc, i)`; SGD's two float64s as `xxxRange` shows), then call
+// kind once, load the scalars once (`scalar(desc, i)`), then call
 // e.g. `adamVector<Off, Full>(g, param + o, m + o, v + o, 0, alpha, …, 4)` for each vector of the tile, with
 // `Part` and the lane count for a vector that the variable's end (or the caller's range) cuts short.
 //
@@ -77,7 +81,7 @@ export function scalar(desc: usize, index: i32): v128 {
   return v128.load32_splat(desc + 8 + ((<usize>index) << 2));
 }
 
-// ---- float64 lanes, for SGD, whose reference evaluates each update in float64 and rounds once.
+// ---- float64 lanes, for SGD's fused multiply-adds and SCALE's float64 product, each rounded once.
 
 // @ts-ignore: decorator
 @inline
@@ -103,9 +107,10 @@ function narrow(lo: v128, hi: v128): v128 {
 // src/kernels/kernels.ts, splatted.
 
 /**
- * SGD: `p ← p − η·g`; momentum `v ← μ·v − η·g`, then `p ← p + v` or (Nesterov) `p ← p + (μ·v − η·g)`. Each
- * right-hand side is evaluated in float64 and rounded to float32 once, as the reference's expressions are.
- * `lr` and `mu` are float64 pairs.
+ * SGD in Keras's PyTorch order (see src/optimizers/sgd.ts): `p ← p − η·g`; momentum `v ← (v·μ) − η·g`, then
+ * `p ← p + v`, or (Nesterov) `p ← (p − η·g) + μ·v`. Each `x − η·g` / `x + μ·v` is a fused multiply-add:
+ * float64 lanes, rounded once; `v·μ` and `p + v` are float32 operations. `lr` and `mu64` are float64 pairs
+ * (of float32 values), `mu` float32 lanes.
  */
 // @ts-ignore: decorator
 @inline
@@ -115,6 +120,7 @@ export function sgdVector<MOMENTUM, NESTEROV, T>(
   velocity: usize,
   lr: v128,
   mu: v128,
+  mu64: v128,
   count: i32,
 ): void {
   const param = v128.load(p);
@@ -124,13 +130,14 @@ export function sgdVector<MOMENTUM, NESTEROV, T>(
     put<T>(p, narrow(f64x2.sub(low64(param), gLow), f64x2.sub(high64(param), gHigh)), count);
     return;
   }
-  const v = v128.load(velocity);
-  const updated = narrow(f64x2.sub(f64x2.mul(mu, low64(v)), gLow), f64x2.sub(f64x2.mul(mu, high64(v)), gHigh));
+  const decayed = f32x4.mul(v128.load(velocity), mu);
+  const updated = narrow(f64x2.sub(low64(decayed), gLow), f64x2.sub(high64(decayed), gHigh));
   put<T>(velocity, updated, count);
   if (on<NESTEROV>()) {
-    const stepLow = f64x2.sub(f64x2.mul(mu, low64(updated)), gLow);
-    const stepHigh = f64x2.sub(f64x2.mul(mu, high64(updated)), gHigh);
-    put<T>(p, narrow(f64x2.add(low64(param), stepLow), f64x2.add(high64(param), stepHigh)), count);
+    const stepped = narrow(f64x2.sub(low64(param), gLow), f64x2.sub(high64(param), gHigh));
+    const lowSum = f64x2.add(low64(stepped), f64x2.mul(mu64, low64(updated)));
+    const highSum = f64x2.add(high64(stepped), f64x2.mul(mu64, high64(updated)));
+    put<T>(p, narrow(lowSum, highSum), count);
   } else {
     put<T>(p, f32x4.add(param, updated), count);
   }
@@ -386,17 +393,17 @@ function powLanes(x: v128, power: f64): v128 {
 // @ts-ignore: decorator
 @inline
 function sgdRange<MOMENTUM, NESTEROV>(desc: usize, param: usize, grad: usize, velocity: usize, i0: i32, i1: i32): void {
-  // Float64 scalars (byte 8: η, byte 16: μ): the reference's products are float64 ones, whatever η and μ are.
-  const lr = f64x2.splat(load<f64>(desc, 8));
-  const mu = f64x2.splat(load<f64>(desc, 16));
+  const lr = f64x2.splat(<f64>load<f32>(desc, 8));
+  const mu = scalar(desc, 1);
+  const mu64 = f64x2.splat(<f64>load<f32>(desc, 12));
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
     const o = (<usize>i) << 2;
-    sgdVector<MOMENTUM, NESTEROV, Full>(v128.load(grad + o), param + o, velocity + o, lr, mu, 4);
+    sgdVector<MOMENTUM, NESTEROV, Full>(v128.load(grad + o), param + o, velocity + o, lr, mu, mu64, 4);
   }
   if (i < i1) {
     const o = (<usize>i) << 2;
-    sgdVector<MOMENTUM, NESTEROV, Part>(v128.load(grad + o), param + o, velocity + o, lr, mu, i1 - i);
+    sgdVector<MOMENTUM, NESTEROV, Part>(v128.load(grad + o), param + o, velocity + o, lr, mu, mu64, i1 - i);
   }
 }
 

@@ -20,7 +20,7 @@
 // bit-identical for any number of threads. Keep the layout below in step with src/kernels/wasm/step.ts.
 
 import { add_partial, gemm_forward, gemm_forward_part, gemm_input, gemm_weights } from './gemm';
-import { activation_backward, activation_block, sgd_update, softmax_backward, softmax_rows, LINEAR, SOFTMAX } from './elementwise';
+import { activation_backward, activation_block, softmax_backward, softmax_rows, LINEAR, SOFTMAX } from './elementwise';
 import { count_correct, loss } from './loss';
 import { optimizer_update } from './optimizers';
 import { run_range } from './range';
@@ -57,8 +57,6 @@ const H_LONG_WAITS: i32 = 11;
 const H_SLEEPERS: i32 = 12;
 /** Byte offset of the pool's control block (serial, failure flag). */
 const H_CONTROL: i32 = 13;
-/** Float64 scalars of the run (learning rate), at byte 64. */
-const F_LEARNING_RATE: usize = 64;
 /** Phase records start here, PHASE_BYTES each. */
 const PHASE_TABLE: usize = 128;
 const PHASE_BYTES: usize = 128;
@@ -72,7 +70,7 @@ const OP_DENSE_FORWARD: i32 = 1;
 const OP_DROPOUT: i32 = 2;
 const OP_LOSS: i32 = 3;
 const OP_DENSE_BACKWARD: i32 = 4;
-const OP_SGD: i32 = 5;
+// 5 was the float32 SGD task, replaced by OP_OPTIMIZER.
 const OP_SOFTMAX: i32 = 6;
 const OP_FORWARD_PARTS: i32 = 7;
 const OP_ADD_ACTIVATE: i32 = 8;
@@ -83,8 +81,7 @@ const OP_OPTIMIZER: i32 = 10;
 
 // ---- Update records (32 bytes): how a parameter is updated from its gradient inside the step.
 const UPDATE_NONE: i32 = 0;
-/** Keras SGD: word 1 param, 2 grad, 3 velocity (0: none), 4 nesterov; float64 momentum at byte 24. */
-const UPDATE_SGD: i32 = 1;
+// 1 was the float32 SGD update, replaced by chains of optimizer_update.
 /**
  * A chain of `optimizer_update` calls (assembly/optimizers.ts), applied in order to the same element range:
  * word 1 the count, word 2 the byte offset of the first entry. Each entry is {@link CHAIN_ENTRY_BYTES} bytes:
@@ -238,7 +235,7 @@ function runChunk(plan: usize, record: usize, c: i32, chunks: i32, t: i32): void
   const scratch: usize = ptr(plan, H_SCRATCH) + <usize>t * ptr(plan, H_SCRATCH_STRIDE);
   const op = word(record, 0);
   if (op == OP_DENSE_FORWARD) denseForward(record, c, chunks, m, train, scratch);
-  else if (op == OP_DENSE_BACKWARD) denseBackward(plan, record, c, chunks, m, scratch);
+  else if (op == OP_DENSE_BACKWARD) denseBackward(record, c, chunks, m, scratch);
   else if (op == OP_LOSS) lossChunk(record, m, train);
   else if (op == OP_DROPOUT) dropout(record, c, chunks, m, train);
   else if (op == OP_SOFTMAX) {
@@ -247,8 +244,7 @@ function runChunk(plan: usize, record: usize, c: i32, chunks: i32, t: i32): void
     const i1 = chunkStart(c + 1, chunks, m, 1);
     const offset = <usize>i0 * (<usize>n << 2);
     softmax_rows(ptr(record, 2) + offset, ptr(record, 3) + offset, i1 - i0, n);
-  } else if (op == OP_SGD) sgdChunk(record, c, chunks);
-  else if (op == OP_FORWARD_PARTS) forwardParts(record, c, chunks, m, scratch);
+  } else if (op == OP_FORWARD_PARTS) forwardParts(record, c, chunks, m, scratch);
   else if (op == OP_ADD_ACTIVATE) addActivate(record, c, chunks, m, train);
   else if (op == OP_RANGE) {
     const total = word(record, 3);
@@ -429,7 +425,7 @@ function lossChunk(record: usize, m: i32, train: bool): void {
  * Words 2 x, 3 δ, 4 W, 5 dW, 6 b, 7 db, 8 k, 9 n. Each chunk reads and writes only its own rows of W, so a
  * chunk's dX never sees another chunk's update.
  */
-function denseBackward(plan: usize, record: usize, c: i32, chunks: i32, m: i32, scratch: usize): void {
+function denseBackward(record: usize, c: i32, chunks: i32, m: i32, scratch: usize): void {
   const x = ptr(record, 2);
   const dz = ptr(record, 3);
   const w = ptr(record, 4);
@@ -454,7 +450,6 @@ function denseBackward(plan: usize, record: usize, c: i32, chunks: i32, m: i32, 
       if (act != LINEAR) activation_backward(act, ptr(record, 18) + row, ptr(record, 19) + row, dx + row, dx + row, width);
     }
   }
-  const learningRate = load<f64>(plan + F_LEARNING_RATE);
   if (p0 < p1 && weights) {
     const dw = ptr(record, 5);
     const update = ptr(record, 21);
@@ -462,7 +457,7 @@ function denseBackward(plan: usize, record: usize, c: i32, chunks: i32, m: i32, 
     for (let b0 = p0; b0 < p1; b0 += block) {
       const b1 = min(p1, b0 + block);
       gemm_weights(x, dz, dw, m, k, n, b0, b1, scratch);
-      if (update != 0) applyUpdate(update, learningRate, b0 * n, b1 * n);
+      if (update != 0) applyUpdate(update, b0 * n, b1 * n);
     }
   }
   if (word(record, 24) != 0) {
@@ -471,7 +466,7 @@ function denseBackward(plan: usize, record: usize, c: i32, chunks: i32, m: i32, 
     if (j0 < j1) {
       columnSums(dz, ptr(record, 7), m, n, j0, j1);
       const update = ptr(record, 22);
-      if (update != 0) applyUpdate(update, learningRate, j0, j1);
+      if (update != 0) applyUpdate(update, j0, j1);
     }
   }
 }
@@ -491,11 +486,9 @@ function columnSums(dz: usize, db: usize, m: i32, n: i32, j0: i32, j1: i32): voi
 }
 
 /** Applies the update record at `update` to elements [i0, i1) of its parameter. */
-function applyUpdate(update: usize, learningRate: f64, i0: i32, i1: i32): void {
+function applyUpdate(update: usize, i0: i32, i1: i32): void {
   const kind = word(update, 0);
-  if (kind == UPDATE_SGD) {
-    sgd_update(ptr(update, 1), ptr(update, 2), ptr(update, 3), learningRate, load<f64>(update, 24), word(update, 4), i0, i1);
-  } else if (kind == UPDATE_CHAIN) {
+  if (kind == UPDATE_CHAIN) {
     const count = word(update, 1);
     let entry = ptr(update, 2);
     for (let i = 0; i < count; i++) {
@@ -503,26 +496,4 @@ function applyUpdate(update: usize, learningRate: f64, i0: i32, i1: i32): void {
       entry += CHAIN_ENTRY_BYTES;
     }
   }
-}
-
-/**
- * The SGD step of the layer-by-layer path: words 2 param, 3 grad, 4 velocity, 5 length, 6 nesterov, 7 row
- * length; float64 learning rate and momentum at bytes 64 and 72. A weight matrix (row length > 0) splits at
- * the same rows as its gradient's product (whole 6-row groups), so each thread updates rows already in its
- * cache; anything else in whole cache lines.
- */
-function sgdChunk(record: usize, c: i32, chunks: i32): void {
-  const length = word(record, 5);
-  const rowLength = word(record, 7);
-  let i0: i32, i1: i32;
-  if (rowLength > 0) {
-    const rows = length / rowLength;
-    i0 = chunkStart(c, chunks, rows, 6) * rowLength;
-    i1 = chunkStart(c + 1, chunks, rows, 6) * rowLength;
-  } else {
-    i0 = chunkStart(c, chunks, length, 16);
-    i1 = chunkStart(c + 1, chunks, length, 16);
-  }
-  if (i0 >= i1) return;
-  sgd_update(ptr(record, 2), ptr(record, 3), ptr(record, 4), load<f64>(record, 64), load<f64>(record, 72), word(record, 6), i0, i1);
 }

@@ -3,8 +3,8 @@
  * (784-300-100-50-50-50-8 selu, batch 32, training only) through `Sequential.fit` on Fashion-MNIST task A
  * (43,997 images) for each optimizer of the race, on the wasm backend, AFTER (the optimizer kernels of
  * assembly/optimizers.ts) and BEFORE (the same backend with every optimizer step run by the reference
- * TypeScript loops on views into wasm memory, and SGD by the former float32 `sgd_update` task: what the
- * backend did before those kernels). Both run in the same process, their epochs interleaved, so that the
+ * TypeScript loops on views into wasm memory: what the backend did before those kernels, except for SGD,
+ * whose former float32 `sgd_update` task is gone: it was not Keras's arithmetic). Both run in the same process, their epochs interleaved, so that the
  * load of a shared machine falls on both alike. Prints the table and writes `bench/optimizers-results.json`.
  *
  * Options: --data-dir DIR (else $WARMSTART_DATA_DIR; random images with half zeros when neither exists,
@@ -20,8 +20,6 @@ import { fileURLToPath } from 'node:url';
 
 import { setKernels } from '../src/kernels/index.js';
 import { ReferenceKernels } from '../src/kernels/reference.js';
-import type { SgdStep } from '../src/kernels/kernels.js';
-import { OP } from '../src/kernels/wasm/abi.js';
 import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
 import { Dense } from '../src/layers/dense.js';
 import { Flatten } from '../src/layers/flatten.js';
@@ -47,6 +45,7 @@ const OPTIMIZERS: ReadonlyArray<readonly [string, () => Optimizer]> = [
 
 /** The Kernels methods that the optimizer kernels took over (their reference loops are the BEFORE mode). */
 const REFERENCE_METHODS = [
+  'sgdUpdate',
   'fill',
   'clipByValue',
   'accumulateGradient',
@@ -117,51 +116,6 @@ async function trainingData(dataDir: string | undefined): Promise<{ x: Tensor; y
   };
 }
 
-/**
- * The SGD step as the backend ran it before assembly/optimizers.ts: the float32 `sgd_update` task (a
- * multiply-add per element), split at the dW product's row. It reaches into the backend's internals, which
- * only this A/B comparison needs.
- */
-function legacySgdUpdate(
-  this: WasmKernels,
-  param: Float32Array,
-  grad: Float32Array,
-  velocity: Float32Array | null,
-  step: SgdStep,
-): void {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const internals = this as any;
-  const length = param.length;
-  const useVelocity = velocity !== null && step.momentum !== 0;
-  const v = useVelocity ? velocity.byteOffset : 0;
-  const nesterov = step.nesterov ? 1 : 0;
-  const chunks = internals.chunks(length, this.splitSgd, Math.ceil(length / 16));
-  if (chunks > 1) {
-    const n = internals.rowLengths.get(grad.byteOffset) ?? 0;
-    const rowLength = n > 0 && length % n === 0 && length / n > 8 ? n : 0;
-    internals.task.run(
-      OP.sgd,
-      chunks,
-      1,
-      [param.byteOffset, grad.byteOffset, v, length, nesterov, rowLength],
-      0,
-      step.learningRate,
-      step.momentum,
-    );
-  } else {
-    internals.wasm.sgd_update(
-      param.byteOffset,
-      grad.byteOffset,
-      v,
-      step.learningRate,
-      step.momentum,
-      nesterov,
-      0,
-      length,
-    );
-  }
-}
-
 /** The former single-threaded `scale` (weight decay, clipping). */
 function legacyScale(this: WasmKernels, x: Float32Array, factor: number): void {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -176,13 +130,8 @@ function setBefore(kernels: WasmKernels, before: boolean): void {
     if (before) own[name] = reference[name];
     else delete own[name];
   }
-  if (before) {
-    own['sgdUpdate'] = legacySgdUpdate;
-    own['scale'] = legacyScale;
-  } else {
-    delete own['sgdUpdate'];
-    delete own['scale'];
-  }
+  if (before) own['scale'] = legacyScale;
+  else delete own['scale'];
 }
 
 function buildModelA(optimizer: Optimizer): Sequential {
@@ -286,21 +235,6 @@ async function kernelTable(threads: 1 | 2): Promise<void> {
     [
       'nesterov',
       ([p, g, v]) => kernels.sgdUpdate(p, g, v, { learningRate: f(0.01), momentum: f(0.9), nesterov: true }),
-    ],
-    [
-      'former float32 sgd',
-      ([p, g]) =>
-        legacySgdUpdate.call(kernels, p, g, null, { learningRate: f(0.01), momentum: 0, nesterov: false }),
-    ],
-    [
-      'former float32 momentum',
-      ([p, g, v]) =>
-        legacySgdUpdate.call(kernels, p, g, v, { learningRate: f(0.01), momentum: f(0.9), nesterov: false }),
-    ],
-    [
-      'former float32 nesterov',
-      ([p, g, v]) =>
-        legacySgdUpdate.call(kernels, p, g, v, { learningRate: f(0.01), momentum: f(0.9), nesterov: true }),
     ],
     ['adagrad', ([p, g, a]) => kernels.adagradUpdate(p, g, a, { learningRate: f(0.01), epsilon: f(1e-7) })],
     ['rmsprop', ([p, g, v]) => kernels.rmspropUpdate(p, g, v, null, null, rmsprop)],

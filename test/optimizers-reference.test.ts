@@ -94,6 +94,21 @@ function assertClose(
   }
 }
 
+/**
+ * The cases not reproduced bit for bit (each within an ulp or a few of Keras's steps, well inside the tolerance):
+ * the clip norms (summation order of the norm), a cosine (PyTorch's float32 `cos`), and three Adam/RMSprop
+ * cases whose float32 operations differ by an ulp from step 3 or 11 on (not investigated). Every other case,
+ * SGD with momentum and Nesterov included, must match Keras's float32 bits at every step.
+ */
+const NOT_BIT_EXACT = new Set([
+  'adam_amsgrad.json',
+  'adam_ema.json',
+  'rmsprop_centered_momentum.json',
+  'sgd_clipnorm.json',
+  'sgd_cosine_restarts.json',
+  'sgd_global_clipnorm.json',
+]);
+
 let wasm: WasmKernels;
 before(async () => {
   wasm = await createWasmKernels({ threads: 1 });
@@ -156,13 +171,12 @@ function replay(file: string, kernels: Kernels): Float32Array[] {
       gradients.map((g, i) => [new Tensor(flatten(g), variables[i].shape), variables[i]] as const),
     );
     variables.forEach((variable, i) => {
-      assertClose(
-        variable.value,
-        flatten(data.trajectory[t][i]),
-        previous[i],
-        `${file}: step ${t}, variable ${i}`,
-        stats,
-      );
+      const expected = flatten(data.trajectory[t][i]);
+      assertClose(variable.value, expected, previous[i], `${file}: step ${t}, variable ${i}`, stats);
+      if (!NOT_BIT_EXACT.has(file)) {
+        const k = expected.findIndex((value, j) => !Object.is(variable.value[j], value));
+        assert.equal(k, -1, `${file}: step ${t}, variable ${i}, element ${k}: not Keras's float32 bits`);
+      }
     });
     previous = variables.map((variable) => variable.value.slice());
     path.push(...previous);

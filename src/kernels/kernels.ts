@@ -57,7 +57,10 @@ export const SELU_ALPHA = 1.6732632423543772;
 /** SELU's scale. */
 export const SELU_SCALE = 1.0507009873554805;
 
-/** Options of one Keras-style SGD step; see `src/optimizers/sgd.ts` for the formula. */
+/**
+ * Options of one Keras-style SGD step; see `src/optimizers/sgd.ts` for the formula. The kernels round
+ * `learningRate` and `momentum` to float32, as Keras holds them in the variable's dtype.
+ */
 export interface SgdStep {
   learningRate: number;
   momentum: number;
@@ -381,8 +384,9 @@ export interface Kernels {
   scale(x: Float32Array, factor: number): void;
 
   /**
-   * One SGD step in one pass, as Keras 3 defines it (velocity only when momentum > 0):
-   * `v ← μ·v − η·g`; `p ← p + μ·v − η·g` (Nesterov) or `p ← p + v`; without momentum `p ← p − η·g`.
+   * One SGD step in one pass, as Keras 3's PyTorch backend computes it (velocity only when momentum > 0):
+   * `v ← fl(v·μ) − η·g`; `p ← (p − η·g) + μ·v` (Nesterov) or `p ← p + v`; without momentum `p ← p − η·g`.
+   * Each `x ± α·y` is a fused multiply-add (one rounding to float32); see `src/optimizers/sgd.ts`.
    */
   sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, step: SgdStep): void;
 

@@ -497,15 +497,28 @@ export class ReferenceKernels implements Kernels {
   }
 
   sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, step: SgdStep): void {
-    const { learningRate, momentum, nesterov } = step;
+    // Keras's PyTorch SGD (torch_sgd.py): `v·μ` is a float32 product, and each `x + α·y` of its
+    // `_foreach_add_(x, y, alpha=α)` is a fused multiply-add on CPU, rounded once: here `x − η·g` in float64
+    // (the float32 product is exact there), rounded to float32 when stored or by `f` (the same bits as one
+    // rounding unless the float64 sum lands exactly on a float32 tie, about once in 2²⁹).
+    const learningRate = f(step.learningRate);
+    const momentum = f(step.momentum);
     if (velocity === null || momentum === 0) {
       for (let i = 0; i < param.length; i++) param[i] -= learningRate * grad[i];
       return;
     }
+    if (step.nesterov) {
+      for (let i = 0; i < param.length; i++) {
+        const v = f(f(velocity[i] * momentum) - learningRate * grad[i]);
+        velocity[i] = v;
+        param[i] = f(param[i] - learningRate * grad[i]) + momentum * v;
+      }
+      return;
+    }
     for (let i = 0; i < param.length; i++) {
-      const v = Math.fround(momentum * velocity[i] - learningRate * grad[i]);
+      const v = f(f(velocity[i] * momentum) - learningRate * grad[i]);
       velocity[i] = v;
-      param[i] += nesterov ? momentum * v - learningRate * grad[i] : v;
+      param[i] += v;
     }
   }
 

@@ -19,6 +19,14 @@ export interface SGDOptions extends OptimizerOptions {
  * - momentum: `v ← μ·v − η·g`, `θ ← θ + v`
  * - Nesterov (Keras's form, not PyTorch's): `v ← μ·v − η·g`, `θ ← θ + μ·v − η·g`
  *
+ * Rounding, bit for bit as Keras 3 on PyTorch (`torch_sgd.py`, float32 variables, η and μ float32 values):
+ * with `fl` rounding to float32 and `fma(x, α, y) = fl(x + α·y)` rounded once (PyTorch's CPU
+ * `add(alpha=…)` is a fused multiply-add),
+ *
+ * - μ = 0: `θ ← fma(θ, −η, g)`
+ * - momentum: `v ← fma(fl(v·μ), −η, g)`, `θ ← fl(θ + v)`
+ * - Nesterov: `v ← fma(fl(v·μ), −η, g)`, `θ ← fma(fma(θ, −η, g), μ, v)`
+ *
  * Slots: `momentum` (v, zeros) when μ ≠ 0. Kernel: `sgdUpdate`.
  */
 export class SGD extends Optimizer {

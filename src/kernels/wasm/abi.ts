@@ -128,8 +128,6 @@ export const PLAN = {
   longWaits: 11,
   sleepers: 12,
   control: 13,
-  /** Float64 index (over the plan) of the learning rate. */
-  learningRate: 8,
   /** Byte offset of the first phase record, and bytes per record. */
   phaseTable: 128,
   phaseBytes: 128,
@@ -145,7 +143,6 @@ export const OP = {
   dropout: 2,
   loss: 3,
   denseBackward: 4,
-  sgd: 5,
   softmax: 6,
   forwardParts: 7,
   addActivate: 8,
@@ -191,7 +188,7 @@ export function depthSplit(k: number): number {
 }
 
 /** Kinds of update records (how a parameter is updated inside a step). */
-export const UPDATE = { none: 0, sgd: 1, chain: 2 } as const;
+export const UPDATE = { none: 0, chain: 2 } as const;
 
 /**
  * Bytes of one entry of an update chain (`UPDATE.chain`, assembly/step.ts): the optimizer descriptor
@@ -239,13 +236,13 @@ export const OPTIMIZER_KINDS = {
  * | --- | --- |
  * | 0–3 | i32 kind ({@link OPTIMIZER_KINDS}) |
  * | 4–7 | reserved (0) |
- * | 8–63 | the step's scalars: float32 scalar i at byte 8 + 4i (SGD and SCALE: float64s from byte 8) |
+ * | 8–63 | the step's scalars: float32 scalar i at byte 8 + 4i (SCALE: a float64 at byte 8) |
  *
  * Scalars and slots per kind (the fields of the matching `…Step` of `src/kernels/kernels.ts`, in order):
  *
  * | kind | scalars | slots[0], [1], [2] |
  * | --- | --- | --- |
- * | sgd, sgdMomentum, sgdNesterov | f64 learningRate (byte 8), f64 momentum (byte 16) | velocity (not sgd) |
+ * | sgd, sgdMomentum, sgdNesterov | learningRate, momentum | velocity (not sgd) |
  * | rmsprop, …Momentum, …Centered, …CenteredMomentum | learningRate, rho, oneMinusRho, momentum, epsilon | velocity, momentum buffer, average gradient |
  * | adam, adamAmsgrad | alpha, beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon | m, v, v̂ (AMSGrad) |
  * | adadelta | learningRate, rho, oneMinusRho, epsilon | accumulated gradient, accumulated delta |
@@ -505,16 +502,6 @@ export interface KernelExports extends ConvExports {
   softmax_rows(z: number, y: number, m: number, n: number): void;
   activation_backward(act: number, z: number, y: number, dy: number, dz: number, length: number): void;
   softmax_backward(y: number, dy: number, dz: number, m: number, n: number): void;
-  sgd_update(
-    param: number,
-    grad: number,
-    velocity: number,
-    lr: number,
-    momentum: number,
-    nesterov: number,
-    i0: number,
-    i1: number,
-  ): void;
   optimizer_update(desc: number, param: number, grad: number, slots: number, i0: number, i1: number): void;
   sum_of_squares(x: number, length: number): number;
   scale(x: number, length: number, factor: number): void;

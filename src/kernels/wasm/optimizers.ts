@@ -80,9 +80,8 @@ export class WasmOptimizers {
     const momentum = velocity !== null && step.momentum !== 0;
     if (!this.fits(param, grad) || (momentum && !this.fits(param, velocity))) return false;
     this.words[0] = momentum ? (step.nesterov ? KIND.sgdNesterov : KIND.sgdMomentum) : KIND.sgd;
-    // Float64 scalars: the reference's expressions are float64 ones, whatever values the step holds.
-    this.doubles[1] = step.learningRate;
-    this.doubles[2] = step.momentum;
+    // Rounded as the reference rounds them (Keras holds η and casts μ in the variable's float32).
+    this.scalars(Math.fround(step.learningRate), Math.fround(step.momentum));
     this.run(param, grad, momentum ? velocity : null, null, null, this.splitLight);
     return true;
   }
