@@ -229,6 +229,8 @@ test('warmstart transfer --learning-rate 1e6 stops model A at the batch its loss
     // No NaN model A, no later phase, no ratio; the table and the report say why.
     assert.equal(existsSync(join(out, 'my_model_A.h5')), false);
     assert.equal(results.modelA.test, null);
+    // A run stopped in model A still records its settings, as the runs stopped later do.
+    assert.deepEqual([results.architecture, results.learningRate], ['dense', 1e6]);
     assert.equal(results.modelB, null);
     assert.equal(results.errorRateRatio, null);
     assert.match(run.lines.join('\n'), /A +A \(8 classes\) +diverged +diverged/);

@@ -361,6 +361,24 @@ export async function runTransferOnce(
     await journal.discardBackup(key);
   };
   const sgd = (): SGD => new SGD({ learningRate });
+  // What every record of this run starts with, finished or stopped by a divergence.
+  const settings = { seed, architecture, learningRate, kernelInitializer } as const;
+  /** Trains one phase on `task`'s training split, validating on its validation split, with backups. */
+  const trainPhase = (
+    model: BaseModel,
+    task: typeof taskA,
+    epochs: number,
+    phase: string,
+  ): ReturnType<typeof fitWithBackup> =>
+    fitWithBackup(
+      model,
+      splitFor(model, task.train),
+      fitOptions(epochs, task.valid, model),
+      journal,
+      key(phase),
+      say,
+      options.backupEvery,
+    );
 
   // Model A on task A (or a model A someone saved, possibly from Python Keras).
   let entryA = journal.get<PhaseEntry>(key('modelA'));
@@ -393,21 +411,12 @@ export async function runTransferOnce(
         options.kernelInitializer,
       );
       modelA.compile({ optimizer: sgd(), loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
-      const trained = await fitWithBackup(
-        modelA,
-        splitFor(modelA, taskA.train),
-        fitOptions(options.epochsA ?? 20, taskA.valid, modelA),
-        journal,
-        key('modelA'),
-        say,
-        options.backupEvery,
-      );
+      const trained = await trainPhase(modelA, taskA, options.epochsA ?? 20, 'modelA');
       historyA = trained.history;
       if (trained.stoppedAt !== null) {
         // A diverged model A is not saved: nothing could reuse it.
         return {
-          seed,
-          kernelInitializer,
+          ...settings,
           modelA: { history: historyA, test: null },
           modelB: null,
           modelBOnA: null,
@@ -439,22 +448,11 @@ export async function runTransferOnce(
       options.kernelInitializer,
     );
     modelB.compile({ optimizer: sgd(), loss: 'binary_crossentropy', metrics: ['accuracy'] });
-    const trained = await fitWithBackup(
-      modelB,
-      splitFor(modelB, taskB.train),
-      fitOptions(options.epochsB ?? 20, taskB.valid, modelB),
-      journal,
-      key('modelB'),
-      say,
-      options.backupEvery,
-    );
+    const trained = await trainPhase(modelB, taskB, options.epochsB ?? 20, 'modelB');
     const seconds = (performance.now() - started) / 1000;
     if (trained.stoppedAt !== null) {
       return {
-        seed,
-        architecture,
-        learningRate,
-        kernelInitializer,
+        ...settings,
         modelA: recordA,
         modelB: { history: trained.history, test: null },
         ...notRun,
@@ -487,22 +485,11 @@ export async function runTransferOnce(
     for (const layer of modelBOnA.layers.slice(0, -1)) layer.trainable = false;
     modelBOnA.compile({ optimizer: sgd(), loss: 'binary_crossentropy', metrics: ['accuracy'] });
     say(`Model B on A: reused layers frozen, ${options.epochsFrozen ?? 4} epochs`);
-    const trained = await fitWithBackup(
-      modelBOnA,
-      splitFor(modelBOnA, taskB.train),
-      fitOptions(options.epochsFrozen ?? 4, taskB.valid, modelBOnA),
-      journal,
-      key('modelBOnAFrozen'),
-      say,
-      options.backupEvery,
-    );
+    const trained = await trainPhase(modelBOnA, taskB, options.epochsFrozen ?? 4, 'modelBOnAFrozen');
     const seconds = (performance.now() - started) / 1000;
     if (trained.stoppedAt !== null) {
       return {
-        seed,
-        architecture,
-        learningRate,
-        kernelInitializer,
+        ...settings,
         modelA: recordA,
         modelB: recordB,
         modelBOnA: {
@@ -526,23 +513,12 @@ export async function runTransferOnce(
   modelBOnA.compile({ optimizer: sgd(), loss: 'binary_crossentropy', metrics: ['accuracy'] });
   say(`Model B on A: unfrozen, ${options.epochsUnfrozen ?? 16} epochs`);
   const unfrozenStarted = performance.now();
-  const trained = await fitWithBackup(
-    modelBOnA,
-    splitFor(modelBOnA, taskB.train),
-    fitOptions(options.epochsUnfrozen ?? 16, taskB.valid, modelBOnA),
-    journal,
-    key('modelBOnAUnfrozen'),
-    say,
-    options.backupEvery,
-  );
+  const trained = await trainPhase(modelBOnA, taskB, options.epochsUnfrozen ?? 16, 'modelBOnAUnfrozen');
   const unfrozen = trained.history;
   const secondsBOnA = entryFrozen.seconds + (performance.now() - unfrozenStarted) / 1000;
   if (trained.stoppedAt !== null) {
     return {
-      seed,
-      architecture,
-      learningRate,
-      kernelInitializer,
+      ...settings,
       modelA: recordA,
       modelB: recordB,
       modelBOnA: { history: mergeHistories(frozen, unfrozen), test: null, phases: { frozen, unfrozen } },
@@ -554,10 +530,7 @@ export async function runTransferOnce(
   }
   const recordBOnA = record(modelBOnA, mergeHistories(frozen, unfrozen), taskB.test.x, taskB.test.y);
   const run: TransferRun = {
-    seed,
-    architecture,
-    learningRate,
-    kernelInitializer,
+    ...settings,
     modelA: recordA,
     modelB: recordB,
     modelBOnA: { ...recordBOnA, phases: { frozen, unfrozen } },
