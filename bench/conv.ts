@@ -14,7 +14,7 @@ import type { Conv2DGeometry } from '../src/kernels/kernels.js';
 import { ReferenceKernels } from '../src/kernels/reference.js';
 import type { ConvolutionPath } from '../src/kernels/wasm/conv.js';
 import { createWasmKernels } from '../src/kernels/wasm/index.js';
-import { axisWindow, type PaddingMode } from '../src/layers/spatial.js';
+import { type PaddingMode, windowGeometry } from '../src/layers/spatial.js';
 
 const rounds = Number(process.argv[2] ?? 25);
 const kernels = await createWasmKernels({ threads: 1 });
@@ -28,26 +28,8 @@ function geometry(
   stride: number,
   padding: PaddingMode,
 ): Conv2DGeometry {
-  const rows = axisWindow(h, k, stride, 1, padding);
-  const cols = axisWindow(w, k, stride, 1, padding);
-  return {
-    batch,
-    inHeight: h,
-    inWidth: w,
-    inChannels: c,
-    outHeight: rows.outLength,
-    outWidth: cols.outLength,
-    outChannels,
-    kernelHeight: k,
-    kernelWidth: k,
-    strideHeight: stride,
-    strideWidth: stride,
-    dilationHeight: 1,
-    dilationWidth: 1,
-    padTop: rows.padBefore,
-    padLeft: cols.padBefore,
-    groups: 1,
-  };
+  const window = { kernelSize: [k, k], strides: [stride, stride], dilationRate: [1, 1], padding } as const;
+  return { ...windowGeometry([h, w, c], window, outChannels, 1, 'geometry'), batch };
 }
 
 let seed = 1;

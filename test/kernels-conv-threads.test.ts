@@ -19,7 +19,7 @@ import { Sequential } from '../src/models/sequential.js';
 import { SGD } from '../src/optimizers/index.js';
 import { setRandomSeed } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { axisWindow, type PaddingMode } from '../src/layers/spatial.js';
+import { type PaddingMode, windowGeometry } from '../src/layers/spatial.js';
 
 let one: WasmKernels;
 let two: WasmKernels;
@@ -54,26 +54,8 @@ function geometry(
   stride: number,
   padding: PaddingMode,
 ): Conv2DGeometry {
-  const rows = axisWindow(h, k, stride, 1, padding);
-  const cols = axisWindow(w, k, stride, 1, padding);
-  return {
-    batch,
-    inHeight: h,
-    inWidth: w,
-    inChannels: c,
-    outHeight: rows.outLength,
-    outWidth: cols.outLength,
-    outChannels,
-    kernelHeight: k,
-    kernelWidth: k,
-    strideHeight: stride,
-    strideWidth: stride,
-    dilationHeight: 1,
-    dilationWidth: 1,
-    padTop: rows.padBefore,
-    padLeft: cols.padBefore,
-    groups: 1,
-  };
+  const window = { kernelSize: [k, k], strides: [stride, stride], dilationRate: [1, 1], padding } as const;
+  return { ...windowGeometry([h, w, c], window, outChannels, 1, 'geometry'), batch };
 }
 
 /**

@@ -8,7 +8,7 @@ import { ReferenceKernels } from '../src/kernels/reference.js';
 import type { KernelExports } from '../src/kernels/wasm/abi.js';
 import type { ConvolutionPath } from '../src/kernels/wasm/conv.js';
 import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/index.js';
-import { axisWindow, type PaddingMode } from '../src/layers/spatial.js';
+import { type PaddingMode, windowGeometry } from '../src/layers/spatial.js';
 
 const reference = new ReferenceKernels();
 
@@ -38,28 +38,14 @@ interface Case {
 }
 
 function geometryOf(c: Case): Conv2DGeometry {
-  const [sh, sw] = c.strides ?? [1, 1];
-  const [dh, dw] = c.dilation ?? [1, 1];
-  const rows = axisWindow(c.height, c.kernel[0], sh, dh, c.padding ?? 'valid');
-  const cols = axisWindow(c.width, c.kernel[1], sw, dw, c.padding ?? 'valid');
-  return {
-    batch: c.batch,
-    inHeight: c.height,
-    inWidth: c.width,
-    inChannels: c.channels,
-    outHeight: rows.outLength,
-    outWidth: cols.outLength,
-    outChannels: c.outChannels,
-    kernelHeight: c.kernel[0],
-    kernelWidth: c.kernel[1],
-    strideHeight: sh,
-    strideWidth: sw,
-    dilationHeight: dh,
-    dilationWidth: dw,
-    padTop: rows.padBefore,
-    padLeft: cols.padBefore,
-    groups: c.groups ?? 1,
-  };
+  const window = {
+    kernelSize: c.kernel,
+    strides: c.strides ?? [1, 1],
+    dilationRate: c.dilation ?? [1, 1],
+    padding: c.padding ?? 'valid',
+  } as const;
+  const shape = [c.height, c.width, c.channels];
+  return { ...windowGeometry(shape, window, c.outChannels, c.groups ?? 1, 'geometryOf'), batch: c.batch };
 }
 
 const sizes = (g: Conv2DGeometry) => ({
