@@ -203,6 +203,39 @@ export class WasmConvolutions {
   }
 
   /**
+   * The sizes and the filters' depth of a 2-D convolution over `g`, when its arrays are all in this memory and
+   * large enough: `image` is the input or its gradient, `output` the output or its gradient, `filters` the
+   * kernel or its gradient, `bias` the bias or its gradient. Null otherwise (the caller falls back).
+   */
+  private convolutionShape(
+    g: Conv2DGeometry,
+    image: Float32Array,
+    output: Float32Array,
+    filters: Float32Array,
+    bias: Float32Array | null,
+  ): { sizes: GeometrySizes; depth: number } | null {
+    const sizes = sizesOf(g);
+    if (
+      sizes === null ||
+      !this.owns(image, output, filters, bias) ||
+      g.inChannels % g.groups ||
+      g.outChannels % g.groups
+    ) {
+      return null;
+    }
+    const depth = g.kernelHeight * g.kernelWidth * (g.inChannels / g.groups);
+    if (
+      image.length < sizes.input ||
+      output.length < sizes.output ||
+      filters.length < depth * g.outChannels ||
+      (bias !== null && bias.length < g.outChannels)
+    ) {
+      return null;
+    }
+    return { sizes, depth };
+  }
+
+  /**
    * Whether a gradient is sparse enough for the zero-skipping kernels: under `'auto'`, when at least
    * {@link SPARSE_ZEROS} of its first 8,192 values are zero (a cheap look, the same on one thread or two);
    * always under `'sparse'`, never under the dense paths.
@@ -305,24 +338,9 @@ export class WasmConvolutions {
     y: Float32Array,
     g: Conv2DGeometry,
   ): boolean {
-    const sizes = sizesOf(g);
-    if (
-      sizes === null ||
-      !this.owns(x, kernel, bias, y) ||
-      g.inChannels % g.groups ||
-      g.outChannels % g.groups
-    ) {
-      return false;
-    }
-    const depth = g.kernelHeight * g.kernelWidth * (g.inChannels / g.groups);
-    if (
-      x.length < sizes.input ||
-      y.length < sizes.output ||
-      kernel.length < depth * g.outChannels ||
-      (bias !== null && bias.length < g.outChannels)
-    ) {
-      return false;
-    }
+    const shape = this.convolutionShape(g, x, y, kernel, bias);
+    if (shape === null) return false;
+    const { sizes, depth } = shape;
     if (g.batch === 0) return true;
     const geom = this.geometry(g);
     const b = bias === null ? 0 : bias.byteOffset;
@@ -410,24 +428,9 @@ export class WasmConvolutions {
     dBias: Float32Array | null,
     g: Conv2DGeometry,
   ): boolean {
-    const sizes = sizesOf(g);
-    if (
-      sizes === null ||
-      !this.owns(x, dy, dKernel, dBias) ||
-      g.inChannels % g.groups ||
-      g.outChannels % g.groups
-    ) {
-      return false;
-    }
-    const depth = g.kernelHeight * g.kernelWidth * (g.inChannels / g.groups);
-    if (
-      x.length < sizes.input ||
-      dy.length < sizes.output ||
-      dKernel.length < depth * g.outChannels ||
-      (dBias !== null && dBias.length < g.outChannels)
-    ) {
-      return false;
-    }
+    const shape = this.convolutionShape(g, x, dy, dKernel, dBias);
+    if (shape === null) return false;
+    const { sizes, depth } = shape;
     if (g.batch === 0) {
       dKernel.fill(0, 0, depth * g.outChannels);
       dBias?.fill(0, 0, g.outChannels);
@@ -505,13 +508,9 @@ export class WasmConvolutions {
   }
 
   conv2dBackwardInput(dy: Float32Array, kernel: Float32Array, dx: Float32Array, g: Conv2DGeometry): boolean {
-    const sizes = sizesOf(g);
-    if (sizes === null || !this.owns(dy, kernel, dx) || g.inChannels % g.groups || g.outChannels % g.groups) {
-      return false;
-    }
-    const depth = g.kernelHeight * g.kernelWidth * (g.inChannels / g.groups);
-    if (dy.length < sizes.output || dx.length < sizes.input || kernel.length < depth * g.outChannels)
-      return false;
+    const shape = this.convolutionShape(g, dx, dy, kernel, null);
+    if (shape === null) return false;
+    const { sizes, depth } = shape;
     if (g.batch === 0) return true;
     const geom = this.geometry(g);
     if (this.choose(g, 'input') === 'direct') {
