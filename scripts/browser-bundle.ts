@@ -17,23 +17,6 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export type NodeOnly = `node:${string}` | 'process' | 'Buffer';
 
 /**
- * What still needs Node in the browser bundle, by source file: nothing any more (the wasm helper threads
- * reach Node only through `platform/host.ts`'s `wasmThreads`, whose browser twin starts module Web Workers;
- * the model files, `src/io`, are split: `src/io/platform.ts` and its browser twin). The test demands that the
- * bundle leaks EXACTLY this: a file that stops leaking must be removed here, so the list only shrinks, and
- * once it is empty the check is fully strict. Until then the build replaces these imports with stubs that
- * throw on use (see {@link stubNodeOnlyImports}), so that the rest of the engine runs in a page.
- */
-export const KNOWN_NODE_LEAKS: Readonly<Record<string, readonly NodeOnly[]>> = {};
-
-/**
- * The parts not yet split into platform modules, by path prefix: the build stubs their Node imports (any file
- * under them, so that a change there does not break the build before the list above is updated; the test
- * still demands the exact list).
- */
-export const NOT_YET_SPLIT: readonly string[] = [];
-
-/**
  * The HDF5 worker's module file for browsers: `src/io/platform.browser.ts` starts it with
  * `new Worker(new URL('./hdf5/webWorker.js', import.meta.url), { type: 'module' })`, a URL bundlers (Vite,
  * webpack, Parcel) follow and esbuild does not; the build bundles it (h5wasm inside) to this path relative
@@ -62,50 +45,21 @@ function recordNodeImports(found: Map<string, Set<NodeOnly>>): Plugin {
 }
 
 /**
- * Replaces the Node built-ins that the parts {@link NOT_YET_SPLIT} import with a module whose every
- * export throws an error naming the missing feature when used, so that a page loads the bundle and only the
- * feature still tied to Node (the helper thread) fails, with a message saying so.
+ * For a bundle that is written (the build): an import of a Node built-in is an error naming the importer, so
+ * a module that reaches Node fails the build instead of a page at run time.
  */
-export function stubNodeOnlyImports(): Plugin {
+function refuseNodeImports(): Plugin {
   return {
-    name: 'stub-node-only-imports',
+    name: 'refuse-node-imports',
     setup(builder) {
-      builder.onResolve({ filter: NODE_BUILTIN }, (args) => {
-        const importer = relativeToRoot(args.importer);
-        if (!NOT_YET_SPLIT.some((prefix) => importer.startsWith(prefix))) {
-          return { errors: [{ text: `${importer} imports ${args.path}, which browsers do not have` }] };
-        }
-        return { path: args.path, namespace: 'node-stub' };
-      });
-      builder.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({
-        contents: stubSource(args.path),
-        loader: 'js',
+      builder.onResolve({ filter: NODE_BUILTIN }, (args) => ({
+        errors: [
+          { text: `${relativeToRoot(args.importer)} imports ${args.path}, which browsers do not have` },
+        ],
       }));
     },
   };
 }
-
-/**
- * The stand-in for a Node built-in: any property is a stub, and calling or constructing one throws a
- * message naming the missing feature, except while the bundle's modules are being evaluated (between the
- * banner and the footer of {@link bundleBrowserEntry}), so that a module computing a constant from Node
- * at import (`hostname()`) still loads, and fails only if that feature is used.
- */
-function stubSource(moduleName: string): string {
-  return `
-const fail = () => { throw new Error('warmstart: ${moduleName} is not available in a browser yet: helper threads come with the second half of issue #9'); };
-const use = () => (globalThis.${LOADING_FLAG} ? stub : fail());
-const pick = (_, key) => (key === '__esModule' ? false : key === 'then' || key === Symbol.toPrimitive ? undefined : stub);
-// esbuild's interop copies a CommonJS module's own names into an object whose prototype is the module's
-// prototype: a prototype that answers every name makes \`import { anyName }\` a stub too.
-const anything = new Proxy({}, { get: pick });
-const stub = new Proxy(function () {}, { get: pick, apply: use, construct: use, getPrototypeOf: () => anything });
-module.exports = stub;
-`;
-}
-
-/** Set while the browser bundle's modules are evaluated (see {@link stubSource}). */
-const LOADING_FLAG = '__warmstartEvaluatingBundle';
 
 function relativeToRoot(path: string): string {
   return path.startsWith(ROOT) ? path.slice(ROOT.length) : path;
@@ -115,9 +69,10 @@ function relativeToRoot(path: string): string {
 export interface BundleOptions {
   /** The module to bundle, relative to the package (default `src/index.ts`, the root entry). */
   entry?: string;
-  /** Replace the known leaks' Node imports by stubs (the build) instead of recording them (the test). */
-  stubKnownLeaks: boolean;
-  /** Where to write the bundle; omitted: kept in memory. */
+  /**
+   * Where to write the bundle (the build: a Node import is then an error); omitted: kept in memory, and what
+   * needs Node is listed instead (the test).
+   */
   outfile?: string;
   /** Minify (the build); the test reads the unminified text. */
   minify?: boolean;
@@ -143,6 +98,7 @@ export interface BundleResult {
  */
 export async function bundleBrowserEntry(options: BundleOptions): Promise<BundleResult> {
   const found = new Map<string, Set<NodeOnly>>();
+  const scanning = options.outfile === undefined;
   const result = await build({
     entryPoints: [`${ROOT}${options.entry ?? 'src/index.ts'}`],
     bundle: true,
@@ -162,23 +118,12 @@ export async function bundleBrowserEntry(options: BundleOptions): Promise<Bundle
     logLevel: 'silent',
     // Free references to Node's globals become markers the scan below attributes to their source file.
     // (Only when scanning: a bundle that is written keeps its code as it is.)
-    define:
-      options.stubKnownLeaks || options.outfile !== undefined
-        ? {}
-        : { process: '__NODE_ONLY_process', Buffer: '__NODE_ONLY_Buffer' },
-    // The build gives the known leaks stand-ins for Node's globals too (see node-globals-stub.ts).
-    inject: options.stubKnownLeaks ? [`${ROOT}scripts/node-globals-stub.ts`] : [],
-    ...(options.stubKnownLeaks
-      ? {
-          banner: { js: `globalThis.${LOADING_FLAG} = true;` },
-          footer: { js: `delete globalThis.${LOADING_FLAG};` },
-        }
-      : {}),
-    plugins: [options.stubKnownLeaks ? stubNodeOnlyImports() : recordNodeImports(found)],
+    define: scanning ? { process: '__NODE_ONLY_process', Buffer: '__NODE_ONLY_Buffer' } : {},
+    plugins: [scanning ? recordNodeImports(found) : refuseNodeImports()],
   });
   const output = result.outputFiles?.find((file) => file.path.endsWith('.js'));
   const text = output !== undefined ? output.text : '';
-  if (!options.stubKnownLeaks) {
+  if (scanning) {
     // Unminified esbuild output starts each module with a `// path/to/file.ts` comment.
     let file = '(bundle)';
     for (const line of text.split('\n')) {

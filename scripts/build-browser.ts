@@ -57,13 +57,11 @@ export async function buildBrowserArtifacts(outDir: string): Promise<void> {
   copyKernels(join(outDir, 'browser'));
   copyFileSync(join(ROOT, WASM_HELPER_ENTRY), join(outDir, 'browser/helper.js'));
   await bundleBrowserEntry({
-    stubKnownLeaks: true,
     outfile: join(outDir, 'browser/warmstart.js'),
     minify: true,
   });
   await bundleBrowserEntry({
     entry: HDF5_WORKER_ENTRY,
-    stubKnownLeaks: false,
     outfile: join(outDir, 'browser', HDF5_WORKER_BUNDLE),
     minify: true,
     // Its map would carry h5wasm's 4 MB of embedded WebAssembly a second time.

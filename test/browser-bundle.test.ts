@@ -5,13 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import {
-  bundleBrowserEntry,
-  HDF5_WORKER_ENTRY,
-  KNOWN_NODE_LEAKS,
-  NOT_YET_SPLIT,
-  ROOT,
-} from '../scripts/browser-bundle.js';
+import { bundleBrowserEntry, HDF5_WORKER_ENTRY, ROOT } from '../scripts/browser-bundle.js';
 import type { IoPlatformModule } from '../src/io/platformTypes.js';
 import type { HostModule } from '../src/platform/types.js';
 
@@ -20,8 +14,8 @@ const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 };
 
 describe('the browser bundle of the root entry', () => {
-  test('reaches no node:* import, process or Buffer beyond the known, not yet split modules', async () => {
-    const { leaks, inputs } = await bundleBrowserEntry({ stubKnownLeaks: false });
+  test('reaches no node:* import, process or Buffer', async () => {
+    const { leaks, inputs } = await bundleBrowserEntry({});
     assert.ok(inputs.includes('src/platform/host.browser.ts'), 'the browser platform module is bundled');
     assert.ok(!inputs.includes('src/platform/host.ts'), 'the Node platform module is not');
     assert.ok(!inputs.includes('src/datasets/platform.ts'));
@@ -31,20 +25,11 @@ describe('the browser bundle of the root entry', () => {
       !inputs.some((input) => input.includes('h5wasm')),
       'HDF5 is in its worker, not in the engine bundle',
     );
-    const unexpected = Object.keys(leaks).filter((file) => !(file in KNOWN_NODE_LEAKS));
-    assert.deepEqual(unexpected, [], `new Node-only code in the browser bundle: ${JSON.stringify(leaks)}`);
-    // Exact, so that a module its owner has split must leave the list (which then turns strict by itself).
-    assert.deepEqual(leaks, KNOWN_NODE_LEAKS, `KNOWN_NODE_LEAKS must now read ${JSON.stringify(leaks)}`);
-    for (const file of Object.keys(KNOWN_NODE_LEAKS)) {
-      assert.ok(
-        NOT_YET_SPLIT.some((prefix) => file.startsWith(prefix)),
-        `${file} is in a part not yet split`,
-      );
-    }
+    assert.deepEqual(leaks, {}, `Node-only code in the browser bundle: ${JSON.stringify(leaks)}`);
   });
 
   test('the scan does see Node-only code: bundled without the browser field, the Node modules show', async () => {
-    const { leaks } = await bundleBrowserEntry({ stubKnownLeaks: false, ignoreBrowserField: true });
+    const { leaks } = await bundleBrowserEntry({ ignoreBrowserField: true });
     assert.ok(leaks['src/platform/host.ts']?.includes('node:fs/promises'), JSON.stringify(leaks));
     assert.ok(leaks['src/platform/host.ts']?.includes('process'));
     assert.ok(leaks['src/datasets/platform.ts']?.includes('node:fs'));
@@ -54,7 +39,6 @@ describe('the browser bundle of the root entry', () => {
   test("the HDF5 worker's module file bundles for browsers with h5wasm's ES build and nothing from Node", async () => {
     const { leaks, inputs, text } = await bundleBrowserEntry({
       entry: HDF5_WORKER_ENTRY,
-      stubKnownLeaks: false,
     });
     assert.deepEqual(leaks, {});
     assert.ok(
@@ -69,7 +53,7 @@ describe('the browser bundle of the root entry', () => {
   });
 
   test('the browser twin starts the worker with a literal new URL(…, import.meta.url), which bundlers follow', async () => {
-    const { text } = await bundleBrowserEntry({ stubKnownLeaks: false });
+    const { text } = await bundleBrowserEntry({});
     assert.match(
       text,
       /new Worker\(new URL\("\.\/hdf5\/webWorker\.js", import\.meta\.url\), \{\s*type: "module"/,
@@ -81,7 +65,7 @@ describe('the browser bundle of the root entry', () => {
   });
 
   test('starts the wasm helper threads with a literal new URL("./helper.js", import.meta.url), a real file', async () => {
-    const { text } = await bundleBrowserEntry({ stubKnownLeaks: false });
+    const { text } = await bundleBrowserEntry({});
     assert.match(text, /new Worker\(new URL\("\.\/helper\.js", import\.meta\.url\), \{\s*type: "module"/);
     assert.ok(
       existsSync(join(ROOT, 'src/kernels/wasm/helper.js')),
@@ -90,7 +74,7 @@ describe('the browser bundle of the root entry', () => {
   });
 
   test('refers to the kernel files with literal new URL(…, import.meta.url), which bundlers copy', async () => {
-    const { text } = await bundleBrowserEntry({ stubKnownLeaks: false });
+    const { text } = await bundleBrowserEntry({});
     for (const file of ['kernels-relaxed.wasm', 'kernels-simd.wasm']) {
       assert.match(text, new RegExp(`new URL\\("\\./${file.replace('.', '\\.')}", import\\.meta\\.url\\)`));
     }

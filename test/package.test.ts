@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { KNOWN_NODE_LEAKS } from '../scripts/browser-bundle.js';
 import {
   closeHdf5Worker,
   Dense,
@@ -262,16 +261,13 @@ main().catch((error) => { window.result = { error: String(error && error.stack |
     const worker = assets.find((name) => name.startsWith('webWorker') && name.endsWith('.js'));
     assert.ok(worker !== undefined, `the HDF5 worker is emitted: ${assets.join(', ')}`);
     assert.ok(statSync(join(project, 'dist/assets', worker)).size > 3_000_000, 'with HDF5 inside');
-    // Vite externalizes (with a warning) each Node built-in a module imports: only the known leaks may.
+    // Vite externalizes (with a warning) each Node built-in a module imports: none may.
     const importers = new Set(
       [...output.matchAll(/imported by "[^"]*\/warmstart\/dist\/(src\/[^"]+)\.js"/g)].map(
         (match) => `${match[1]}.ts`,
       ),
     );
-    const known = Object.entries(KNOWN_NODE_LEAKS)
-      .filter(([, leaks]) => leaks.some((leak) => leak.startsWith('node:')))
-      .map(([file]) => file);
-    assert.deepEqual([...importers].sort(), known.sort());
+    assert.deepEqual([...importers], [], 'modules importing Node built-ins');
   });
 
   test(
