@@ -52,7 +52,7 @@ export {
   bn_sums,
   channel_affine,
 } from './conv';
-export { optimizer_update } from './optimizers';
+export { madd_probe, optimizer_update } from './optimizers';
 export { plan_run } from './step';
 
 /** End of this module's static data: the JS allocator must start above it. */

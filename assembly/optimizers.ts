@@ -10,7 +10,10 @@
 // on CPU (`vec::fmadd`), so its reference rounds `x + α·y` once; the float64 lanes below compute that sum
 // as the reference does (an f32·f32 product is exact in float64; the sum is rounded to float64, then to
 // float32, which differs from one rounding only if the float64 sum lands exactly on a float32 tie: about
-// once in 2²⁹ sums). Float32 lanes cannot fuse deterministically: `relaxed_madd` fuses only on some CPUs.
+// once in 2²⁹ sums). Where the engine's `relaxed_madd` fuses (the relaxed build on a CPU with an FMA
+// instruction; `madd_probe` tells), the …_FMA kinds use it instead: one float32 rounding, exactly the
+// reference's `fusedMultiplyAdd` (ties included) and PyTorch's, at a third of the float64 lanes' cost.
+// Elsewhere `relaxed_madd` rounds twice, so the float64 lanes stay as the portable path.
 //
 // Shape, for the later fusion into the dW product: each update is an `@inline` per-vector function
 // (`xxxVector`) taking the gradient as a v128, the element's addresses in the variable and its slots, the
@@ -48,6 +51,11 @@ export const OPT_CLIP: i32 = 17;
 export const OPT_ACCUMULATE: i32 = 18;
 export const OPT_EMA: i32 = 19;
 export const OPT_SCALE: i32 = 20;
+// SGD's kinds whose `x + α·y` use `f32x4.relaxed_madd`: chosen only where `madd_fuses` found that it fuses
+// (see sgdFusedVector), in the relaxed build; the baseline build traps on them.
+export const OPT_SGD_FMA: i32 = 21;
+export const OPT_SGD_MOMENTUM_FMA: i32 = 22;
+export const OPT_SGD_NESTEROV_FMA: i32 = 23;
 
 // Variant flags and store widths are types, not values (see `num` in simd.ts: generic instantiations are
 // specialised at compile time, the constant arguments of `@inline` functions are not).
@@ -140,6 +148,40 @@ export function sgdVector<MOMENTUM, NESTEROV, T>(
     put<T>(p, narrow(lowSum, highSum), count);
   } else {
     put<T>(p, f32x4.add(param, updated), count);
+  }
+}
+
+/**
+ * {@link sgdVector} with one float32 fused multiply-add (`f32x4.relaxed_madd`) for each `x + α·y`: the same
+ * single rounding as PyTorch's `vec::fmadd`, and as the reference's `fusedMultiplyAdd`, at a third of the
+ * float64 lanes' cost. `negLr` is −η in all four lanes. Only for the relaxed build on an engine whose
+ * `relaxed_madd` fuses (`madd_fuses`): elsewhere it would round twice.
+ */
+// @ts-ignore: decorator
+@inline
+export function sgdFusedVector<MOMENTUM, NESTEROV, T>(
+  g: v128,
+  p: usize,
+  velocity: usize,
+  negLr: v128,
+  mu: v128,
+  count: i32,
+): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const param = v128.load(p);
+    if (!on<MOMENTUM>()) {
+      put<T>(p, f32x4.relaxed_madd(negLr, g, param), count);
+      return;
+    }
+    const updated = f32x4.relaxed_madd(negLr, g, f32x4.mul(v128.load(velocity), mu));
+    put<T>(velocity, updated, count);
+    if (on<NESTEROV>()) {
+      put<T>(p, f32x4.relaxed_madd(mu, updated, f32x4.relaxed_madd(negLr, g, param)), count);
+    } else {
+      put<T>(p, f32x4.add(param, updated), count);
+    }
+  } else {
+    unreachable();
   }
 }
 
@@ -404,6 +446,24 @@ function sgdRange<MOMENTUM, NESTEROV>(desc: usize, param: usize, grad: usize, ve
   if (i < i1) {
     const o = (<usize>i) << 2;
     sgdVector<MOMENTUM, NESTEROV, Part>(v128.load(grad + o), param + o, velocity + o, lr, mu, mu64, i1 - i);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function sgdFusedRange<MOMENTUM, NESTEROV>(
+  desc: usize, param: usize, grad: usize, velocity: usize, i0: i32, i1: i32,
+): void {
+  const negLr = f32x4.neg(scalar(desc, 0));
+  const mu = scalar(desc, 1);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = (<usize>i) << 2;
+    sgdFusedVector<MOMENTUM, NESTEROV, Full>(v128.load(grad + o), param + o, velocity + o, negLr, mu, 4);
+  }
+  if (i < i1) {
+    const o = (<usize>i) << 2;
+    sgdFusedVector<MOMENTUM, NESTEROV, Part>(v128.load(grad + o), param + o, velocity + o, negLr, mu, i1 - i);
   }
 }
 
@@ -695,6 +755,19 @@ function scaleRange(desc: usize, x: usize, i0: i32, i1: i32): void {
 }
 
 /**
+ * `f32x4.relaxed_madd(a, b, c)` in lane 0: whether this engine fuses it on this CPU (one rounding) shows on
+ * arguments whose two roundings differ (see `maddFuses` in src/kernels/wasm/index.ts). The baseline build
+ * multiplies and adds.
+ */
+export function madd_probe(a: f32, b: f32, c: f32): f32 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.extract_lane(f32x4.relaxed_madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(c)), 0);
+  } else {
+    return a * b + c;
+  }
+}
+
+/**
  * The one entry point: the update (or helper) described at `desc`, over elements [i0, i1) of the variable
  * at `param`, its gradient at `grad` and its slots at the three addresses stored at `slots`. Elements are
  * independent, so any split of [0, length) into ranges, on any threads, gives the same bits.
@@ -708,6 +781,9 @@ export function optimizer_update(desc: usize, param: usize, grad: usize, slots: 
     case OPT_SGD: sgdRange<Off, Off>(desc, param, grad, 0, i0, i1); break;
     case OPT_SGD_MOMENTUM: sgdRange<On, Off>(desc, param, grad, s0, i0, i1); break;
     case OPT_SGD_NESTEROV: sgdRange<On, On>(desc, param, grad, s0, i0, i1); break;
+    case OPT_SGD_FMA: sgdFusedRange<Off, Off>(desc, param, grad, 0, i0, i1); break;
+    case OPT_SGD_MOMENTUM_FMA: sgdFusedRange<On, Off>(desc, param, grad, s0, i0, i1); break;
+    case OPT_SGD_NESTEROV_FMA: sgdFusedRange<On, On>(desc, param, grad, s0, i0, i1); break;
     case OPT_RMSPROP: rmspropRange<Off, Off>(desc, param, grad, s0, 0, 0, i0, i1); break;
     case OPT_RMSPROP_MOMENTUM: rmspropRange<On, Off>(desc, param, grad, s0, s1, 0, i0, i1); break;
     case OPT_RMSPROP_CENTERED: rmspropRange<Off, On>(desc, param, grad, s0, 0, s2, i0, i1); break;

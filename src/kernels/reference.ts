@@ -532,25 +532,24 @@ export class ReferenceKernels implements Kernels {
 
   sgdUpdate(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, step: SgdStep): void {
     // Keras's PyTorch SGD (torch_sgd.py): `v·μ` is a float32 product, and each `x + α·y` of its
-    // `_foreach_add_(x, y, alpha=α)` is a fused multiply-add on CPU, rounded once: here `x − η·g` in float64
-    // (the float32 product is exact there), rounded to float32 when stored or by `f` (the same bits as one
-    // rounding unless the float64 sum lands exactly on a float32 tie, about once in 2²⁹).
-    const learningRate = f(step.learningRate);
+    // `_foreach_add_(x, y, alpha=α)` is a fused multiply-add on CPU (`vec::fmadd`), rounded once.
+    const negativeRate = -f(step.learningRate);
     const momentum = f(step.momentum);
+    const fma = fusedMultiplyAdd;
     if (velocity === null || momentum === 0) {
-      for (let i = 0; i < param.length; i++) param[i] -= learningRate * grad[i];
+      for (let i = 0; i < param.length; i++) param[i] = fma(negativeRate, grad[i], param[i]);
       return;
     }
     if (step.nesterov) {
       for (let i = 0; i < param.length; i++) {
-        const v = f(f(velocity[i] * momentum) - learningRate * grad[i]);
+        const v = fma(negativeRate, grad[i], f(velocity[i] * momentum));
         velocity[i] = v;
-        param[i] = f(param[i] - learningRate * grad[i]) + momentum * v;
+        param[i] = fma(momentum, v, fma(negativeRate, grad[i], param[i]));
       }
       return;
     }
     for (let i = 0; i < param.length; i++) {
-      const v = f(f(velocity[i] * momentum) - learningRate * grad[i]);
+      const v = fma(negativeRate, grad[i], f(velocity[i] * momentum));
       velocity[i] = v;
       param[i] += v;
     }
@@ -1144,6 +1143,26 @@ const NON_FINITE_BLOCK = 8192;
 
 /** Rounds to the nearest float32: the rounding PyTorch applies after each float32 operation. */
 const f = Math.fround;
+
+/**
+ * `a·b + c` for float32 a, b, c, rounded once to float32: a fused multiply-add, as PyTorch's `vec::fmadd`.
+ * The product is exact in float64 (24 + 24 bits); the float64 sum s is exact up to an error e that a
+ * two-sum recovers. Rounding s to float32 is then right unless s lies exactly halfway between two float32
+ * values while e ≠ 0 (about once in 2²⁹ sums): the exact sum is then on e's side of the tie.
+ */
+export function fusedMultiplyAdd(a: number, b: number, c: number): number {
+  const product = a * b;
+  const sum = product + c;
+  const rounded = f(sum);
+  if (rounded === sum) return rounded;
+  const cPart = sum - product;
+  const error = product - (sum - cPart) + (c - cPart);
+  if (error === 0) return rounded;
+  const other = 2 * sum - rounded;
+  if (f(other) !== other) return rounded;
+  // sum is a tie between `rounded` and `other`; the exact value is past it on the side of `error`.
+  return error > 0 === other > rounded ? other : rounded;
+}
 
 function sigmoid(v: number): number {
   return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));

@@ -223,6 +223,9 @@ export const OPTIMIZER_KINDS = {
   accumulate: 18,
   ema: 19,
   scale: 20,
+  sgdFma: 21,
+  sgdMomentumFma: 22,
+  sgdNesterovFma: 23,
 } as const;
 
 /**
@@ -242,7 +245,7 @@ export const OPTIMIZER_KINDS = {
  *
  * | kind | scalars | slots[0], [1], [2] |
  * | --- | --- | --- |
- * | sgd, sgdMomentum, sgdNesterov | learningRate, momentum | velocity (not sgd) |
+ * | sgd, sgdMomentum, sgdNesterov (and their …Fma twins: one `relaxed_madd` per `x + α·y`, where it fuses) | learningRate, momentum | velocity (not sgd) |
  * | rmsprop, …Momentum, …Centered, …CenteredMomentum | learningRate, rho, oneMinusRho, momentum, epsilon | velocity, momentum buffer, average gradient |
  * | adam, adamAmsgrad | alpha, beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon | m, v, v̂ (AMSGrad) |
  * | adadelta | learningRate, rho, oneMinusRho, epsilon | accumulated gradient, accumulated delta |
@@ -503,6 +506,7 @@ export interface KernelExports extends ConvExports {
   activation_backward(act: number, z: number, y: number, dy: number, dz: number, length: number): void;
   softmax_backward(y: number, dy: number, dz: number, m: number, n: number): void;
   optimizer_update(desc: number, param: number, grad: number, slots: number, i0: number, i1: number): void;
+  madd_probe(a: number, b: number, c: number): number;
   sum_of_squares(x: number, length: number): number;
   scale(x: number, length: number, factor: number): void;
   first_non_finite(x: number, length: number): number;

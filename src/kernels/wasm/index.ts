@@ -124,6 +124,22 @@ export interface WasmKernelInfo {
   relaxedSimd: boolean;
   /** Threads in use: the calling thread and its running helpers. */
   threads: number;
+  /**
+   * True when the relaxed build's multiply-add fuses on this engine and CPU (one rounding, as PyTorch's
+   * `vec::fmadd`): SGD's updates then use it. Measured at start-up ({@link maddFuses}).
+   */
+  fusedMultiplyAdd: boolean;
+}
+
+/**
+ * Whether `f32x4.relaxed_madd` rounds once here. With a = b = 1 + 2⁻¹² and c = −(1 + 2⁻¹¹), a·b + c is
+ * exactly 2⁻²⁴; rounding a·b to float32 first loses that 2⁻²⁴ (a tie, to even) and leaves 0. Engines fuse
+ * where the CPU has an FMA instruction (x86-64 with FMA3, every ARM64) and multiply then add elsewhere; the
+ * same engine compiles every call alike, so one probe holds for every thread.
+ */
+export function maddFuses(wasm: Pick<KernelExports, 'madd_probe'>, relaxedSimd: boolean): boolean {
+  const a = 1 + 2 ** -12;
+  return relaxedSimd && wasm.madd_probe(a, a, -(1 + 2 ** -11)) === 2 ** -24;
 }
 
 /**
@@ -210,7 +226,8 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
     this.wasm = wasm;
     this.pool = pool;
     this.task = new TaskPlan(heap, pool);
-    this.info = { relaxedSimd, threads: pool.threads };
+    const fusedMultiplyAdd = maddFuses(wasm, relaxedSimd);
+    this.info = { relaxedSimd, threads: pool.threads, fusedMultiplyAdd };
     const sharing: Sharing = {
       threads: () => this.pool.threads,
       split: (work, threshold, units) => this.chunks(work, threshold, units),
@@ -222,6 +239,7 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
       wasm,
       sharing,
       rowLengthOf: (offset) => this.rowLengths.get(offset) ?? 0,
+      fusedMultiplyAdd,
     });
   }
 

@@ -34,6 +34,11 @@ export interface OptimizerHost {
   readonly sharing: Sharing;
   /** Row length of the weight gradient at this byte offset, when a dW product wrote it (else 0). */
   rowLengthOf(gradientOffset: number): number;
+  /**
+   * True when `f32x4.relaxed_madd` fuses here (see `maddFuses` in index.ts): SGD's `x + α·y` then run as
+   * one float32 fused multiply-add instead of in float64 lanes (the same bits, a third of the work).
+   */
+  readonly fusedMultiplyAdd: boolean;
 }
 
 /**
@@ -79,7 +84,17 @@ export class WasmOptimizers {
   sgd(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, step: SgdStep): boolean {
     const momentum = velocity !== null && step.momentum !== 0;
     if (!this.fits(param, grad) || (momentum && !this.fits(param, velocity))) return false;
-    this.words[0] = momentum ? (step.nesterov ? KIND.sgdNesterov : KIND.sgdMomentum) : KIND.sgd;
+    this.words[0] = this.host.fusedMultiplyAdd
+      ? momentum
+        ? step.nesterov
+          ? KIND.sgdNesterovFma
+          : KIND.sgdMomentumFma
+        : KIND.sgdFma
+      : momentum
+        ? step.nesterov
+          ? KIND.sgdNesterov
+          : KIND.sgdMomentum
+        : KIND.sgd;
     // Rounded as the reference rounds them (Keras holds η and casts μ in the variable's float32).
     this.scalars(Math.fround(step.learningRate), Math.fround(step.momentum));
     this.run(param, grad, momentum ? velocity : null, null, null, this.splitLight);
