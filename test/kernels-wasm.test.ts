@@ -572,6 +572,26 @@ describe('vector utilities', () => {
       reference.gatherRows(source, indices, 5, 16, rowLength, expected);
       assertIdentical(target, expected, 'gather');
     }
+    // Long rows of user data: shuffled (gathered in ordinary memory, then one copy), consecutive, and a
+    // smaller batch after a larger one (the staging array is longer than the rows).
+    for (const longRow of [16, 784]) {
+      const images = new Float32Array(rows * longRow).map(() => random());
+      const shuffled = new Int32Array(rows).map((_, i) => (i * 17) % rows);
+      const consecutive = new Int32Array(rows).map((_, i) => i);
+      for (const [order, first, count] of [
+        [shuffled, 0, 32],
+        [shuffled, 40, 7],
+        [consecutive, 3, 20],
+      ] as const) {
+        const target = wasm.alloc(count * longRow + 4).fill(-2);
+        const expected = new Float32Array(count * longRow + 4).fill(-2);
+        wasm.gatherRows(images, order, first, count, longRow, target);
+        reference.gatherRows(images, order, first, count, longRow, expected);
+        assertIdentical(target, expected, `gather of ${count} rows of ${longRow}`);
+        for (let r = 0; r < count; r++)
+          assert.equal(target[r * longRow + 1], images[order[first + r] * longRow + 1], 'row from the order');
+      }
+    }
     const bad = new Int32Array([0, rows + 3]);
     const target = wasm.alloc(2 * rowLength);
     const expected = new Float32Array(2 * rowLength);

@@ -184,6 +184,8 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
   readonly pool: ThreadPool;
   /** The one-phase plan through which a single product is shared between the threads. */
   private readonly task: TaskPlan;
+  /** Ordinary memory in which `gatherRows` collects shuffled rows of user data before one copy into the heap. */
+  private gatherStage: Float32Array | null = null;
   /** Scratch for `gatherRows`' indices (they usually live in ordinary JS memory). */
   private indexScratch: Float32Array | null = null;
   /**
@@ -722,7 +724,24 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
         }
         return;
       }
-      // Long rows: the reference's per-row TypedArray.set is a memcpy already.
+      const length = count * rowLength;
+      if (
+        this.heap.owns(target) &&
+        count > 1 &&
+        start >= 0 &&
+        start + count <= indices.length &&
+        indices[start + count - 1] - indices[start] !== count - 1
+      ) {
+        // Shuffled long rows (fit's batches): one TypedArray.set per row into shared memory costs about twice
+        // one into ordinary memory (V8 copies shared memory with relaxed atomic stores), so gather into an
+        // ordinary array and copy that once: 27 → 20 µs for a batch of 32 images.
+        let stage = this.gatherStage;
+        if (stage === null || stage.length < length) stage = this.gatherStage = new Float32Array(length);
+        super.gatherRows(source, indices, start, count, rowLength, stage);
+        target.set(length === stage.length ? stage : stage.subarray(0, length));
+        return;
+      }
+      // Consecutive rows (evaluation's batches): one copy already.
       super.gatherRows(source, indices, start, count, rowLength, target);
       return;
     }
