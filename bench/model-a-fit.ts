@@ -25,6 +25,8 @@ export interface ModelARow {
   torchOptimizer: Record<string, unknown>;
   warmstartSeconds: number;
   warmstartRuns: number[];
+  /** The timed fit call's start-up before its first epoch (its once-per-call input checks), seconds. */
+  fitStartSeconds?: number;
   /** The same on one thread (headline only). */
   oneThread?: { seconds: number; runs: number[]; predictImagesPerSecond?: number };
   predictImagesPerSecond?: number;
@@ -121,6 +123,7 @@ async function row(
     torchOptimizer,
     warmstartSeconds,
     warmstartRuns: run.epochSeconds,
+    fitStartSeconds: run.startSeconds,
     predictImagesPerSecond: run.predictImagesPerSecond,
     heapMiB: withPredict ? run.heapMiB : undefined,
     rssMiB: withPredict ? run.rssMiB : undefined,
