@@ -259,7 +259,9 @@ export async function loadTransferData(
  * The notebook's tasks of a loaded Fashion-MNIST (`splitTaskAB`), as the study holds them: the splits' bytes,
  * floats made when a phase needs them. Holds no reference to `dataset`.
  */
-export function prepareTransferData(dataset: ImageDataset): TransferData {
+export function prepareTransferData(
+  dataset: Pick<ImageDataset, 'train' | 'test' | 'release' | 'dataDir'>,
+): TransferData {
   const { taskA, taskB } = splitTaskAB(dataset);
   return {
     release: dataset.release,
@@ -460,6 +462,8 @@ export async function runTransferOnce(
         };
       }
     }
+    // The last model A is trained: its 138 MB of training floats need not stay while the test set's are made.
+    if (discardTaskA) taskA.train.discard();
     const recordA = record(modelA, historyA, taskA.test);
     await modelA.save(modelAPath);
     entryA = { ...recordA, seconds: (performance.now() - started) / 1000, randomAfter: getRandomState() };
@@ -467,7 +471,7 @@ export async function runTransferOnce(
   }
   const recordA: ModelRecord = { history: entryA.history, test: entryA.test };
   if (discardTaskA) {
-    // Nothing reads task A again: its 138 MB of training floats need not outlive model A.
+    // Nothing reads task A again (model A may also have been loaded or skipped, its floats never made).
     taskA.train.discard();
     taskA.valid.discard();
     taskA.test.discard();
