@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { describeTransferDivergence, formatTransferTable, runTransfer } from '../experiments/transfer.js';
-import { closeHdf5Worker } from '../io/index.js';
 import { writeTransferReport } from '../report/index.js';
 import {
   architectureOption,
@@ -92,9 +91,6 @@ export function registerTransferCommand(program: Command): void {
         backupEvery: options.backupEvery,
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      // The study has read and written its last model file: the HDF5 worker's memory (its thread and
-      // HDF5's WebAssembly heap, about 25–60 MB) goes back before the report loads its charting modules.
-      await closeHdf5Worker();
       await writeTransferReport(result, options.out);
       process.stdout.write('\n' + formatTransferTable(result) + '\n');
       const diverged = result.diverged ?? null;
