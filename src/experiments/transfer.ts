@@ -611,6 +611,9 @@ export async function runTransfer(
   const backupEvery = options.backupEvery ?? DEFAULT_BACKUP_EVERY;
   if (!Number.isInteger(backupEvery) || backupEvery < 1)
     throw new RangeError(`backupEvery must be a positive integer (batches), got ${backupEvery}`);
+  // Model A will train on task A's floats: made now, the fingerprint hashes them instead of converting the
+  // 34 million pixels once more.
+  if (options.modelA === undefined) void loaded.taskA.train.x;
   const journal = await StudyJournal.open(
     options.outDir,
     'transfer',
