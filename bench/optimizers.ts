@@ -98,7 +98,8 @@ async function trainingData(dataDir: string | undefined): Promise<{ x: Tensor; y
   if (dataDir !== undefined) {
     try {
       const data = await loadTransferData({ dataDir });
-      return { ...data.taskA.train, source: `Fashion-MNIST task A from ${data.dataDir}` };
+      const { x, y } = data.taskA.train;
+      return { x, y, source: `Fashion-MNIST task A from ${data.dataDir}` };
     } catch (error) {
       console.log(`dataset not usable (${(error as Error).message}); using random images`);
     }

@@ -28,8 +28,8 @@
  *                     steps extrapolated to the epoch (bench/tfjs-w-a.ts)
  *   --reference       add warmstart's plain-TypeScript reference backend to the headline (200 steps,
  *                     extrapolated)
- *   --memory          also run bench/memory.ts, when present (memory over many iterations), and include its
- *                     output
+ *   --memory          also run bench/memory.ts, when present (memory over many iterations; heap and RSS over
+ *                     20 Adam epochs on task A, given --data-dir), and include its output
  *   --optimizers      instead of all this, bench/optimizers.ts's per-optimizer `fit` table (its own options)
  *   --cnn             instead of all this, bench/cnn.ts: the small CNN's epoch and MobileNetV2's predict vs
  *                     PyTorch (its own options; writes bench/results-cnn.json)
@@ -365,7 +365,7 @@ for (const [option, file] of [['--memory', 'memory.ts']] as const) {
   const out = await new Promise<string>((resolve) =>
     execFile(
       process.execPath,
-      ['--import', 'tsx', `${here}${file}`],
+      ['--import', 'tsx', `${here}${file}`, ...(dataDir === undefined ? [] : ['--data-dir', dataDir])],
       { maxBuffer: 1 << 24 },
       (e, stdout, stderr) => resolve(e === null ? stdout : `failed: ${e.message} ${stderr.slice(-400)}`),
     ),

@@ -90,8 +90,10 @@ export function splitTaskAB(
       `splitTaskAB: the validation set takes the first ${validationCount} training images, there are only ${data.train.count}`,
     );
   }
-  const valid = sliceExamples(data.train, 0, validationCount);
-  const train = sliceExamples(data.train, validationCount, data.train.count);
+  // Views, not copies: splitSandalsAndShirts copies every image into its own arrays anyway, and a second
+  // copy of the 47 MB training set would only be garbage for the collector to find.
+  const valid = viewExamples(data.train, 0, validationCount);
+  const train = viewExamples(data.train, validationCount, data.train.count);
   const [trainA, trainB] = splitSandalsAndShirts(train);
   const [validA, validB] = splitSandalsAndShirts(valid);
   const [testA, testB] = splitSandalsAndShirts(data.test);
@@ -155,6 +157,16 @@ function sliceExamples(split: ImageSplit, start: number, end: number): ImageSpli
   return {
     images: split.images.slice(start * pixelsPerImage, end * pixelsPerImage),
     labels: split.labels.slice(start, end),
+    count: end - start,
+  };
+}
+
+/** Examples `[start, end)` of `split`, sharing its memory. */
+function viewExamples(split: ImageSplit, start: number, end: number): ImageSplit {
+  const pixelsPerImage = pixelsPerImageOf(split);
+  return {
+    images: split.images.subarray(start * pixelsPerImage, end * pixelsPerImage),
+    labels: split.labels.subarray(start, end),
     count: end - start,
   };
 }

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
+  type DatasetRelease,
+  type ImageDataset,
   loadFashionMnist,
   type LoadDatasetOptions,
   splitTaskAB,
-  toFloat32Images,
 } from '../datasets/index.js';
 import { loadModel, readModelFile, saveModel } from '../io/index.js';
 import { getKernels } from '../kernels/index.js';
@@ -21,7 +22,7 @@ import { Sequential } from '../models/sequential.js';
 import { SGD } from '../optimizers/sgd.js';
 import { getRandomState, type RandomState, setRandomSeed, setRandomState } from '../tensor/random.js';
 import { sizeOf, Tensor } from '../tensor/tensor.js';
-import { DEFAULT_BACKUP_EVERY, fitWithBackup, StudyJournal, tensorsDigest } from './resume.js';
+import { DEFAULT_BACKUP_EVERY, fitWithBackup, StudyJournal } from './resume.js';
 import {
   describeDivergence,
   type DivergenceRecord,
@@ -29,9 +30,11 @@ import {
   meanSd,
   writeJsonAtomically,
 } from './results.js';
+import { type StudyTask, StudySplit } from './studyData.js';
 
 export { describeDivergence, type DivergenceRecord, type MeanSd } from './results.js';
 export { StudyResumeError } from './resume.js';
+export { heldBytes, type SplitRetention, type StudyTask, StudySplit } from './studyData.js';
 
 /**
  * The network the study reuses: `'dense'`, the notebook's (Flatten, five SELU Dense layers), or `'cnn'`, a
@@ -225,47 +228,68 @@ function splitFor(model: BaseModel, part: { x: Tensor; y: Tensor }): { x: Tensor
   return { x: asInputs(part.x, model), y: part.y };
 }
 
-function asTensor(images: Uint8Array, count: number): Tensor {
-  return new Tensor(toFloat32Images(images), [count, 28, 28]);
-}
-
-function labels(values: Uint8Array, width?: number): Tensor {
-  return new Tensor(
-    Float32Array.from(values),
-    width === undefined ? [values.length] : [values.length, width],
-  );
-}
-
 function sameWeights(a: Tensor[], b: Tensor[]): boolean {
   return a.every((weight, i) => weight.data.every((value, j) => Object.is(value, b[i].data[j])));
 }
 
-/** The data of both tasks as float tensors (pixels scaled to [0, 1], as the notebook divides by 255). */
-export type TransferData = Awaited<ReturnType<typeof loadTransferData>>;
+/**
+ * The data of both tasks. Each split's `x` (pixels scaled to [0, 1], as the notebook divides by 255) and `y`
+ * are float tensors made on first use; the study releases them when the phase that used them ends, keeping
+ * the bytes (see {@link StudySplit}). Task A's training set turns into floats for good on first use.
+ */
+export interface TransferData {
+  /** Which release of Fashion-MNIST the files are. */
+  release: DatasetRelease;
+  /** Where the files were found. */
+  dataDir: string;
+  /** Task A: 8 classes. */
+  taskA: StudyTask;
+  /** Task B: sandal (0) or shirt (1), labels `[n, 1]`. */
+  taskB: StudyTask;
+}
 
 /** Loads Fashion-MNIST and splits it into the notebook's tasks. */
-export async function loadTransferData(options: LoadDatasetOptions & { verbose?: 0 | 1 } = {}) {
-  const dataset = await loadFashionMnist(options);
+export async function loadTransferData(
+  options: LoadDatasetOptions & { verbose?: 0 | 1 } = {},
+): Promise<TransferData> {
+  return prepareTransferData(await loadFashionMnist(options));
+}
+
+/**
+ * The notebook's tasks of a loaded Fashion-MNIST (`splitTaskAB`), as the study holds them: the splits' bytes,
+ * floats made when a phase needs them. Holds no reference to `dataset`.
+ */
+export function prepareTransferData(
+  dataset: Pick<ImageDataset, 'train' | 'test' | 'release' | 'dataDir'>,
+): TransferData {
   const { taskA, taskB } = splitTaskAB(dataset);
-  const pack = (part: { images: Uint8Array; labels: Uint8Array; count: number }, binary: boolean) => ({
-    x: asTensor(part.images, part.count),
-    y: labels(part.labels, binary ? 1 : undefined),
-  });
   return {
     release: dataset.release,
     dataDir: dataset.dataDir,
     taskA: {
-      train: pack(taskA.train, false),
-      valid: pack(taskA.valid, false),
-      test: pack(taskA.test, false),
+      train: new StudySplit(taskA.train, false, 'floats'),
+      valid: new StudySplit(taskA.valid, false),
+      test: new StudySplit(taskA.test, false),
     },
-    taskB: { train: pack(taskB.train, true), valid: pack(taskB.valid, true), test: pack(taskB.test, true) },
+    taskB: {
+      train: new StudySplit(taskB.train, true),
+      valid: new StudySplit(taskB.valid, true),
+      test: new StudySplit(taskB.test, true),
+    },
   };
 }
 
-function record(model: BaseModel, history: Record<string, number[]>, x: Tensor, y: Tensor): ModelRecord {
-  const { loss, accuracy } = model.evaluate(asInputs(x, model), y, { verbose: 0, returnDict: true });
-  return { history, test: { loss, accuracy } };
+/** The model's record: its history, and its loss and accuracy on `test` (whose floats are released after). */
+function record(model: BaseModel, history: Record<string, number[]>, test: StudySplit): ModelRecord {
+  try {
+    const { loss, accuracy } = model.evaluate(asInputs(test.x, model), test.y, {
+      verbose: 0,
+      returnDict: true,
+    });
+    return { history, test: { loss, accuracy } };
+  } finally {
+    test.release();
+  }
 }
 
 function mergeHistories(
@@ -298,13 +322,15 @@ interface PhaseEntry {
 
 /**
  * Runs the notebook's transfer-learning study once, with one seed, recording each finished phase in
- * `journal` and skipping the phases it already holds (see {@link runTransfer}).
+ * `journal` and skipping the phases it already holds (see {@link runTransfer}). With `discardTaskA`, task
+ * A's splits are discarded once model A is trained or loaded (the caller will not use them again).
  */
 export async function runTransferOnce(
   data: TransferData,
   options: TransferOptions,
   seed: number,
   journal: StudyJournal,
+  { discardTaskA = false }: { discardTaskA?: boolean } = {},
 ): Promise<TransferRun> {
   const verbose = options.verbose ?? 1;
   const say = (line: string): void => {
@@ -363,22 +389,31 @@ export async function runTransferOnce(
   const sgd = (): SGD => new SGD({ learningRate });
   // What every record of this run starts with, finished or stopped by a divergence.
   const settings = { seed, architecture, learningRate, kernelInitializer } as const;
-  /** Trains one phase on `task`'s training split, validating on its validation split, with backups. */
-  const trainPhase = (
+  /**
+   * Trains one phase on `task`'s training split, validating on its validation split, with backups; then
+   * releases the splits' floats (task A's training floats stay: every seed's model A trains on them).
+   */
+  const trainPhase = async (
     model: BaseModel,
-    task: typeof taskA,
+    task: StudyTask,
     epochs: number,
     phase: string,
-  ): ReturnType<typeof fitWithBackup> =>
-    fitWithBackup(
-      model,
-      splitFor(model, task.train),
-      fitOptions(epochs, task.valid, model),
-      journal,
-      key(phase),
-      say,
-      options.backupEvery,
-    );
+  ): ReturnType<typeof fitWithBackup> => {
+    try {
+      return await fitWithBackup(
+        model,
+        splitFor(model, task.train),
+        fitOptions(epochs, task.valid, model),
+        journal,
+        key(phase),
+        say,
+        options.backupEvery,
+      );
+    } finally {
+      task.train.release();
+      task.valid.release();
+    }
+  };
 
   // Model A on task A (or a model A someone saved, possibly from Python Keras).
   let entryA = journal.get<PhaseEntry>(key('modelA'));
@@ -401,8 +436,8 @@ export async function runTransferOnce(
     } else {
       say(
         architecture === 'dense'
-          ? `Model A: task A, ${taskA.train.x.rows} images, ${options.epochsA ?? 20} epochs (seed ${seed})`
-          : `Model A: a CNN on task A, ${taskA.train.x.rows} images, ${options.epochsA ?? 20} epochs, SGD learning rate ${learningRate} (seed ${seed})`,
+          ? `Model A: task A, ${taskA.train.rows} images, ${options.epochsA ?? 20} epochs (seed ${seed})`
+          : `Model A: a CNN on task A, ${taskA.train.rows} images, ${options.epochsA ?? 20} epochs, SGD learning rate ${learningRate} (seed ${seed})`,
       );
       modelA = buildNetwork(
         architecture,
@@ -423,16 +458,24 @@ export async function runTransferOnce(
           errorRateRatio: null,
           modelAIntact: null,
           seconds: { modelA: (performance.now() - started) / 1000, modelB: null, modelBOnA: null },
-          diverged: divergence('model A', trained.stoppedAt, taskA.train.x.rows),
+          diverged: divergence('model A', trained.stoppedAt, taskA.train.rows),
         };
       }
     }
-    const recordA = record(modelA, historyA, taskA.test.x, taskA.test.y);
+    // The last model A is trained: its 138 MB of training floats need not stay while the test set's are made.
+    if (discardTaskA) taskA.train.discard();
+    const recordA = record(modelA, historyA, taskA.test);
     await modelA.save(modelAPath);
     entryA = { ...recordA, seconds: (performance.now() - started) / 1000, randomAfter: getRandomState() };
     await journal.record(key('modelA'), entryA);
   }
   const recordA: ModelRecord = { history: entryA.history, test: entryA.test };
+  if (discardTaskA) {
+    // Nothing reads task A again (model A may also have been loaded or skipped, its floats never made).
+    taskA.train.discard();
+    taskA.valid.discard();
+    taskA.test.discard();
+  }
   const notRun = { modelBOnA: null, errorRateRatio: null, modelAIntact: null } as const;
 
   // Model B from scratch on task B's 200 images.
@@ -440,7 +483,7 @@ export async function runTransferOnce(
   if (entryB !== undefined) await skipped('Model B', key('modelB'), entryB);
   else {
     const started = performance.now();
-    say(`Model B: task B from scratch, ${taskB.train.x.rows} images, ${options.epochsB ?? 20} epochs`);
+    say(`Model B: task B from scratch, ${taskB.train.rows} images, ${options.epochsB ?? 20} epochs`);
     const modelB = buildNetwork(
       architecture,
       new Dense({ units: 1, activation: 'sigmoid' }),
@@ -457,10 +500,10 @@ export async function runTransferOnce(
         modelB: { history: trained.history, test: null },
         ...notRun,
         seconds: { modelA: entryA.seconds, modelB: seconds, modelBOnA: null },
-        diverged: divergence('model B', trained.stoppedAt, taskB.train.x.rows),
+        diverged: divergence('model B', trained.stoppedAt, taskB.train.rows),
       };
     }
-    const recordB = record(modelB, trained.history, taskB.test.x, taskB.test.y);
+    const recordB = record(modelB, trained.history, taskB.test);
     entryB = { ...recordB, seconds, randomAfter: getRandomState() };
     await journal.record(key('modelB'), entryB);
   }
@@ -500,7 +543,7 @@ export async function runTransferOnce(
         errorRateRatio: null,
         modelAIntact: null,
         seconds: { modelA: entryA.seconds, modelB: entryB.seconds, modelBOnA: seconds },
-        diverged: divergence('model B on A (frozen)', trained.stoppedAt, taskB.train.x.rows),
+        diverged: divergence('model B on A (frozen)', trained.stoppedAt, taskB.train.rows),
       };
     }
     await mkdir(dirname(frozenPath), { recursive: true });
@@ -525,10 +568,10 @@ export async function runTransferOnce(
       errorRateRatio: null,
       modelAIntact: null,
       seconds: { modelA: entryA.seconds, modelB: entryB.seconds, modelBOnA: secondsBOnA },
-      diverged: divergence('model B on A (unfrozen)', trained.stoppedAt, taskB.train.x.rows),
+      diverged: divergence('model B on A (unfrozen)', trained.stoppedAt, taskB.train.rows),
     };
   }
-  const recordBOnA = record(modelBOnA, mergeHistories(frozen, unfrozen), taskB.test.x, taskB.test.y);
+  const recordBOnA = record(modelBOnA, mergeHistories(frozen, unfrozen), taskB.test);
   const run: TransferRun = {
     ...settings,
     modelA: recordA,
@@ -568,6 +611,9 @@ export async function runTransfer(
   const backupEvery = options.backupEvery ?? DEFAULT_BACKUP_EVERY;
   if (!Number.isInteger(backupEvery) || backupEvery < 1)
     throw new RangeError(`backupEvery must be a positive integer (batches), got ${backupEvery}`);
+  // Model A will train on task A's floats: made now, the fingerprint hashes them instead of converting the
+  // 34 million pixels once more.
+  if (options.modelA === undefined) void loaded.taskA.train.x;
   const journal = await StudyJournal.open(
     options.outDir,
     'transfer',
@@ -579,7 +625,10 @@ export async function runTransfer(
   const runs: TransferRun[] = [];
   let result: TransferRun | TransferSummary | null = null;
   for (let i = 0; i < seeds; i++) {
-    const run = await runTransferOnce(loaded, options, first + i, journal);
+    // Data the study loaded itself is its own to drop: task A's, after the last model A.
+    const run = await runTransferOnce(loaded, options, first + i, journal, {
+      discardTaskA: data === undefined && i === seeds - 1,
+    });
     runs.push(run);
     result = seeds === 1 ? runs[0] : summarize(runs);
     await writeJsonAtomically(join(options.outDir, 'results.json'), result);
@@ -593,7 +642,6 @@ async function transferSettings(
   options: TransferOptions,
   data: TransferData,
 ): Promise<Record<string, unknown>> {
-  const split = (part: { x: Tensor; y: Tensor }) => [part.x, part.y];
   return {
     epochsA: options.epochsA ?? 20,
     epochsB: options.epochsB ?? 20,
@@ -614,15 +662,21 @@ async function transferSettings(
               .digest('hex'),
           },
     backend: getKernels().name,
-    data: tensorsDigest([
-      ...split(data.taskA.train),
-      ...split(data.taskA.valid),
-      ...split(data.taskA.test),
-      ...split(data.taskB.train),
-      ...split(data.taskB.valid),
-      ...split(data.taskB.test),
-    ]),
+    data: transferDataDigest(data),
   };
+}
+
+/**
+ * sha256 of the study's data, the same as `tensorsDigest` (resume.ts) of every split's `x` and `y` in order
+ * (task A's train, valid, test, then task B's), so that journals written when the study held floats still
+ * resume; computed from the bytes where the floats are not made yet.
+ */
+export function transferDataDigest(data: TransferData): string {
+  const hash = createHash('sha256');
+  for (const task of [data.taskA, data.taskB]) {
+    for (const split of [task.train, task.valid, task.test]) split.updateDigest(hash);
+  }
+  return hash.digest('hex');
 }
 
 /** Mean ± sd over the runs that finished (a diverged run has no test figures). */
