@@ -1245,17 +1245,38 @@ export function depthwise_weights(geom: usize, x: usize, dy: usize, dw: usize, o
   }
 }
 
-/** sums[j0..j1) = Σ_rows x[:, j] over an m×n matrix, rows in order (a bias gradient). */
+/**
+ * sums[j0..j1) = Σ_rows x[:, j] over an m×n matrix, rows in order (a bias gradient). Blocks of up to 32
+ * columns in registers, so each row's bytes are read once (a pass per vector of columns read every cache line
+ * of a wide matrix again for each vector).
+ */
 export function channel_sums(x: usize, sums: usize, m: i32, n: i32, j0: i32, j1: i32): void {
   const n4 = (<usize>n) << 2;
-  for (let j = j0; j < j1; j += 4) {
-    let acc = f32x4.splat(0);
+  for (let j = j0; j < j1; j += 32) {
+    const vectors = min(8, (j1 - j + 3) >> 2);
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     let p = x + ((<usize>j) << 2);
     for (let i = 0; i < m; i++) {
-      acc = f32x4.add(acc, v128.load(p));
+      a0 = f32x4.add(a0, v128.load(p));
+      if (vectors > 1) a1 = f32x4.add(a1, v128.load(p, 16));
+      if (vectors > 2) a2 = f32x4.add(a2, v128.load(p, 32));
+      if (vectors > 3) a3 = f32x4.add(a3, v128.load(p, 48));
+      if (vectors > 4) a4 = f32x4.add(a4, v128.load(p, 64));
+      if (vectors > 5) a5 = f32x4.add(a5, v128.load(p, 80));
+      if (vectors > 6) a6 = f32x4.add(a6, v128.load(p, 96));
+      if (vectors > 7) a7 = f32x4.add(a7, v128.load(p, 112));
       p += n4;
     }
-    storeLanes(sums + ((<usize>j) << 2), acc, j1 - j);
+    const out = sums + ((<usize>j) << 2);
+    const left = j1 - j;
+    storeLanes(out, a0, left);
+    if (vectors > 1) storeLanes(out + 16, a1, left - 4);
+    if (vectors > 2) storeLanes(out + 32, a2, left - 8);
+    if (vectors > 3) storeLanes(out + 48, a3, left - 12);
+    if (vectors > 4) storeLanes(out + 64, a4, left - 16);
+    if (vectors > 5) storeLanes(out + 80, a5, left - 20);
+    if (vectors > 6) storeLanes(out + 96, a6, left - 24);
+    if (vectors > 7) storeLanes(out + 112, a7, left - 28);
   }
 }
 
