@@ -12,7 +12,8 @@
 // `im2col` / `col2im` lay the patches out as a matrix for the GEMM kernels of gemm.ts (groups = 1). The JS side
 // picks one per case (src/kernels/wasm/conv.ts).
 
-import { madd, storeLanes, laneMask, hsum, num, N1, N2, N3 } from './simd';
+import { madd, storeLanes, laneMask, hsum, num, N1, N2, N3, N4 } from './simd';
+import { tile, FROM_ZERO } from './tiles';
 
 // Geometry words.
 // @ts-ignore: decorator
@@ -1841,6 +1842,270 @@ export function channel_affine(
       if (offset != 0) v = f32x4.add(v, v128.load(offset + o));
       if (xhat != 0) v = f32x4.sub(v, f32x4.mul(v128.load(xhat + row + o), v128.load(slope + o)));
       storeLanes(y + row + o, v, c - j);
+    }
+  }
+}
+
+// ---- Winograd F(2×2, 3×3) forward (3×3 windows, stride 1, dilation 1, groups 1).
+//
+// Each 2×2 block of output pixels ("tile") comes from the 4×4 input patch d around it: y = Aᵀ[(G g Gᵀ) ⊙
+// (Bᵀ d B)]A, 16 products per channel and filter instead of 36. Per tile and channel the input transform
+// V = Bᵀ d B takes sums and differences only (Bᵀ rows: d0 − d2, d1 + d2, d2 − d1, d1 − d3); per channel and
+// filter U = G g Gᵀ (G rows: g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2, g2) is computed once per call; then for
+// each of the 16 positions ξ of the 4×4 transform a product M_ξ = V_ξ·U_ξ over the channels, and the output
+// transform Aᵀ M A (rows: m0 + m1 + m2, m1 − m2 − m3) plus the bias. Not the reference's order of sums (nor
+// its products): the results differ from the direct kernel's by a few units in the last place of the sum of
+// |terms|. Each output depends only on its tile's patch, so any split of the tile rows gives the same bits.
+
+/**
+ * Tiles a block handles at once: the product's register tile is 4 tiles × 8 filters (measured on the small
+ * CNN's conv2, one thread: 1.7 ms; with 6 tiles × 8 filters, the GEMM's best shape, 2.3 ms: inlined here
+ * its 12 accumulators spill).
+ */
+// @ts-ignore: decorator
+@inline const WINOGRAD_TILES: i32 = 4;
+
+/** Floats of U per channel row: the filters rounded up to whole 8-filter strips (the extra ones are zero). */
+// @ts-ignore: decorator
+@inline
+function winogradWidth(f: i32): i32 {
+  return (f + 7) & ~7;
+}
+
+/** Bytes of a thread's scratch for {@link conv2d_winograd}: V of a block, then its M for one strip. */
+export function winograd_scratch_bytes(channels: i32): i32 {
+  return 16 * WINOGRAD_TILES * (paddedChannels(channels) + 8) * 4;
+}
+
+/** Bytes of U (16 × channels × the filters rounded up to 8). */
+export function winograd_filter_bytes(channels: i32, filters: i32): i32 {
+  return 16 * channels * winogradWidth(filters) * 4;
+}
+
+/**
+ * U = (G g Gᵀ) for the kernel w[ky][kx][c][f] of a 3×3 convolution, laid out by 8-filter strips,
+ * U[f / 8][ξ][c][f % 8] (filters past the last are zeros): a strip's 16 products read one contiguous block.
+ */
+export function winograd_filters(geom: usize, w: usize, u: usize): void {
+  const c = gw(geom, G_IN_C);
+  const f = gw(geom, G_OUT_C);
+  const fp = winogradWidth(f);
+  const f4 = (<usize>f) << 2;
+  // Bytes between the ξ planes of a strip, and between strips.
+  const plane = (<usize>c) << 5;
+  const strip: usize = 16 * plane;
+  const tap = <usize>c * f4;
+  const half = f32x4.splat(0.5);
+  memory.fill(u, 0, <usize>(fp >> 3) * strip);
+  for (let ci = 0; ci < c; ci++) {
+    for (let j = 0; j < f; j += 4) {
+      const lanes = f - j;
+      const source = w + <usize>ci * f4 + ((<usize>j) << 2);
+      // g[ky][kx], masked past the last filter.
+      const mask = laneMask(min(4, lanes));
+      const g00 = v128.and(v128.load(source), mask);
+      const g01 = v128.and(v128.load(source + tap), mask);
+      const g02 = v128.and(v128.load(source + 2 * tap), mask);
+      const g10 = v128.and(v128.load(source + 3 * tap), mask);
+      const g11 = v128.and(v128.load(source + 4 * tap), mask);
+      const g12 = v128.and(v128.load(source + 5 * tap), mask);
+      const g20 = v128.and(v128.load(source + 6 * tap), mask);
+      const g21 = v128.and(v128.load(source + 7 * tap), mask);
+      const g22 = v128.and(v128.load(source + 8 * tap), mask);
+      // Over ky: rows h0..h3 of 3 columns each.
+      const h10 = f32x4.mul(f32x4.add(f32x4.add(g00, g10), g20), half);
+      const h11 = f32x4.mul(f32x4.add(f32x4.add(g01, g11), g21), half);
+      const h12 = f32x4.mul(f32x4.add(f32x4.add(g02, g12), g22), half);
+      const h20 = f32x4.mul(f32x4.add(f32x4.sub(g00, g10), g20), half);
+      const h21 = f32x4.mul(f32x4.add(f32x4.sub(g01, g11), g21), half);
+      const h22 = f32x4.mul(f32x4.add(f32x4.sub(g02, g12), g22), half);
+      const target = u + <usize>(j >> 3) * strip + ((<usize>ci) << 5) + ((<usize>(j & 7)) << 2);
+      winogradFilterRow(target, plane, 0, g00, g01, g02, half);
+      winogradFilterRow(target, plane, 1, h10, h11, h12, half);
+      winogradFilterRow(target, plane, 2, h20, h21, h22, half);
+      winogradFilterRow(target, plane, 3, g20, g21, g22, half);
+    }
+  }
+}
+
+/** Row `a` of U from one row of G g: the same transform over kx, stored at positions ξ = 4a … 4a + 3. */
+// @ts-ignore: decorator
+@inline
+function winogradFilterRow(target: usize, plane: usize, a: i32, k0: v128, k1: v128, k2: v128, half: v128): void {
+  const at = target + <usize>(4 * a) * plane;
+  v128.store(at, k0);
+  v128.store(at + plane, f32x4.mul(f32x4.add(f32x4.add(k0, k1), k2), half));
+  v128.store(at + 2 * plane, f32x4.mul(f32x4.add(f32x4.sub(k0, k1), k2), half));
+  v128.store(at + 3 * plane, k2);
+}
+
+/** Input vector (4 channels) at input row iy, column ix of image `xImage`, or zeros outside the input. */
+// @ts-ignore: decorator
+@inline
+function patchAt(xImage: usize, iy: i32, ix: i32, inH: i32, inW: i32, c4: usize, cb: usize): v128 {
+  return iy >= 0 && iy < inH && ix >= 0 && ix < inW ? v128.load(xImage + <usize>(iy * inW + ix) * c4 + cb) : f32x4.splat(0);
+}
+
+/** One column of Bᵀ d: the transform over the rows of a patch column, into 4 vectors `stride` bytes apart. */
+// @ts-ignore: decorator
+@inline
+function storeTransformed(v: usize, stride: usize, d0: v128, d1: v128, d2: v128, d3: v128): void {
+  v128.store(v, f32x4.sub(d0, d2));
+  v128.store(v + stride, f32x4.add(d1, d2));
+  v128.store(v + 2 * stride, f32x4.sub(d2, d1));
+  v128.store(v + 3 * stride, f32x4.sub(d1, d3));
+}
+
+/** Input channels rounded up to whole vectors: the length of a row of V. */
+// @ts-ignore: decorator
+@inline
+function paddedChannels(c: i32): i32 {
+  return (c + 3) & ~3;
+}
+
+/**
+ * V[ξ][r][c] = (Bᵀ d B)[ξ] for the `count` tiles k0 + r (tile k: tile row k / ⌈outW/2⌉ of the batch, tile
+ * column k % ⌈outW/2⌉); rows of V are the channels rounded up to 4 (the extra ones are never read), ξ planes
+ * WINOGRAD_TILES rows apart. Taps outside the input read 0.
+ */
+function winogradInput(geom: usize, x: usize, v: usize, k0: i32, count: i32): void {
+  const inH = gw(geom, G_IN_H);
+  const inW = gw(geom, G_IN_W);
+  const c = gw(geom, G_IN_C);
+  const padT = gw(geom, G_PAD_T);
+  const padL = gw(geom, G_PAD_L);
+  const c4 = (<usize>c) << 2;
+  const row4 = (<usize>paddedChannels(c)) << 2;
+  const plane = <usize>WINOGRAD_TILES * row4;
+  const tileRows = (gw(geom, G_OUT_H) + 1) >> 1;
+  const tileCols = (gw(geom, G_OUT_W) + 1) >> 1;
+  const image4 = <usize>(inH * inW) * c4;
+  for (let r = 0; r < count; r++) {
+    const k = k0 + r;
+    const t = k / tileCols;
+    const n = t / tileRows;
+    const iy = 2 * (t - n * tileRows) - padT;
+    const ix = 2 * (k - t * tileCols) - padL;
+    const xImage = x + <usize>n * image4;
+    const inside = iy >= 0 && iy + 3 < inH && ix >= 0 && ix + 3 < inW;
+    const base = v + <usize>r * row4;
+    for (let ch = 0; ch < c; ch += 4) {
+      const cb = (<usize>ch) << 2;
+      // Rows transformed first (t_a,col = Bᵀ over the 4 rows), column by column, into the ξ = 4·a + col
+      // planes; then each row a of t is transformed over its columns in place.
+      for (let col = 0; col < 4; col++) {
+        let d0: v128, d1: v128, d2: v128, d3: v128;
+        if (inside) {
+          const p = xImage + <usize>(iy * inW + ix + col) * c4 + cb;
+          const row = <usize>inW * c4;
+          d0 = v128.load(p);
+          d1 = v128.load(p + row);
+          d2 = v128.load(p + 2 * row);
+          d3 = v128.load(p + 3 * row);
+        } else {
+          d0 = patchAt(xImage, iy, ix + col, inH, inW, c4, cb);
+          d1 = patchAt(xImage, iy + 1, ix + col, inH, inW, c4, cb);
+          d2 = patchAt(xImage, iy + 2, ix + col, inH, inW, c4, cb);
+          d3 = patchAt(xImage, iy + 3, ix + col, inH, inW, c4, cb);
+        }
+        storeTransformed(base + <usize>col * plane + cb, 4 * plane, d0, d1, d2, d3);
+      }
+      for (let a = 0; a < 4; a++) {
+        const p = base + <usize>(4 * a) * plane + cb;
+        storeTransformed(p, plane, v128.load(p), v128.load(p + plane), v128.load(p + 2 * plane), v128.load(p + 3 * plane));
+      }
+    }
+  }
+}
+
+/**
+ * M[ξ][r][0..8) = Σ_c V[ξ][r][c]·U[ξ][c][j..j+8) for R = num<TR>() tiles and one 8-filter strip j, every ξ.
+ */
+function winogradProduct<TR>(v: usize, u: usize, m: usize, c: i32, j: i32): void {
+  const row4 = (<usize>paddedChannels(c)) << 2;
+  const vPlane = <usize>WINOGRAD_TILES * row4;
+  const uPlane = (<usize>c) << 5;
+  const strip = u + <usize>(j >> 3) * 16 * uPlane;
+  for (let xi = 0; xi < 16; xi++) {
+    // Rows r of V_ξ are row4 bytes apart, its depth steps 4 bytes; U_ξ's rows of 8 filters are 32 bytes apart.
+    const out = m + <usize>(xi * WINOGRAD_TILES) * 32;
+    tile<TR, N2, N1>(v + <usize>xi * vPlane, row4, 4, strip + <usize>xi * uPlane, 32, c, out, 32, FROM_ZERO, 0, 0);
+  }
+}
+
+/**
+ * y = Aᵀ M A + bias for the `count` tiles k0 + r of M (strip j, its first `cols` filters); outputs past the
+ * output's edge are not stored.
+ */
+function winogradOutput(geom: usize, m: usize, bias: usize, y: usize, k0: i32, count: i32, j: i32, cols: i32): void {
+  const outH = gw(geom, G_OUT_H);
+  const outW = gw(geom, G_OUT_W);
+  const f4 = (<usize>gw(geom, G_OUT_C)) << 2;
+  const plane: usize = WINOGRAD_TILES * 32;
+  const tileRows = (outH + 1) >> 1;
+  const tileCols = (outW + 1) >> 1;
+  for (let r = 0; r < count; r++) {
+    const k = k0 + r;
+    const t = k / tileCols;
+    const n = t / tileRows;
+    const oy = 2 * (t - n * tileRows);
+    const ox = 2 * (k - t * tileCols);
+    const secondRow = oy + 1 < outH;
+    const secondColumn = ox + 1 < outW;
+    const out = y + <usize>((n * outH + oy) * outW + ox) * f4 + ((<usize>j) << 2);
+    for (let half = 0; half < 2; half++) {
+      const lanes = cols - 4 * half;
+      if (lanes <= 0) break;
+      const hb = <usize>half * 16;
+      const p = m + <usize>r * 32 + hb;
+      const b = bias == 0 ? f32x4.splat(0) : v128.load(bias + ((<usize>j) << 2) + hb);
+      // Over the rows a of M: s0[b] = m0b + m1b + m2b, s1[b] = m1b − m2b − m3b.
+      const m00 = v128.load(p), m01 = v128.load(p + plane), m02 = v128.load(p + 2 * plane), m03 = v128.load(p + 3 * plane);
+      const m10 = v128.load(p + 4 * plane), m11 = v128.load(p + 5 * plane), m12 = v128.load(p + 6 * plane), m13 = v128.load(p + 7 * plane);
+      const m20 = v128.load(p + 8 * plane), m21 = v128.load(p + 9 * plane), m22 = v128.load(p + 10 * plane), m23 = v128.load(p + 11 * plane);
+      const m30 = v128.load(p + 12 * plane), m31 = v128.load(p + 13 * plane), m32 = v128.load(p + 14 * plane), m33 = v128.load(p + 15 * plane);
+      const s00 = f32x4.add(f32x4.add(m00, m10), m20);
+      const s01 = f32x4.add(f32x4.add(m01, m11), m21);
+      const s02 = f32x4.add(f32x4.add(m02, m12), m22);
+      const s03 = f32x4.add(f32x4.add(m03, m13), m23);
+      const s10 = f32x4.sub(f32x4.sub(m10, m20), m30);
+      const s11 = f32x4.sub(f32x4.sub(m11, m21), m31);
+      const s12 = f32x4.sub(f32x4.sub(m12, m22), m32);
+      const s13 = f32x4.sub(f32x4.sub(m13, m23), m33);
+      const at = out + hb;
+      storeLanes(at, f32x4.add(b, f32x4.add(f32x4.add(s00, s01), s02)), lanes);
+      if (secondColumn) storeLanes(at + f4, f32x4.add(b, f32x4.sub(f32x4.sub(s01, s02), s03)), lanes);
+      if (secondRow) {
+        const below = at + <usize>outW * f4;
+        storeLanes(below, f32x4.add(b, f32x4.add(f32x4.add(s10, s11), s12)), lanes);
+        if (secondColumn) storeLanes(below + f4, f32x4.add(b, f32x4.sub(f32x4.sub(s11, s12), s13)), lanes);
+      }
+    }
+  }
+}
+
+/**
+ * y = conv(x, w) + bias by Winograd F(2×2, 3×3) for tile rows [t0, t1) (tile row t = image t / ⌈outH/2⌉,
+ * output rows 2·(t % ⌈outH/2⌉) and the one below), from U = {@link winograd_filters}(w). `scratch` holds
+ * {@link winograd_scratch_bytes}(C) bytes. The geometry must be 3×3, stride 1, dilation 1, groups 1.
+ */
+export function conv2d_winograd(geom: usize, x: usize, u: usize, bias: usize, y: usize, scratch: usize, t0: i32, t1: i32): void {
+  const c = gw(geom, G_IN_C);
+  const f = gw(geom, G_OUT_C);
+  const tileCols = (gw(geom, G_OUT_W) + 1) >> 1;
+  const v = scratch;
+  const m = scratch + <usize>(16 * WINOGRAD_TILES) * ((<usize>paddedChannels(c)) << 2);
+  // The tiles of the range in blocks of WINOGRAD_TILES, whatever rows or images they come from.
+  const end = t1 * tileCols;
+  for (let k = t0 * tileCols; k < end; k += WINOGRAD_TILES) {
+    const count = min(WINOGRAD_TILES, end - k);
+    winogradInput(geom, x, v, k, count);
+    for (let j = 0; j < f; j += 8) {
+      if (count == 4) winogradProduct<N4>(v, u, m, c, j);
+      else if (count == 3) winogradProduct<N3>(v, u, m, c, j);
+      else if (count == 2) winogradProduct<N2>(v, u, m, c, j);
+      else winogradProduct<N1>(v, u, m, c, j);
+      winogradOutput(geom, m, bias, y, k, count, j, min(8, f - j));
     }
   }
 }

@@ -84,11 +84,18 @@ function convCase(name: string, g: Conv2DGeometry, repeat: number): void {
     ['dW+dB', () => kernels.conv2dBackwardWeights(x, dy, dw, db, g)],
     ['dX', () => kernels.conv2dBackwardInput(dy, w, dx, g)],
   ] as const) {
+    const winograd =
+      pass === 'forward' &&
+      g.kernelHeight === 3 &&
+      g.kernelWidth === 3 &&
+      g.strideHeight === 1 &&
+      g.strideWidth === 1;
     compare(
       `  ${pass}`,
       [
         { name: 'im2col+GEMM', run: on('im2col', run) },
         { name: 'direct', run: on('direct', run) },
+        ...(winograd ? [{ name: 'Winograd F(2×2,3×3)', run: on('winograd', run) }] : []),
       ],
       repeat,
     );

@@ -142,6 +142,10 @@ const CONV_CASES: Case[] = [
   { batch: 2, height: 5, width: 7, channels: 9, outChannels: 15, kernel: [2, 2], strides: [2, 2], groups: 3 },
   { batch: 2, height: 6, width: 6, channels: 8, outChannels: 8, kernel: [3, 3], padding: 'same', groups: 8 },
   { batch: 4, height: 13, width: 13, channels: 32, outChannels: 64, kernel: [3, 3] },
+  // Winograd F(2×2, 3×3) under 'auto' (16 input channels or more): odd output sizes (a last tile half
+  // outside), padding on every side, filters not a multiple of 8, channels not a multiple of 4.
+  { batch: 3, height: 7, width: 9, channels: 17, outChannels: 11, kernel: [3, 3], padding: 'same' },
+  { batch: 2, height: 8, width: 7, channels: 16, outChannels: 20, kernel: [3, 3] },
 ];
 
 const DEPTHWISE_CASES: Case[] = [
@@ -255,7 +259,8 @@ describe('wasm convolution kernels against the reference', () => {
       const dxBound = new Float32Array(input);
       reference.conv2dBackwardInput(dy, w, dx, g);
       reference.conv2dBackwardInput(absolute(dy), absolute(w), dxBound, g);
-      const paths: ConvolutionPath[] = g.groups > 1 ? ['direct', 'sparse'] : ['direct', 'im2col', 'sparse'];
+      const paths: ConvolutionPath[] =
+        g.groups > 1 ? ['direct', 'sparse'] : ['direct', 'im2col', 'sparse', 'winograd', 'auto'];
       for (const path of paths) {
         wasm.convolutions.path = path;
         const [wx, ww, wb, wdy] = [x, w, bias, dy].map((a) => copyIn(wasm, a));

@@ -72,6 +72,7 @@ export const RANGE = {
   convWeightsLists: 24,
   add: 25,
   zeroPad: 26,
+  convWinograd: 27,
 } as const;
 
 /**
@@ -314,6 +315,19 @@ export interface ConvExports {
     r1: number,
   ): void;
   conv2d_weights(geom: number, x: number, dy: number, dw: number, p0: number, p1: number): void;
+  conv2d_winograd(
+    geom: number,
+    x: number,
+    u: number,
+    bias: number,
+    y: number,
+    scratch: number,
+    t0: number,
+    t1: number,
+  ): void;
+  winograd_filters(geom: number, w: number, u: number): void;
+  winograd_scratch_bytes(channels: number): number;
+  winograd_filter_bytes(channels: number, filters: number): number;
   nonzero_channels(x: number, c: number, lists: number, stride: number, p0: number, p1: number): number;
   add_arrays(a: number, b: number, out: number, i0: number, i1: number): void;
   zero_pad(
