@@ -1989,9 +1989,12 @@ function winogradWidth(f: i32): i32 {
   return (f + 7) & ~7;
 }
 
-/** Bytes of a thread's scratch for {@link conv2d_winograd}: V of a block, then its M for one strip. */
+/**
+ * Bytes of a thread's scratch for {@link conv2d_winograd}: V of a block, its M for one strip, then the 16 pixel
+ * addresses of a patch.
+ */
 export function winograd_scratch_bytes(channels: i32): i32 {
-  return 16 * WINOGRAD_TILES * (paddedChannels(channels) + 8) * 4;
+  return 16 * WINOGRAD_TILES * (paddedChannels(channels) + 8) * 4 + 64;
 }
 
 /** Bytes of U (16 × channels × the filters rounded up to 8). */
@@ -2056,13 +2059,6 @@ function winogradFilterRow(target: usize, plane: usize, a: i32, k0: v128, k1: v1
   v128.store(at + 3 * plane, k2);
 }
 
-/** Input vector (4 channels) at input row iy, column ix of image `xImage`, or zeros outside the input. */
-// @ts-ignore: decorator
-@inline
-function patchAt(xImage: usize, iy: i32, ix: i32, inH: i32, inW: i32, c4: usize, cb: usize): v128 {
-  return iy >= 0 && iy < inH && ix >= 0 && ix < inW ? v128.load(xImage + <usize>(iy * inW + ix) * c4 + cb) : f32x4.splat(0);
-}
-
 /** One column of Bᵀ d: the transform over the rows of a patch column, into 4 vectors `stride` bytes apart. */
 // @ts-ignore: decorator
 @inline
@@ -2083,9 +2079,9 @@ function paddedChannels(c: i32): i32 {
 /**
  * V[ξ][r][c] = (Bᵀ d B)[ξ] for the `count` tiles k0 + r (tile k: tile row k / ⌈outW/2⌉ of the batch, tile
  * column k % ⌈outW/2⌉); rows of V are the channels rounded up to 4 (the extra ones are never read), ξ planes
- * WINOGRAD_TILES rows apart. Taps outside the input read 0.
+ * WINOGRAD_TILES rows apart. Taps outside the input read `zeros` (C floats); `taps` holds 16 addresses.
  */
-function winogradInput(geom: usize, x: usize, v: usize, k0: i32, count: i32): void {
+function winogradInput(geom: usize, x: usize, zeros: usize, v: usize, taps: usize, k0: i32, count: i32): void {
   const inH = gw(geom, G_IN_H);
   const inW = gw(geom, G_IN_W);
   const c = gw(geom, G_IN_C);
@@ -2105,6 +2101,18 @@ function winogradInput(geom: usize, x: usize, v: usize, k0: i32, count: i32): vo
     const ix = 2 * (k - t * tileCols) - padL;
     const xImage = x + <usize>n * image4;
     const inside = iy >= 0 && iy + 3 < inH && ix >= 0 && ix + 3 < inW;
+    if (!inside) {
+      // A patch over the edge: the address of each of its 16 pixels, `zeros` for those outside the input, so
+      // that the channel loop below tests nothing.
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 4; j++) {
+          const py = iy + i;
+          const px = ix + j;
+          const at = py >= 0 && py < inH && px >= 0 && px < inW ? xImage + <usize>(py * inW + px) * c4 : zeros;
+          store<u32>(taps + (<usize>(4 * i + j) << 2), <u32>at);
+        }
+      }
+    }
     const base = v + <usize>r * row4;
     for (let ch = 0; ch < c; ch += 4) {
       const cb = (<usize>ch) << 2;
@@ -2120,10 +2128,11 @@ function winogradInput(geom: usize, x: usize, v: usize, k0: i32, count: i32): vo
           d2 = v128.load(p + 2 * row);
           d3 = v128.load(p + 3 * row);
         } else {
-          d0 = patchAt(xImage, iy, ix + col, inH, inW, c4, cb);
-          d1 = patchAt(xImage, iy + 1, ix + col, inH, inW, c4, cb);
-          d2 = patchAt(xImage, iy + 2, ix + col, inH, inW, c4, cb);
-          d3 = patchAt(xImage, iy + 3, ix + col, inH, inW, c4, cb);
+          const q = taps + (<usize>col << 2);
+          d0 = v128.load(<usize>load<u32>(q) + cb);
+          d1 = v128.load(<usize>load<u32>(q, 16) + cb);
+          d2 = v128.load(<usize>load<u32>(q, 32) + cb);
+          d3 = v128.load(<usize>load<u32>(q, 48) + cb);
         }
         storeTransformed(base + <usize>col * plane + cb, 4 * plane, d0, d1, d2, d3);
       }
@@ -2204,19 +2213,30 @@ function winogradOutput(geom: usize, m: usize, bias: usize, y: usize, k0: i32, c
 /**
  * y = conv(x, w) + bias by Winograd F(2×2, 3×3) for tile rows [t0, t1) (tile row t = image t / ⌈outH/2⌉,
  * output rows 2·(t % ⌈outH/2⌉) and the one below), from U = {@link winograd_filters}(w). `scratch` holds
- * {@link winograd_scratch_bytes}(C) bytes. The geometry must be 3×3, stride 1, dilation 1, groups 1.
+ * {@link winograd_scratch_bytes}(C) bytes, `zeros` C zero floats (what taps outside the input read). The geometry must be 3×3, stride 1, dilation 1, groups 1.
  */
-export function conv2d_winograd(geom: usize, x: usize, u: usize, bias: usize, y: usize, scratch: usize, t0: i32, t1: i32): void {
+export function conv2d_winograd(
+  geom: usize,
+  x: usize,
+  u: usize,
+  bias: usize,
+  y: usize,
+  zeros: usize,
+  scratch: usize,
+  t0: i32,
+  t1: i32,
+): void {
   const c = gw(geom, G_IN_C);
   const f = gw(geom, G_OUT_C);
   const tileCols = (gw(geom, G_OUT_W) + 1) >> 1;
   const v = scratch;
   const m = scratch + <usize>(16 * WINOGRAD_TILES) * ((<usize>paddedChannels(c)) << 2);
+  const taps = m + <usize>(16 * WINOGRAD_TILES) * 32;
   // The tiles of the range in blocks of WINOGRAD_TILES, whatever rows or images they come from.
   const end = t1 * tileCols;
   for (let k = t0 * tileCols; k < end; k += WINOGRAD_TILES) {
     const count = min(WINOGRAD_TILES, end - k);
-    winogradInput(geom, x, v, k, count);
+    winogradInput(geom, x, zeros, v, taps, k, count);
     for (let j = 0; j < f; j += 8) {
       if (count == 4) winogradProduct<N4>(v, u, m, c, j);
       else if (count == 3) winogradProduct<N3>(v, u, m, c, j);

@@ -171,7 +171,7 @@ export function run_range(ctrl: usize, kernel: i32, scratch: usize, lo: i32, hi:
       break;
     case R_CONV_WINOGRAD:
       // Tile rows [lo, hi), V and M in this thread's scratch (winograd_scratch_bytes each).
-      conv2d_winograd(a0, a1, a2, a3, a4, scratch, lo, hi);
+      conv2d_winograd(a0, a1, a2, a3, a4, a5, scratch, lo, hi);
       break;
     case R_ACTIVATION_FORWARD:
       // Elements [lo, hi) of y = f(z), the flat buffers as one row.

@@ -321,6 +321,7 @@ export interface ConvExports {
     u: number,
     bias: number,
     y: number,
+    zeros: number,
     scratch: number,
     t0: number,
     t1: number,

@@ -449,7 +449,8 @@ export class WasmConvolutions {
     wasm.winograd_filters(geom, kernel.byteOffset, u.byteOffset);
     const tileRows = g.batch * Math.ceil(g.outHeight / 2);
     const scratchBytes = wasm.winograd_scratch_bytes(g.inChannels);
-    const args = [geom, x.byteOffset, u.byteOffset, b, y.byteOffset];
+    const zeros = this.zeroRow(g.inChannels + 4);
+    const args = [geom, x.byteOffset, u.byteOffset, b, y.byteOffset, zeros];
     this.range(
       RANGE.convWinograd,
       tileRows,
@@ -463,6 +464,7 @@ export class WasmConvolutions {
           u.byteOffset,
           b,
           y.byteOffset,
+          zeros,
           this.scratch(scratchBytes),
           0,
           tileRows,
