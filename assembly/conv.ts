@@ -1990,11 +1990,11 @@ function winogradWidth(f: i32): i32 {
 }
 
 /**
- * Bytes of a thread's scratch for {@link conv2d_winograd}: V of a block, its M for one strip, then the 16 pixel
- * addresses of a patch.
+ * Bytes of a thread's scratch for {@link conv2d_winograd}: V of a block, its M for one strip, the 16 pixel
+ * addresses of a patch, then the output places of the block's tiles.
  */
 export function winograd_scratch_bytes(channels: i32): i32 {
-  return 16 * WINOGRAD_TILES * (paddedChannels(channels) + 8) * 4 + 64;
+  return 16 * WINOGRAD_TILES * (paddedChannels(channels) + 8) * 4 + 64 + 8 * WINOGRAD_TILES;
 }
 
 /** Bytes of U (16 × channels × the filters rounded up to 8). */
@@ -2160,25 +2160,20 @@ function winogradProduct<TR>(v: usize, u: usize, m: usize, c: i32, j: i32): void
 }
 
 /**
- * y = Aᵀ M A + bias for the `count` tiles k0 + r of M (strip j, its first `cols` filters); outputs past the
- * output's edge are not stored.
+ * y = Aᵀ M A + bias for the `count` tiles of M (strip j, its first `cols` filters), tile r at `places` + 8r: the
+ * byte address of its first output pixel, then flags (1: its second row is inside the output, 2: its second
+ * column is); outputs past the output's edge are not stored.
  */
-function winogradOutput(geom: usize, m: usize, bias: usize, y: usize, k0: i32, count: i32, j: i32, cols: i32): void {
-  const outH = gw(geom, G_OUT_H);
+function winogradOutput(geom: usize, m: usize, bias: usize, places: usize, count: i32, j: i32, cols: i32): void {
   const outW = gw(geom, G_OUT_W);
   const f4 = (<usize>gw(geom, G_OUT_C)) << 2;
   const plane: usize = WINOGRAD_TILES * 32;
-  const tileRows = (outH + 1) >> 1;
-  const tileCols = (outW + 1) >> 1;
   for (let r = 0; r < count; r++) {
-    const k = k0 + r;
-    const t = k / tileCols;
-    const n = t / tileRows;
-    const oy = 2 * (t - n * tileRows);
-    const ox = 2 * (k - t * tileCols);
-    const secondRow = oy + 1 < outH;
-    const secondColumn = ox + 1 < outW;
-    const out = y + <usize>((n * outH + oy) * outW + ox) * f4 + ((<usize>j) << 2);
+    const place = places + (<usize>r << 3);
+    const flags = load<i32>(place, 4);
+    const secondRow = (flags & 1) != 0;
+    const secondColumn = (flags & 2) != 0;
+    const out = <usize>load<u32>(place) + ((<usize>j) << 2);
     for (let half = 0; half < 2; half++) {
       const lanes = cols - 4 * half;
       if (lanes <= 0) break;
@@ -2232,17 +2227,32 @@ export function conv2d_winograd(
   const v = scratch;
   const m = scratch + <usize>(16 * WINOGRAD_TILES) * ((<usize>paddedChannels(c)) << 2);
   const taps = m + <usize>(16 * WINOGRAD_TILES) * 32;
+  const places = taps + 64;
+  const outH = gw(geom, G_OUT_H);
+  const outW = gw(geom, G_OUT_W);
+  const tileRows = (outH + 1) >> 1;
+  const f4 = (<usize>f) << 2;
   // The tiles of the range in blocks of WINOGRAD_TILES, whatever rows or images they come from.
   const end = t1 * tileCols;
   for (let k = t0 * tileCols; k < end; k += WINOGRAD_TILES) {
     const count = min(WINOGRAD_TILES, end - k);
     winogradInput(geom, x, zeros, v, taps, k, count);
+    // Where each tile's outputs go, found once per block (not per strip: two divisions per tile).
+    for (let r = 0; r < count; r++) {
+      const t = (k + r) / tileCols;
+      const n = t / tileRows;
+      const oy = 2 * (t - n * tileRows);
+      const ox = 2 * (k + r - t * tileCols);
+      const place = places + (<usize>r << 3);
+      store<u32>(place, <u32>(y + <usize>((n * outH + oy) * outW + ox) * f4));
+      store<i32>(place, i32(oy + 1 < outH) | (i32(ox + 1 < outW) << 1), 4);
+    }
     for (let j = 0; j < f; j += 8) {
       if (count == 4) winogradProduct<N4>(v, u, m, c, j);
       else if (count == 3) winogradProduct<N3>(v, u, m, c, j);
       else if (count == 2) winogradProduct<N2>(v, u, m, c, j);
       else winogradProduct<N1>(v, u, m, c, j);
-      winogradOutput(geom, m, bias, y, k, count, j, min(8, f - j));
+      winogradOutput(geom, m, bias, places, count, j, min(8, f - j));
     }
   }
 }
