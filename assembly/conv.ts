@@ -553,21 +553,41 @@ function weightsRows<TV>(
  * the same bits.
  */
 export function conv2d_weights(geom: usize, x: usize, dy: usize, dw: usize, p0: i32, p1: i32): void {
+  weightsPart(geom, x, dy, dw, p0, p1, 0, gw(geom, G_OUT_C));
+}
+
+/**
+ * {@link conv2d_weights} for filters [j0, j1) and every kernel row, groups 1 (j0 a multiple of 4): how a layer
+ * with few kernel rows splits between the threads (a first layer on grayscale images has 9; in tiles of 3 they
+ * split 6 : 3). The same sums in the same order as conv2d_weights, so the same bits.
+ */
+export function conv2d_weights_columns(geom: usize, x: usize, dy: usize, dw: usize, j0: i32, j1: i32): void {
+  weightsPart(geom, x, dy, dw, 0, gw(geom, G_K_H) * gw(geom, G_K_W) * gw(geom, G_IN_C), j0, j1);
+}
+
+/** Kernel rows [p0, p1) × filters [j0, j1) of dW (filters either all, or within one group's). */
+function weightsPart(geom: usize, x: usize, dy: usize, dw: usize, p0: i32, p1: i32, j0: i32, j1: i32): void {
   const groups = gw(geom, G_GROUPS);
   const f = gw(geom, G_OUT_C);
   const fg = f / groups;
   const rows = gw(geom, G_BATCH) * gw(geom, G_OUT_H);
   const block = max(1, WEIGHTS_BLOCK_PIXELS / gw(geom, G_OUT_W));
-  memory.fill(dw + ((<usize>p0 * <usize>f) << 2), 0, (<usize>(p1 - p0) * <usize>f) << 2);
+  const f4 = (<usize>f) << 2;
+  if (j0 == 0 && j1 == f) memory.fill(dw + <usize>p0 * f4, 0, <usize>(p1 - p0) * f4);
+  else {
+    for (let p = p0; p < p1; p++) memory.fill(dw + <usize>p * f4 + ((<usize>j0) << 2), 0, (<usize>(j1 - j0)) << 2);
+  }
   for (let q0 = 0; q0 < rows; q0 += block) {
     const q1 = min(rows, q0 + block);
     for (let g = 0; g < groups; g++) {
-      const end = (g + 1) * fg;
-      for (let j = g * fg; j < end; j += 12) {
-        const cols = min(12, end - j);
+      const end = min(j1, (g + 1) * fg);
+      for (let j = max(j0, g * fg); j < end; ) {
+        // Strips of 12 filters; 16 left go as 8 + 8 rather than 12 + 4 (a 1-vector strip runs at half speed).
+        const cols = end - j == 16 ? 8 : min(12, end - j);
         if (cols > 8) weightsRows<N3>(x, dy, dw, p0, p1, g, j, geom, cols, q0, q1);
         else if (cols > 4) weightsRows<N2>(x, dy, dw, p0, p1, g, j, geom, cols, q0, q1);
         else weightsRows<N1>(x, dy, dw, p0, p1, g, j, geom, cols, q0, q1);
+        j += cols;
       }
     }
   }

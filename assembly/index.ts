@@ -31,6 +31,7 @@ export {
   conv2d_forward_lists,
   conv2d_weights,
   conv2d_weights_lists,
+  conv2d_weights_columns,
   conv2d_winograd,
   winograd_filters,
   winograd_scratch_bytes,

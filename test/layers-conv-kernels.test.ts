@@ -146,6 +146,8 @@ const CONV_CASES: Case[] = [
   // outside), padding on every side, filters not a multiple of 8, channels not a multiple of 4.
   { batch: 3, height: 7, width: 9, channels: 17, outChannels: 11, kernel: [3, 3], padding: 'same' },
   { batch: 2, height: 8, width: 7, channels: 16, outChannels: 20, kernel: [3, 3] },
+  // Few kernel rows (9): the direct dW by filter columns.
+  { batch: 2, height: 9, width: 8, channels: 1, outChannels: 20, kernel: [3, 3], padding: 'same' },
 ];
 
 const DEPTHWISE_CASES: Case[] = [

@@ -73,6 +73,7 @@ export const RANGE = {
   add: 25,
   zeroPad: 26,
   convWinograd: 27,
+  convWeightsColumns: 28,
 } as const;
 
 /**
@@ -315,6 +316,7 @@ export interface ConvExports {
     r1: number,
   ): void;
   conv2d_weights(geom: number, x: number, dy: number, dw: number, p0: number, p1: number): void;
+  conv2d_weights_columns(geom: number, x: number, dy: number, dw: number, j0: number, j1: number): void;
   conv2d_winograd(
     geom: number,
     x: number,

@@ -538,8 +538,22 @@ export class WasmConvolutions {
         ...args,
       );
     } else if (this.choose(g, 'weights') === 'direct') {
-      // Whole tiles of 3 kernel rows per chunk.
       const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset] as const;
+      if (g.groups === 1 && depth <= 12 && g.outChannels >= 8) {
+        // Few kernel rows (a first layer on grayscale images has 9: tiles of 3 split 6 : 3): whole vectors of
+        // filters per chunk instead.
+        this.rangeOf(
+          RANGE.convWeightsColumns,
+          g.outChannels,
+          4,
+          sizes.pixels * depth * g.outChannels,
+          this.wasm.conv2d_weights_columns,
+          ...args,
+        );
+        if (dBias !== null) this.biasSums(dy, dBias, sizes.pixels, g.outChannels);
+        return true;
+      }
+      // Whole tiles of 3 kernel rows per chunk.
       this.rangeOf(
         RANGE.convWeights,
         depth,
