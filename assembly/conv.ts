@@ -711,6 +711,7 @@ export function conv2d_input(geom: usize, dy: usize, w: usize, dx: usize, r0: i3
 export function nonzero_channels(x: usize, c: i32, lists: usize, stride: i32, p0: i32, p1: i32): i32 {
   const c4 = (<usize>c) << 2;
   const zero = f32x4.splat(0);
+  const four = i32x4.splat(4);
   let total = 0;
   for (let p = p0; p < p1; p++) {
     const row = x + <usize>p * c4;
@@ -718,18 +719,15 @@ export function nonzero_channels(x: usize, c: i32, lists: usize, stride: i32, p0
     const entries = list + 4;
     let count = 0;
     let ch = 0;
+    let indices = i32x4(0, 1, 2, 3);
     for (; ch + 4 <= c; ch += 4) {
+      // Branch-free append: the indices of the non-zero lanes moved to the front by a table of shuffles and
+      // stored as one vector, the write position advanced past them. The store may reach 3 words past the
+      // last index written: callers leave a stride of at least c + 4.
       const bits = i32x4.bitmask(f32x4.ne(v128.load(row + ((<usize>ch) << 2)), zero));
-      // Branch-free append: write every index, advance only over the non-zero ones. The last stores may
-      // land up to 3 words past the list's end: callers leave a stride of at least c + 4.
-      store<i32>(entries + ((<usize>count) << 2), ch);
-      count += bits & 1;
-      store<i32>(entries + ((<usize>count) << 2), ch + 1);
-      count += (bits >> 1) & 1;
-      store<i32>(entries + ((<usize>count) << 2), ch + 2);
-      count += (bits >> 2) & 1;
-      store<i32>(entries + ((<usize>count) << 2), ch + 3);
-      count += (bits >> 3) & 1;
+      v128.store(entries + ((<usize>count) << 2), i8x16.swizzle(indices, v128.load(LANES_FIRST + ((<usize>bits) << 4))));
+      count += <i32>popcnt(bits);
+      indices = i32x4.add(indices, four);
     }
     for (; ch < c; ch++) {
       if (load<f32>(row + ((<usize>ch) << 2)) != 0) {
@@ -742,6 +740,29 @@ export function nonzero_channels(x: usize, c: i32, lists: usize, stride: i32, p0
   }
   return total;
 }
+
+/**
+ * For each 4-bit mask of lanes, the byte indices (for i8x16.swizzle) that move those 32-bit lanes to the front,
+ * in order (then zeros).
+ */
+const LANES_FIRST = memory.data<u8>([
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255,
+  8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255,
+  4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255,
+  12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
+  4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255,
+  8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255,
+  4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+]);
 
 /**
  * y = conv(x, w) + bias for output rows [r0, r1), groups 1, over the non-zero input channels only (`lists`
