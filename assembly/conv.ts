@@ -7,10 +7,11 @@
 // and writes each element from its own inputs only, so a caller may split a call over threads at any range
 // boundary without changing a bit of the result.
 //
-// The 2-D convolution has two forms. `conv2d_forward` / `conv2d_weights` / `conv2d_input` are direct
+// The 2-D convolution has three forms. `conv2d_forward` / `conv2d_weights` / `conv2d_input` are direct
 // ("implicit GEMM"): the GEMM tiles of gemm.ts with the im2col addressing done on the fly, for any groups.
-// `im2col` / `col2im` lay the patches out as a matrix for the GEMM kernels of gemm.ts (groups = 1). The JS side
-// picks one per case (src/kernels/wasm/conv.ts).
+// `im2col` / `col2im` lay the patches out as a matrix for the GEMM kernels of gemm.ts (groups = 1).
+// `conv2d_winograd` is the forward of a 3×3 stride-1 convolution by Winograd F(2×2, 3×3) (groups = 1): fewer
+// products, other roundings. The JS side picks one per case (src/kernels/wasm/conv.ts).
 
 import { madd, storeLanes, laneMask, hsum, num, N1, N2, N3, N4, N5, N6 } from './simd';
 import { tile, FROM_ZERO } from './tiles';
