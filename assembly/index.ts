@@ -33,6 +33,8 @@ export {
   conv2d_weights_lists,
   conv2d_weights_columns,
   conv2d_winograd,
+  conv2d_forward_entries,
+  nonzero_entries,
   winograd_filters,
   winograd_scratch_bytes,
   winograd_filter_bytes,

@@ -536,6 +536,37 @@ describe('wasm convolution kernels against the reference', () => {
     for (const v of [a, b, sum]) wasm.free(v);
   });
 
+  test("the zero-skipping input gradient (rows of entries) gives the dense kernel's bits", () => {
+    const cases: Case[] = [
+      { batch: 3, height: 13, width: 13, channels: 32, outChannels: 64, kernel: [3, 3] },
+      { batch: 2, height: 9, width: 8, channels: 12, outChannels: 6, kernel: [3, 3], padding: 'same' },
+      { batch: 2, height: 6, width: 7, channels: 40, outChannels: 37, kernel: [3, 3] },
+    ];
+    for (const c of cases) {
+      const g = geometryOf(c);
+      const { input, output } = sizes(g);
+      const random = rng(input + 3 * output);
+      const w = randomIn(wasm, random, 9 * g.inChannels * g.outChannels);
+      const dy = randomIn(wasm, random, output);
+      // Two thirds zeros, as a ReLU and a max pooling leave (and so over the 'auto' threshold).
+      for (let i = 0; i < dy.length; i++) if (random() < 0.67) dy[i] = 0;
+      const dense = wasm.alloc(input);
+      const skipping = wasm.alloc(input).fill(NaN);
+      try {
+        noFallback(() => {
+          wasm.convolutions.path = 'direct';
+          wasm.conv2dBackwardInput(dy, w, dense, g);
+          wasm.convolutions.path = 'auto';
+          wasm.conv2dBackwardInput(dy, w, skipping, g);
+        });
+      } finally {
+        wasm.convolutions.path = 'auto';
+      }
+      assertIdentical(skipping, dense, `dX ${label(c)}`);
+      for (const a of [w, dy, dense, skipping]) wasm.free(a);
+    }
+  });
+
   test('views outside the wasm memory fall back to the reference loops (and say so)', () => {
     const g = geometryOf(CONV_CASES[0]);
     const { input, output } = sizes(g);

@@ -74,6 +74,8 @@ export const RANGE = {
   zeroPad: 26,
   convWinograd: 27,
   convWeightsColumns: 28,
+  nonzeroEntries: 29,
+  convForwardEntries: 30,
 } as const;
 
 /**
@@ -329,6 +331,26 @@ export interface ConvExports {
     t1: number,
   ): void;
   winograd_filters(geom: number, w: number, u: number): void;
+  nonzero_entries(
+    x: number,
+    c: number,
+    width: number,
+    f4: number,
+    entries: number,
+    starts: number,
+    r0: number,
+    r1: number,
+  ): void;
+  conv2d_forward_entries(
+    geom: number,
+    w: number,
+    bias: number,
+    y: number,
+    entries: number,
+    starts: number,
+    r0: number,
+    r1: number,
+  ): void;
   winograd_scratch_bytes(channels: number): number;
   winograd_filter_bytes(channels: number, filters: number): number;
   nonzero_channels(x: number, c: number, lists: number, stride: number, p0: number, p1: number): number;

@@ -133,6 +133,9 @@ export class WasmConvolutions {
   /** Non-zero channel lists of a gradient (zero-skipping kernels), and dW's per-filter columns. */
   private nonzeroBlock: Float32Array | null = null;
   private columnBlock: Float32Array | null = null;
+  /** A gradient's non-zero values by rows (`nonzero_entries`): the entries, and each pixel's first. */
+  private entryBlock: Float32Array | null = null;
+  private startBlock: Float32Array | null = null;
 
   constructor(
     private readonly heap: WasmHeap,
@@ -673,6 +676,10 @@ export class WasmConvolutions {
       g.batch * g.outHeight * g.outWidth * g.kernelHeight * g.kernelWidth * g.inChannels * g.outChannels;
     const pixels = g.batch * g.outHeight * g.outWidth;
     if (g.groups === 1 && this.worthSkipping(dy, pixels * g.outChannels)) {
+      if (g.dilationHeight === 1 && g.dilationWidth === 1) {
+        this.entriesForward(flippedGeom, dy, flipped.byteOffset, dx.byteOffset, transposed, work);
+        return;
+      }
       const [lists, stride] = this.nonzeroLists(dy, pixels, g.outChannels);
       this.listsForward(
         flippedGeom,
@@ -691,6 +698,32 @@ export class WasmConvolutions {
     const rows = g.batch * g.inHeight;
     const args = [flippedGeom, dy.byteOffset, flipped.byteOffset, 0, dx.byteOffset, zeros] as const;
     this.rangeOf(RANGE.convForward, rows, 1, work / g.groups, this.wasm.conv2d_forward, ...args);
+  }
+
+  /**
+   * The listed forward of a stride-1, dilation-1 geometry `t` (groups 1) by rows of entries: x's non-zero values
+   * packed row by row (`nonzero_entries`), then `conv2d_forward_entries`, both split by rows.
+   */
+  private entriesForward(
+    geom: number,
+    x: Float32Array,
+    w: number,
+    y: number,
+    t: Conv2DGeometry,
+    work: number,
+  ): void {
+    const rows = t.batch * t.inHeight;
+    // Per row: 8 bytes per value and 4 entries of slack (see entryRowBytes in assembly/conv.ts).
+    this.entryBlock = this.grow(this.entryBlock, rows * (t.inWidth * t.inChannels + 4) * 2);
+    this.startBlock = this.grow(this.startBlock, rows * (t.inWidth + 1));
+    const entries = this.entryBlock.byteOffset;
+    const starts = this.startBlock.byteOffset;
+    const build = [x.byteOffset, t.inChannels, t.inWidth, 4 * t.outChannels, entries, starts] as const;
+    const values = rows * t.inWidth * t.inChannels;
+    this.rangeOf(RANGE.nonzeroEntries, rows, 1, values, this.wasm.nonzero_entries, ...build);
+    const args = [geom, w, 0, y, entries, starts] as const;
+    const outRows = t.batch * t.outHeight;
+    this.rangeOf(RANGE.convForwardEntries, outRows, 1, work, this.wasm.conv2d_forward_entries, ...args);
   }
 
   /** Checks a depthwise geometry (output channels a multiple of the input channels) and the views' lengths. */
@@ -1114,6 +1147,8 @@ export class WasmConvolutions {
       this.winogradKernel,
       this.nonzeroBlock,
       this.columnBlock,
+      this.entryBlock,
+      this.startBlock,
       this.channelScratch,
     ]) {
       if (block !== null) this.heap.free(block);
@@ -1121,6 +1156,7 @@ export class WasmConvolutions {
     this.geometryBlock = this.zeros = this.patches = this.listScratch = this.flippedKernel = null;
     this.winogradKernel = null;
     this.nonzeroBlock = this.columnBlock = this.channelScratch = null;
+    this.entryBlock = this.startBlock = null;
     this.geometryWords = null;
   }
 }
