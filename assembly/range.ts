@@ -21,6 +21,10 @@ import {
   conv2d_input,
   conv2d_weights,
   conv2d_weights_lists,
+  conv2d_weights_columns,
+  conv2d_winograd,
+  conv2d_forward_entries,
+  nonzero_entries,
   depthwise_forward,
   depthwise_input,
   depthwise_weights,
@@ -60,6 +64,10 @@ const R_CONV_FORWARD_LISTS: i32 = 23;
 const R_CONV_WEIGHTS_LISTS: i32 = 24;
 const R_ADD: i32 = 25;
 const R_ZERO_PAD: i32 = 26;
+const R_CONV_WINOGRAD: i32 = 27;
+const R_CONV_WEIGHTS_COLUMNS: i32 = 28;
+const R_NONZERO_ENTRIES: i32 = 29;
+const R_CONV_FORWARD_ENTRIES: i32 = 30;
 
 /** Argument `index` of a range task (after its kernel, length and unit: record words 2 to 4). */
 // @ts-ignore: decorator
@@ -166,6 +174,19 @@ export function run_range(ctrl: usize, kernel: i32, scratch: usize, lo: i32, hi:
       break;
     case R_ZERO_PAD:
       zero_pad(a0, a1, <i32>a2, <i32>a3, <i32>a4, <i32>a5, <i32>a6, <i32>a7, <i32>a8, lo, hi);
+      break;
+    case R_CONV_WEIGHTS_COLUMNS:
+      conv2d_weights_columns(a0, a1, a2, a3, lo, hi);
+      break;
+    case R_NONZERO_ENTRIES:
+      nonzero_entries(a0, <i32>a1, <i32>a2, <i32>a3, a4, a5, lo, hi);
+      break;
+    case R_CONV_FORWARD_ENTRIES:
+      conv2d_forward_entries(a0, a1, a2, a3, a4, a5, lo, hi);
+      break;
+    case R_CONV_WINOGRAD:
+      // Tile rows [lo, hi), V and M in this thread's scratch (winograd_scratch_bytes each).
+      conv2d_winograd(a0, a1, a2, a3, a4, a5, scratch, lo, hi);
       break;
     case R_ACTIVATION_FORWARD:
       // Elements [lo, hi) of y = f(z), the flat buffers as one row.

@@ -1,6 +1,6 @@
 /**
- * Development helper (not part of `npm run bench`): the two wasm convolution algorithms (direct, im2col +
- * GEMM) and the depthwise kernels on the shapes that matter — the small Fashion-MNIST CNN (28×28×1 → Conv 32
+ * Development helper (not part of `npm run bench`): the wasm convolution algorithms (direct, im2col + GEMM,
+ * and for 3×3 stride-1 forwards Winograd F(2×2, 3×3)) and the depthwise kernels on the shapes that matter — the small Fashion-MNIST CNN (28×28×1 → Conv 32
  * 3×3 → MaxPool 2 → Conv 64 3×3 → MaxPool 2 → Dense 128, batch 32) and MobileNetV2 (alpha 0.35, 96×96) —
  * alternating single calls in one process and keeping each variant's best call (the machine is shared: the
  * best call is the one no other process interrupted).
@@ -84,11 +84,18 @@ function convCase(name: string, g: Conv2DGeometry, repeat: number): void {
     ['dW+dB', () => kernels.conv2dBackwardWeights(x, dy, dw, db, g)],
     ['dX', () => kernels.conv2dBackwardInput(dy, w, dx, g)],
   ] as const) {
+    const winograd =
+      pass === 'forward' &&
+      g.kernelHeight === 3 &&
+      g.kernelWidth === 3 &&
+      g.strideHeight === 1 &&
+      g.strideWidth === 1;
     compare(
       `  ${pass}`,
       [
         { name: 'im2col+GEMM', run: on('im2col', run) },
         { name: 'direct', run: on('direct', run) },
+        ...(winograd ? [{ name: 'Winograd F(2×2,3×3)', run: on('winograd', run) }] : []),
       ],
       repeat,
     );

@@ -110,7 +110,7 @@ describe('convolution kernels: one thread and two give the same bits', () => {
     const depth = g.kernelHeight * g.kernelWidth * g.inChannels;
     const input = g.batch * g.inHeight * g.inWidth * g.inChannels;
     const output = g.batch * g.outHeight * g.outWidth * g.outChannels;
-    for (const path of ['auto', 'direct', 'im2col', 'sparse'] as const) {
+    for (const path of ['auto', 'direct', 'im2col', 'sparse', 'winograd'] as const) {
       test(`${name}, ${path}: forward, dW and dB, dX`, () => {
         const on = (kernels: WasmKernels): void => {
           kernels.convolutions.path = path;

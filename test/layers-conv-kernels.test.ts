@@ -142,6 +142,12 @@ const CONV_CASES: Case[] = [
   { batch: 2, height: 5, width: 7, channels: 9, outChannels: 15, kernel: [2, 2], strides: [2, 2], groups: 3 },
   { batch: 2, height: 6, width: 6, channels: 8, outChannels: 8, kernel: [3, 3], padding: 'same', groups: 8 },
   { batch: 4, height: 13, width: 13, channels: 32, outChannels: 64, kernel: [3, 3] },
+  // Winograd F(2×2, 3×3) under 'auto' (16 input channels or more): odd output sizes (a last tile half
+  // outside), padding on every side, filters not a multiple of 8, channels not a multiple of 4.
+  { batch: 3, height: 7, width: 9, channels: 17, outChannels: 11, kernel: [3, 3], padding: 'same' },
+  { batch: 2, height: 8, width: 7, channels: 16, outChannels: 20, kernel: [3, 3] },
+  // Few kernel rows (9): the direct dW by filter columns.
+  { batch: 2, height: 9, width: 8, channels: 1, outChannels: 20, kernel: [3, 3], padding: 'same' },
 ];
 
 const DEPTHWISE_CASES: Case[] = [
@@ -255,7 +261,8 @@ describe('wasm convolution kernels against the reference', () => {
       const dxBound = new Float32Array(input);
       reference.conv2dBackwardInput(dy, w, dx, g);
       reference.conv2dBackwardInput(absolute(dy), absolute(w), dxBound, g);
-      const paths: ConvolutionPath[] = g.groups > 1 ? ['direct', 'sparse'] : ['direct', 'im2col', 'sparse'];
+      const paths: ConvolutionPath[] =
+        g.groups > 1 ? ['direct', 'sparse'] : ['direct', 'im2col', 'sparse', 'winograd', 'auto'];
       for (const path of paths) {
         wasm.convolutions.path = path;
         const [wx, ww, wb, wdy] = [x, w, bias, dy].map((a) => copyIn(wasm, a));
@@ -527,6 +534,37 @@ describe('wasm convolution kernels against the reference', () => {
       'sum',
     );
     for (const v of [a, b, sum]) wasm.free(v);
+  });
+
+  test("the zero-skipping input gradient (rows of entries) gives the dense kernel's bits", () => {
+    const cases: Case[] = [
+      { batch: 3, height: 13, width: 13, channels: 32, outChannels: 64, kernel: [3, 3] },
+      { batch: 2, height: 9, width: 8, channels: 12, outChannels: 6, kernel: [3, 3], padding: 'same' },
+      { batch: 2, height: 6, width: 7, channels: 40, outChannels: 37, kernel: [3, 3] },
+    ];
+    for (const c of cases) {
+      const g = geometryOf(c);
+      const { input, output } = sizes(g);
+      const random = rng(input + 3 * output);
+      const w = randomIn(wasm, random, 9 * g.inChannels * g.outChannels);
+      const dy = randomIn(wasm, random, output);
+      // Two thirds zeros, as a ReLU and a max pooling leave (and so over the 'auto' threshold).
+      for (let i = 0; i < dy.length; i++) if (random() < 0.67) dy[i] = 0;
+      const dense = wasm.alloc(input);
+      const skipping = wasm.alloc(input).fill(NaN);
+      try {
+        noFallback(() => {
+          wasm.convolutions.path = 'direct';
+          wasm.conv2dBackwardInput(dy, w, dense, g);
+          wasm.convolutions.path = 'auto';
+          wasm.conv2dBackwardInput(dy, w, skipping, g);
+        });
+      } finally {
+        wasm.convolutions.path = 'auto';
+      }
+      assertIdentical(skipping, dense, `dX ${label(c)}`);
+      for (const a of [w, dy, dense, skipping]) wasm.free(a);
+    }
   });
 
   test('views outside the wasm memory fall back to the reference loops (and say so)', () => {

@@ -72,6 +72,10 @@ export const RANGE = {
   convWeightsLists: 24,
   add: 25,
   zeroPad: 26,
+  convWinograd: 27,
+  convWeightsColumns: 28,
+  nonzeroEntries: 29,
+  convForwardEntries: 30,
 } as const;
 
 /**
@@ -317,6 +321,41 @@ export interface ConvExports {
     r1: number,
   ): void;
   conv2d_weights(geom: number, x: number, dy: number, dw: number, p0: number, p1: number): void;
+  conv2d_weights_columns(geom: number, x: number, dy: number, dw: number, j0: number, j1: number): void;
+  conv2d_winograd(
+    geom: number,
+    x: number,
+    u: number,
+    bias: number,
+    y: number,
+    zeros: number,
+    scratch: number,
+    t0: number,
+    t1: number,
+  ): void;
+  winograd_filters(geom: number, w: number, u: number): void;
+  nonzero_entries(
+    x: number,
+    c: number,
+    width: number,
+    f4: number,
+    entries: number,
+    starts: number,
+    r0: number,
+    r1: number,
+  ): void;
+  conv2d_forward_entries(
+    geom: number,
+    w: number,
+    bias: number,
+    y: number,
+    entries: number,
+    starts: number,
+    r0: number,
+    r1: number,
+  ): void;
+  winograd_scratch_bytes(channels: number): number;
+  winograd_filter_bytes(channels: number, filters: number): number;
   nonzero_channels(x: number, c: number, lists: number, stride: number, p0: number, p1: number): number;
   add_arrays(a: number, b: number, out: number, i0: number, i1: number): void;
   zero_pad(

@@ -31,6 +31,15 @@ import type { Sharing } from './index.js';
  */
 export const SPLIT_WORK = 1 << 18;
 
+/**
+ * Multiply-adds one value of a gradient is worth to the passes that list its non-zero values
+ * (`nonzero_channels`, `nonzero_entries`: ~0.2 ns per value against ~0.04 ns per multiply-add of a product),
+ * and to the bias gradient's column sums (~0.07 ns): so that the small CNN's conv2 gradient (247,808 values,
+ * 50 µs to list) is split between the threads, not left to one.
+ */
+const LIST_WORK = 4;
+const SUM_WORK = 2;
+
 /** Float32 bits of a number, as an integer argument of a range task (the ReLU family's thresholds). */
 const floatBits = (() => {
   const floats = new Float32Array(1);
@@ -44,9 +53,33 @@ const floatBits = (() => {
 /**
  * How a 2-D convolution is computed: chosen per case (`'auto'`), or forced (benchmarks, tests): `'direct'` and
  * `'im2col'` dense, `'sparse'` the zero-skipping kernels wherever they apply (groups 1; for dW, input channels
- * a multiple of 4), forward included.
+ * a multiple of 4), forward included; `'winograd'` the Winograd F(2×2, 3×3) forward wherever it applies (3×3,
+ * stride 1, dilation 1, groups 1; the backward passes as `'auto'`).
  */
-export type ConvolutionPath = 'auto' | 'direct' | 'im2col' | 'sparse';
+export type ConvolutionPath = 'auto' | 'direct' | 'im2col' | 'sparse' | 'winograd';
+
+/**
+ * Input channels from which `'auto'` computes a forward that {@link winogradFits} by Winograd F(2×2, 3×3): 16
+ * products per 2×2 output tile instead of 36, plus input and output transforms of about one product's worth per
+ * channel and per filter, which dominate with a handful of channels. Measured with bench/conv.ts and a
+ * same-process A/B (one thread, relaxed SIMD, batch 32, 13×13 valid), µs direct → Winograd: 32 → 64 channels
+ * (the small CNN's conv2) 2840 → 1760; 16 → 32: 1057 → 818; 8 → 32: 497 → 384; 1 → 32 (28×28, conv1)
+ * 483 → 622. Within the tolerance of the direct kernel's tests (|error| ≤ 1e-5 of the sum of |terms|).
+ */
+const WINOGRAD_CHANNELS = 8;
+
+/** Whether a geometry has the Winograd F(2×2, 3×3) forward: 3×3 windows, stride 1, no dilation, groups 1. */
+function winogradFits(g: Conv2DGeometry): boolean {
+  return (
+    g.kernelHeight === 3 &&
+    g.kernelWidth === 3 &&
+    g.strideHeight === 1 &&
+    g.strideWidth === 1 &&
+    g.dilationHeight === 1 &&
+    g.dilationWidth === 1 &&
+    g.groups === 1
+  );
+}
 
 /**
  * Zero fraction of a gradient from which the backward passes skip its zeros (`'auto'`). After a ReLU and a max
@@ -100,6 +133,8 @@ export class WasmConvolutions {
   private geometryWords: Int32Array | null = null;
   private zeros: Float32Array | null = null;
   private flippedKernel: Float32Array | null = null;
+  /** The Winograd transform of a forward's kernel (U, `winograd_filters`). */
+  private winogradKernel: Float32Array | null = null;
   /** Per-channel scratch of the batch-normalization kernels (5 rows of channels). */
   private channelScratch: Float32Array | null = null;
   private patches: Float32Array | null = null;
@@ -107,6 +142,9 @@ export class WasmConvolutions {
   /** Non-zero channel lists of a gradient (zero-skipping kernels), and dW's per-filter columns. */
   private nonzeroBlock: Float32Array | null = null;
   private columnBlock: Float32Array | null = null;
+  /** A gradient's non-zero values by rows (`nonzero_entries`): the entries, and each pixel's first. */
+  private entryBlock: Float32Array | null = null;
+  private startBlock: Float32Array | null = null;
 
   constructor(
     private readonly heap: WasmHeap,
@@ -242,7 +280,7 @@ export class WasmConvolutions {
    */
   private worthSkipping(values: Float32Array, length: number): boolean {
     if (this.path === 'sparse') return true;
-    if (this.path !== 'auto') return false;
+    if (this.path !== 'auto' && this.path !== 'winograd') return false;
     const sample = Math.min(length, 8192);
     let zeros = 0;
     for (let i = 0; i < sample; i++) if (values[i] === 0) zeros++;
@@ -293,7 +331,8 @@ export class WasmConvolutions {
     this.nonzeroBlock = this.grow(this.nonzeroBlock, pixels * stride);
     const lists = this.nonzeroBlock.byteOffset;
     const args = [values.byteOffset, channels, lists, stride] as const;
-    this.rangeOf(RANGE.nonzeroChannels, pixels, 1, pixels * channels, this.wasm.nonzero_channels, ...args);
+    const work = LIST_WORK * pixels * channels;
+    this.rangeOf(RANGE.nonzeroChannels, pixels, 1, work, this.wasm.nonzero_channels, ...args);
     return [lists, stride];
   }
 
@@ -351,6 +390,13 @@ export class WasmConvolutions {
       this.listsForward(geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, lists, stride, g, work);
       return true;
     }
+    if (
+      winogradFits(g) &&
+      (this.path === 'winograd' || (this.path === 'auto' && g.inChannels >= WINOGRAD_CHANNELS))
+    ) {
+      this.winogradForward(x, kernel, b, y, g, geom, sizes.pixels * depth * g.outChannels);
+      return true;
+    }
     if (this.choose(g, 'forward') === 'direct') {
       const zeros = this.zeroRow(g.inChannels / g.groups + 4);
       const rows = g.batch * g.outHeight;
@@ -393,6 +439,51 @@ export class WasmConvolutions {
       scratchBytes,
     );
     return true;
+  }
+
+  /**
+   * The forward by Winograd F(2×2, 3×3) (`conv2d_winograd`): the kernel's transform on this thread, then the
+   * tile rows (pairs of output rows) split between the threads, each with its own scratch.
+   */
+  private winogradForward(
+    x: Float32Array,
+    kernel: Float32Array,
+    b: number,
+    y: Float32Array,
+    g: Conv2DGeometry,
+    geom: number,
+    work: number,
+  ): void {
+    const wasm = this.wasm;
+    const u = (this.winogradKernel = this.grow(
+      this.winogradKernel,
+      wasm.winograd_filter_bytes(g.inChannels, g.outChannels) / 4,
+    ));
+    wasm.winograd_filters(geom, kernel.byteOffset, u.byteOffset);
+    const tileRows = g.batch * Math.ceil(g.outHeight / 2);
+    const scratchBytes = wasm.winograd_scratch_bytes(g.inChannels);
+    const zeros = this.zeroRow(g.inChannels + 4);
+    const args = [geom, x.byteOffset, u.byteOffset, b, y.byteOffset, zeros];
+    this.range(
+      RANGE.convWinograd,
+      tileRows,
+      1,
+      work,
+      args,
+      () =>
+        wasm.conv2d_winograd(
+          geom,
+          x.byteOffset,
+          u.byteOffset,
+          b,
+          y.byteOffset,
+          zeros,
+          this.scratch(scratchBytes),
+          0,
+          tileRows,
+        ),
+      scratchBytes,
+    );
   }
 
   /** `conv2d_forward_lists` over the output rows, split between the threads. */
@@ -460,8 +551,22 @@ export class WasmConvolutions {
         ...args,
       );
     } else if (this.choose(g, 'weights') === 'direct') {
-      // Whole tiles of 3 kernel rows per chunk.
       const args = [geom, x.byteOffset, dy.byteOffset, dKernel.byteOffset] as const;
+      if (g.groups === 1 && depth <= 12 && g.outChannels >= 8) {
+        // Few kernel rows (a first layer on grayscale images has 9: tiles of 3 split 6 : 3): whole vectors of
+        // filters per chunk instead.
+        this.rangeOf(
+          RANGE.convWeightsColumns,
+          g.outChannels,
+          4,
+          sizes.pixels * depth * g.outChannels,
+          this.wasm.conv2d_weights_columns,
+          ...args,
+        );
+        if (dBias !== null) this.biasSums(dy, dBias, sizes.pixels, g.outChannels);
+        return true;
+      }
+      // Whole tiles of 3 kernel rows per chunk.
       this.rangeOf(
         RANGE.convWeights,
         depth,
@@ -504,7 +609,8 @@ export class WasmConvolutions {
   /** The bias gradient: per-channel sums of dy over its `pixels` rows, split by channels. */
   private biasSums(dy: Float32Array, dBias: Float32Array, pixels: number, channels: number): void {
     const args = [dy.byteOffset, dBias.byteOffset, pixels, channels] as const;
-    this.rangeOf(RANGE.channelSums, channels, 4, pixels * channels, this.wasm.channel_sums, ...args);
+    const work = SUM_WORK * pixels * channels;
+    this.rangeOf(RANGE.channelSums, channels, 4, work, this.wasm.channel_sums, ...args);
   }
 
   conv2dBackwardInput(dy: Float32Array, kernel: Float32Array, dx: Float32Array, g: Conv2DGeometry): boolean {
@@ -581,6 +687,10 @@ export class WasmConvolutions {
       g.batch * g.outHeight * g.outWidth * g.kernelHeight * g.kernelWidth * g.inChannels * g.outChannels;
     const pixels = g.batch * g.outHeight * g.outWidth;
     if (g.groups === 1 && this.worthSkipping(dy, pixels * g.outChannels)) {
+      if (g.dilationHeight === 1 && g.dilationWidth === 1) {
+        this.entriesForward(flippedGeom, dy, flipped.byteOffset, dx.byteOffset, transposed, work);
+        return;
+      }
       const [lists, stride] = this.nonzeroLists(dy, pixels, g.outChannels);
       this.listsForward(
         flippedGeom,
@@ -599,6 +709,32 @@ export class WasmConvolutions {
     const rows = g.batch * g.inHeight;
     const args = [flippedGeom, dy.byteOffset, flipped.byteOffset, 0, dx.byteOffset, zeros] as const;
     this.rangeOf(RANGE.convForward, rows, 1, work / g.groups, this.wasm.conv2d_forward, ...args);
+  }
+
+  /**
+   * The listed forward of a stride-1, dilation-1 geometry `t` (groups 1) by rows of entries: x's non-zero values
+   * packed row by row (`nonzero_entries`), then `conv2d_forward_entries`, both split by rows.
+   */
+  private entriesForward(
+    geom: number,
+    x: Float32Array,
+    w: number,
+    y: number,
+    t: Conv2DGeometry,
+    work: number,
+  ): void {
+    const rows = t.batch * t.inHeight;
+    // Per row: 8 bytes per value and 4 entries of slack (see entryRowBytes in assembly/conv.ts).
+    this.entryBlock = this.grow(this.entryBlock, rows * (t.inWidth * t.inChannels + 4) * 2);
+    this.startBlock = this.grow(this.startBlock, rows * (t.inWidth + 1));
+    const entries = this.entryBlock.byteOffset;
+    const starts = this.startBlock.byteOffset;
+    const build = [x.byteOffset, t.inChannels, t.inWidth, 4 * t.outChannels, entries, starts] as const;
+    const values = rows * t.inWidth * t.inChannels;
+    this.rangeOf(RANGE.nonzeroEntries, rows, 1, LIST_WORK * values, this.wasm.nonzero_entries, ...build);
+    const args = [geom, w, 0, y, entries, starts] as const;
+    const outRows = t.batch * t.outHeight;
+    this.rangeOf(RANGE.convForwardEntries, outRows, 1, work, this.wasm.conv2d_forward_entries, ...args);
   }
 
   /** Checks a depthwise geometry (output channels a multiple of the input channels) and the views' lengths. */
@@ -1019,14 +1155,19 @@ export class WasmConvolutions {
       this.patches,
       this.listScratch,
       this.flippedKernel,
+      this.winogradKernel,
       this.nonzeroBlock,
       this.columnBlock,
+      this.entryBlock,
+      this.startBlock,
       this.channelScratch,
     ]) {
       if (block !== null) this.heap.free(block);
     }
     this.geometryBlock = this.zeros = this.patches = this.listScratch = this.flippedKernel = null;
+    this.winogradKernel = null;
     this.nonzeroBlock = this.columnBlock = this.channelScratch = null;
+    this.entryBlock = this.startBlock = null;
     this.geometryWords = null;
   }
 }
