@@ -156,7 +156,10 @@ export function plan_run(plan: usize, t: i32, canBlock: i32, serial: i32): i32 {
       const behind = serial - <i32>(current >>> 32);
       if (behind < 0) return ran; // a newer run has started: this thread is late
       const mask: u32 = behind == 0 ? <u32>current : 0;
-      if (mask == full) break;
+      // All of this phase's chunks are taken. A superset counts too: the caller closes a finished run's claim
+      // words with every bit set (below), and a thread late from that run may have read the chunk count the
+      // caller has since written for the next run (it rewrites the words before it publishes that run).
+      if ((mask & full) == full) break;
       const c = pick(mask, full, t, allowed, chunks);
       if (atomic.cmpxchg<u64>(claim, current, tagged(serial, mask | (1 << c))) != current) continue;
       taken++;
@@ -173,6 +176,11 @@ export function plan_run(plan: usize, t: i32, canBlock: i32, serial: i32): i32 {
   if (t == 0 && last > first) {
     const record = plan + PHASE_TABLE + <usize>(last - 1) * PHASE_BYTES;
     if (waitDone(plan, sync + (<usize>(last - 1) << 7) + 64, serial, word(record, 1), 0, canBlock) != 0) return -1;
+    // Close the run: every claim word of its phases gets all 32 bits, so that a thread still on its way into
+    // this run (it read the serial before the run ended) claims nothing, whatever chunk count it reads from
+    // words the caller rewrites next. Without this, such a thread could read a larger count for the next
+    // run, find a chunk free in this run's mask and run it with the next run's half-written words.
+    for (let p = first; p < last; p++) atomic.store<u64>(sync + (<usize>p << 7), tagged(serial, 0xffffffff));
   }
   return ran;
 }
