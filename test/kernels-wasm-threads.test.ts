@@ -111,6 +111,40 @@ describe('wasm helper thread', () => {
     }
   });
 
+  test('a thread late into a finished run never runs a chunk of the next one (runs of 4 chunks then 3)', async () => {
+    // 3 threads on this machine's 2 cores: a helper is often descheduled inside a run. The forward product
+    // (split by depth: 4 chunks) is followed by dW (3 chunks) on the same plan; before the pool closed a
+    // finished run's claim words, a late helper could take "chunk −1" of dW with the forward's serial and
+    // zero the 96 rows before dW (1 sequence in 3).
+    const [m, k, n] = [96, 300, 130];
+    const x = Float32Array.from({ length: m * k }, (_, i) => (i % 3 === 0 ? 0 : Math.sin(i)));
+    const w = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i) * 0.1);
+    const bias = Float32Array.from({ length: n }, (_, i) => i / n - 0.5);
+    const dz = Float32Array.from({ length: m * n }, (_, i) => Math.sin(i * 0.7) * 0.01);
+    for (let trial = 0; trial < 16; trial++) {
+      const kernels = await createWasmKernels({ threads: 3 });
+      try {
+        const copy = (source: Float32Array) => {
+          const array = kernels.alloc(source.length);
+          array.set(source);
+          return array;
+        };
+        const [xs, ws, bs, dzs] = [copy(x), copy(w), copy(bias), copy(dz)];
+        const [z, y] = [kernels.alloc(m * n), kernels.alloc(m * n)];
+        const guard = kernels.alloc(m * n).fill(777);
+        const [dw, db] = [kernels.alloc(k * n), kernels.alloc(n)];
+        kernels.denseForward(xs, ws, bs, z, y, m, k, n, 'relu');
+        kernels.denseBackwardWeights(xs, dzs, dw, db, m, k, n);
+        const settle = performance.now();
+        while (performance.now() - settle < 2); // a straggler would write now
+        const touched = guard.filter((v) => v !== 777).length;
+        assert.equal(touched, 0, `trial ${trial}: ${touched} floats before dW overwritten`);
+      } finally {
+        await kernels.dispose();
+      }
+    }
+  });
+
   test('threads: 1 starts no worker', async () => {
     const kernels = await createWasmKernels({ threads: 1 });
     assert.equal(kernels.info.threads, 1);
