@@ -13,7 +13,7 @@
 // `conv2d_winograd` is the forward of a 3×3 stride-1 convolution by Winograd F(2×2, 3×3) (groups = 1): fewer
 // products, other roundings. The JS side picks one per case (src/kernels/wasm/conv.ts).
 
-import { madd, storeLanes, laneMask, hsum, num, N1, N2, N3, N4, N5, N6 } from './simd';
+import { LANES_FIRST, madd, storeLanes, laneMask, hsum, num, N1, N2, N3, N4, N5, N6 } from './simd';
 import { tile, FROM_ZERO } from './tiles';
 
 // Geometry words.
@@ -741,29 +741,6 @@ export function nonzero_channels(x: usize, c: i32, lists: usize, stride: i32, p0
   }
   return total;
 }
-
-/**
- * For each 4-bit mask of lanes, the byte indices (for i8x16.swizzle) that move those 32-bit lanes to the front,
- * in order (then zeros).
- */
-const LANES_FIRST = memory.data<u8>([
-  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-  4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255,
-  8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255,
-  4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255,
-  12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
-  4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255,
-  8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255,
-  4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255,
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-]);
 
 /**
  * y = conv(x, w) + bias for output rows [r0, r1), groups 1, over the non-zero input channels only (`lists`

@@ -54,7 +54,7 @@
 // at the same 6-row boundaries; a fused backward chunk doing both dX and dW splits W's rows by 24); gemm_scratch_bytes and gemm_tune are new.
 
 import { tile, copyEdge, FROM_ZERO, FROM_BIAS, FROM_C, LISTED } from './tiles';
-import { laneMask, storeLanes, N1, N2, N3, N4, N5, N6, N7, N8 } from './simd';
+import { LANES_FIRST, laneMask, storeLanes, N1, N2, N3, N4, N5, N6, N7, N8 } from './simd';
 import { dotProducts } from './dot';
 
 /** Columns of a B panel. */
@@ -200,29 +200,6 @@ function countColumns(a: usize, step: usize, rows: i32, n: i32, counts: usize): 
 }
 
 /**
- * For each 4-bit mask of non-zero lanes, the byte indices (for i8x16.swizzle) that move those 32-bit lanes
- * to the front, in order; 255 (a zero byte) after them.
- */
-const COMPACT = memory.data<u8>([
-  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-  4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255,
-  8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255,
-  4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255,
-  12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
-  4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 255, 255, 255, 255,
-  8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255,
-  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255,
-  4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255,
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-]);
-
-/**
  * The entries of one sparse row: for each non-zero A value (n of them, `step` bytes apart), the value and
  * the byte offset of its B row (t·bStep). Returns the count. Branch-free: on a contiguous row, four values
  * at a time, moved together by a table of shuffles, both entry vectors stored whole and the write position
@@ -240,7 +217,7 @@ function listRow(p: usize, step: usize, n: i32, bStep: usize, entries: usize): i
     for (; t + 4 <= n; t += 4) {
       const values = v128.load(p + ((<usize>t) << 2));
       const bits = i32x4.bitmask(f32x4.ne(values, zero));
-      const order = v128.load(COMPACT + ((<usize>bits) << 4));
+      const order = v128.load(LANES_FIRST + ((<usize>bits) << 4));
       const v = i8x16.swizzle(values, order);
       const o = i8x16.swizzle(offsets, order);
       const e = entries + ((<usize>count) << 3);
