@@ -50,8 +50,6 @@ import type { PlanHandle, ThreadPool } from './pool.js';
  * into ⌊w / CHUNK_WORK⌋ chunks, at most one per thread.
  */
 export const CHUNK_WORK = 1 << 15;
-/** @internal Benchmarks' knob: the {@link CHUNK_WORK} that plans built from now on use. */
-export const planTuning = { chunkWork: CHUNK_WORK };
 /**
  * Rows of dW computed, then updated, at a time: the block stays in L1/L2 between its product and update. A
  * multiple of the GEMM's 6-row groups (blocks start on a chunk's first row, itself on a group).
@@ -74,7 +72,7 @@ const MAX_CHAIN = 8;
  * one per {@link CHUNK_WORK}, at most one per thread. Any count gives the same results.
  */
 export function chunksFor(threads: number, work: number, units: number): number {
-  return Math.max(1, Math.min(threads, units, PLAN.maxChunks, Math.floor(work / planTuning.chunkWork)));
+  return Math.max(1, Math.min(threads, units, PLAN.maxChunks, Math.floor(work / CHUNK_WORK)));
 }
 
 /**
