@@ -49,6 +49,9 @@ import { tile, FROM_ZERO } from './tiles';
 @inline const G_PAD_L: i32 = 14;
 // @ts-ignore: decorator
 @inline const G_GROUPS: i32 = 15;
+/** Not a window word: 1 when a forward applies ReLU (`z > 0 ? z : 0`) to what it stores (conv2d_forward, conv2d_winograd). */
+// @ts-ignore: decorator
+@inline const G_RELU: i32 = 16;
 
 // @ts-ignore: decorator
 @inline
@@ -382,18 +385,42 @@ export function conv2d_forward(
     const rowOut = y + ((<usize>r * <usize>outW * <usize>f) << 2);
     if (single) {
       oneChannelRow(x + <usize>n * image4, w, bias, rowOut, zeros, oy, geom);
-      continue;
-    }
-    for (let g = 0; g < groups; g++) {
-      const xImage = x + <usize>n * image4 + <usize>g * cg4;
-      const end = (g + 1) * fg;
-      for (let j = g * fg; j < end; j += 12) {
-        const cols = min(12, end - j);
-        const jb = (<usize>j) << 2;
-        const bj: usize = bias == 0 ? 0 : bias + jb;
-        forwardStrips<N1>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
+    } else {
+      for (let g = 0; g < groups; g++) {
+        const xImage = x + <usize>n * image4 + <usize>g * cg4;
+        const end = (g + 1) * fg;
+        for (let j = g * fg; j < end; j += 12) {
+          const cols = min(12, end - j);
+          const jb = (<usize>j) << 2;
+          const bj: usize = bias == 0 ? 0 : bias + jb;
+          forwardStrips<N1>(xImage, w + jb, bj, rowOut + jb, zeros, oy, geom, cols);
+        }
       }
     }
+    // The row is still in L1: its ReLU here saves a pass over the whole output.
+    if (gw(geom, G_RELU) != 0) reluInPlace(rowOut, outW * f);
+  }
+}
+
+/** relu ? (v > 0 ? v : 0) : v, lane-wise (pmax(0, v): NaN and −0 to +0, as the reference's ReLU). */
+// @ts-ignore: decorator
+@inline
+function activated(relu: bool, v: v128): v128 {
+  return relu ? f32x4.pmax(f32x4.splat(0), v) : v;
+}
+
+/** v = v > 0 ? v : 0 (NaN and −0 to +0, as the reference's ReLU) for `count` floats at `p`. */
+function reluInPlace(p: usize, count: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const at = p + ((<usize>i) << 2);
+    v128.store(at, f32x4.pmax(zero, v128.load(at)));
+  }
+  for (; i < count; i++) {
+    const at = p + ((<usize>i) << 2);
+    const v = load<f32>(at);
+    store<f32>(at, v > 0 ? v : 0);
   }
 }
 
@@ -2186,6 +2213,7 @@ function winogradProduct<TR>(v: usize, u: usize, m: usize, c: i32, j: i32): void
  */
 function winogradOutput(geom: usize, m: usize, bias: usize, places: usize, count: i32, j: i32, cols: i32): void {
   const outW = gw(geom, G_OUT_W);
+  const relu = gw(geom, G_RELU) != 0;
   const f4 = (<usize>gw(geom, G_OUT_C)) << 2;
   const plane: usize = WINOGRAD_TILES * 32;
   for (let r = 0; r < count; r++) {
@@ -2214,12 +2242,14 @@ function winogradOutput(geom: usize, m: usize, bias: usize, places: usize, count
       const s12 = f32x4.sub(f32x4.sub(m12, m22), m32);
       const s13 = f32x4.sub(f32x4.sub(m13, m23), m33);
       const at = out + hb;
-      storeLanes(at, f32x4.add(b, f32x4.add(f32x4.add(s00, s01), s02)), lanes);
-      if (secondColumn) storeLanes(at + f4, f32x4.add(b, f32x4.sub(f32x4.sub(s01, s02), s03)), lanes);
+      storeLanes(at, activated(relu, f32x4.add(b, f32x4.add(f32x4.add(s00, s01), s02))), lanes);
+      if (secondColumn) storeLanes(at + f4, activated(relu, f32x4.add(b, f32x4.sub(f32x4.sub(s01, s02), s03))), lanes);
       if (secondRow) {
         const below = at + <usize>outW * f4;
-        storeLanes(below, f32x4.add(b, f32x4.add(f32x4.add(s10, s11), s12)), lanes);
-        if (secondColumn) storeLanes(below + f4, f32x4.add(b, f32x4.sub(f32x4.sub(s11, s12), s13)), lanes);
+        storeLanes(below, activated(relu, f32x4.add(b, f32x4.add(f32x4.add(s10, s11), s12))), lanes);
+        if (secondColumn) {
+          storeLanes(below + f4, activated(relu, f32x4.add(b, f32x4.sub(f32x4.sub(s11, s12), s13))), lanes);
+        }
       }
     }
   }

@@ -270,16 +270,25 @@ describe('wasm convolution kernels against the reference', () => {
         const wdw = wasm.alloc(w.length).fill(NaN);
         const wdb = wasm.alloc(g.outChannels).fill(NaN);
         const wdx = wasm.alloc(input).fill(NaN);
+        const wyRelu = wasm.alloc(output).fill(NaN);
         noFallback(() => {
           wasm.conv2dForward(wx, ww, wb, wy, g);
+          wasm.conv2dForward(wx, ww, wb, wyRelu, g, true);
           wasm.conv2dBackwardWeights(wx, wdy, wdw, wdb, g);
           wasm.conv2dBackwardInput(wdy, ww, wdx, g);
         });
         assertWithin(wy, y, yBound, `${path} forward`);
+        // The ReLU applied inside the convolution: the same path's sums, then `z > 0 ? z : 0`, bit for bit.
+        let positives = 0;
+        for (let i = 0; i < output; i++) {
+          if (wy[i] > 0) positives++;
+          assert.ok(Object.is(wyRelu[i], wy[i] > 0 ? wy[i] : 0), `${path} forward with ReLU at ${i}`);
+        }
+        assert.ok(positives > 0 && positives < output, 'the case has outputs on both sides of 0');
         assertWithin(wdw, dw, dwBound, `${path} dW`);
         assertWithin(wdb, db, dbBound, `${path} dB`);
         assertWithin(wdx, dx, dxBound, `${path} dX`);
-        for (const a of [wx, ww, wb, wdy, wy, wdw, wdb, wdx]) wasm.free(a);
+        for (const a of [wx, ww, wb, wdy, wy, wdw, wdb, wdx, wyRelu]) wasm.free(a);
       }
       wasm.convolutions.path = 'auto';
     });

@@ -576,7 +576,8 @@ export interface Kernels {
    * 2-D convolution (a cross-correlation, as Keras computes it), `kernel` of shape
    * (kernelHeight, kernelWidth, inChannels/groups, outChannels):
    * `y[n,oy,ox,f] = bias[f] + Σ_{ky,kx,c} x[n, iy, ix, g·C_g + c]·kernel[ky,kx,c,f]`, g = f's group, taps on
-   * padding left out. No activation: the layer applies it.
+   * padding left out. With `relu`, each stored value is then `y > 0 ? y : 0` (Keras's ReLU; NaN and −0 become
+   * +0), which the layer's own activation pass would compute, without a second pass over `y`.
    */
   conv2dForward(
     x: Float32Array,
@@ -584,6 +585,7 @@ export interface Kernels {
     bias: Float32Array | null,
     y: Float32Array,
     geometry: Conv2DGeometry,
+    relu?: boolean,
   ): void;
 
   /** Input gradient of {@link conv2dForward}: `dx[n,iy,ix,c] = Σ over the taps that read it of dy·kernel`. */

@@ -867,6 +867,7 @@ export class ReferenceKernels implements Kernels {
     bias: Float32Array | null,
     y: Float32Array,
     g: Conv2DGeometry,
+    relu = false,
   ): void {
     const { inChannels: c, outChannels: f, groups } = g;
     const cg = c / groups;
@@ -885,6 +886,7 @@ export class ReferenceKernels implements Kernels {
         }
       }
     });
+    if (relu) this.activationForward('relu', y, y, g.batch * g.outHeight * g.outWidth, f);
   }
 
   conv2dBackwardInput(dy: Float32Array, kernel: Float32Array, dx: Float32Array, g: Conv2DGeometry): void {

@@ -172,7 +172,23 @@ export abstract class BaseConv2D extends Layer {
   protected abstract createConvWeights(geometry: Conv2DGeometry, kernels: Kernels): void;
 
   /** Writes `z` (pre-activation, bias included) for the input batch. */
-  protected abstract convolve(input: Float32Array, z: Float32Array, geometry: Conv2DGeometry): void;
+  protected abstract convolve(
+    input: Float32Array,
+    z: Float32Array,
+    geometry: Conv2DGeometry,
+    relu: boolean,
+  ): void;
+
+  /**
+   * Whether {@link convolve} applies a ReLU itself when asked (`relu` true): the layer then keeps no
+   * pre-activation copy, and its backward reads the ReLU's mask from the output (`y > 0` exactly when `z > 0`).
+   */
+  protected readonly convolveAppliesRelu: boolean = false;
+
+  /** Whether this layer's ReLU runs inside the convolution. */
+  private get fusedRelu(): boolean {
+    return this.activation === 'relu' && this.convolveAppliesRelu;
+  }
 
   /**
    * From δ = ∂L/∂z: the weight gradients (when asked) and ∂L/∂input into `inputGradient` (when not null).
@@ -216,9 +232,10 @@ export abstract class BaseConv2D extends Layer {
     const g = this.requireGeometry();
     g.batch = batch;
     const y = this.outputBuffer.rows(batch);
-    const z = this.activation === 'linear' ? y : this.preActivationBuffer.rows(batch);
-    this.convolve(input, z, g);
-    if (this.activation !== 'linear') {
+    const fused = this.fusedRelu;
+    const z = this.activation === 'linear' || fused ? y : this.preActivationBuffer.rows(batch);
+    this.convolve(input, z, g, fused);
+    if (this.activation !== 'linear' && !fused) {
       this.kernels.activationForward(this.activation, z, y, batch * g.outHeight * g.outWidth, g.outChannels);
     }
     this.lastInput = input;
@@ -238,10 +255,11 @@ export abstract class BaseConv2D extends Layer {
     let delta = outputGradient;
     if (!preActivation && this.activation !== 'linear') {
       delta = this.deltaBuffer.rows(batch);
+      const y = this.outputBuffer.rows(batch);
       this.kernels.activationBackward(
         this.activation,
-        this.preActivationBuffer.rows(batch),
-        this.outputBuffer.rows(batch),
+        this.fusedRelu ? y : this.preActivationBuffer.rows(batch),
+        y,
         outputGradient,
         delta,
         batch * g.outHeight * g.outWidth,

@@ -92,8 +92,10 @@ export class Conv2D extends BaseConv2D {
     this.createBias(this.filters, kernels);
   }
 
-  protected convolve(input: Float32Array, z: Float32Array, g: Conv2DGeometry): void {
-    this.kernels.conv2dForward(input, this.kernel.value, this.bias?.value ?? null, z, g);
+  protected override readonly convolveAppliesRelu = true;
+
+  protected convolve(input: Float32Array, z: Float32Array, g: Conv2DGeometry, relu: boolean): void {
+    this.kernels.conv2dForward(input, this.kernel.value, this.bias?.value ?? null, z, g, relu);
   }
 
   protected convolveBackward(

@@ -308,6 +308,12 @@ export const GEOMETRY_WORDS = [
   'groups',
 ] as const;
 
+/**
+ * Words of a geometry block: {@link GEOMETRY_WORDS}, then a flag (1: the forward kernels conv2d_forward and
+ * conv2d_winograd apply ReLU to what they store).
+ */
+export const GEOMETRY_BLOCK_WORDS = GEOMETRY_WORDS.length + 1;
+
 /** The exports of assembly/conv.ts; `geom` points to a geometry block (see {@link GEOMETRY_WORDS}). */
 export interface ConvExports {
   conv2d_forward(

@@ -13,7 +13,9 @@
 
 import type { Conv2DGeometry, ReluOptions } from '../kernels.js';
 import {
+  ACTIVATION_CODES,
   GEMM_UNITS,
+  GEOMETRY_BLOCK_WORDS,
   GEOMETRY_WORDS,
   type KernelExports,
   LINEAR,
@@ -191,9 +193,12 @@ export class WasmConvolutions {
     this.range(kernel, total, unit, work, args, () => run(...args, 0, total));
   }
 
-  /** Writes the geometry into block `slot` (0 or 1) that the kernels read; returns its byte offset. */
-  private geometry(g: Conv2DGeometry, slot = 0): number {
-    const length = GEOMETRY_WORDS.length;
+  /**
+   * Writes the geometry (and whether a forward applies ReLU) into block `slot` (0 or 1) that the kernels read;
+   * returns its byte offset.
+   */
+  private geometry(g: Conv2DGeometry, slot = 0, relu = false): number {
+    const length = GEOMETRY_BLOCK_WORDS;
     if (this.geometryBlock === null) {
       this.geometryBlock = this.heap.alloc(2 * length);
       // Shared memory never detaches: this view stays valid when the memory grows.
@@ -204,7 +209,8 @@ export class WasmConvolutions {
       );
     }
     const words = this.geometryWords!;
-    for (let i = 0; i < length; i++) words[slot * length + i] = g[GEOMETRY_WORDS[i]];
+    for (let i = 0; i < GEOMETRY_WORDS.length; i++) words[slot * length + i] = g[GEOMETRY_WORDS[i]];
+    words[slot * length + GEOMETRY_WORDS.length] = relu ? 1 : 0;
     return this.geometryBlock.byteOffset + slot * length * 4;
   }
 
@@ -376,18 +382,21 @@ export class WasmConvolutions {
     bias: Float32Array | null,
     y: Float32Array,
     g: Conv2DGeometry,
+    relu = false,
   ): boolean {
     const shape = this.convolutionShape(g, x, y, kernel, bias);
     if (shape === null) return false;
     const { sizes, depth } = shape;
     if (g.batch === 0) return true;
-    const geom = this.geometry(g);
+    // The direct and Winograd kernels apply the ReLU as they store (the geometry's flag); the others after.
+    const geom = this.geometry(g, 0, relu);
     const b = bias === null ? 0 : bias.byteOffset;
     if (this.path === 'sparse' && g.groups === 1) {
       // Inputs are rarely sparse enough to pay for the lists: only when forced.
       const [lists, stride] = this.nonzeroLists(x, g.batch * g.inHeight * g.inWidth, g.inChannels);
       const work = sizes.pixels * depth * g.outChannels;
       this.listsForward(geom, x.byteOffset, kernel.byteOffset, b, y.byteOffset, lists, stride, g, work);
+      if (relu) this.reluInPlace(y, sizes.output);
       return true;
     }
     if (
@@ -438,7 +447,21 @@ export class WasmConvolutions {
         ),
       scratchBytes,
     );
+    if (relu) this.reluInPlace(y, sizes.output);
     return true;
+  }
+
+  /** y = y > 0 ? y : 0 over the first `length` floats of y, split in whole cache lines. */
+  private reluInPlace(y: Float32Array, length: number): void {
+    const relu = ACTIVATION_CODES.relu;
+    this.range(
+      RANGE.activationForward,
+      length,
+      16,
+      2 * length,
+      [relu, y.byteOffset, y.byteOffset, length],
+      () => this.wasm.activation_block(relu, y.byteOffset, y.byteOffset, 1, length, 0, length),
+    );
   }
 
   /**

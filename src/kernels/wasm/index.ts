@@ -931,10 +931,11 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
     bias: Float32Array | null,
     y: Float32Array,
     geometry: Conv2DGeometry,
+    relu = false,
   ): void {
-    if (this.convolutions.conv2dForward(x, kernel, bias, y, geometry)) return;
+    if (this.convolutions.conv2dForward(x, kernel, bias, y, geometry, relu)) return;
     this.stats.fallbacks++;
-    super.conv2dForward(x, kernel, bias, y, geometry);
+    super.conv2dForward(x, kernel, bias, y, geometry, relu);
   }
 
   override conv2dBackwardInput(
