@@ -49,7 +49,10 @@ import { tile, FROM_ZERO } from './tiles';
 @inline const G_PAD_L: i32 = 14;
 // @ts-ignore: decorator
 @inline const G_GROUPS: i32 = 15;
-/** Not a window word: 1 when a forward applies ReLU (`z > 0 ? z : 0`) to what it stores (conv2d_forward, conv2d_winograd). */
+/**
+ * Not a window word: a ReLU's flag. conv2d_forward and conv2d_winograd apply ReLU (`z > 0 ? z : 0`) to what they
+ * store; max_pool_backward routes a window's dy only when its maximum is > 0 (the ReLU before it, folded in).
+ */
 // @ts-ignore: decorator
 @inline const G_RELU: i32 = 16;
 
@@ -1564,6 +1567,8 @@ export function max_pool_backward(geom: usize, x: usize, y: usize, dy: usize, dx
     tiledMaxPoolBackward(geom, x, y, dy, dx, n0, n1);
     return;
   }
+  const positiveOnly = gw(geom, G_RELU) != 0;
+  const zero = f32x4.splat(0);
   const c4 = (<usize>c) << 2;
   const image = <usize>(inH * inW) * c4;
   memory.fill(dx + <usize>n0 * image, 0, <usize>(n1 - n0) * image);
@@ -1580,7 +1585,8 @@ export function max_pool_backward(geom: usize, x: usize, y: usize, dy: usize, dx
       for (let ch = 0; ch < c; ch += 4) {
         const cb = (<usize>ch) << 2;
         const best = v128.load(y + o + cb);
-        const gradient = v128.load(dy + o + cb);
+        let gradient = v128.load(dy + o + cb);
+        if (positiveOnly) gradient = v128.and(gradient, f32x4.gt(best, zero));
         let routed = i32x4.splat(0);
         for (let ky = ky0; ky <= ky1; ky++) {
           const row = offset + <usize>(ky * inW) * c4 + cb;
@@ -1615,6 +1621,8 @@ function tiledMaxPoolBackward(geom: usize, x: usize, y: usize, dy: usize, dx: us
   const c4 = (<usize>c) << 2;
   const rowBytes = <usize>inW * c4;
   const zero = f32x4.splat(0);
+  // A ReLU's mask folded in: all ones, or the lanes whose window maximum is > 0.
+  const positiveOnly = gw(geom, G_RELU) != 0;
   for (let n = n0; n < n1; n++) {
     const xImage = x + <usize>(n * inH) * rowBytes;
     const dxImage = dx + <usize>(n * inH) * rowBytes;
@@ -1633,7 +1641,8 @@ function tiledMaxPoolBackward(geom: usize, x: usize, y: usize, dy: usize, dx: us
             const cb = (<usize>ch) << 2;
             const lanes = c - ch;
             const best = v128.load(y + o + at0 + cb);
-            const gradient = f32x4.add(zero, v128.load(dy + o + at0 + cb));
+            let gradient = f32x4.add(zero, v128.load(dy + o + at0 + cb));
+            if (positiveOnly) gradient = v128.and(gradient, f32x4.gt(best, zero));
             const h00 = f32x4.eq(v128.load(t00 + cb), best);
             const h01 = v128.andnot(f32x4.eq(v128.load(t00 + c4 + cb), best), h00);
             let routed = v128.or(h00, h01);
@@ -1650,7 +1659,8 @@ function tiledMaxPoolBackward(geom: usize, x: usize, y: usize, dy: usize, dx: us
         for (let ch = 0; ch < c; ch += 4) {
           const cb = (<usize>ch) << 2;
           const best = v128.load(y + o + at0 + cb);
-          const gradient = f32x4.add(zero, v128.load(dy + o + at0 + cb));
+          let gradient = f32x4.add(zero, v128.load(dy + o + at0 + cb));
+          if (positiveOnly) gradient = v128.and(gradient, f32x4.gt(best, zero));
           let routed = i32x4.splat(0);
           for (let ky = 0; ky < kH; ky++) {
             const row = window + <usize>ky * rowBytes + cb;

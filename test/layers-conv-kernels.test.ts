@@ -366,6 +366,26 @@ describe('wasm convolution kernels against the reference', () => {
       });
       assertIdentical(wy, yMax, 'max forward');
       assertIdentical(wdx, dxMax, 'max backward');
+      // Folding a ReLU that made x (`positiveOnly`): the bits of the max backward, then the ReLU's backward.
+      // Shifted down, so that some windows (up to 12 positions) have no positive value and some do.
+      const xRelu = x.map((v) => (v - 1.5 > 0 ? v - 1.5 : 0));
+      const yRelu = new Float32Array(output);
+      reference.maxPool2dForward(xRelu, yRelu, g);
+      const twoPasses = new Float32Array(input);
+      reference.maxPool2dBackward(xRelu, yRelu, dy, twoPasses, g);
+      reference.activationBackward('relu', xRelu, xRelu, twoPasses, twoPasses, 1, input);
+      const folded = new Float32Array(input);
+      reference.maxPool2dBackward(xRelu, yRelu, dy, folded, g, true);
+      assertIdentical(folded, twoPasses, 'reference max backward folding a ReLU');
+      assert.ok(
+        yRelu.some((v) => v === 0) && twoPasses.some((v) => v !== 0),
+        'the case has windows on both sides',
+      );
+      const [wxRelu, wyRelu] = [xRelu, yRelu].map((a) => copyIn(wasm, a));
+      const wFolded = wasm.alloc(input).fill(NaN);
+      noFallback(() => wasm.maxPool2dBackward(wxRelu, wyRelu, wdy, wFolded, g, true));
+      assertIdentical(wFolded, twoPasses, 'max backward folding a ReLU');
+      for (const a of [wxRelu, wyRelu, wFolded]) wasm.free(a);
       assertIdentical(wyAverage, yAverage, 'average forward');
       assertWithin(wdxAverage, dxAverage, absolute(dxAverage), 'average backward');
       for (const a of [wx, wdy, wy, wdx, wyAverage, wdxAverage]) wasm.free(a);

@@ -657,7 +657,9 @@ export interface Kernels {
 
   /**
    * Max pooling backward: each window's `dy` goes to the first position (in row-major window order) holding
-   * the window's maximum `y`, as TensorFlow and PyTorch route it; overlapping windows add up.
+   * the window's maximum `y`, as TensorFlow and PyTorch route it; overlapping windows add up. With
+   * `positiveOnly`, a window whose maximum is not > 0 routes 0 instead of its dy: the gradient through a ReLU
+   * that made x (its mask at the routed position is `x > 0`, and x there is the window's maximum), folded in.
    */
   maxPool2dBackward(
     x: Float32Array,
@@ -665,6 +667,7 @@ export interface Kernels {
     dy: Float32Array,
     dx: Float32Array,
     geometry: Conv2DGeometry,
+    positiveOnly?: boolean,
   ): void;
 
   /** Average pooling over the window's positions inside the input (padding is not counted, as Keras). */

@@ -1013,6 +1013,7 @@ export class ReferenceKernels implements Kernels {
     dy: Float32Array,
     dx: Float32Array,
     g: Conv2DGeometry,
+    positiveOnly = false,
   ): void {
     const c = g.inChannels;
     dx.fill(0, 0, g.batch * g.inHeight * g.inWidth * c);
@@ -1025,7 +1026,7 @@ export class ReferenceKernels implements Kernels {
       }
       for (let ch = 0; ch < c; ch++) {
         if (routed[ch] === 0 && x[input + ch] === y[output + ch]) {
-          dx[input + ch] += dy[output + ch];
+          dx[input + ch] += positiveOnly && !(y[output + ch] > 0) ? 0 : dy[output + ch];
           routed[ch] = 1;
         }
       }

@@ -190,6 +190,10 @@ export abstract class BaseConv2D extends Layer {
     return this.activation === 'relu' && this.convolveAppliesRelu;
   }
 
+  override get outputIsRelu(): boolean {
+    return this.fusedRelu;
+  }
+
   /**
    * From δ = ∂L/∂z: the weight gradients (when asked) and ∂L/∂input into `inputGradient` (when not null).
    */

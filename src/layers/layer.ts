@@ -229,6 +229,24 @@ export abstract class Layer {
     return null;
   }
 
+  /**
+   * Whether this layer's output is a ReLU's, `y = z > 0 ? z : 0`, and its `backward` with `preActivation`
+   * takes ∂L/∂z: the layer after it may then fold the ReLU's mask into its own backward
+   * ({@link Layer.backwardThroughRelu}).
+   */
+  get outputIsRelu(): boolean {
+    return false;
+  }
+
+  /**
+   * When the layer before this one has {@link Layer.outputIsRelu}: ∂L/∂z of that layer's ReLU from this
+   * layer's ∂L/∂output, in one pass (the caller then calls that layer's backward with `preActivation`), or
+   * null when this layer cannot fold the mask in (the caller runs both backward passes as usual).
+   */
+  backwardThroughRelu(_outputGradient: Float32Array, _batch: number): Float32Array | null {
+    return null;
+  }
+
   /** Constructor arguments as Keras's layer config (snake_case keys). */
   getConfig(): Record<string, unknown> {
     return { name: this.name, trainable: this.trainable, dtype: 'float32' };

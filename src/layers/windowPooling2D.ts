@@ -49,10 +49,30 @@ export abstract class WindowPooling2D extends BufferedLayer {
       this.kernels.averagePool2dBackward(outputGradient, dx, this.geometryOf(batch));
       return dx;
     }
+    return this.maxBackward(outputGradient, batch, false);
+  }
+
+  /**
+   * Max pooling folds a ReLU before it: the ReLU's mask at the position a window routes to is `x > 0`, and x
+   * there is the window's maximum, so routing only the windows whose maximum is > 0 gives ∂L/∂z, bit for bit
+   * what the two backward passes give, in one pass over the input's size instead of two.
+   */
+  override backwardThroughRelu(outputGradient: Float32Array, batch: number): Float32Array | null {
+    return this.reduction === 'max' ? this.maxBackward(outputGradient, batch, true) : null;
+  }
+
+  private maxBackward(outputGradient: Float32Array, batch: number, positiveOnly: boolean): Float32Array {
     if (this.lastInput === null) throw new Error(`${this.className} '${this.name}': backward before forward`);
     const dx = this.inputGradient.rows(batch);
     const g = this.geometryOf(batch);
-    this.kernels.maxPool2dBackward(this.lastInput, this.output.rows(batch), outputGradient, dx, g);
+    this.kernels.maxPool2dBackward(
+      this.lastInput,
+      this.output.rows(batch),
+      outputGradient,
+      dx,
+      g,
+      positiveOnly,
+    );
     return dx;
   }
 

@@ -184,10 +184,21 @@ export class Sequential extends BaseModel {
       this.plan(trainable, computeInputGradient);
     let gradient: Float32Array | null = outputGradient;
     const last = this.stack.length - 1;
+    // Set when a layer returned ∂L/∂z of the ReLU that ends the layer below it.
+    let throughRelu = false;
     for (let index = last; index >= 0 && gradient !== null; index--) {
       const layer = this.stack[index];
       const needed = this.needsInputGradient[index];
-      const pre = preActivation && index === last;
+      const pre = (preActivation && index === last) || throughRelu;
+      throughRelu = false;
+      if (needed && !pre && index > 0 && this.stack[index - 1].outputIsRelu) {
+        const folded = layer.backwardThroughRelu(gradient, batch);
+        if (folded !== null) {
+          gradient = folded;
+          throughRelu = true;
+          continue;
+        }
+      }
       gradient =
         layer instanceof BaseModel
           ? layer.backwardWithin(gradient, batch, trainable, needed, pre)

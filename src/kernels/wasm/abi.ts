@@ -309,8 +309,8 @@ export const GEOMETRY_WORDS = [
 ] as const;
 
 /**
- * Words of a geometry block: {@link GEOMETRY_WORDS}, then a flag (1: the forward kernels conv2d_forward and
- * conv2d_winograd apply ReLU to what they store).
+ * Words of a geometry block: {@link GEOMETRY_WORDS}, then a flag for a ReLU (1: the forward kernels
+ * conv2d_forward and conv2d_winograd apply it to what they store; max_pool_backward routes only positive maxima).
  */
 export const GEOMETRY_BLOCK_WORDS = GEOMETRY_WORDS.length + 1;
 

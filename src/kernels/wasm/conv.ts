@@ -894,10 +894,11 @@ export class WasmConvolutions {
     dy: Float32Array,
     dx: Float32Array,
     g: Conv2DGeometry,
+    positiveOnly = false,
   ): boolean {
     if (!this.poolingFits(g, x, y, dy) || !this.poolingFits(g, dx, y)) return false;
     if (g.batch === 0) return true;
-    const geom = this.geometry(g);
+    const geom = this.geometry(g, 0, positiveOnly);
     const args = [geom, x.byteOffset, y.byteOffset, dy.byteOffset, dx.byteOffset] as const;
     this.rangeOf(
       RANGE.maxPoolBackward,

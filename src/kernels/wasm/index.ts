@@ -1047,10 +1047,11 @@ export class WasmKernels extends ReferenceKernels implements FusedStepKernels {
     dy: Float32Array,
     dx: Float32Array,
     geometry: Conv2DGeometry,
+    positiveOnly = false,
   ): void {
-    if (this.convolutions.maxPool2dBackward(x, y, dy, dx, geometry)) return;
+    if (this.convolutions.maxPool2dBackward(x, y, dy, dx, geometry, positiveOnly)) return;
     this.stats.fallbacks++;
-    super.maxPool2dBackward(x, y, dy, dx, geometry);
+    super.maxPool2dBackward(x, y, dy, dx, geometry, positiveOnly);
   }
 
   override averagePool2dForward(x: Float32Array, y: Float32Array, geometry: Conv2DGeometry): void {
