@@ -181,28 +181,61 @@ export async function optimizerTable(
   data: BenchData,
   quick: boolean,
   progress: (line: string) => void,
+  rounds = quick ? 1 : 3,
 ): Promise<ModelARow[]> {
-  const rows: ModelARow[] = [];
   // A quick run checks the path with two optimizers, not the table.
   const contenders = optimizerContenders().filter((c) => !quick || c.name === 'SGD' || c.name === 'Adam');
-  for (const contender of contenders) {
-    progress(`  ${contender.name}…`);
-    const r = await row(
-      kernels,
-      python,
-      data,
-      contender.name,
-      contender.keras,
-      contender.torch,
-      quick ? 1 : 3,
-      1,
-      false,
-    );
-    rows.push(r);
-    progress(
-      `  ${contender.name}: warmstart ${r.warmstartSeconds.toFixed(3)} s, PyTorch ${r.torchBest?.epochSeconds?.toFixed(3) ?? '—'} s` +
-        `${r.speedup === null ? '' : ` (${r.speedup.toFixed(2)}×)`}`,
-    );
+  // Round-robin: every optimizer once per round (2 epochs in one fit call, then PyTorch's epoch on 1 and 2
+  // threads), so that a slow minute of the shared machine spreads over the rows instead of landing on one;
+  // each row is the median of its epochs over the rounds (PyTorch: per thread count, then the faster one).
+  const runs = contenders.map(() => [] as ModelARow[]);
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, contender] of contenders.entries()) {
+      progress(`  ${contender.name}, round ${round + 1}/${rounds}…`);
+      runs[index].push(
+        await row(
+          kernels,
+          python,
+          data,
+          contender.name,
+          contender.keras,
+          contender.torch,
+          quick ? 1 : 2,
+          1,
+          false,
+        ),
+      );
+    }
   }
-  return rows;
+  return contenders.map((contender, index) => {
+    const pooled = runs[index].flatMap((r) => r.warmstartRuns);
+    const warmstartSeconds = median(pooled);
+    const torch = [...new Set(runs[index].flatMap((r) => r.torch.map((t) => t.threads)))].map((threads) => {
+      const results = runs[index].flatMap((r) => r.torch.filter((t) => t.threads === threads));
+      const epochs = results.flatMap((t) => (t.epochSeconds === null ? [] : [t.epochSeconds]));
+      const failed = results.find((t) => t.error !== undefined);
+      return epochs.length === 0
+        ? { threads, epochSeconds: null, error: failed?.error ?? 'failed' }
+        : { threads, epochSeconds: median(epochs), runs: epochs };
+    });
+    const ran = torch.filter((t) => t.epochSeconds !== null);
+    const torchBest =
+      ran.length === 0 ? null : ran.reduce((a, b) => (b.epochSeconds! < a.epochSeconds! ? b : a));
+    const result: ModelARow = {
+      ...runs[index][0],
+      warmstartSeconds,
+      warmstartRuns: pooled,
+      fitStartSeconds: median(
+        runs[index].flatMap((r) => (r.fitStartSeconds === undefined ? [] : [r.fitStartSeconds])),
+      ),
+      torch,
+      torchBest,
+      speedup: torchBest?.epochSeconds ? torchBest.epochSeconds / warmstartSeconds : null,
+    };
+    progress(
+      `  ${contender.name}: warmstart ${warmstartSeconds.toFixed(3)} s, PyTorch ${torchBest?.epochSeconds?.toFixed(3) ?? '—'} s` +
+        `${result.speedup === null ? '' : ` (${result.speedup.toFixed(2)}×)`}`,
+    );
+    return result;
+  });
 }

@@ -6,7 +6,8 @@
  *   hardware    CPU model, cores, caches; the clock measured inside WebAssembly and the 128-bit SIMD peak
  *   headline    model A (the notebook's network), one epoch through `Sequential.fit` on Fashion-MNIST task A
  *               (training + validation), SGD 1e-3, batch 32; predict on 10,000 images; vs PyTorch
- *   per-optimizer  the same epoch with each of the notebook's optimizers (its hyperparameters) and Nadam
+ *   per-optimizer  the same epoch with each of the notebook's optimizers (its hyperparameters) and Nadam, in
+ *               3 round-robin rounds (2 epochs each; PyTorch 1 epoch per thread count), medians over the rounds
  *   network     dense networks from model A's widths to 4096-wide layers, batch 32 to 512, SGD, 16,384
  *               random images (half zeros) per epoch, `fit`; seconds and nominal GFLOPS vs PyTorch
  *   gemm        GFLOPS of the three products of a dense layer (forward x·w, dW xᵀ·dz, dX dz·wᵀ) for shapes
