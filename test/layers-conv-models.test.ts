@@ -183,81 +183,61 @@ describe('convolutional models', () => {
     }
   });
 
-  test("Conv2D's ReLU folded into the convolution and the max pooling after it: the bits of a separate ReLU layer", async () => {
+  test("Conv2D's ReLU folded into the convolution and the max pooling after it: the bits of separate ReLU layers", async () => {
     const { x, y } = blocks(16, 5);
+    /** The layers of the test network; with `separate`, linear convolutions each followed by a ReLU layer. */
+    const layers = (separate: boolean, inputShape?: number[]): Layer[] => {
+      const activation = separate ? 'linear' : 'relu';
+      return [
+        new Conv2D({ filters: 8, kernelSize: 3, activation, inputShape }),
+        ...(separate ? [new ReLU()] : []),
+        new MaxPooling2D({ poolSize: 2 }),
+        new Conv2D({ filters: 8, kernelSize: 3, padding: 'same', activation }),
+        ...(separate ? [new ReLU()] : []),
+        new MaxPooling2D({ poolSize: 3, strides: 2, padding: 'same' }),
+        new Flatten(),
+        new Dense({ units: 10, activation: 'softmax' }),
+      ];
+    };
+    const build = (kind: 'sequential' | 'functional', separate: boolean): Sequential | Model => {
+      if (kind === 'sequential') return new Sequential(layers(separate, [28, 28, 1]));
+      const input = Input({ shape: [28, 28, 1] });
+      return new Model({
+        inputs: input,
+        outputs: layers(separate).reduce((t, layer) => layer.apply(t), input),
+      });
+    };
     for (const kernels of [new ReferenceKernels(), wasm] as Kernels[]) {
-      const calls: boolean[] = [];
+      const folds: boolean[] = [];
       const maxPool2dBackward = kernels.maxPool2dBackward;
       kernels.maxPool2dBackward = (...args) => {
-        calls.push(args[5] === true);
+        folds.push(args[5] === true);
         maxPool2dBackward.apply(kernels, args);
       };
       try {
-        const train = async (separate: boolean, weights: Float32Array[] | null) => {
-          setRandomSeed(3);
-          const model = withKernels(kernels, () =>
-            separate
-              ? new Sequential([
-                  new Conv2D({ filters: 8, kernelSize: 3, inputShape: [28, 28, 1] }),
-                  new ReLU(),
-                  new MaxPooling2D({ poolSize: 2 }),
-                  new Conv2D({ filters: 8, kernelSize: 3, padding: 'same' }),
-                  new ReLU(),
-                  new MaxPooling2D({ poolSize: 3, strides: 2, padding: 'same' }),
-                  new Flatten(),
-                  new Dense({ units: 10, activation: 'softmax' }),
-                ])
-              : new Sequential([
-                  new Conv2D({ filters: 8, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }),
-                  new MaxPooling2D({ poolSize: 2 }),
-                  new Conv2D({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }),
-                  new MaxPooling2D({ poolSize: 3, strides: 2, padding: 'same' }),
-                  new Flatten(),
-                  new Dense({ units: 10, activation: 'softmax' }),
-                ]),
+        let initial: Float32Array[] | null = null;
+        for (const kind of ['sequential', 'functional'] as const) {
+          const trained: Float32Array[][] = [];
+          for (const separate of [false, true]) {
+            const model = withKernels(kernels, () => build(kind, separate));
+            if (initial === null) initial = model.getWeights().map((w) => w.data.slice());
+            model.setWeights(initial.map((w, k) => new Tensor(w, model.getWeights()[k].shape)));
+            model.compile({
+              optimizer: new Adam({ learningRate: 1e-2 }),
+              loss: 'sparse_categorical_crossentropy',
+            });
+            await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, shuffle: false });
+            trained.push(model.getWeights().map((w) => w.data));
+            model.dispose();
+            // Both poolings fold the ReLU below them with ReLU convolutions; none does with ReLU layers between.
+            const where = `${kernels.name}, ${kind}, ${separate ? 'separate ReLU layers' : 'ReLU convolutions'}`;
+            assert.ok(folds.length > 0 && folds.every((fold) => fold === !separate), `${where}: ${folds}`);
+            folds.length = 0;
+          }
+          trained[0].forEach((w, k) =>
+            assert.deepEqual(w, trained[1][k], `${kernels.name}, ${kind}: weight ${k}`),
           );
-          if (weights !== null)
-            model.setWeights(weights.map((w, k) => new Tensor(w, model.getWeights()[k].shape)));
-          model.compile({
-            optimizer: new Adam({ learningRate: 1e-2 }),
-            loss: 'sparse_categorical_crossentropy',
-          });
-          await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, shuffle: false });
-          const result = model.getWeights().map((w) => w.data);
-          model.dispose();
-          return result;
-        };
-        const initial = await (async () => {
-          setRandomSeed(9);
-          const model = withKernels(
-            kernels,
-            () =>
-              new Sequential([
-                new Conv2D({ filters: 8, kernelSize: 3, inputShape: [28, 28, 1] }),
-                new MaxPooling2D({ poolSize: 2 }),
-                new Conv2D({ filters: 8, kernelSize: 3, padding: 'same' }),
-                new MaxPooling2D({ poolSize: 3, strides: 2, padding: 'same' }),
-                new Flatten(),
-                new Dense({ units: 10, activation: 'softmax' }),
-              ]),
-          );
-          const weights = model.getWeights().map((w) => w.data.slice());
-          model.dispose();
-          return weights;
-        })();
-        const folded = await train(false, initial);
-        const foldedCalls = calls.splice(0);
-        const separate = await train(true, initial);
-        // Both pools fold the ReLU below them in the fused model; none does with ReLU layers between.
-        assert.ok(
-          foldedCalls.length > 0 && foldedCalls.every((c) => c),
-          `${kernels.name}: every max pooling folded`,
-        );
-        assert.ok(
-          calls.length > 0 && calls.every((c) => !c),
-          `${kernels.name}: no folding with separate ReLUs`,
-        );
-        folded.forEach((w, k) => assert.deepEqual(w, separate[k], `${kernels.name}: weight ${k}`));
+        }
       } finally {
         delete (kernels as Partial<Kernels>).maxPool2dBackward;
       }

@@ -382,6 +382,8 @@ export class Model extends BaseModel {
   private readonly contributions: number[];
   /** Where gradients of tensors with several consumers are summed. */
   private readonly gradientSums: Array<BatchBuffer | null>;
+  /** Per tensor, during backward: its gradient is already ∂L/∂z of the ReLU that made it (folded by its consumer). */
+  private readonly throughRelu: boolean[];
   /** For each tensor, whether backward must produce its gradient (something upstream of it trains). */
   private needsGradient: boolean[] = [];
   private planFor: ReadonlySet<Layer> | null = null;
@@ -440,6 +442,7 @@ export class Model extends BaseModel {
     this.values = new Array<Float32Array | null>(count).fill(null);
     this.gradients = new Array<Float32Array | null>(count).fill(null);
     this.contributions = new Array<number>(count).fill(0);
+    this.throughRelu = new Array<boolean>(count).fill(false);
     this.gradientSums = this.nodes.map((node, i) =>
       this.consumers[this.outputIndex[i]] > 1
         ? new BatchBuffer(
@@ -571,6 +574,8 @@ export class Model extends BaseModel {
     const gradients = this.gradients;
     gradients.fill(null);
     this.contributions.fill(0);
+    const throughRelu = this.throughRelu;
+    throughRelu.fill(false);
     const outputNode = this.outputs[0].node;
     gradients[this.tensorIndex.get(this.outputs[0])!] = outputGradient;
     for (let i = this.nodes.length - 1; i >= 0; i--) {
@@ -584,8 +589,19 @@ export class Model extends BaseModel {
         indices.forEach((index, k) => this.accumulate(index, inputGradients[k], batch));
       } else {
         const layer = node.layer;
-        const needed = this.needsGradient[indices[0]];
-        const pre = preActivation && node === outputNode;
+        const below = indices[0];
+        const needed = this.needsGradient[below];
+        const pre = (preActivation && node === outputNode) || throughRelu[this.outputIndex[i]];
+        // A layer that only this node reads and whose output is a ReLU's (tensor k is node k's output): this
+        // node may fold that ReLU's mask into its own backward (see Layer.backwardThroughRelu).
+        if (needed && !pre && this.consumers[below] === 1 && this.nodes[below].layer.outputIsRelu) {
+          const folded = layer.backwardThroughRelu(gradient, batch);
+          if (folded !== null) {
+            this.accumulate(below, folded, batch);
+            throughRelu[below] = true;
+            continue;
+          }
+        }
         const inputGradient =
           layer instanceof BaseModel
             ? layer.backwardWithin(gradient, batch, trainable, needed, pre)
