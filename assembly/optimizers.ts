@@ -434,36 +434,31 @@ function powLanes(x: v128, power: f64): v128 {
 
 // @ts-ignore: decorator
 @inline
-function sgdRange<MOMENTUM, NESTEROV>(desc: usize, param: usize, grad: usize, velocity: usize, i0: i32, i1: i32): void {
+function sgdStep<MOMENTUM, NESTEROV, FUSED, T>(
+  g: v128, p: usize, velocity: usize, lr: v128, negLr: v128, mu: v128, mu64: v128, count: i32,
+): void {
+  if (on<FUSED>()) sgdFusedVector<MOMENTUM, NESTEROV, T>(g, p, velocity, negLr, mu, count);
+  else sgdVector<MOMENTUM, NESTEROV, T>(g, p, velocity, lr, mu, mu64, count);
+}
+
+/** SGD over [i0, i1): float64 lanes, or with FUSED = On one `relaxed_madd` per `x + α·y` (sgdFusedVector). */
+// @ts-ignore: decorator
+@inline
+function sgdRange<MOMENTUM, NESTEROV, FUSED>(
+  desc: usize, param: usize, grad: usize, velocity: usize, i0: i32, i1: i32,
+): void {
   const lr = f64x2.splat(<f64>load<f32>(desc, 8));
+  const negLr = f32x4.neg(scalar(desc, 0));
   const mu = scalar(desc, 1);
   const mu64 = f64x2.splat(<f64>load<f32>(desc, 12));
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
     const o = (<usize>i) << 2;
-    sgdVector<MOMENTUM, NESTEROV, Full>(v128.load(grad + o), param + o, velocity + o, lr, mu, mu64, 4);
+    sgdStep<MOMENTUM, NESTEROV, FUSED, Full>(v128.load(grad + o), param + o, velocity + o, lr, negLr, mu, mu64, 4);
   }
   if (i < i1) {
     const o = (<usize>i) << 2;
-    sgdVector<MOMENTUM, NESTEROV, Part>(v128.load(grad + o), param + o, velocity + o, lr, mu, mu64, i1 - i);
-  }
-}
-
-// @ts-ignore: decorator
-@inline
-function sgdFusedRange<MOMENTUM, NESTEROV>(
-  desc: usize, param: usize, grad: usize, velocity: usize, i0: i32, i1: i32,
-): void {
-  const negLr = f32x4.neg(scalar(desc, 0));
-  const mu = scalar(desc, 1);
-  let i = i0;
-  for (; i + 4 <= i1; i += 4) {
-    const o = (<usize>i) << 2;
-    sgdFusedVector<MOMENTUM, NESTEROV, Full>(v128.load(grad + o), param + o, velocity + o, negLr, mu, 4);
-  }
-  if (i < i1) {
-    const o = (<usize>i) << 2;
-    sgdFusedVector<MOMENTUM, NESTEROV, Part>(v128.load(grad + o), param + o, velocity + o, negLr, mu, i1 - i);
+    sgdStep<MOMENTUM, NESTEROV, FUSED, Part>(v128.load(grad + o), param + o, velocity + o, lr, negLr, mu, mu64, i1 - i);
   }
 }
 
@@ -778,12 +773,12 @@ export function optimizer_update(desc: usize, param: usize, grad: usize, slots: 
   const s1 = <usize>load<u32>(slots, 4);
   const s2 = <usize>load<u32>(slots, 8);
   switch (kind) {
-    case OPT_SGD: sgdRange<Off, Off>(desc, param, grad, 0, i0, i1); break;
-    case OPT_SGD_MOMENTUM: sgdRange<On, Off>(desc, param, grad, s0, i0, i1); break;
-    case OPT_SGD_NESTEROV: sgdRange<On, On>(desc, param, grad, s0, i0, i1); break;
-    case OPT_SGD_FMA: sgdFusedRange<Off, Off>(desc, param, grad, 0, i0, i1); break;
-    case OPT_SGD_MOMENTUM_FMA: sgdFusedRange<On, Off>(desc, param, grad, s0, i0, i1); break;
-    case OPT_SGD_NESTEROV_FMA: sgdFusedRange<On, On>(desc, param, grad, s0, i0, i1); break;
+    case OPT_SGD: sgdRange<Off, Off, Off>(desc, param, grad, 0, i0, i1); break;
+    case OPT_SGD_MOMENTUM: sgdRange<On, Off, Off>(desc, param, grad, s0, i0, i1); break;
+    case OPT_SGD_NESTEROV: sgdRange<On, On, Off>(desc, param, grad, s0, i0, i1); break;
+    case OPT_SGD_FMA: sgdRange<Off, Off, On>(desc, param, grad, 0, i0, i1); break;
+    case OPT_SGD_MOMENTUM_FMA: sgdRange<On, Off, On>(desc, param, grad, s0, i0, i1); break;
+    case OPT_SGD_NESTEROV_FMA: sgdRange<On, On, On>(desc, param, grad, s0, i0, i1); break;
     case OPT_RMSPROP: rmspropRange<Off, Off>(desc, param, grad, s0, 0, 0, i0, i1); break;
     case OPT_RMSPROP_MOMENTUM: rmspropRange<On, Off>(desc, param, grad, s0, s1, 0, i0, i1); break;
     case OPT_RMSPROP_CENTERED: rmspropRange<Off, On>(desc, param, grad, s0, 0, s2, i0, i1); break;

@@ -84,17 +84,8 @@ export class WasmOptimizers {
   sgd(param: Float32Array, grad: Float32Array, velocity: Float32Array | null, step: SgdStep): boolean {
     const momentum = velocity !== null && step.momentum !== 0;
     if (!this.fits(param, grad) || (momentum && !this.fits(param, velocity))) return false;
-    this.words[0] = this.host.fusedMultiplyAdd
-      ? momentum
-        ? step.nesterov
-          ? KIND.sgdNesterovFma
-          : KIND.sgdMomentumFma
-        : KIND.sgdFma
-      : momentum
-        ? step.nesterov
-          ? KIND.sgdNesterov
-          : KIND.sgdMomentum
-        : KIND.sgd;
+    const kind = momentum ? (step.nesterov ? 'sgdNesterov' : 'sgdMomentum') : 'sgd';
+    this.words[0] = KIND[this.host.fusedMultiplyAdd ? (`${kind}Fma` as const) : kind];
     // Rounded as the reference rounds them (Keras holds η and casts μ in the variable's float32).
     this.scalars(Math.fround(step.learningRate), Math.fround(step.momentum));
     this.run(param, grad, momentum ? velocity : null, null, null, this.splitLight);
