@@ -231,22 +231,12 @@ async function epochsChild(
 }
 
 function runEpochsChild(): Promise<EpochsResult> {
-  const self = fileURLToPath(import.meta.url);
-  const childArgs = ['--expose-gc', '--import', 'tsx', self, '--child', 'epochs'];
+  const childArgs = ['epochs'];
   for (const name of ['--data-dir', '--epochs', '--epochs-subset']) {
     const value = option(name);
     if (value !== undefined) childArgs.push(name, value);
   }
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, childArgs, { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
-      if (error) {
-        reject(new Error(`epochs run failed: ${error.message}\n${stderr}`));
-        return;
-      }
-      const line = stdout.trim().split('\n').pop() ?? '';
-      resolve(JSON.parse(line) as EpochsResult);
-    });
-  });
+  return runSelf<EpochsResult>('epochs', childArgs, ['--expose-gc']);
 }
 
 /** Prints the `epochs` run and whether it keeps within the bar; returns whether it does. */
@@ -292,17 +282,23 @@ async function saveModelA(path: string): Promise<void> {
 }
 
 function runChild(scenario: string, dispose: boolean, modelFile: string): Promise<RunResult> {
-  const self = fileURLToPath(import.meta.url);
-  const childArgs = ['--import', 'tsx', self, '--child', scenario, dispose ? 'dispose' : 'keep'];
+  const childArgs = [scenario, dispose ? 'dispose' : 'keep'];
   childArgs.push('--iterations', String(iterations), '--model-a', modelFile);
+  return runSelf<RunResult>(scenario, childArgs);
+}
+
+/** Runs this file as `--child …childArgs` in a fresh process (after `nodeFlags`); resolves its last JSON line. */
+function runSelf<T>(name: string, childArgs: string[], nodeFlags: string[] = []): Promise<T> {
+  const self = fileURLToPath(import.meta.url);
+  const argv = [...nodeFlags, '--import', 'tsx', self, '--child', ...childArgs];
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, childArgs, { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+    execFile(process.execPath, argv, { maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
       if (error) {
-        reject(new Error(`${scenario} run failed: ${error.message}\n${stderr}`));
+        reject(new Error(`${name} run failed: ${error.message}\n${stderr}`));
         return;
       }
       const line = stdout.trim().split('\n').pop() ?? '';
-      resolve(JSON.parse(line) as RunResult);
+      resolve(JSON.parse(line) as T);
     });
   });
 }
