@@ -185,13 +185,9 @@ export abstract class BaseConv2D extends Layer {
    */
   protected readonly convolveAppliesRelu: boolean = false;
 
-  /** Whether this layer's ReLU runs inside the convolution. */
-  private get fusedRelu(): boolean {
-    return this.activation === 'relu' && this.convolveAppliesRelu;
-  }
-
+  /** True when this layer's ReLU runs inside the convolution. */
   override get outputIsRelu(): boolean {
-    return this.fusedRelu;
+    return this.activation === 'relu' && this.convolveAppliesRelu;
   }
 
   /**
@@ -236,7 +232,7 @@ export abstract class BaseConv2D extends Layer {
     const g = this.requireGeometry();
     g.batch = batch;
     const y = this.outputBuffer.rows(batch);
-    const fused = this.fusedRelu;
+    const fused = this.outputIsRelu;
     const z = this.activation === 'linear' || fused ? y : this.preActivationBuffer.rows(batch);
     this.convolve(input, z, g, fused);
     if (this.activation !== 'linear' && !fused) {
@@ -262,7 +258,7 @@ export abstract class BaseConv2D extends Layer {
       const y = this.outputBuffer.rows(batch);
       this.kernels.activationBackward(
         this.activation,
-        this.fusedRelu ? y : this.preActivationBuffer.rows(batch),
+        this.outputIsRelu ? y : this.preActivationBuffer.rows(batch),
         y,
         outputGradient,
         delta,
