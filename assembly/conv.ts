@@ -15,6 +15,7 @@
 
 import { LANES_FIRST, madd, storeLanes, laneMask, hsum, num, N1, N2, N3, N4, N5, N6 } from './simd';
 import { tile, FROM_ZERO } from './tiles';
+import { activate, activation_block, RELU } from './elementwise';
 
 // Geometry words.
 // @ts-ignore: decorator
@@ -401,30 +402,18 @@ export function conv2d_forward(
       }
     }
     // The row is still in L1: its ReLU here saves a pass over the whole output.
-    if (gw(geom, G_RELU) != 0) reluInPlace(rowOut, outW * f);
+    if (gw(geom, G_RELU) != 0) {
+      const count = outW * f;
+      activation_block(RELU, rowOut, rowOut, 1, count, 0, count);
+    }
   }
 }
 
-/** relu ? (v > 0 ? v : 0) : v, lane-wise (pmax(0, v): NaN and −0 to +0, as the reference's ReLU). */
+/** relu ? ReLU(v) : v, lane-wise: the activation kernels' ReLU (`z > 0 ? z : 0`, NaN and −0 to +0). */
 // @ts-ignore: decorator
 @inline
 function activated(relu: bool, v: v128): v128 {
-  return relu ? f32x4.pmax(f32x4.splat(0), v) : v;
-}
-
-/** v = v > 0 ? v : 0 (NaN and −0 to +0, as the reference's ReLU) for `count` floats at `p`. */
-function reluInPlace(p: usize, count: i32): void {
-  const zero = f32x4.splat(0);
-  let i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const at = p + ((<usize>i) << 2);
-    v128.store(at, f32x4.pmax(zero, v128.load(at)));
-  }
-  for (; i < count; i++) {
-    const at = p + ((<usize>i) << 2);
-    const v = load<f32>(at);
-    store<f32>(at, v > 0 ? v : 0);
-  }
+  return relu ? activate<N1>(v) : v;
 }
 
 // ---- direct convolution: weight gradient.

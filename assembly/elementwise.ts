@@ -20,7 +20,7 @@ export const SOFTMAX: i32 = 6;
 /** f(v) lane-wise for the element-wise activation whose code is num<TA>(). */
 // @ts-ignore: decorator
 @inline
-function activate<TA>(v: v128): v128 {
+export function activate<TA>(v: v128): v128 {
   const ACT = num<TA>();
   if (ACT == RELU) {
     // pmax(0, v) = 0 < v ? v : 0: the reference's `z > 0 ? z : 0`, NaN and −0 included.
